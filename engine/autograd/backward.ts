@@ -1,0 +1,127 @@
+/**
+ * Reverse mode. Walks the recorded graph in reverse topological order (an explicit stack, no recursion, so deep
+ * graphs such as long RNN unrolls cannot overflow the call stack) and applies each op's VJP.
+ */
+import { onesLike } from '../creation.js';
+import { GradError } from '../errors.js';
+import { add } from '../ops/binary.js';
+import { opTable } from '../ops/table.js';
+import type { OpDef } from '../ops/op-def.js';
+import type { OpName } from '../ops/attrs.js';
+import { shapesEqual } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+import { insideReverseTransform, withGradMode } from './grad-mode.js';
+import { keep } from '../memory.js';
+import { apply } from '../dispatch.js';
+
+const contiguousCopy = (t: Tensor): Tensor => apply('contiguous', [t], {});
+
+/** Tensors reachable from the roots through recorded nodes, inputs before outputs. */
+function topoOrder(roots: readonly Tensor[]): Tensor[] {
+  const order: Tensor[] = [];
+  const visited = new Set<Tensor>();
+  const stack: [Tensor, boolean][] = roots.map((r) => [r, false]);
+  while (stack.length) {
+    const [t, expanded] = stack.pop()!;
+    if (expanded) {
+      order.push(t);
+      continue;
+    }
+    if (visited.has(t)) continue;
+    visited.add(t);
+    stack.push([t, true]);
+    for (const input of t.node?.inputs ?? []) if (input.requiresGrad && !visited.has(input)) stack.push([input, false]);
+  }
+  return order;
+}
+
+/** Tensors in `order` from which some target is reachable (only their cotangents matter). */
+function relevantTo(order: readonly Tensor[], targets: ReadonlySet<Tensor> | null): Set<Tensor> | null {
+  if (!targets) return null;
+  const relevant = new Set<Tensor>();
+  for (const t of order) {
+    if (targets.has(t) || t.node?.inputs.some((i) => relevant.has(i))) relevant.add(t);
+  }
+  return relevant;
+}
+
+export interface GradientOptions {
+  /** Record the backward pass itself, so its results can be differentiated again. */
+  createGraph?: boolean;
+}
+
+/**
+ * Cotangents of `targets` (or of every reachable leaf when targets is null) for the given roots and seeds.
+ * Returns the map from tensor to its total cotangent.
+ */
+export function computeGradients(
+  roots: readonly Tensor[],
+  seeds: readonly Tensor[],
+  targets: readonly Tensor[] | null,
+  opts: GradientOptions = {},
+): Map<Tensor, Tensor> {
+  const createGraph = opts.createGraph ?? insideReverseTransform();
+  const order = topoOrder(roots);
+  const relevant = relevantTo(order, targets ? new Set(targets) : null);
+  const grads = new Map<Tensor, Tensor>();
+  const accumulate = (t: Tensor, g: Tensor) => {
+    const prev = grads.get(t);
+    grads.set(t, prev ? add(prev, g) : g);
+  };
+  roots.forEach((r, i) => accumulate(r, seeds[i]!));
+  withGradMode(createGraph, () => {
+    for (let i = order.length - 1; i >= 0; i--) {
+      const t = order[i]!;
+      const node = t.node;
+      const g = grads.get(t);
+      if (!node || !g) continue;
+      if (relevant && !relevant.has(t)) continue;
+      for (const input of node.inputs) input.assertLive(`backward through ${node.op}`);
+      const def = opTable()[node.op] as OpDef<OpName>;
+      const inputGrads = def.vjp!(g, { inputs: node.inputs, output: t, attrs: node.attrs });
+      node.inputs.forEach((input, k) => {
+        const gi = inputGrads[k];
+        if (!gi || !input.requiresGrad) return;
+        if (relevant && !relevant.has(input)) return;
+        if (!shapesEqual(gi.shape, input.shape)) {
+          throw new GradError(`VJP produced a gradient of the wrong shape for input ${k}`, { op: node.op, shapes: [input.shape, gi.shape] });
+        }
+        accumulate(input, gi);
+      });
+    }
+  });
+  return grads;
+}
+
+/**
+ * t.backward(): accumulates d(root)/d(leaf) into `.grad` of every leaf that requires grad. A non-scalar root
+ * needs an explicit seed of its shape.
+ */
+export function backward(root: Tensor, seed?: Tensor, opts: GradientOptions = {}): void {
+  root.assertLive('backward');
+  if (!root.requiresGrad) {
+    throw new GradError('the tensor does not require grad: no input of the computation had requiresGrad set', {
+      op: 'backward',
+      shapes: [root.shape],
+      backend: root.backend,
+    });
+  }
+  if (!seed && root.size !== 1) {
+    throw new GradError('backward() of a non-scalar needs a seed gradient of the same shape', { op: 'backward', shapes: [root.shape] });
+  }
+  if (seed && !shapesEqual(seed.shape, root.shape)) {
+    throw new GradError('the seed gradient must have the shape of the tensor', { op: 'backward', shapes: [root.shape, seed.shape] });
+  }
+  const grads = computeGradients([root], [seed ?? onesLike(root)], null, opts);
+  const owned = new Set<Tensor>();
+  for (const [t, g] of grads) {
+    if (!t.isLeaf) continue;
+    // Leaf gradients belong to the leaf, not to any tidy scope: they live until zeroGrad or dispose. A VJP may
+    // hand the same tensor to several inputs (add), and the seed belongs to the caller: those are copied.
+    const prev = t.grad;
+    const fresh = prev ? add(prev, g) : owned.has(g) || g === seed ? contiguousCopy(g) : g;
+    owned.add(fresh);
+    t.grad = keep(fresh);
+    prev?.dispose();
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * Functional transforms: grad, valueAndGrad, vjp (reverse mode) and jvp (forward mode). They compose: a grad of a
+ * grad records its inner backward pass (double backward), and a jvp of a grad pushes tangents through the VJP ops
+ * (Hessian-vector products).
+ */
+import { onesLike, zerosLike } from '../creation.js';
+import { apply } from '../dispatch.js';
+import { isFloat } from '../dtype.js';
+import { ArgumentError, GradError, ShapeError } from '../errors.js';
+import { shapesEqual } from '../shape.js';
+import { Tensor } from '../tensor.js';
+import { computeGradients } from './backward.js';
+import { withJvpLevel, withReverseTransform } from './grad-mode.js';
+
+type TensorFn = (...args: Tensor[]) => Tensor;
+
+function assertTensorArgs(op: string, args: readonly unknown[]): asserts args is Tensor[] {
+  args.forEach((a, i) => {
+    if (!(a instanceof Tensor)) throw new ArgumentError(`argument ${i} must be a Tensor, got ${typeof a}`, { op });
+  });
+}
+
+/** A fresh handle on x that the transform can mark (requiresGrad, tangents) without touching the caller's tensor. */
+function alias(x: Tensor): Tensor {
+  const a = x.isContiguous ? apply('reshape', [x], { shape: x.shape }) : apply('contiguous', [x], {});
+  if (!a.requiresGrad && isFloat(a.dtype)) a.requiresGrad = true;
+  return a;
+}
+
+function differentiated(op: string, args: readonly Tensor[], argnums: readonly number[]): Tensor[] {
+  return args.map((a, i) => {
+    if (!argnums.includes(i)) return a;
+    if (!isFloat(a.dtype)) throw new GradError(`argument ${i} must be a float tensor to differentiate with respect to it`, { op, dtypes: [a.dtype] });
+    return alias(a);
+  });
+}
+
+function argnumList(op: string, argnums: number | readonly number[] | undefined, count: number): number[] {
+  const list = argnums === undefined ? [0] : typeof argnums === 'number' ? [argnums] : [...argnums];
+  for (const i of list) if (!Number.isInteger(i) || i < 0 || i >= count) throw new ArgumentError(`argnum ${i} is out of range for ${count} arguments`, { op });
+  return list;
+}
+
+export interface GradOptions {
+  /** Which arguments to differentiate: a number gives one gradient, an array gives an array. Default 0. */
+  argnums?: number | readonly number[];
+}
+
+/** Returns (...args) => [f(...args), gradient(s)]; f must return a scalar float tensor. */
+export function valueAndGrad(f: TensorFn, opts: GradOptions = {}) {
+  return (...args: Tensor[]): [Tensor, Tensor | Tensor[]] => {
+    assertTensorArgs('valueAndGrad', args);
+    const argnums = argnumList('grad', opts.argnums, args.length);
+    let inputs: Tensor[] = [];
+    const out = withReverseTransform(() => {
+      inputs = differentiated('grad', args, argnums);
+      return f(...inputs);
+    });
+    if (!(out instanceof Tensor)) throw new GradError('the function must return a Tensor', { op: 'grad' });
+    if (out.size !== 1 || !isFloat(out.dtype)) {
+      throw new GradError('grad needs a function returning a scalar float tensor; use vjp for other outputs', { op: 'grad', shapes: [out.shape], dtypes: [out.dtype] });
+    }
+    const targets = argnums.map((i) => inputs[i]!);
+    const found = out.requiresGrad ? computeGradients([out], [onesLike(out)], targets) : new Map<Tensor, Tensor>();
+    const grads = targets.map((t) => found.get(t) ?? zerosLike(t));
+    return [out, typeof opts.argnums === 'object' ? grads : grads[0]!];
+  };
+}
+
+/** Returns (...args) => gradient(s) of the scalar f. */
+export function grad(f: TensorFn, opts: GradOptions = {}) {
+  const vg = valueAndGrad(f, opts);
+  return (...args: Tensor[]): Tensor | Tensor[] => vg(...args)[1];
+}
+
+/** Runs f and returns its output and a function from an output cotangent to the cotangent of every primal. */
+export function vjp(f: TensorFn, ...primals: Tensor[]): [Tensor, (cotangent: Tensor) => Tensor[]] {
+  assertTensorArgs('vjp', primals);
+  let inputs: Tensor[] = [];
+  const out = withReverseTransform(() => {
+    inputs = differentiated(
+      'vjp',
+      primals,
+      primals.map((_, i) => i),
+    );
+    return f(...inputs);
+  });
+  if (!(out instanceof Tensor)) throw new GradError('the function must return a Tensor', { op: 'vjp' });
+  const pullback = (cotangent: Tensor): Tensor[] => {
+    if (!(cotangent instanceof Tensor) || !shapesEqual(cotangent.shape, out.shape) || cotangent.dtype !== out.dtype) {
+      throw new ShapeError('the cotangent must match the output shape and dtype', {
+        op: 'vjp',
+        shapes: [out.shape, cotangent?.shape ?? []],
+        dtypes: [out.dtype, cotangent?.dtype ?? '?'],
+      });
+    }
+    const found = out.requiresGrad ? computeGradients([out], [cotangent], inputs) : new Map<Tensor, Tensor>();
+    return inputs.map((t) => found.get(t) ?? zerosLike(t));
+  };
+  return [out, pullback];
+}
+
+/** Forward mode: [f(...primals), J·tangents] in one pass, without building a reverse graph for the tangents. */
+export function jvp(f: TensorFn, primals: readonly Tensor[], tangents: readonly Tensor[]): [Tensor, Tensor] {
+  assertTensorArgs('jvp', primals);
+  assertTensorArgs('jvp', tangents);
+  if (primals.length !== tangents.length) throw new ArgumentError(`${primals.length} primals but ${tangents.length} tangents`, { op: 'jvp' });
+  primals.forEach((p, i) => {
+    const t = tangents[i]!;
+    if (!shapesEqual(p.shape, t.shape) || p.dtype !== t.dtype) {
+      throw new ShapeError(`tangent ${i} must match its primal's shape and dtype`, { op: 'jvp', shapes: [p.shape, t.shape], dtypes: [p.dtype, t.dtype] });
+    }
+    if (!isFloat(p.dtype)) throw new GradError(`primal ${i} must be a float tensor`, { op: 'jvp', dtypes: [p.dtype] });
+  });
+  return withJvpLevel((level) => {
+    const inputs = primals.map((p, i) => {
+      const a = p.isContiguous ? apply('reshape', [p], { shape: p.shape }) : apply('contiguous', [p], {});
+      (a.tangents ??= new Map()).set(level, tangents[i]!);
+      return a;
+    });
+    const out = f(...inputs);
+    if (!(out instanceof Tensor)) throw new GradError('the function must return a Tensor', { op: 'jvp' });
+    const tangent = out.tangents?.get(level) ?? zerosLike(out);
+    return [out, tangent];
+  });
+}

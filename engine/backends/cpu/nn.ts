@@ -1,0 +1,83 @@
+/** Fused neural-network kernels: softmax, logSoftmax, softmax cross-entropy and layerNorm. */
+import type { Kernel, KernelOpName } from '../../backend.js';
+import { ArgumentError } from '../../errors.js';
+import { numel } from '../../shape.js';
+import type { CpuBuffer } from './cpu-buffer.js';
+import { dense, out } from './strided.js';
+
+type CpuKernel<K extends KernelOpName> = Kernel<K, CpuBuffer>;
+
+/** Applies f to every line along `axis` (elements stride `inner` apart) of a dense array. */
+function softmaxLike(log: boolean): CpuKernel<'softmax' | 'logSoftmax'> {
+  return ([x], o, { axis }) => {
+    const shape = x!.layout.shape;
+    const a = dense(x!);
+    const r = out(o);
+    const len = shape[axis]!;
+    const inner = numel(shape.slice(axis + 1));
+    const outer = numel(shape.slice(0, axis));
+    for (let p = 0; p < outer; p++) {
+      for (let q = 0; q < inner; q++) {
+        const s = p * len * inner + q;
+        let m = -Infinity;
+        for (let j = 0; j < len; j++) m = Math.max(m, a[s + j * inner]!);
+        let z = 0;
+        for (let j = 0; j < len; j++) z += Math.exp(a[s + j * inner]! - m);
+        const lse = m + Math.log(z);
+        for (let j = 0; j < len; j++) {
+          const v = a[s + j * inner]! - lse;
+          r[s + j * inner] = log ? v : Math.exp(v);
+        }
+      }
+    }
+  };
+}
+
+export const nnKernels = {
+  softmax: softmaxLike(false) as CpuKernel<'softmax'>,
+  logSoftmax: softmaxLike(true) as CpuKernel<'logSoftmax'>,
+  crossEntropy: (([logits, targets], o, { reduction }) => {
+    const shape = logits!.layout.shape;
+    const classes = shape[shape.length - 1]!;
+    const x = dense(logits!);
+    const t = dense(targets!);
+    const rows = t.length;
+    const r = out(o);
+    let total = 0;
+    for (let i = 0; i < rows; i++) {
+      const y = t[i]!;
+      if (!(y >= 0 && y < classes)) {
+        throw new ArgumentError(`target ${y} at position ${i} is outside [0, ${classes})`, { op: 'crossEntropy', shapes: [shape, targets!.layout.shape] });
+      }
+      const s = i * classes;
+      let m = -Infinity;
+      for (let j = 0; j < classes; j++) m = Math.max(m, x[s + j]!);
+      let z = 0;
+      for (let j = 0; j < classes; j++) z += Math.exp(x[s + j]! - m);
+      const loss = m + Math.log(z) - x[s + y]!;
+      if (reduction === 'none') r[i] = loss;
+      else total += loss;
+    }
+    if (reduction === 'sum') r[0] = total;
+    if (reduction === 'mean') r[0] = total / rows;
+  }) as CpuKernel<'crossEntropy'>,
+  layerNorm: (([x, w, b], o, { eps }) => {
+    const shape = x!.layout.shape;
+    const d = shape[shape.length - 1]!;
+    const a = dense(x!);
+    const gamma = dense(w!);
+    const beta = dense(b!);
+    const r = out(o);
+    const rows = d === 0 ? 0 : a.length / d;
+    for (let i = 0; i < rows; i++) {
+      const s = i * d;
+      let mu = 0;
+      for (let j = 0; j < d; j++) mu += a[s + j]!;
+      mu /= d;
+      let v = 0;
+      for (let j = 0; j < d; j++) v += (a[s + j]! - mu) ** 2;
+      const rstd = 1 / Math.sqrt(v / d + eps);
+      for (let j = 0; j < d; j++) r[s + j] = (a[s + j]! - mu) * rstd * gamma[j]! + beta[j]!;
+    }
+  }) as CpuKernel<'layerNorm'>,
+};

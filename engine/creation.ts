@@ -1,0 +1,156 @@
+/** Creating tensors from data, constants and seeded random numbers. */
+import type { BackendName } from './backend.js';
+import { backendByName, currentBackend } from './device.js';
+import { type DType, type TypedArray, allocTyped, dtypeOfTyped, isDType, toTyped } from './dtype.js';
+import { ArgumentError, BackendError, DTypeError, ShapeError } from './errors.js';
+import { rngFor } from './random.js';
+import { type Shape, assertValidShape, numel } from './shape.js';
+import { Tensor } from './tensor.js';
+
+export interface CreateOptions {
+  dtype?: DType;
+  requiresGrad?: boolean;
+  backend?: BackendName;
+}
+
+export type NestedArray = number | boolean | readonly NestedArray[];
+
+function resolveBackend(name: BackendName | undefined) {
+  return name ? backendByName(name) : currentBackend();
+}
+
+/** @internal uploads a typed array as a new tensor. */
+export function fromTyped(data: TypedArray, shape: Shape, opts: CreateOptions = {}): Tensor {
+  const dtype = opts.dtype ?? dtypeOfTyped(data);
+  if (!isDType(dtype)) throw new DTypeError(`unknown dtype '${String(dtype)}'`, { op: 'tensor' });
+  assertValidShape(shape, 'tensor');
+  if (numel(shape) !== data.length) {
+    throw new ShapeError(`${data.length} values do not fill shape [${shape.join(', ')}]`, { op: 'tensor', shapes: [shape] });
+  }
+  const backend = resolveBackend(opts.backend);
+  if (!backend.dtypes.includes(dtype)) {
+    throw new BackendError(`backend '${backend.name}' does not support dtype ${dtype}`, { op: 'tensor', dtypes: [dtype], backend: backend.name });
+  }
+  const t = Tensor.allocate(backend, shape, dtype);
+  backend.write(t.storage.buffer, dtypeOfTyped(data) === dtype ? data : toTyped(dtype, data));
+  if (opts.requiresGrad) t.requiresGrad = true;
+  return t;
+}
+
+function flatten(data: NestedArray, shape: number[], out: number[], depth: number): void {
+  if (Array.isArray(data)) {
+    if (shape.length === depth) shape.push(data.length);
+    else if (shape[depth] !== data.length) {
+      throw new ShapeError(`ragged nested array: expected length ${shape[depth]} at depth ${depth}, got ${data.length}`, { op: 'tensor' });
+    }
+    for (const v of data) flatten(v as NestedArray, shape, out, depth + 1);
+  } else {
+    if (shape.length !== depth) throw new ShapeError(`ragged nested array: a number where an array of length ${shape[depth]} was expected`, { op: 'tensor' });
+    if (typeof data !== 'number' && typeof data !== 'boolean') throw new ArgumentError(`tensor data must be numbers, got ${typeof data}`, { op: 'tensor' });
+    out.push(Number(data));
+  }
+}
+
+/** A tensor from a number, nested arrays or a typed array (then `shape` defaults to 1-D). */
+export function tensor(data: NestedArray | TypedArray, opts: CreateOptions & { shape?: Shape } = {}): Tensor {
+  if (ArrayBuffer.isView(data)) {
+    const typed = data as TypedArray;
+    return fromTyped(typed, opts.shape ?? [typed.length], { ...opts, dtype: opts.dtype ?? dtypeOfTyped(typed) });
+  }
+  const shape: number[] = [];
+  const flat: number[] = [];
+  flatten(data, shape, flat, 0);
+  const dtype = opts.dtype ?? 'f32';
+  if (!isDType(dtype)) throw new DTypeError(`unknown dtype '${String(dtype)}'`, { op: 'tensor' });
+  const finalShape = opts.shape ?? shape;
+  return fromTyped(toTyped(dtype, flat), finalShape, { ...opts, dtype });
+}
+
+export function full(shape: Shape, value: number, opts: CreateOptions = {}): Tensor {
+  const dtype = opts.dtype ?? 'f32';
+  assertValidShape(shape, 'full');
+  const data = allocTyped(dtype, numel(shape));
+  data.fill(value);
+  return fromTyped(data, shape, { ...opts, dtype });
+}
+
+export const zeros = (shape: Shape, opts: CreateOptions = {}): Tensor => full(shape, 0, opts);
+export const ones = (shape: Shape, opts: CreateOptions = {}): Tensor => full(shape, 1, opts);
+
+function likeOptions(t: Tensor, opts: CreateOptions): CreateOptions {
+  return { dtype: t.dtype, backend: t.backend as BackendName, ...opts };
+}
+export const zerosLike = (t: Tensor, opts: CreateOptions = {}): Tensor => full(t.shape, 0, likeOptions(t, opts));
+export const onesLike = (t: Tensor, opts: CreateOptions = {}): Tensor => full(t.shape, 1, likeOptions(t, opts));
+export const fullLike = (t: Tensor, value: number, opts: CreateOptions = {}): Tensor => full(t.shape, value, likeOptions(t, opts));
+
+/** arange(stop) or arange(start, stop, step = 1), like numpy. */
+export function arange(a: number, b?: number, step = 1, opts: CreateOptions = {}): Tensor {
+  const [start, stop] = b === undefined ? [0, a] : [a, b];
+  if (step === 0 || !Number.isFinite(step)) throw new ArgumentError(`step must be a finite non-zero number, got ${step}`, { op: 'arange' });
+  const n = Math.max(0, Math.ceil((stop - start) / step));
+  const dtype = opts.dtype ?? 'f32';
+  const data = allocTyped(dtype, n);
+  for (let i = 0; i < n; i++) data[i] = start + i * step;
+  return fromTyped(data, [n], { ...opts, dtype });
+}
+
+export function eye(n: number, m = n, opts: CreateOptions = {}): Tensor {
+  const dtype = opts.dtype ?? 'f32';
+  assertValidShape([n, m], 'eye');
+  const data = allocTyped(dtype, n * m);
+  for (let i = 0; i < Math.min(n, m); i++) data[i * m + i] = 1;
+  return fromTyped(data, [n, m], { ...opts, dtype });
+}
+
+export interface RandomOptions extends CreateOptions {
+  seed?: number;
+}
+
+function floatDtype(opts: CreateOptions, op: string): DType {
+  const dtype = opts.dtype ?? 'f32';
+  if (dtype !== 'f32' && dtype !== 'f64') throw new DTypeError(`needs a float dtype, got ${dtype}`, { op, dtypes: [dtype] });
+  return dtype;
+}
+
+/** Uniform in [low, high). */
+export function rand(shape: Shape, opts: RandomOptions & { low?: number; high?: number } = {}): Tensor {
+  const dtype = floatDtype(opts, 'rand');
+  assertValidShape(shape, 'rand');
+  const rng = rngFor(opts.seed);
+  const low = opts.low ?? 0;
+  const high = opts.high ?? 1;
+  const data = allocTyped(dtype, numel(shape));
+  for (let i = 0; i < data.length; i++) data[i] = low + (high - low) * rng.next();
+  return fromTyped(data, shape, { ...opts, dtype });
+}
+
+export function randn(shape: Shape, opts: RandomOptions & { mean?: number; std?: number } = {}): Tensor {
+  const dtype = floatDtype(opts, 'randn');
+  assertValidShape(shape, 'randn');
+  const rng = rngFor(opts.seed);
+  const mean = opts.mean ?? 0;
+  const std = opts.std ?? 1;
+  const data = allocTyped(dtype, numel(shape));
+  for (let i = 0; i < data.length; i++) data[i] = mean + std * rng.normal();
+  return fromTyped(data, shape, { ...opts, dtype });
+}
+
+/** Integers uniform in [low, high). */
+export function randint(shape: Shape, low: number, high: number, opts: RandomOptions = {}): Tensor {
+  if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low) {
+    throw new ArgumentError(`needs integers low < high, got ${low}, ${high}`, { op: 'randint' });
+  }
+  assertValidShape(shape, 'randint');
+  const rng = rngFor(opts.seed);
+  const data = new Int32Array(numel(shape));
+  for (let i = 0; i < data.length; i++) data[i] = rng.int(low, high);
+  return fromTyped(data, shape, { ...opts, dtype: opts.dtype ?? 'i32' });
+}
+
+/** @internal a 0-d tensor with t's dtype and backend, for number operands. */
+export function scalarLike(value: number, like: Tensor): Tensor {
+  const data = allocTyped(like.dtype, 1);
+  data[0] = value;
+  return fromTyped(data, [], { dtype: like.dtype, backend: like.backend as BackendName });
+}

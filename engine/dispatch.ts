@@ -1,0 +1,100 @@
+/**
+ * The single entry point through which every op runs: validate, infer, run the kernel (or build the view),
+ * record the autodiff node, and propagate forward-mode tangents.
+ */
+import type { KernelArg, KernelOpName } from './backend.js';
+import { activeJvpLevels, isGradEnabled, withOnlyLevels } from './autograd/grad-mode.js';
+import { BackendError, EngineError } from './errors.js';
+import type { OpAttrs, OpName } from './ops/attrs.js';
+import { opTable } from './ops/table.js';
+import type { OpDef } from './ops/op-def.js';
+import { Tensor, setDenseCopy } from './tensor.js';
+
+function kernelArg(t: Tensor): KernelArg {
+  return { buffer: t.storage.buffer, dtype: t.dtype, layout: t.layout };
+}
+
+function errorContext(op: string, inputs: readonly Tensor[]) {
+  return {
+    op,
+    shapes: inputs.map((t) => t.shape),
+    dtypes: inputs.map((t) => t.dtype),
+    backend: inputs[0]?.backend,
+  };
+}
+
+export function apply<K extends OpName>(op: K, inputs: readonly Tensor[], attrs: OpAttrs[K]): Tensor {
+  const def = opTable()[op] as OpDef<K>;
+  if (def.arity !== 'variadic' && inputs.length !== def.arity) {
+    throw new EngineError(`expects ${def.arity} inputs, got ${inputs.length}`, { op });
+  }
+  if (inputs.length === 0) throw new EngineError('needs at least one input', { op });
+  for (const t of inputs) t.assertLive(op);
+  const backend = inputs[0]!.storage.backend;
+  for (const t of inputs) {
+    if (t.storage.backend !== backend) {
+      throw new BackendError('inputs live on different backends; move them with toBackend() first', {
+        ...errorContext(op, inputs),
+        backend: inputs.map((x) => x.backend).join(' vs '),
+      });
+    }
+  }
+  const meta = def.infer(inputs, attrs);
+  let out: Tensor;
+  if (def.view) {
+    out = Tensor.view(inputs[0]!, def.view(inputs[0]!, attrs), meta.dtype);
+  } else {
+    const kernel = backend.kernels[op as KernelOpName];
+    if (!kernel) {
+      throw new BackendError(`no kernel for this op on backend '${backend.name}'`, errorContext(op, inputs));
+    }
+    if (!backend.dtypes.includes(meta.dtype)) {
+      throw new BackendError(`backend '${backend.name}' does not support dtype ${meta.dtype}`, errorContext(op, inputs));
+    }
+    out = Tensor.allocate(backend, meta.shape, meta.dtype);
+    try {
+      (kernel as (i: KernelArg[], o: KernelArg, a: OpAttrs[K]) => void)(inputs.map(kernelArg), kernelArg(out), attrs);
+    } catch (e) {
+      out.dispose();
+      if (e instanceof EngineError) throw e;
+      throw new BackendError(`kernel failed: ${e instanceof Error ? e.message : String(e)}`, errorContext(op, inputs));
+    }
+  }
+  if (def.vjp && isGradEnabled() && inputs.some((t) => t.requiresGrad)) {
+    out.requiresGrad = true;
+    out.node = { op, inputs: [...inputs], attrs };
+  }
+  if (activeJvpLevels().length > 0) propagateTangents(def, inputs, out, attrs);
+  return out;
+}
+
+/** Forward mode: for each active level whose tangents reach this op, compute the output tangent. */
+function propagateTangents<K extends OpName>(def: OpDef<K>, inputs: readonly Tensor[], out: Tensor, attrs: OpAttrs[K]): void {
+  const levels = activeJvpLevels();
+  for (const level of [...levels]) {
+    const tangents = inputs.map((t) => t.tangents?.get(level) ?? null);
+    if (tangents.every((t) => t === null) || !def.jvp) continue;
+    let tangent: Tensor;
+    if (def.jvp === 'composite') {
+      // Differentiate the reference: run it with only this level active and keep its tangent.
+      const composite = def.composite;
+      if (!composite) throw new EngineError('jvp is "composite" but the op has no composite', { op: 'jvp' });
+      tangent = withOnlyLevels([level], () => {
+        const ref = composite(inputs, attrs);
+        const tan = ref.tangents?.get(level);
+        ref.tangents?.delete(level);
+        ref.dispose();
+        return tan!;
+      });
+    } else {
+      // Tangents of this level must not get tangents of their own at the same level.
+      const others = levels.filter((l) => l !== level);
+      const jvp = def.jvp;
+      tangent = withOnlyLevels(others, () => jvp(tangents, { inputs, output: out, attrs }));
+    }
+    if (!tangent) continue;
+    (out.tangents ??= new Map()).set(level, tangent);
+  }
+}
+
+setDenseCopy((t) => apply('contiguous', [t], {}));

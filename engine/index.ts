@@ -1,0 +1,62 @@
+/**
+ * The engine's public API: `import * as et from 'eitp/engine'`.
+ */
+import './backends/register.js';
+import './tensor-methods.js';
+
+export { Tensor, type TensorLike } from './tensor.js';
+export type { DType, TypedArray } from './dtype.js';
+export type { Shape } from './shape.js';
+export type { BackendName, BackendStatus } from './backend.js';
+export type { OpName, OpAttrs } from './ops/attrs.js';
+export { opTable } from './ops/table.js';
+export * from './errors.js';
+
+export {
+  tensor,
+  zeros,
+  ones,
+  full,
+  zerosLike,
+  onesLike,
+  fullLike,
+  arange,
+  eye,
+  rand,
+  randn,
+  randint,
+  type CreateOptions,
+  type RandomOptions,
+} from './creation.js';
+export { seed, Rng, getRngState, setRngState } from './random.js';
+
+export { neg, exp, log, sqrt, rsqrt, tanh, sigmoid, relu, gelu, abs, square, erf, sign } from './ops/unary.js';
+export { add, sub, mul, div, pow, maximum, minimum, eq, ne, lt, le, gt, ge, where } from './ops/binary.js';
+export { sum, mean, max, logsumexp, norm, variance, variance as var, argmax, type AxisArg } from './ops/reduce.js';
+export { matmul } from './ops/matmul.js';
+export { softmax, logSoftmax, crossEntropy, layerNorm } from './ops/nn.js';
+export { embedding, scatterAdd, oneHot } from './ops/indexing.js';
+export { concat, stack, split, pad } from './ops/structure.js';
+export {
+  reshape,
+  permute,
+  transpose,
+  slice,
+  expand,
+  broadcastTo,
+  squeeze,
+  unsqueeze,
+  flatten,
+  stopGradient,
+  detach,
+  contiguous,
+  cast,
+} from './ops/views.js';
+
+export { noGrad, isGradEnabled } from './autograd/grad-mode.js';
+export { grad, valueAndGrad, vjp, jvp, type GradOptions } from './autograd/transforms.js';
+export { tidy, keep, dispose, memory, type MemoryInfo } from './memory.js';
+export { setBackend, getBackend, backendInfo } from './device.js';
+
+export * as nn from './nn/index.js';
+export * as optim from './optim/index.js';

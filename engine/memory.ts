@@ -1,0 +1,151 @@
+/**
+ * Tensor lifetimes: tidy scopes, keep, dispose, live counts, and a FinalizationRegistry backstop that frees and
+ * warns about tensors that were garbage-collected without being disposed.
+ */
+import type { Backend, DeviceBuffer } from './backend.js';
+import { ArgumentError } from './errors.js';
+import type { Tensor } from './tensor.js';
+
+/** Reference-counted allocation shared by a tensor and its views. */
+export class Storage {
+  refs = 1;
+  freed = false;
+  constructor(
+    readonly backend: Backend,
+    readonly buffer: DeviceBuffer,
+    readonly numel: number,
+  ) {
+    const s = statsFor(backend.name);
+    s.liveBuffers++;
+    s.bytes += buffer.bytes;
+  }
+
+  retain(): void {
+    this.refs++;
+  }
+
+  release(): void {
+    if (--this.refs > 0 || this.freed) return;
+    this.freed = true;
+    const s = statsFor(this.backend.name);
+    s.liveBuffers--;
+    s.bytes -= this.buffer.bytes;
+    this.backend.free(this.buffer);
+  }
+}
+
+interface BackendStats {
+  liveBuffers: number;
+  bytes: number;
+}
+
+const stats = new Map<string, BackendStats>();
+function statsFor(name: string): BackendStats {
+  let s = stats.get(name);
+  if (!s) stats.set(name, (s = { liveBuffers: 0, bytes: 0 }));
+  return s;
+}
+
+let liveTensors = 0;
+let leakedCount = 0;
+let leakWarned = false;
+
+const leakRegistry = new FinalizationRegistry<Storage>((storage) => {
+  // A tensor became unreachable without dispose(): free its share of the storage and warn once.
+  liveTensors--;
+  leakedCount++;
+  storage.release();
+  if (!leakWarned && !process.env.EITP_QUIET_LEAKS) {
+    leakWarned = true;
+    process.emitWarning(
+      'a tensor was garbage-collected without dispose(); wrap per-step work in et.tidy() or call dispose(). ' +
+        'memory().leaked counts them (set EITP_QUIET_LEAKS=1 to silence).',
+      'EitpLeakWarning',
+    );
+  }
+});
+
+const scopes: Set<Tensor>[] = [];
+
+/** Called once for every new tensor. */
+export function track(t: Tensor): void {
+  liveTensors++;
+  leakRegistry.register(t, t.storage, t);
+  scopes[scopes.length - 1]?.add(t);
+}
+
+/** Called once when a tensor is disposed. */
+export function untrack(t: Tensor): void {
+  liveTensors--;
+  leakRegistry.unregister(t);
+  for (const s of scopes) s.delete(t);
+}
+
+/** Excludes t from disposal by the enclosing tidy scopes. */
+export function keep<T extends Tensor>(t: T): T {
+  for (const s of scopes) s.delete(t);
+  return t;
+}
+
+export type TensorContainer = Tensor | null | undefined | void | number | string | boolean | readonly TensorContainer[] | { readonly [k: string]: TensorContainer };
+
+function collect(x: unknown, into: Set<Tensor>, isTensor: (v: unknown) => v is Tensor, depth = 0): void {
+  if (depth > 16 || x === null || typeof x !== 'object') return;
+  if (isTensor(x)) {
+    into.add(x);
+    return;
+  }
+  if (Array.isArray(x)) for (const v of x) collect(v, into, isTensor, depth + 1);
+  else if (Object.getPrototypeOf(x) === Object.prototype) for (const v of Object.values(x)) collect(v, into, isTensor, depth + 1);
+}
+
+let tensorCheck: (v: unknown) => v is Tensor = (_v): _v is Tensor => false;
+/** tensor.ts registers its instanceof check here (avoids an import cycle). */
+export function setTensorCheck(f: (v: unknown) => v is Tensor): void {
+  tensorCheck = f;
+}
+
+/**
+ * Runs fn and disposes every tensor created inside it, except the tensors it returns (in arrays or plain objects)
+ * and those passed to keep(). Returned tensors belong to the enclosing scope.
+ */
+export function tidy<T extends TensorContainer>(fn: () => T): T {
+  const scope = new Set<Tensor>();
+  scopes.push(scope);
+  let result: T;
+  try {
+    result = fn();
+  } finally {
+    scopes.pop();
+  }
+  if (result && typeof (result as { then?: unknown }).then === 'function') {
+    throw new ArgumentError('tidy() takes a synchronous function; it returned a Promise (await outside tidy)', { op: 'tidy' });
+  }
+  const survivors = new Set<Tensor>();
+  collect(result, survivors, tensorCheck);
+  const parent = scopes[scopes.length - 1];
+  for (const t of scope) {
+    if (survivors.has(t)) parent?.add(t);
+    else t.dispose();
+  }
+  return result;
+}
+
+export function dispose(x: TensorContainer): void {
+  const all = new Set<Tensor>();
+  collect(x, all, tensorCheck);
+  for (const t of all) t.dispose();
+}
+
+export interface MemoryInfo {
+  liveTensors: number;
+  /** Tensors freed by the garbage-collector backstop because nobody disposed them. */
+  leaked: number;
+  backends: Record<string, BackendStats>;
+}
+
+export function memory(): MemoryInfo {
+  const backends: Record<string, BackendStats> = {};
+  for (const [k, v] of stats) backends[k] = { ...v };
+  return { liveTensors, leaked: leakedCount, backends };
+}

@@ -1,0 +1,79 @@
+/**
+ * The attributes of every op, by name. This interface is the list of ops: the op table, every backend's kernel
+ * table and the coverage report are all keyed by `OpName = keyof OpAttrs`, so adding an op here without a
+ * definition is a compile error.
+ */
+import type { DType } from '../dtype.js';
+
+type None = Record<string, never>;
+
+export interface ReduceAttrs {
+  /** Sorted, normalised axes to reduce. */
+  readonly axes: readonly number[];
+  readonly keepdims: boolean;
+}
+
+export interface OpAttrs {
+  // elementwise unary
+  neg: None;
+  exp: None;
+  log: None;
+  sqrt: None;
+  rsqrt: None;
+  tanh: None;
+  sigmoid: None;
+  relu: None;
+  gelu: { readonly approximate: 'none' | 'tanh' };
+  abs: None;
+  square: None;
+  erf: None;
+  sign: None;
+  // elementwise binary (operands already broadcast to the output shape)
+  add: None;
+  sub: None;
+  mul: None;
+  div: None;
+  pow: None;
+  maximum: None;
+  minimum: None;
+  eq: None;
+  ne: None;
+  lt: None;
+  le: None;
+  gt: None;
+  ge: None;
+  where: None;
+  // reductions
+  sum: ReduceAttrs;
+  mean: ReduceAttrs;
+  max: ReduceAttrs;
+  logsumexp: ReduceAttrs;
+  var: ReduceAttrs & { readonly correction: number };
+  norm: ReduceAttrs;
+  argmax: { readonly axis: number };
+  // linear algebra
+  matmul: None;
+  // fused neural-network ops
+  softmax: { readonly axis: number };
+  logSoftmax: { readonly axis: number };
+  crossEntropy: { readonly reduction: 'mean' | 'sum' | 'none' };
+  layerNorm: { readonly eps: number };
+  // indexing
+  embedding: None;
+  scatterAdd: { readonly numRows: number };
+  oneHot: { readonly numClasses: number; readonly dtype: DType };
+  // structure
+  concat: { readonly axis: number };
+  pad: { readonly widths: readonly (readonly [number, number])[] };
+  // views (no kernel: they share storage)
+  reshape: { readonly shape: readonly number[] };
+  permute: { readonly axes: readonly number[] };
+  slice: { readonly starts: readonly number[]; readonly ends: readonly number[] };
+  expand: { readonly shape: readonly number[] };
+  stopGradient: None;
+  // copies
+  contiguous: None;
+  cast: { readonly dtype: DType };
+}
+
+export type OpName = keyof OpAttrs;

@@ -1,0 +1,161 @@
+/**
+ * Elementwise binary ops and where(). The op-level inputs already have one shape: the public functions
+ * broadcast with recorded expand views, whose VJP sums gradients back to each operand's shape.
+ */
+import { zerosLike } from '../creation.js';
+import { apply } from '../dispatch.js';
+import { DTypeError } from '../errors.js';
+import type { Tensor, TensorLike } from '../tensor.js';
+import { ctx, meta, requireFloat, requireSameDtype, requireSameShape } from './infer.js';
+import type { OpDef } from './op-def.js';
+import { broadcastAll, operands } from './operand.js';
+import { log, neg, square } from './unary.js';
+import { cast } from './views.js';
+
+type Arith = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum';
+type Compare = 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge';
+
+function arithInfer(name: string, float: boolean) {
+  return (inputs: readonly Tensor[]) => {
+    requireSameShape(name, inputs);
+    const d = requireSameDtype(name, inputs);
+    if (float) requireFloat(name, inputs);
+    return meta(inputs[0]!.shape, d);
+  };
+}
+
+const orZeros = (t: Tensor | null, like: Tensor): Tensor => t ?? zerosLike(like);
+
+/** Sum of the non-null terms (null = zero). */
+function sumTangents(terms: (Tensor | null)[], like: Tensor): Tensor {
+  const present = terms.filter((t): t is Tensor => t !== null);
+  if (present.length === 0) return zerosLike(like);
+  return present.reduce((a, b) => add(a, b));
+}
+
+/** d max(a,b)/da: 1 where a > b, ½ where a = b (PyTorch splits ties evenly), 0 elsewhere. */
+function maxWeights(a: Tensor, b: Tensor, forMax: boolean): [Tensor, Tensor] {
+  const dtype = a.dtype;
+  const half = mul(cast(eq(a, b), dtype), 0.5);
+  const wa = add(cast(forMax ? gt(a, b) : lt(a, b), dtype), half);
+  const wb = add(cast(forMax ? lt(a, b) : gt(a, b), dtype), half);
+  return [wa, wb];
+}
+
+function compareDef<K extends Compare>(name: K): OpDef<K> {
+  return {
+    arity: 2,
+    infer: (inputs) => {
+      requireSameShape(name, inputs);
+      requireSameDtype(name, inputs);
+      return meta(inputs[0]!.shape, 'u8');
+    },
+  };
+}
+
+export const binaryDefs = {
+  add: {
+    arity: 2,
+    infer: arithInfer('add', false),
+    vjp: (g) => [g, g],
+    jvp: ([ta, tb], { output }) => sumTangents([ta!, tb!], output),
+  },
+  sub: {
+    arity: 2,
+    infer: arithInfer('sub', false),
+    vjp: (g) => [g, neg(g)],
+    jvp: ([ta, tb], { output }) => sumTangents([ta!, tb ? neg(tb) : null], output),
+  },
+  mul: {
+    arity: 2,
+    infer: arithInfer('mul', false),
+    vjp: (g, { inputs: [a, b] }) => [mul(g, b!), mul(g, a!)],
+    jvp: ([ta, tb], { inputs: [a, b], output }) => sumTangents([ta ? mul(ta, b!) : null, tb ? mul(a!, tb) : null], output),
+  },
+  div: {
+    arity: 2,
+    infer: arithInfer('div', true),
+    vjp: (g, { inputs: [a, b] }) => [div(g, b!), neg(div(mul(g, a!), square(b!)))],
+    jvp: ([ta, tb], { inputs: [a, b], output }) =>
+      sumTangents([ta ? div(ta, b!) : null, tb ? neg(div(mul(tb, a!), square(b!))) : null], output),
+  },
+  pow: {
+    arity: 2,
+    infer: arithInfer('pow', true),
+    vjp: (g, { inputs: [a, b], output }) => [mul(g, powBaseDerivative(a!, b!)), mul(g, powExponentDerivative(a!, b!, output))],
+    jvp: ([ta, tb], { inputs: [a, b], output }) =>
+      sumTangents([ta ? mul(ta, powBaseDerivative(a!, b!)) : null, tb ? mul(tb, powExponentDerivative(a!, b!, output)) : null], output),
+  },
+  maximum: {
+    arity: 2,
+    infer: arithInfer('maximum', false),
+    vjp: (g, { inputs: [a, b] }) => maxWeights(a!, b!, true).map((w) => mul(g, w)),
+    jvp: ([ta, tb], { inputs: [a, b], output }) => {
+      const [wa, wb] = maxWeights(a!, b!, true);
+      return sumTangents([ta ? mul(ta, wa) : null, tb ? mul(tb, wb) : null], output);
+    },
+  },
+  minimum: {
+    arity: 2,
+    infer: arithInfer('minimum', false),
+    vjp: (g, { inputs: [a, b] }) => maxWeights(a!, b!, false).map((w) => mul(g, w)),
+    jvp: ([ta, tb], { inputs: [a, b], output }) => {
+      const [wa, wb] = maxWeights(a!, b!, false);
+      return sumTangents([ta ? mul(ta, wa) : null, tb ? mul(tb, wb) : null], output);
+    },
+  },
+  eq: compareDef('eq'),
+  ne: compareDef('ne'),
+  lt: compareDef('lt'),
+  le: compareDef('le'),
+  gt: compareDef('gt'),
+  ge: compareDef('ge'),
+  where: {
+    arity: 3,
+    infer: (inputs) => {
+      requireSameShape('where', inputs);
+      if (inputs[0]!.dtype !== 'u8') throw new DTypeError('the condition must be a u8 (boolean) tensor, e.g. from a comparison', ctx('where', inputs));
+      if (inputs[1]!.dtype !== inputs[2]!.dtype) throw new DTypeError('both branches must have the same dtype', ctx('where', inputs));
+      return meta(inputs[0]!.shape, inputs[1]!.dtype);
+    },
+    vjp: (g, { inputs: [c] }) => {
+      const z = zerosLike(g);
+      return [null, where(c!, g, z), where(c!, z, g)];
+    },
+    jvp: ([, ta, tb], { inputs: [c, a, b] }) => where(c!, orZeros(ta!, a!), orZeros(tb!, b!)),
+  },
+} satisfies { [K in Arith | Compare | 'where']: OpDef<K> };
+
+/** b·a^(b−1), zero where b = 0 (as PyTorch, so 0^0 has a zero gradient instead of NaN). */
+function powBaseDerivative(a: Tensor, b: Tensor): Tensor {
+  return where(eq(b, 0), zerosLike(a), mul(b, pow(a, sub(b, 1))));
+}
+
+/** a^b·ln a, zero where a = 0 (the limit PyTorch uses). */
+function powExponentDerivative(a: Tensor, b: Tensor, y: Tensor): Tensor {
+  return where(eq(a, 0), zerosLike(a), mul(y, log(a)));
+}
+
+function binary<K extends Arith | Compare>(name: K) {
+  return (a: TensorLike, b: TensorLike): Tensor => apply(name, broadcastAll(name, operands(name, [a, b])), {});
+}
+
+export const add = binary('add');
+export const sub = binary('sub');
+export const mul = binary('mul');
+export const div = binary('div');
+export const pow = binary('pow');
+export const maximum = binary('maximum');
+export const minimum = binary('minimum');
+export const eq = binary('eq');
+export const ne = binary('ne');
+export const lt = binary('lt');
+export const le = binary('le');
+export const gt = binary('gt');
+export const ge = binary('ge');
+
+/** Elementwise choice: cond ? a : b, with broadcasting. Number branches take the other branch's dtype. */
+export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
+  const [x, y] = operands('where', [a, b]);
+  return apply('where', broadcastAll('where', [cond, x!, y!]), {});
+}

@@ -1,0 +1,52 @@
+/** Matrix product. The op takes equal batch dims (rank >= 2); the public function handles 1-D operands and batch broadcasting like torch.matmul. */
+import { apply } from '../dispatch.js';
+import { ShapeError } from '../errors.js';
+import { broadcastShapes } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+import { add } from './binary.js';
+import { ctx, meta, requireFloat, requireSameDtype } from './infer.js';
+import type { OpDef } from './op-def.js';
+import { expand, reshape, squeeze, transpose, unsqueeze } from './views.js';
+
+export const matmulDefs = {
+  matmul: {
+    arity: 2,
+    infer: (inputs) => {
+      const [a, b] = inputs as [Tensor, Tensor];
+      requireSameDtype('matmul', inputs);
+      requireFloat('matmul', inputs);
+      const ok =
+        a.rank >= 2 &&
+        a.rank === b.rank &&
+        a.shape.slice(0, -2).every((d, i) => d === b.shape[i]) &&
+        a.shape[a.rank - 1] === b.shape[b.rank - 2];
+      if (!ok) throw new ShapeError('inner dimensions or batch dimensions do not match', ctx('matmul', inputs));
+      return meta([...a.shape.slice(0, -1), b.shape[b.rank - 1]!], a.dtype);
+    },
+    vjp: (g, { inputs: [a, b] }) => [mm(g, transpose(b!)), mm(transpose(a!), g)],
+    jvp: ([ta, tb], { inputs: [a, b] }) => {
+      if (ta && tb) return add(mm(ta, b!), mm(a!, tb));
+      return ta ? mm(ta, b!) : mm(a!, tb!);
+    },
+  },
+} satisfies { matmul: OpDef<'matmul'> };
+
+const mm = (a: Tensor, b: Tensor): Tensor => apply('matmul', [a, b], {});
+
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  if (a.rank === 0 || b.rank === 0) throw new ShapeError('matmul needs operands of rank >= 1', ctx('matmul', [a, b]));
+  if (a.rank === 1 && b.rank === 1) return reshape(matmul(unsqueeze(a, 0), unsqueeze(b, 1)), []);
+  if (a.rank === 1) return squeeze(matmul(unsqueeze(a, 0), b), -2);
+  if (b.rank === 1) return squeeze(matmul(a, unsqueeze(b, 1)), -1);
+  const k = a.shape[a.rank - 1]!;
+  if (k !== b.shape[b.rank - 2]) throw new ShapeError('inner dimensions do not match', ctx('matmul', [a, b]));
+  if (a.rank > 2 && b.rank === 2) {
+    // Fold the batch into rows: one large product instead of many small ones.
+    const rows = reshape(a, [-1, k]);
+    return reshape(mm(rows, b), [...a.shape.slice(0, -1), b.shape[1]!]);
+  }
+  const batch = broadcastShapes([a.shape.slice(0, -2), b.shape.slice(0, -2)], 'matmul');
+  const ae = expand(a, [...batch, ...a.shape.slice(-2)]);
+  const be = expand(b, [...batch, ...b.shape.slice(-2)]);
+  return mm(ae, be);
+}

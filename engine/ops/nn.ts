@@ -1,0 +1,111 @@
+/**
+ * Fused neural-network ops: softmax, logSoftmax, crossEntropy, layerNorm. Each has a composite reference of
+ * primitive ops (tests compare fused kernels with it) and a hand-written VJP; forward mode differentiates the reference.
+ */
+import { ones, zeros } from '../creation.js';
+import { apply } from '../dispatch.js';
+import { ShapeError } from '../errors.js';
+import { normalizeAxis } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+import { add, mul, sub } from './binary.js';
+import { ctx, meta, requireFloat, requireInt, requireSameDtype } from './infer.js';
+import { oneHot } from './indexing.js';
+import type { OpDef } from './op-def.js';
+import { logsumexp, mean, sum } from './reduce.js';
+import { exp, neg, rsqrt, square } from './unary.js';
+import { expand, reshape } from './views.js';
+
+/** All axes but the last: where layerNorm's weight and bias gradients are summed. */
+const leadingAxes = (x: Tensor) => Array.from({ length: x.rank - 1 }, (_, i) => i);
+
+function normalized(x: Tensor, eps: number): Tensor {
+  const centered = sub(x, mean(x, -1, true));
+  return mul(centered, rsqrt(add(mean(square(centered), -1, true), eps)));
+}
+
+function crossEntropyInfer(inputs: readonly Tensor[], reduction: 'mean' | 'sum' | 'none') {
+  const [logits, targets] = inputs as [Tensor, Tensor];
+  requireFloat('crossEntropy', inputs, 0);
+  requireInt('crossEntropy', inputs, 1);
+  const ok = logits.rank >= 1 && targets.rank === logits.rank - 1 && targets.shape.every((d, i) => d === logits.shape[i]);
+  if (!ok) throw new ShapeError('logits must be [..., C] and targets [...] with the same leading shape', ctx('crossEntropy', inputs));
+  return meta(reduction === 'none' ? targets.shape : [], logits.dtype);
+}
+
+export const nnDefs = {
+  softmax: {
+    arity: 1,
+    infer: (inputs) => (requireFloat('softmax', inputs), meta(inputs[0]!.shape, inputs[0]!.dtype)),
+    vjp: (g, { output: y, attrs: { axis } }) => [mul(y, sub(g, sum(mul(g, y), axis, true)))],
+    jvp: ([t], { output: y, attrs: { axis } }) => mul(y, sub(t!, sum(mul(t!, y), axis, true))),
+    composite: ([x], { axis }) => exp(sub(x!, logsumexp(x!, axis, true))),
+  },
+  logSoftmax: {
+    arity: 1,
+    infer: (inputs) => (requireFloat('logSoftmax', inputs), meta(inputs[0]!.shape, inputs[0]!.dtype)),
+    vjp: (g, { output: y, attrs: { axis } }) => [sub(g, mul(exp(y), sum(g, axis, true)))],
+    jvp: ([t], { output: y, attrs: { axis } }) => sub(t!, sum(mul(exp(y), t!), axis, true)),
+    composite: ([x], { axis }) => sub(x!, logsumexp(x!, axis, true)),
+  },
+  crossEntropy: {
+    arity: 2,
+    infer: (inputs, { reduction }) => crossEntropyInfer(inputs, reduction),
+    vjp: (g, { inputs: [logits, targets], attrs: { reduction } }) => {
+      const classes = logits!.shape[logits!.rank - 1]!;
+      const diff = sub(softmax(logits!, -1), oneHot(targets!, classes, logits!.dtype));
+      const rows = targets!.size;
+      if (reduction === 'none') return [mul(diff, expand(reshape(g, [...targets!.shape, 1]), logits!.shape)), null];
+      const scale = reduction === 'mean' ? mul(g, 1 / Math.max(rows, 1)) : g;
+      return [mul(diff, expand(reshape(scale, Array(logits!.rank).fill(1)), logits!.shape)), null];
+    },
+    jvp: 'composite',
+    composite: ([logits, targets], { reduction }) => {
+      const classes = logits!.shape[logits!.rank - 1]!;
+      const nll = neg(sum(mul(logSoftmax(logits!, -1), oneHot(targets!, classes, logits!.dtype)), -1));
+      return reduction === 'none' ? nll : reduction === 'sum' ? sum(nll) : mean(nll);
+    },
+  },
+  layerNorm: {
+    arity: 3,
+    infer: (inputs) => {
+      const [x, w, b] = inputs as [Tensor, Tensor, Tensor];
+      requireFloat('layerNorm', inputs);
+      requireSameDtype('layerNorm', inputs);
+      const d = x.shape[x.rank - 1];
+      if (x.rank < 1 || w.rank !== 1 || b.rank !== 1 || w.shape[0] !== d || b.shape[0] !== d) {
+        throw new ShapeError('weight and bias must be 1-D with the size of the last axis of x', ctx('layerNorm', inputs));
+      }
+      return meta(x.shape, x.dtype);
+    },
+    vjp: (g, { inputs: [x, w], attrs: { eps } }) => {
+      const centered = sub(x!, mean(x!, -1, true));
+      const rstd = rsqrt(add(mean(square(centered), -1, true), eps));
+      const xhat = mul(centered, rstd);
+      const dxhat = mul(g, w!);
+      const dx = mul(rstd, sub(sub(dxhat, mean(dxhat, -1, true)), mul(xhat, mean(mul(dxhat, xhat), -1, true))));
+      return [dx, sum(mul(g, xhat), leadingAxes(x!)), sum(g, leadingAxes(x!))];
+    },
+    jvp: 'composite',
+    composite: ([x, w, b], { eps }) => add(mul(normalized(x!, eps), w!), b!),
+  },
+} satisfies { [K in 'softmax' | 'logSoftmax' | 'crossEntropy' | 'layerNorm']: OpDef<K> };
+
+export function softmax(x: Tensor, axis = -1): Tensor {
+  return apply('softmax', [x], { axis: normalizeAxis(axis, x.rank, 'softmax', x.shape) });
+}
+
+export function logSoftmax(x: Tensor, axis = -1): Tensor {
+  return apply('logSoftmax', [x], { axis: normalizeAxis(axis, x.rank, 'logSoftmax', x.shape) });
+}
+
+/** Softmax cross-entropy of logits [..., C] against integer class targets [...]. */
+export function crossEntropy(logits: Tensor, targets: Tensor, opts: { reduction?: 'mean' | 'sum' | 'none' } = {}): Tensor {
+  return apply('crossEntropy', [logits, targets], { reduction: opts.reduction ?? 'mean' });
+}
+
+/** Layer normalisation over the last axis; a null weight/bias means 1/0. */
+export function layerNorm(x: Tensor, weight: Tensor | null = null, bias: Tensor | null = null, eps = 1e-5): Tensor {
+  const d = [x.shape[x.rank - 1] ?? 1];
+  const opts = { dtype: x.dtype, backend: x.storage.backend.name };
+  return apply('layerNorm', [x, weight ?? ones(d, opts), bias ?? zeros(d, opts)], { eps });
+}

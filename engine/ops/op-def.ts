@@ -1,0 +1,37 @@
+/**
+ * The shape of one op definition. An op is one entry: how its output shape/dtype follows from its inputs, how
+ * it is differentiated in reverse (VJP) and forward (JVP) mode, and, for fused ops, a composite reference made
+ * of primitive ops that tests compare the fused kernels against.
+ */
+import type { DType } from '../dtype.js';
+import type { Layout, Shape } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+import type { OpAttrs, OpName } from './attrs.js';
+
+export interface TensorMeta {
+  readonly shape: Shape;
+  readonly dtype: DType;
+}
+
+export interface OpCtx<K extends OpName> {
+  readonly inputs: readonly Tensor[];
+  readonly output: Tensor;
+  readonly attrs: OpAttrs[K];
+}
+
+export interface OpDef<K extends OpName> {
+  /** Number of tensor inputs, or 'variadic' (concat). */
+  readonly arity: number | 'variadic';
+  /** Output shape and dtype; throws a typed error for invalid inputs. */
+  infer(inputs: readonly Tensor[], attrs: OpAttrs[K]): TensorMeta;
+  /** View ops: the output's layout over the input's storage. No kernel runs. */
+  view?(input: Tensor, attrs: OpAttrs[K]): Layout;
+  /** Cotangents for each input, as differentiable tensor expressions. Absent: the output carries no gradient. */
+  vjp?(g: Tensor, ctx: OpCtx<K>): (Tensor | null)[];
+  /** Output tangent from input tangents (null = zero), or 'composite' to differentiate the reference. */
+  jvp?: ((tangents: readonly (Tensor | null)[], ctx: OpCtx<K>) => Tensor) | 'composite';
+  /** Fused ops: the same result built from primitive ops. */
+  composite?(inputs: readonly Tensor[], attrs: OpAttrs[K]): Tensor;
+}
+
+export type OpTable = { readonly [K in OpName]: OpDef<K> };

@@ -1,0 +1,33 @@
+/**
+ * THE op table: one entry per op. Typed as `OpTable` (every key of OpAttrs), so an op without a definition
+ * does not compile.
+ */
+import { binaryDefs } from './binary.js';
+import { indexingDefs } from './indexing.js';
+import { matmulDefs } from './matmul.js';
+import { nnDefs } from './nn.js';
+import type { OpTable } from './op-def.js';
+import { reduceDefs } from './reduce.js';
+import { structureDefs } from './structure.js';
+import { unaryDefs } from './unary.js';
+import { viewDefs } from './views.js';
+
+let table: OpTable | null = null;
+
+/**
+ * Built on first use: the op modules import each other (VJPs are written with ops), so the table is assembled
+ * only after every module has finished evaluating.
+ */
+export function opTable(): OpTable {
+  table ??= {
+    ...unaryDefs,
+    ...binaryDefs,
+    ...reduceDefs,
+    ...matmulDefs,
+    ...nnDefs,
+    ...indexingDefs,
+    ...structureDefs,
+    ...viewDefs,
+  };
+  return table;
+}

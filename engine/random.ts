@@ -1,0 +1,98 @@
+/**
+ * Seeded, reproducible random numbers: xoshiro128** seeded through splitmix32. Pure 32-bit integer arithmetic,
+ * so a seed gives the same numbers on every machine and backend (values are generated on the host).
+ */
+export class Rng {
+  private s = new Uint32Array(4);
+
+  constructor(seed: number) {
+    this.reseed(seed);
+  }
+
+  reseed(seed: number): void {
+    let x = seed >>> 0;
+    for (let i = 0; i < 4; i++) {
+      // splitmix32: spreads any seed (including 0) over the whole state
+      x = (x + 0x9e3779b9) >>> 0;
+      let z = x;
+      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+      this.s[i] = (z ^ (z >>> 16)) >>> 0;
+    }
+  }
+
+  /** Uniform 32-bit unsigned integer. */
+  nextU32(): number {
+    const s = this.s;
+    const result = Math.imul(rotl(Math.imul(s[1]!, 5) >>> 0, 7), 9) >>> 0;
+    const t = (s[1]! << 9) >>> 0;
+    s[2]! ^= s[0]!;
+    s[3]! ^= s[1]!;
+    s[1]! ^= s[2]!;
+    s[0]! ^= s[3]!;
+    s[2]! ^= t;
+    s[3] = rotl(s[3]!, 11);
+    return result;
+  }
+
+  /** Uniform in [0, 1) with 53 random bits. */
+  next(): number {
+    const hi = this.nextU32() >>> 5; // 27 bits
+    const lo = this.nextU32() >>> 6; // 26 bits
+    return (hi * 67108864 + lo) / 9007199254740992;
+  }
+
+  /** Standard normal by Box-Muller (both values used). */
+  private spare: number | null = null;
+  normal(): number {
+    if (this.spare !== null) {
+      const v = this.spare;
+      this.spare = null;
+      return v;
+    }
+    let u = 0;
+    while (u === 0) u = this.next();
+    const v = this.next();
+    const r = Math.sqrt(-2 * Math.log(u));
+    this.spare = r * Math.sin(2 * Math.PI * v);
+    return r * Math.cos(2 * Math.PI * v);
+  }
+
+  /** Integer uniform in [low, high). */
+  int(low: number, high: number): number {
+    return low + Math.floor(this.next() * (high - low));
+  }
+
+  getState(): number[] {
+    return [...this.s, this.spare === null ? NaN : this.spare];
+  }
+
+  setState(state: readonly number[]): void {
+    for (let i = 0; i < 4; i++) this.s[i] = state[i]! >>> 0;
+    const spare = state[4];
+    this.spare = spare === undefined || Number.isNaN(spare) ? null : spare;
+  }
+}
+
+function rotl(x: number, k: number): number {
+  return ((x << k) | (x >>> (32 - k))) >>> 0;
+}
+
+const globalRng = new Rng(0x5eed);
+
+/** Seeds the global generator used by rand/randn/randint calls without an explicit seed. */
+export function seed(n: number): void {
+  globalRng.reseed(n);
+}
+
+export function rngFor(seed?: number): Rng {
+  return seed === undefined ? globalRng : new Rng(seed);
+}
+
+export function getRngState(): number[] {
+  return globalRng.getState();
+}
+
+export function setRngState(state: readonly number[]): void {
+  globalRng.setState(state);
+}

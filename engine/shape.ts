@@ -1,0 +1,95 @@
+/** Shape and layout arithmetic shared by every layer. Pure functions, no tensors. */
+import { AxisError, ShapeError } from './errors.js';
+
+export type Shape = readonly number[];
+
+/** Where the elements of a tensor live inside its storage (in elements, not bytes). */
+export interface Layout {
+  readonly shape: Shape;
+  readonly strides: readonly number[];
+  readonly offset: number;
+}
+
+export function numel(shape: Shape): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+export function contiguousStrides(shape: Shape): number[] {
+  const strides = new Array<number>(shape.length);
+  let s = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    strides[i] = s;
+    s *= shape[i]!;
+  }
+  return strides;
+}
+
+export function contiguousLayout(shape: Shape): Layout {
+  return { shape: [...shape], strides: contiguousStrides(shape), offset: 0 };
+}
+
+/** True when the layout covers a dense row-major block (size-1 axes may have any stride). */
+export function isContiguous(layout: Layout): boolean {
+  let expected = 1;
+  for (let i = layout.shape.length - 1; i >= 0; i--) {
+    const d = layout.shape[i]!;
+    if (d !== 1 && layout.strides[i] !== expected) return false;
+    expected *= d;
+  }
+  return true;
+}
+
+export function shapesEqual(a: Shape, b: Shape): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+export function assertValidShape(shape: Shape, op: string): void {
+  for (const d of shape) {
+    if (!Number.isInteger(d) || d < 0) throw new ShapeError(`invalid dimension ${d}`, { op, shapes: [shape] });
+  }
+}
+
+/** NumPy broadcasting of any number of shapes. */
+export function broadcastShapes(shapes: readonly Shape[], op: string): number[] {
+  const rank = Math.max(0, ...shapes.map((s) => s.length));
+  const out = new Array<number>(rank).fill(1);
+  for (const s of shapes) {
+    for (let i = 0; i < s.length; i++) {
+      const j = rank - s.length + i;
+      const d = s[i]!;
+      if (d === out[j] || d === 1) continue;
+      if (out[j] === 1) out[j] = d;
+      else throw new ShapeError(`shapes cannot be broadcast together`, { op, shapes });
+    }
+  }
+  return out;
+}
+
+export function normalizeAxis(axis: number, rank: number, op: string, shape?: Shape): number {
+  if (!Number.isInteger(axis) || axis < -rank || axis >= Math.max(rank, 1)) {
+    throw new AxisError(`axis ${axis} is out of range for rank ${rank}`, { op, shapes: shape ? [shape] : [] });
+  }
+  return axis < 0 ? axis + rank : axis;
+}
+
+/** Axes argument of reductions: undefined/null means all axes; duplicates are an error. Sorted ascending. */
+export function normalizeAxes(axes: number | readonly number[] | undefined | null, rank: number, op: string, shape?: Shape): number[] {
+  if (axes === undefined || axes === null) return Array.from({ length: rank }, (_, i) => i);
+  const list = typeof axes === 'number' ? [axes] : [...axes];
+  const out = list.map((a) => normalizeAxis(a, rank, op, shape));
+  if (new Set(out).size !== out.length) throw new AxisError(`repeated axis in [${list.join(', ')}]`, { op, shapes: shape ? [shape] : [] });
+  return out.sort((a, b) => a - b);
+}
+
+/** Shape after reducing `axes`. */
+export function reducedShape(shape: Shape, axes: readonly number[], keepdims: boolean): number[] {
+  const out: number[] = [];
+  shape.forEach((d, i) => {
+    if (axes.includes(i)) {
+      if (keepdims) out.push(1);
+    } else out.push(d);
+  });
+  return out;
+}

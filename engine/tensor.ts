@@ -1,0 +1,207 @@
+/**
+ * The Tensor: a strided view over reference-counted backend storage, plus the autograd fields (requiresGrad,
+ * grad, the node that produced it, forward-mode tangents). Ops and methods live in engine/ops and
+ * tensor-methods.ts; this file holds only identity, layout, lifetime and readback.
+ */
+import type { Backend } from './backend.js';
+import type { DType, TypedArray } from './dtype.js';
+import { DisposedError, GradError, ShapeError, BackendError } from './errors.js';
+import { Storage, setTensorCheck, track, untrack } from './memory.js';
+import type { OpAttrs, OpName } from './ops/attrs.js';
+import { type Layout, type Shape, contiguousStrides, isContiguous, numel, shapesEqual } from './shape.js';
+
+/** How a tensor was produced, for reverse-mode autodiff. */
+export interface GradNode {
+  readonly op: OpName;
+  readonly inputs: readonly Tensor[];
+  readonly attrs: OpAttrs[OpName];
+}
+
+let nextId = 1;
+
+export class Tensor {
+  readonly id = nextId++;
+  readonly shape: Shape;
+  readonly strides: readonly number[];
+  readonly offset: number;
+  readonly dtype: DType;
+  /** @internal */ storage: Storage;
+  /** @internal set by the dispatcher for outputs of recorded ops. */ node: GradNode | null = null;
+  /** @internal forward-mode tangents keyed by JVP level. */ tangents: Map<number, Tensor> | null = null;
+  private _requiresGrad = false;
+  private _grad: Tensor | null = null;
+  private _disposed = false;
+
+  /** @internal use the creation functions or ops. */
+  constructor(storage: Storage, layout: Layout, dtype: DType) {
+    this.storage = storage;
+    this.shape = Object.freeze([...layout.shape]);
+    this.strides = Object.freeze([...layout.strides]);
+    this.offset = layout.offset;
+    this.dtype = dtype;
+    track(this);
+  }
+
+  /** @internal a new tensor over fresh storage. */
+  static allocate(backend: Backend, shape: Shape, dtype: DType): Tensor {
+    const n = numel(shape);
+    const buffer = backend.allocate(n, dtype);
+    return new Tensor(new Storage(backend, buffer, n), { shape, strides: contiguousStrides(shape), offset: 0 }, dtype);
+  }
+
+  /** @internal a view sharing `base`'s storage. */
+  static view(base: Tensor, layout: Layout, dtype: DType = base.dtype): Tensor {
+    base.storage.retain();
+    return new Tensor(base.storage, layout, dtype);
+  }
+
+  get size(): number {
+    return numel(this.shape);
+  }
+  get rank(): number {
+    return this.shape.length;
+  }
+  get backend(): string {
+    return this.storage.backend.name;
+  }
+  get isDisposed(): boolean {
+    return this._disposed;
+  }
+  get layout(): Layout {
+    return { shape: this.shape, strides: this.strides, offset: this.offset };
+  }
+  get isContiguous(): boolean {
+    return isContiguous(this.layout);
+  }
+  /** A leaf is a tensor not produced by a recorded op; gradients accumulate into leaves. */
+  get isLeaf(): boolean {
+    return this.node === null;
+  }
+
+  get requiresGrad(): boolean {
+    return this._requiresGrad;
+  }
+  set requiresGrad(v: boolean) {
+    if (!v && this.node) {
+      throw new GradError('cannot clear requiresGrad on a tensor produced by an op; use stopGradient()', { shapes: [this.shape] });
+    }
+    if (v && this.dtype !== 'f32' && this.dtype !== 'f64') {
+      throw new GradError(`only float tensors can require gradients`, { shapes: [this.shape], dtypes: [this.dtype] });
+    }
+    this._requiresGrad = v;
+  }
+
+  get grad(): Tensor | null {
+    return this._grad;
+  }
+  set grad(g: Tensor | null) {
+    if (g && !shapesEqual(g.shape, this.shape)) {
+      throw new ShapeError('gradient shape must equal the tensor shape', { op: 'grad', shapes: [this.shape, g.shape] });
+    }
+    this._grad = g;
+  }
+
+  /** @internal throws a clear error when a disposed tensor is used. */
+  assertLive(op: string): void {
+    if (this._disposed) {
+      throw new DisposedError(`tensor #${this.id} was disposed and cannot be used`, {
+        op,
+        shapes: [this.shape],
+        dtypes: [this.dtype],
+        backend: this.backend,
+      });
+    }
+  }
+
+  dispose(): void {
+    if (this._disposed) return;
+    this._disposed = true;
+    untrack(this);
+    this.storage.release();
+    this.node = null;
+    this.tangents = null;
+    if (this._grad) {
+      this._grad.dispose();
+      this._grad = null;
+    }
+  }
+
+  /** @internal replaces this tensor's storage by `src`'s, which must be a dense tensor of the same shape; src is consumed. */
+  adoptStorage(src: Tensor): void {
+    if (!src.isContiguous || src.offset !== 0 || src.storage.numel !== this.size) {
+      throw new BackendError('adoptStorage needs a dense tensor', { op: 'assign', shapes: [this.shape, src.shape] });
+    }
+    src.storage.retain();
+    this.storage.release();
+    this.storage = src.storage;
+    (this as { strides: readonly number[] }).strides = Object.freeze(contiguousStrides(this.shape));
+    (this as { offset: number }).offset = 0;
+    src.dispose();
+  }
+
+  /** A copy of the elements in row-major order. */
+  async data(): Promise<TypedArray> {
+    this.assertLive('data');
+    const dense = this.denseOrCopy();
+    try {
+      const all = await dense.storage.backend.read(dense.storage.buffer, dense.dtype, dense.storage.numel);
+      return all.length === this.size ? all : all.slice(0, this.size);
+    } finally {
+      if (dense !== this) dense.dispose();
+    }
+  }
+
+  /** Synchronous readback; only the cpu backend, whose memory is host memory, supports it. */
+  dataSync(): TypedArray {
+    this.assertLive('dataSync');
+    const backend = this.storage.backend;
+    if (!backend.readSync) {
+      throw new BackendError('dataSync() is only available on the cpu backend; use await t.data()', { op: 'dataSync', backend: backend.name });
+    }
+    const dense = this.denseOrCopy();
+    try {
+      const all = backend.readSync(dense.storage.buffer, dense.dtype, dense.storage.numel);
+      return all.length === this.size ? all.slice() : all.slice(0, this.size);
+    } finally {
+      if (dense !== this) dense.dispose();
+    }
+  }
+
+  async item(): Promise<number> {
+    if (this.size !== 1) throw new ShapeError('item() needs a tensor with exactly one element', { op: 'item', shapes: [this.shape] });
+    return (await this.data())[0]!;
+  }
+
+  /** Nested arrays (a number for rank 0). */
+  async array(): Promise<unknown> {
+    const flat = Array.from(await this.data());
+    const build = (dim: number, start: number): unknown => {
+      if (dim === this.rank) return flat[start];
+      const stride = numel(this.shape.slice(dim + 1));
+      return Array.from({ length: this.shape[dim]! }, (_, i) => build(dim + 1, start + i * stride));
+    };
+    return build(0, 0);
+  }
+
+  toString(): string {
+    return `Tensor#${this.id}(shape=[${this.shape.join(', ')}], dtype=${this.dtype}, backend=${this.backend}${this._disposed ? ', disposed' : ''})`;
+  }
+
+  /** A tensor whose storage holds exactly its elements from offset 0 (itself when already so). */
+  private denseOrCopy(): Tensor {
+    if (this.isContiguous && this.offset === 0 && this.storage.numel === this.size) return this;
+    return copyToDense(this);
+  }
+}
+
+setTensorCheck((v: unknown): v is Tensor => v instanceof Tensor);
+
+let copyToDense: (t: Tensor) => Tensor = () => {
+  throw new Error('engine not initialised');
+};
+/** @internal the dispatcher registers its contiguous-copy here (avoids an import cycle). */
+export function setDenseCopy(f: (t: Tensor) => Tensor): void {
+  copyToDense = f;
+}
+
+export type TensorLike = Tensor | number;
