@@ -1,0 +1,8 @@
+/** Argument validation shared by the layers, so every constructor error reads the same way. */
+import * as et from '../index.js';
+
+export function positiveInt(module: string, name: string, v: number): void {
+  if (!Number.isInteger(v) || v <= 0) {
+    throw new et.ArgumentError(`${module}: ${name} must be a positive integer, got ${v}`, { op: module });
+  }
+}

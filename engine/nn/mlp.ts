@@ -1,0 +1,59 @@
+/** MLP: Linear layers of the given sizes with an activation between them (none after the last layer). */
+import * as et from '../index.js';
+import { Linear } from './linear.js';
+import { Module } from './module.js';
+import { deriveSeed } from './seed.js';
+
+export type Activation = 'relu' | 'tanh' | 'gelu';
+
+export interface MLPOptions {
+  activation?: Activation;
+  seed?: number;
+  bias?: boolean;
+  dtype?: et.DType;
+}
+
+export function activate(x: et.Tensor, activation: Activation): et.Tensor {
+  switch (activation) {
+    case 'relu':
+      return x.relu();
+    case 'tanh':
+      return x.tanh();
+    case 'gelu':
+      // torch.nn.GELU's default is the exact erf form.
+      return x.gelu({ approximate: 'none' });
+  }
+}
+
+export class MLP extends Module {
+  readonly layers: Linear[];
+  readonly activation: Activation;
+
+  constructor(
+    readonly sizes: readonly number[],
+    { activation = 'relu', seed, bias = true, dtype = 'f32' }: MLPOptions = {},
+  ) {
+    super();
+    if (sizes.length < 2) {
+      throw new et.ArgumentError(`MLP: sizes needs at least [in, out], got [${sizes.join(', ')}]`, { op: 'MLP' });
+    }
+    if (!['relu', 'tanh', 'gelu'].includes(activation)) {
+      throw new et.ArgumentError(`MLP: unknown activation "${activation}" (relu | tanh | gelu)`, { op: 'MLP' });
+    }
+    this.activation = activation;
+    this.layers = [];
+    for (let i = 0; i + 1 < sizes.length; i++) {
+      const layerSeed = seed === undefined ? undefined : deriveSeed(seed, i);
+      this.layers.push(new Linear(sizes[i]!, sizes[i + 1]!, { bias, dtype, ...(layerSeed === undefined ? {} : { seed: layerSeed }) }));
+    }
+  }
+
+  forward(x: et.Tensor): et.Tensor {
+    let h = x;
+    this.layers.forEach((layer, i) => {
+      h = layer.forward(h);
+      if (i < this.layers.length - 1) h = activate(h, this.activation);
+    });
+    return h;
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * Adam, exactly torch.optim.Adam's single-tensor update (L2 weight decay added to the gradient, bias correction
+ * folded into the step size and the denominator). AdamW reuses it with decoupled weight decay.
+ */
+import * as et from '../index.js';
+import { Optimizer } from './optimizer.js';
+
+export interface AdamOptions {
+  lr?: number;
+  betas?: readonly [number, number];
+  eps?: number;
+  weightDecay?: number;
+}
+
+export class Adam extends Optimizer {
+  readonly betas: readonly [number, number];
+  readonly eps: number;
+  readonly weightDecay: number;
+  /** AdamW: decay the parameter directly instead of adding weightDecay * p to the gradient. */
+  protected get decoupled(): boolean {
+    return false;
+  }
+
+  constructor(params: Iterable<et.Tensor>, { lr = 1e-3, betas = [0.9, 0.999], eps = 1e-8, weightDecay = 0 }: AdamOptions = {}) {
+    super(params, lr);
+    const op = new.target.name;
+    betas.forEach((b, i) => {
+      if (!(b >= 0 && b < 1)) throw new et.ArgumentError(`${op}: betas[${i}] must be in [0, 1), got ${b}`, { op });
+    });
+    if (!(eps >= 0)) throw new et.ArgumentError(`${op}: eps must be >= 0, got ${eps}`, { op });
+    if (!(weightDecay >= 0)) throw new et.ArgumentError(`${op}: weightDecay must be >= 0, got ${weightDecay}`, { op });
+    this.betas = [betas[0], betas[1]];
+    this.eps = eps;
+    this.weightDecay = weightDecay;
+  }
+
+  get type(): string {
+    return 'Adam';
+  }
+
+  protected hyper(): Record<string, number | number[]> {
+    return { betas: [...this.betas], eps: this.eps, weightDecay: this.weightDecay };
+  }
+
+  protected update(i: number, p: et.Tensor, grad: et.Tensor, step: number): void {
+    const [beta1, beta2] = this.betas;
+    let g = grad;
+    if (this.weightDecay !== 0) {
+      if (this.decoupled) p.assign(p.mul(1 - this.lr * this.weightDecay));
+      else g = g.add(p.mul(this.weightDecay));
+    }
+    const expAvg = this.stateTensor(i, 'expAvg');
+    const expAvgSq = this.stateTensor(i, 'expAvgSq');
+    expAvg.assign(expAvg.mul(beta1).add(g.mul(1 - beta1)));
+    expAvgSq.assign(expAvgSq.mul(beta2).add(g.mul(g).mul(1 - beta2)));
+    // Scalars in JS doubles, as torch computes them in Python floats.
+    const biasCorrection1 = 1 - beta1 ** step;
+    const biasCorrection2 = 1 - beta2 ** step;
+    const stepSize = this.lr / biasCorrection1;
+    const denom = expAvgSq.sqrt().div(Math.sqrt(biasCorrection2)).add(this.eps);
+    p.assign(p.sub(expAvg.div(denom).mul(stepSize)));
+  }
+}

@@ -1,0 +1,52 @@
+/** SGD with momentum, dampening, Nesterov and L2 weight decay: torch.optim.SGD's update rule, step for step. */
+import * as et from '../index.js';
+import { Optimizer } from './optimizer.js';
+
+export interface SGDOptions {
+  lr: number;
+  momentum?: number;
+  dampening?: number;
+  nesterov?: boolean;
+  weightDecay?: number;
+}
+
+export class SGD extends Optimizer {
+  readonly momentum: number;
+  readonly dampening: number;
+  readonly nesterov: boolean;
+  readonly weightDecay: number;
+
+  constructor(params: Iterable<et.Tensor>, { lr, momentum = 0, dampening = 0, nesterov = false, weightDecay = 0 }: SGDOptions) {
+    super(params, lr);
+    const op = 'SGD';
+    if (!(momentum >= 0)) throw new et.ArgumentError(`SGD: momentum must be >= 0, got ${momentum}`, { op });
+    if (!(weightDecay >= 0)) throw new et.ArgumentError(`SGD: weightDecay must be >= 0, got ${weightDecay}`, { op });
+    if (nesterov && (momentum <= 0 || dampening !== 0)) {
+      throw new et.ArgumentError(`SGD: nesterov needs momentum > 0 and dampening 0 (got momentum ${momentum}, dampening ${dampening})`, { op });
+    }
+    this.momentum = momentum;
+    this.dampening = dampening;
+    this.nesterov = nesterov;
+    this.weightDecay = weightDecay;
+  }
+
+  get type(): string {
+    return 'SGD';
+  }
+
+  protected hyper(): Record<string, number | boolean> {
+    return { momentum: this.momentum, dampening: this.dampening, nesterov: this.nesterov, weightDecay: this.weightDecay };
+  }
+
+  protected update(i: number, p: et.Tensor, grad: et.Tensor): void {
+    let d = this.weightDecay !== 0 ? grad.add(p.mul(this.weightDecay)) : grad;
+    if (this.momentum !== 0) {
+      const fresh = !this.hasState(i, 'momentumBuffer');
+      const buf = this.stateTensor(i, 'momentumBuffer');
+      // torch starts the buffer at the first gradient itself (no dampening on step 1).
+      buf.assign(fresh ? d : buf.mul(this.momentum).add(d.mul(1 - this.dampening)));
+      d = this.nesterov ? d.add(buf.mul(this.momentum)) : buf;
+    }
+    p.assign(p.sub(d.mul(this.lr)));
+  }
+}

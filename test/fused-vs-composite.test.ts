@@ -1,0 +1,68 @@
+/**
+ * Every fused op against its composite reference of primitive ops, forward and backward, on every backend.
+ */
+import { describe, expect, it } from 'vitest';
+import { apply as applyOp } from '../engine/dispatch.js';
+import * as et from '../engine/index.js';
+import { TOLERANCE, availableBackends, compareArrays } from './helpers/backends.js';
+
+interface FusedCase {
+  op: et.OpName;
+  attrs: object;
+  inputs: (backend: et.BackendName) => et.Tensor[];
+}
+
+const N = (shape: number[], seed: number, backend: et.BackendName) => et.randn(shape, { seed, backend });
+const CASES: FusedCase[] = [
+  { op: 'mean', attrs: { axes: [0, 2], keepdims: false }, inputs: (b) => [N([3, 7, 33], 1, b)] },
+  { op: 'logsumexp', attrs: { axes: [1], keepdims: true }, inputs: (b) => [N([5, 257], 2, b)] },
+  { op: 'var', attrs: { axes: [1], keepdims: false, correction: 1 }, inputs: (b) => [N([7, 33], 3, b)] },
+  { op: 'var', attrs: { axes: [0, 1], keepdims: true, correction: 0 }, inputs: (b) => [N([7, 33], 4, b)] },
+  { op: 'norm', attrs: { axes: [1], keepdims: false }, inputs: (b) => [N([7, 33], 5, b)] },
+  { op: 'gelu', attrs: { approximate: 'none' }, inputs: (b) => [N([7, 33], 6, b)] },
+  { op: 'gelu', attrs: { approximate: 'tanh' }, inputs: (b) => [N([7, 33], 7, b)] },
+  { op: 'softmax', attrs: { axis: 1 }, inputs: (b) => [N([3, 33, 7], 8, b)] },
+  { op: 'logSoftmax', attrs: { axis: 2 }, inputs: (b) => [N([3, 5, 33], 9, b)] },
+  { op: 'crossEntropy', attrs: { reduction: 'mean' }, inputs: (b) => [N([33, 7], 10, b), et.randint([33], 0, 7, { seed: 11, backend: b })] },
+  { op: 'crossEntropy', attrs: { reduction: 'none' }, inputs: (b) => [N([3, 5, 7], 12, b), et.randint([3, 5], 0, 7, { seed: 13, backend: b })] },
+  { op: 'layerNorm', attrs: { eps: 1e-5 }, inputs: (b) => [N([7, 33], 14, b), N([33], 15, b), N([33], 16, b)] },
+];
+
+it('every op with a composite reference has a fused-vs-composite case', () => {
+  const withComposite = Object.entries(et.opTable())
+    .filter(([, def]) => 'composite' in def && def.composite)
+    .map(([name]) => name);
+  expect(withComposite.filter((op) => !CASES.some((c) => c.op === op))).toEqual([]);
+});
+
+describe.each(availableBackends())('fused ops on %s match their composite reference', (backend) => {
+  it.each(CASES.map((c, i) => [`${c.op} ${JSON.stringify(c.attrs)}`, i] as const))('%s', async (_label, i) => {
+    const c = CASES[i]!;
+    const def = et.opTable()[c.op] as { composite: (xs: et.Tensor[], attrs: object) => et.Tensor };
+    const results = await Promise.all(
+      (['fused', 'composite'] as const).map(async (mode) => {
+        const [out, grads] = et.tidy(() => {
+          const inputs = c.inputs(backend);
+          const floats = inputs.filter((t) => t.dtype === 'f32');
+          const run = (...fs: et.Tensor[]) => {
+            const all = inputs.map((t) => (t.dtype === 'f32' ? fs[floats.indexOf(t)]! : t));
+            // each case's attrs belong to its op; the op is chosen at run time here, so the attrs type is erased
+            return mode === 'fused' ? applyOp(c.op, all, c.attrs as never) : def.composite(all, c.attrs);
+          };
+          const [o, pullback] = et.vjp(run, ...floats);
+          return [o, pullback(et.randn(o.shape, { seed: 77, backend }))] as const;
+        });
+        const r = { out: await out.data(), grads: await Promise.all(grads.map((g) => g.data())) };
+        et.dispose([out, ...grads]);
+        return r;
+      }),
+    );
+    const [fused, composite] = results as unknown as [{ out: ArrayLike<number>; grads: ArrayLike<number>[] }, { out: ArrayLike<number>; grads: ArrayLike<number>[] }];
+    const fwd = compareArrays(fused.out, composite.out, TOLERANCE.f32);
+    expect(fwd.ok, `forward: ${fwd.message}`).toBe(true);
+    composite.grads.forEach((g, k) => {
+      const cmp = compareArrays(fused.grads[k]!, g, TOLERANCE.f32);
+      expect(cmp.ok, `gradient ${k}: ${cmp.message}`).toBe(true);
+    });
+  });
+});

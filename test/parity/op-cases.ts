@@ -1,0 +1,76 @@
+/**
+ * One case or more per op: seeded inputs with ragged shapes, a function of them, and the ops it exercises.
+ * The parity suite runs each case forward and backward on every backend and compares with cpu.
+ */
+import * as et from '../../engine/index.js';
+
+export interface InputSpec {
+  shape: number[];
+  /** 'normal' (default), 'positive' (for log/sqrt/pow), or an integer range for index inputs. */
+  kind?: 'normal' | 'positive' | { intBelow: number };
+}
+
+export interface OpCase {
+  name: string;
+  covers: et.OpName[];
+  inputs: InputSpec[];
+  fn: (...xs: et.Tensor[]) => et.Tensor;
+}
+
+const S = (...shape: number[]): InputSpec => ({ shape });
+const P = (...shape: number[]): InputSpec => ({ shape, kind: 'positive' });
+const I = (below: number, ...shape: number[]): InputSpec => ({ shape, kind: { intBelow: below } });
+
+const unary = (['neg', 'exp', 'tanh', 'sigmoid', 'relu', 'abs', 'square', 'erf'] as const).map(
+  (op): OpCase => ({ name: op, covers: [op], inputs: [S(7, 33)], fn: (x) => et[op](x!) }),
+);
+
+export const OP_CASES: OpCase[] = [
+  ...unary,
+  { name: 'log', covers: ['log'], inputs: [P(33, 7)], fn: (x) => et.log(x!) },
+  { name: 'sqrt', covers: ['sqrt'], inputs: [P(257)], fn: (x) => et.sqrt(x!) },
+  { name: 'rsqrt', covers: ['rsqrt'], inputs: [P(5, 3)], fn: (x) => et.rsqrt(x!) },
+  { name: 'gelu', covers: ['gelu'], inputs: [S(7, 33)], fn: (x) => et.gelu(x!) },
+  { name: 'gelu tanh', covers: ['gelu'], inputs: [S(33)], fn: (x) => et.gelu(x!, { approximate: 'tanh' }) },
+  { name: 'sign (forward)', covers: ['sign'], inputs: [S(7, 5)], fn: (x) => et.mul(x!, et.sign(x!)) },
+  { name: 'add broadcast', covers: ['add', 'expand', 'sum'], inputs: [S(7, 33), S(33)], fn: (a, b) => et.add(a!, b!) },
+  { name: 'sub broadcast', covers: ['sub'], inputs: [S(7, 1), S(1, 5)], fn: (a, b) => et.sub(a!, b!) },
+  { name: 'mul', covers: ['mul'], inputs: [S(3, 7, 5), S(7, 5)], fn: (a, b) => et.mul(a!, b!) },
+  { name: 'div', covers: ['div'], inputs: [S(33, 7), P(33, 7)], fn: (a, b) => et.div(a!, b!) },
+  { name: 'pow', covers: ['pow'], inputs: [P(7, 5), S(5)], fn: (a, b) => et.pow(a!, b!) },
+  { name: 'maximum/minimum', covers: ['maximum', 'minimum'], inputs: [S(7, 33), S(7, 33)], fn: (a, b) => et.add(et.maximum(a!, b!), et.minimum(a!, b!).mul(0.5)) },
+  {
+    name: 'comparisons + where',
+    covers: ['eq', 'ne', 'lt', 'le', 'gt', 'ge', 'where', 'cast'],
+    inputs: [S(7, 33), S(7, 33)],
+    fn: (a, b) => {
+      const masks = [et.lt(a!, b!), et.le(a!, 0.1), et.gt(b!, 0.2), et.ge(a!, b!), et.eq(a!, a!), et.ne(a!, b!)];
+      const picked = et.where(masks[0]!, a!, b!);
+      return masks.reduce((acc, m) => acc.add(et.cast(m, a!.dtype)), picked);
+    },
+  },
+  { name: 'sum axes', covers: ['sum'], inputs: [S(3, 7, 33)], fn: (x) => et.sum(x!, [0, 2], true) },
+  { name: 'mean', covers: ['mean'], inputs: [S(7, 33)], fn: (x) => et.mean(x!, 1) },
+  { name: 'max', covers: ['max'], inputs: [S(7, 33)], fn: (x) => et.max(x!, 0) },
+  { name: 'logsumexp', covers: ['logsumexp'], inputs: [S(5, 257)], fn: (x) => et.logsumexp(x!, -1) },
+  { name: 'var', covers: ['var'], inputs: [S(7, 33)], fn: (x) => et.var(x!, 1, false, 1) },
+  { name: 'norm', covers: ['norm'], inputs: [S(7, 33)], fn: (x) => et.norm(x!, [0, 1]) },
+  { name: 'argmax', covers: ['argmax'], inputs: [S(7, 33)], fn: (x) => et.cast(et.argmax(x!, 1), x!.dtype).add(x!.sum(1)) },
+  { name: 'matmul ragged', covers: ['matmul'], inputs: [S(7, 33), S(33, 5)], fn: (a, b) => et.matmul(a!, b!) },
+  { name: 'matmul batched broadcast', covers: ['matmul', 'expand'], inputs: [S(3, 1, 7, 5), S(4, 5, 9)], fn: (a, b) => et.matmul(a!, b!) },
+  { name: 'matmul transposed operand', covers: ['matmul', 'permute'], inputs: [S(33, 7), S(5, 33)], fn: (a, b) => et.matmul(et.transpose(a!), et.transpose(b!)) },
+  { name: 'softmax', covers: ['softmax'], inputs: [S(7, 33)], fn: (x) => et.softmax(x!, -1) },
+  { name: 'softmax axis 0', covers: ['softmax'], inputs: [S(7, 5, 3)], fn: (x) => et.softmax(x!, 0) },
+  { name: 'logSoftmax', covers: ['logSoftmax'], inputs: [S(3, 7, 33)], fn: (x) => et.logSoftmax(x!, 1) },
+  { name: 'crossEntropy mean', covers: ['crossEntropy', 'oneHot'], inputs: [S(33, 7), I(7, 33)], fn: (x, t) => et.crossEntropy(x!, t!) },
+  { name: 'crossEntropy none 3-D', covers: ['crossEntropy'], inputs: [S(3, 5, 7), I(7, 3, 5)], fn: (x, t) => et.crossEntropy(x!, t!, { reduction: 'none' }) },
+  { name: 'layerNorm', covers: ['layerNorm'], inputs: [S(7, 33), S(33), S(33)], fn: (x, w, b) => et.layerNorm(x!, w!, b!, 1e-5) },
+  { name: 'embedding', covers: ['embedding', 'scatterAdd'], inputs: [S(11, 7), I(11, 5, 3)], fn: (w, i) => et.embedding(w!, i!) },
+  { name: 'scatterAdd', covers: ['scatterAdd', 'embedding'], inputs: [I(5, 33), S(33, 7)], fn: (i, v) => et.scatterAdd(i!, v!, 5) },
+  { name: 'concat', covers: ['concat', 'slice'], inputs: [S(7, 3), S(7, 5)], fn: (a, b) => et.concat([a!, b!], 1) },
+  { name: 'stack + split', covers: ['concat', 'slice', 'reshape'], inputs: [S(7, 3), S(7, 3)], fn: (a, b) => et.split(et.stack([a!, b!], 1), [1, 1], 1)[1]! },
+  { name: 'pad', covers: ['pad', 'slice'], inputs: [S(7, 5)], fn: (x) => et.pad(x!, [[1, 2], [0, 3]]) },
+  { name: 'slice view', covers: ['slice', 'contiguous'], inputs: [S(7, 33)], fn: (x) => et.contiguous(et.slice(x!, [1, 3], [6, 30])) },
+  { name: 'reshape of transposed', covers: ['reshape', 'permute', 'contiguous'], inputs: [S(7, 33)], fn: (x) => et.reshape(et.transpose(x!), [33 * 7]) },
+  { name: 'stopGradient', covers: ['stopGradient'], inputs: [S(7, 5)], fn: (x) => et.mul(x!, et.stopGradient(x!)) },
+];
