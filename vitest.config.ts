@@ -4,6 +4,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     pool: 'forks',
+    // the leak-backstop test forces a collection with global.gc()
+    execArgv: ['--expose-gc'],
     testTimeout: 60_000,
   },
 });

@@ -101,6 +101,12 @@ export class Tensor {
     this._grad = g;
   }
 
+  /** Disposes the accumulated gradient and clears it. */
+  zeroGrad(): void {
+    this._grad?.dispose();
+    this._grad = null;
+  }
+
   /** @internal throws a clear error when a disposed tensor is used. */
   assertLive(op: string): void {
     if (this._disposed) {

@@ -1,0 +1,92 @@
+/** Bad input: every mistake gives a typed error naming the op, shapes, dtypes and backend. */
+import { describe, expect, it } from 'vitest';
+import * as et from '../engine/index.js';
+
+const f32 = (shape: number[]) => et.zeros(shape);
+
+describe('typed errors', () => {
+  it('shape mismatch names the op and both shapes', () => {
+    const err = catchError(() => et.add(f32([2, 3]), f32([4])));
+    expect(err).toBeInstanceOf(et.ShapeError);
+    expect(err.message).toMatch(/add.*\[2, 3\].*\[4\]/);
+  });
+
+  it('matmul inner dimension mismatch', () => {
+    const err = catchError(() => et.matmul(f32([2, 3]), f32([4, 5])));
+    expect(err).toBeInstanceOf(et.ShapeError);
+    expect(err.message).toContain('matmul');
+    expect(err.message).toContain('[2, 3], [4, 5]');
+  });
+
+  it('dtype mismatch names the dtypes and backend', () => {
+    const err = catchError(() => et.mul(f32([2]), et.zeros([2], { dtype: 'f64' })));
+    expect(err).toBeInstanceOf(et.DTypeError);
+    expect(err.message).toMatch(/f32, f64.*backend cpu/);
+    expect(catchError(() => et.exp(et.zeros([2], { dtype: 'i32' })))).toBeInstanceOf(et.DTypeError);
+    expect(catchError(() => et.crossEntropy(f32([2, 3]), f32([2])))).toBeInstanceOf(et.DTypeError);
+  });
+
+  it('bad axes', () => {
+    expect(catchError(() => et.sum(f32([2, 3]), 2))).toBeInstanceOf(et.AxisError);
+    expect(catchError(() => et.sum(f32([2, 3]), [0, -2]))).toBeInstanceOf(et.AxisError);
+    expect(catchError(() => et.softmax(f32([2, 3]), -3))).toBeInstanceOf(et.AxisError);
+    expect(catchError(() => et.permute(f32([2, 3]), [0, 0]))).toBeInstanceOf(et.AxisError);
+  });
+
+  it('backward of a non-scalar without a seed', () => {
+    const x = et.ones([3], { requiresGrad: true });
+    const err = catchError(() => x.mul(2).backward());
+    expect(err).toBeInstanceOf(et.GradError);
+    expect(err.message).toContain('seed');
+    expect(catchError(() => f32([1]).sum().backward())).toBeInstanceOf(et.GradError);
+    expect(catchError(() => et.grad((z: et.Tensor) => z.mul(2))(f32([3])))).toBeInstanceOf(et.GradError);
+  });
+
+  it('a disposed tensor', () => {
+    const x = f32([2]);
+    x.dispose();
+    const err = catchError(() => x.add(1));
+    expect(err).toBeInstanceOf(et.DisposedError);
+    expect(err.message).toMatch(/add.*disposed/);
+    return expect(x.data()).rejects.toBeInstanceOf(et.DisposedError);
+  });
+
+  it('an unknown or unavailable backend', () => {
+    expect(catchError(() => et.setBackend('tpu' as et.BackendName))).toBeInstanceOf(et.BackendError);
+    for (const b of et.backendInfo().filter((i) => !i.available)) {
+      const err = catchError(() => et.setBackend(b.name));
+      expect(err).toBeInstanceOf(et.BackendError);
+      expect(err.message).toContain(b.reason!);
+    }
+    expect(et.setBackend('cpu')).toBe('cpu');
+  });
+
+  it('bad creation arguments', () => {
+    expect(catchError(() => et.tensor([[1, 2], [3]]))).toBeInstanceOf(et.ShapeError);
+    expect(catchError(() => et.tensor([1, 2, 3], { shape: [2, 2] }))).toBeInstanceOf(et.ShapeError);
+    expect(catchError(() => et.zeros([2, -1]))).toBeInstanceOf(et.ShapeError);
+    expect(catchError(() => et.randn([2], { dtype: 'i32' }))).toBeInstanceOf(et.DTypeError);
+    expect(catchError(() => et.reshape(f32([2, 3]), [4, -1]))).toBeInstanceOf(et.ShapeError);
+  });
+
+  it('out-of-range indices are errors, not garbage', () => {
+    const w = f32([4, 2]);
+    const err = catchError(() => et.embedding(w, et.tensor([1, 4], { dtype: 'i32' })));
+    expect(err).toBeInstanceOf(et.ArgumentError);
+    expect(err.message).toMatch(/index 4 .*\[0, 4\)/);
+    expect(catchError(() => et.crossEntropy(f32([2, 3]), et.tensor([0, 3], { dtype: 'i32' })))).toBeInstanceOf(et.ArgumentError);
+  });
+
+  it('tidy refuses async functions', () => {
+    expect(catchError(() => et.tidy((async () => f32([1])) as never))).toBeInstanceOf(et.ArgumentError);
+  });
+});
+
+function catchError(fn: () => unknown): Error {
+  try {
+    fn();
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error('expected an error, none was thrown');
+}

@@ -1,0 +1,140 @@
+/** Lifetimes: tidy, keep, dispose, views sharing storage, and the live counts of memory(). */
+import { describe, expect, it } from 'vitest';
+import * as et from '../engine/index.js';
+
+const cpuBuffers = () => et.memory().backends.cpu?.liveBuffers ?? 0;
+
+describe('memory', () => {
+  it('tidy disposes intermediates and keeps what is returned or kept', () => {
+    const before = et.memory().liveTensors;
+    let kept!: et.Tensor;
+    let inner!: et.Tensor;
+    const out = et.tidy(() => {
+      const a = et.ones([3]);
+      inner = a.mul(2);
+      kept = et.keep(a.add(1));
+      return { result: inner.sum() };
+    });
+    expect(inner.isDisposed).toBe(true);
+    expect(kept.isDisposed).toBe(false);
+    expect(out.result.isDisposed).toBe(false);
+    expect(et.memory().liveTensors).toBe(before + 2);
+    et.dispose([kept, out.result]);
+    expect(et.memory().liveTensors).toBe(before);
+  });
+
+  it('nested tidy hands returned tensors to the outer scope', () => {
+    const before = et.memory().liveTensors;
+    et.tidy(() => {
+      const x = et.tidy(() => et.ones([2]).add(1));
+      expect(x.isDisposed).toBe(false);
+      return undefined;
+    });
+    expect(et.memory().liveTensors).toBe(before);
+  });
+
+  it('views share storage: no new buffer, and the storage lives until the last view is gone', () => {
+    const base = et.tensor(Float32Array.from({ length: 12 }, (_, i) => i), { shape: [3, 4] });
+    const buffers = cpuBuffers();
+    const t = base.transpose();
+    const s = base.slice([1, 1], [3, 3]);
+    const one = et.ones([1, 4]);
+    const e = one.expand([5, 4]);
+    expect(cpuBuffers()).toBe(buffers + 1); // only the ones() buffer; transpose/slice/expand are views
+    base.dispose();
+    expect(Array.from(s.dataSync())).toEqual([5, 6, 9, 10]);
+    expect(t.shape).toEqual([4, 3]);
+    et.dispose([t, s, e, one]);
+    expect(cpuBuffers()).toBe(buffers - 1);
+  });
+
+  it('bytes are counted per backend', () => {
+    const bytes = et.memory().backends.cpu!.bytes;
+    const x = et.zeros([1000]);
+    expect(et.memory().backends.cpu!.bytes).toBe(bytes + 4000);
+    x.dispose();
+    expect(et.memory().backends.cpu!.bytes).toBe(bytes);
+  });
+
+  it('a training loop inside tidy leaves memory() where it started', () => {
+    const w = et.randn([8, 1], { seed: 1, requiresGrad: true });
+    const x = et.randn([32, 8], { seed: 2 });
+    const y = x.matmul(et.randn([8, 1], { seed: 3 }));
+    const start = et.memory();
+    for (let step = 0; step < 1000; step++) {
+      et.tidy(() => {
+        const loss = et.mean(et.square(x.matmul(w).sub(y)));
+        loss.backward();
+        et.noGrad(() => w.assign(w.sub(w.grad!.mul(0.05))));
+        w.zeroGrad();
+      });
+    }
+    const end = et.memory();
+    expect(end.liveTensors).toBe(start.liveTensors);
+    expect(end.backends.cpu).toEqual(start.backends.cpu);
+  });
+
+  it('gradients survive tidy and accumulate across backward calls', () => {
+    const w = et.tensor([1, 2], { requiresGrad: true });
+    et.tidy(() => w.mul(3).sum().backward());
+    et.tidy(() => w.mul(w).sum().backward());
+    expect(Array.from(w.grad!.dataSync())).toEqual([3 + 2, 3 + 4]);
+  });
+
+  it('seeded random numbers are reproducible and seeds differ', () => {
+    const a = et.randn([100], { seed: 42 }).dataSync();
+    const b = et.randn([100], { seed: 42 }).dataSync();
+    const c = et.randn([100], { seed: 43 }).dataSync();
+    expect(Array.from(a)).toEqual(Array.from(b));
+    expect(Array.from(a)).not.toEqual(Array.from(c));
+    et.seed(7);
+    const g1 = et.rand([5]).dataSync();
+    et.seed(7);
+    expect(Array.from(et.rand([5]).dataSync())).toEqual(Array.from(g1));
+  });
+
+  it('randn has the moments of a standard normal; rand of U(0,1)', () => {
+    const n = 200_000;
+    const z = et.randn([n], { seed: 5, dtype: 'f64' }).dataSync() as Float64Array;
+    const mean = z.reduce((s, v) => s + v, 0) / n;
+    const variance = z.reduce((s, v) => s + (v - mean) ** 2, 0) / n;
+    expect(Math.abs(mean)).toBeLessThan(5 / Math.sqrt(n));
+    expect(Math.abs(variance - 1)).toBeLessThan(0.02);
+    const u = et.rand([n], { seed: 6, dtype: 'f64' }).dataSync() as Float64Array;
+    expect(u.every((v) => v >= 0 && v < 1)).toBe(true);
+    expect(Math.abs(u.reduce((s, v) => s + v, 0) / n - 0.5)).toBeLessThan(0.005);
+  });
+
+  it('creation helpers match closed forms', async () => {
+    expect(Array.from(et.arange(2, 11, 3).dataSync())).toEqual([2, 5, 8]);
+    expect(await et.eye(2, 3).array()).toEqual([[1, 0, 0], [0, 1, 0]]);
+    expect(Array.from(et.full([2], 7, { dtype: 'i32' }).dataSync())).toEqual([7, 7]);
+    expect(et.tensor(3).shape).toEqual([]);
+    expect(await et.tensor([[1, 2]]).item().catch((e: Error) => e.name)).toBe('ShapeError');
+  });
+});
+
+describe('leak backstop', () => {
+  it('frees and counts a tensor that was garbage-collected without dispose(), with a warning', async () => {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    expect(gc, 'vitest runs workers with --expose-gc').toBeTypeOf('function');
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    const before = et.memory();
+    (() => {
+      et.zeros([1000]); // dropped on the floor
+    })();
+    for (let i = 0; i < 50 && et.memory().leaked === before.leaked; i++) {
+      gc!();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    process.off('warning', onWarning);
+    const after = et.memory();
+    expect(after.leaked).toBeGreaterThan(before.leaked);
+    // earlier tests' undisposed tensors may be collected in the same pass: every collected tensor moves from live to leaked
+    expect(after.liveTensors + after.leaked).toBe(before.liveTensors + before.leaked + 1); // + the dropped tensor
+    expect(after.backends.cpu!.bytes).toBeLessThanOrEqual(before.backends.cpu!.bytes);
+    if (before.leaked === 0) expect(warnings).toContain('EitpLeakWarning');
+  });
+});
