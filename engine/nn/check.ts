@@ -3,6 +3,6 @@ import * as et from '../index.js';
 
 export function positiveInt(module: string, name: string, v: number): void {
   if (!Number.isInteger(v) || v <= 0) {
-    throw new et.ArgumentError(`${module}: ${name} must be a positive integer, got ${v}`, { op: module });
+    throw new et.ArgumentError(`${name} must be a positive integer, got ${v}`, { op: module });
   }
 }

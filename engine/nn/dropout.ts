@@ -22,7 +22,7 @@ export class Dropout extends Module {
     { seed }: DropoutOptions = {},
   ) {
     super();
-    if (!(p >= 0 && p <= 1)) throw new et.ArgumentError(`Dropout: p must be in [0, 1], got ${p}`, { op: 'Dropout' });
+    if (!(p >= 0 && p <= 1)) throw new et.ArgumentError(`p must be in [0, 1], got ${p}`, { op: 'Dropout' });
     this.seed = seed;
   }
 

@@ -20,7 +20,7 @@ export class LayerNorm extends Module {
   ) {
     super();
     positiveInt('LayerNorm', 'dim', dim);
-    if (!(eps >= 0)) throw new et.ArgumentError(`LayerNorm: eps must be >= 0, got ${eps}`, { op: 'LayerNorm' });
+    if (!(eps >= 0)) throw new et.ArgumentError(`eps must be >= 0, got ${eps}`, { op: 'LayerNorm' });
     this.eps = eps;
     this.weight = elementwiseAffine ? et.ones([dim], { dtype, requiresGrad: true }) : null;
     this.bias = elementwiseAffine ? et.zeros([dim], { dtype, requiresGrad: true }) : null;

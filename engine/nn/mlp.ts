@@ -35,10 +35,10 @@ export class MLP extends Module {
   ) {
     super();
     if (sizes.length < 2) {
-      throw new et.ArgumentError(`MLP: sizes needs at least [in, out], got [${sizes.join(', ')}]`, { op: 'MLP' });
+      throw new et.ArgumentError(`sizes needs at least [in, out], got [${sizes.join(', ')}]`, { op: 'MLP' });
     }
     if (!['relu', 'tanh', 'gelu'].includes(activation)) {
-      throw new et.ArgumentError(`MLP: unknown activation "${activation}" (relu | tanh | gelu)`, { op: 'MLP' });
+      throw new et.ArgumentError(`unknown activation "${activation}" (relu | tanh | gelu)`, { op: 'MLP' });
     }
     this.activation = activation;
     this.layers = [];

@@ -25,10 +25,10 @@ export class Adam extends Optimizer {
     super(params, lr);
     const op = new.target.name;
     betas.forEach((b, i) => {
-      if (!(b >= 0 && b < 1)) throw new et.ArgumentError(`${op}: betas[${i}] must be in [0, 1), got ${b}`, { op });
+      if (!(b >= 0 && b < 1)) throw new et.ArgumentError(`betas[${i}] must be in [0, 1), got ${b}`, { op });
     });
-    if (!(eps >= 0)) throw new et.ArgumentError(`${op}: eps must be >= 0, got ${eps}`, { op });
-    if (!(weightDecay >= 0)) throw new et.ArgumentError(`${op}: weightDecay must be >= 0, got ${weightDecay}`, { op });
+    if (!(eps >= 0)) throw new et.ArgumentError(`eps must be >= 0, got ${eps}`, { op });
+    if (!(weightDecay >= 0)) throw new et.ArgumentError(`weightDecay must be >= 0, got ${weightDecay}`, { op });
     this.betas = [betas[0], betas[1]];
     this.eps = eps;
     this.weightDecay = weightDecay;

@@ -8,7 +8,7 @@ import * as et from '../index.js';
 /** Returns the total norm of all grads (before clipping) as a scalar tensor owned by the caller. */
 export function clipGradNorm(params: Iterable<et.Tensor>, maxNorm: number): et.Tensor {
   if (typeof maxNorm !== 'number' || !(maxNorm >= 0)) {
-    throw new et.ArgumentError(`clipGradNorm: maxNorm must be a number >= 0, got ${maxNorm}`, { op: 'clipGradNorm' });
+    throw new et.ArgumentError(`maxNorm must be a number >= 0, got ${maxNorm}`, { op: 'clipGradNorm' });
   }
   const grads = [...params].map((p) => p.grad).filter((g): g is et.Tensor => g !== null);
   if (grads.length === 0) return et.tensor(0);

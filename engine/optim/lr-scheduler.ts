@@ -24,7 +24,7 @@ export class LrScheduler {
     readonly schedule: Schedule,
     { baseLr = optimizer.lr }: LrSchedulerOptions = {},
   ) {
-    if (!(baseLr >= 0)) throw new et.ArgumentError(`LrScheduler: baseLr must be >= 0, got ${baseLr}`, { op: 'LrScheduler' });
+    if (!(baseLr >= 0)) throw new et.ArgumentError(`baseLr must be >= 0, got ${baseLr}`, { op: 'LrScheduler' });
     this.baseLr = baseLr;
     this.apply();
   }

@@ -50,13 +50,13 @@ export abstract class Optimizer {
   constructor(params: Iterable<Tensor>, lr: number) {
     this.params = [...params];
     const op = this.constructor.name;
-    if (!(lr >= 0) || !Number.isFinite(lr)) throw new et.ArgumentError(`${op}: lr must be a finite number >= 0, got ${lr}`, { op });
-    if (this.params.length === 0) throw new et.ArgumentError(`${op}: got an empty parameter list`, { op });
+    if (!(lr >= 0) || !Number.isFinite(lr)) throw new et.ArgumentError(`lr must be a finite number >= 0, got ${lr}`, { op });
+    if (this.params.length === 0) throw new et.ArgumentError(`got an empty parameter list`, { op });
     if (new Set(this.params).size !== this.params.length) {
-      throw new et.ArgumentError(`${op}: a parameter appears more than once in params`, { op });
+      throw new et.ArgumentError(`a parameter appears more than once in params`, { op });
     }
     this.params.forEach((p, i) => {
-      if (!(p instanceof et.Tensor)) throw new et.ArgumentError(`${op}: params[${i}] is not a Tensor`, { op });
+      if (!(p instanceof et.Tensor)) throw new et.ArgumentError(`params[${i}] is not a Tensor`, { op });
     });
     this.lr = lr;
     this.paramSteps = this.params.map(() => 0);

@@ -7,7 +7,7 @@ import * as et from '../index.js';
 export type Schedule = (step: number) => number;
 
 function check(name: string, cond: boolean, what: string): void {
-  if (!cond) throw new et.ArgumentError(`${name}: ${what}`, { op: name });
+  if (!cond) throw new et.ArgumentError(what, { op: name });
 }
 
 export function constant(): Schedule {

@@ -19,10 +19,10 @@ export class SGD extends Optimizer {
   constructor(params: Iterable<et.Tensor>, { lr, momentum = 0, dampening = 0, nesterov = false, weightDecay = 0 }: SGDOptions) {
     super(params, lr);
     const op = 'SGD';
-    if (!(momentum >= 0)) throw new et.ArgumentError(`SGD: momentum must be >= 0, got ${momentum}`, { op });
-    if (!(weightDecay >= 0)) throw new et.ArgumentError(`SGD: weightDecay must be >= 0, got ${weightDecay}`, { op });
+    if (!(momentum >= 0)) throw new et.ArgumentError(`momentum must be >= 0, got ${momentum}`, { op });
+    if (!(weightDecay >= 0)) throw new et.ArgumentError(`weightDecay must be >= 0, got ${weightDecay}`, { op });
     if (nesterov && (momentum <= 0 || dampening !== 0)) {
-      throw new et.ArgumentError(`SGD: nesterov needs momentum > 0 and dampening 0 (got momentum ${momentum}, dampening ${dampening})`, { op });
+      throw new et.ArgumentError(`nesterov needs momentum > 0 and dampening 0 (got momentum ${momentum}, dampening ${dampening})`, { op });
     }
     this.momentum = momentum;
     this.dampening = dampening;

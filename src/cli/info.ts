@@ -1,0 +1,13 @@
+/** `eitp info`: which backends run here and, for each one that does not, why. */
+import * as et from '../../engine/index.js';
+
+export function printInfo(out: (line: string) => void = console.log): void {
+  out(`eitp on node ${process.version} (${process.platform}-${process.arch})`);
+  out('');
+  out('backend  available  detail');
+  for (const b of et.backendInfo()) {
+    out(`${b.name.padEnd(8)} ${(b.available ? 'yes' : 'no').padEnd(10)} ${b.available ? '' : b.reason ?? ''}`.trimEnd());
+  }
+  out('');
+  out(`default backend ('auto'): ${et.getBackend()}`);
+}
