@@ -1,0 +1,43 @@
+/**
+ * The contract between the EIT-P terms (src/eitp) and the trainer (src/train): the trainer calls
+ * `eitpObjective(model, batch, config, state)` every step and minimises `total`.
+ */
+import type { Tensor } from '../../engine/index.js';
+
+export type TermName = 'task' | 'thermo' | 'chaos' | 'coherence' | 'path' | 'iem';
+
+export interface EitpConfig {
+  /** λ1..λ4 and β_IEM of EITP-SPEC; a zero switches the term off (it is then neither computed nor logged as a loss). */
+  readonly lambdaThermo: number; // default 0.01
+  readonly lambdaChaos: number; // default 0.1
+  readonly lambdaCoherence: number; // default 0.1
+  readonly lambdaPath: number; // default 0.01
+  readonly betaIem: number; // default 0
+  readonly temperature: { readonly schedule: 'power' | 'exp'; readonly t0: number; readonly beta: number; readonly gamma: number };
+  readonly chaos: { readonly mode: 'power' | 'benettin'; readonly target: number; readonly oneSided: boolean; readonly subBatch: number };
+  readonly path: { readonly mode: 'l1_path' | 'spectral_sum' };
+  readonly coherence: { readonly maxFeatures: number; readonly seed: number };
+  readonly entropy: { readonly maxSamples: number; readonly seed: number };
+  readonly iemAlpha: number; // default 0.1
+}
+
+export interface EitpBatch {
+  readonly inputs: Tensor;
+  /** Integer targets, shaped like the logits without their last axis. */
+  readonly targets: Tensor;
+}
+
+export interface EitpTrainingState {
+  /** Fractional epochs t of T(t). */
+  readonly epoch: number;
+  readonly step: number;
+}
+
+export interface EitpObjective {
+  /** The scalar to minimise: L_task + Σ λ·term − β·IEM. */
+  readonly total: Tensor;
+  /** Each computed term's scalar value (task, thermo, chaos, coherence, path, iem), before weighting. */
+  readonly terms: Partial<Record<TermName, Tensor>>;
+  /** Reported quantities (no gradient): entropy Ĥ, temperature T, fidelity C, Λ̂, ‖R−I‖_F/d, ‖R−I‖_2, E_min in J, P_emerge. */
+  readonly metrics: Record<string, number | Tensor>;
+}
