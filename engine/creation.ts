@@ -154,3 +154,10 @@ export function scalarLike(value: number, like: Tensor): Tensor {
   data[0] = value;
   return fromTyped(data, [], { dtype: like.dtype, backend: like.backend as BackendName });
 }
+
+/** A copy of t on another backend (async: reading a device buffer is). Autodiff does not cross backends. */
+export async function toBackend(t: Tensor, backend: BackendName): Promise<Tensor> {
+  t.assertLive('toBackend');
+  const data = await t.data();
+  return fromTyped(data, t.shape, { dtype: t.dtype, backend });
+}

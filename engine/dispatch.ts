@@ -33,7 +33,7 @@ export function apply<K extends OpName>(op: K, inputs: readonly Tensor[], attrs:
   const backend = inputs[0]!.storage.backend;
   for (const t of inputs) {
     if (t.storage.backend !== backend) {
-      throw new BackendError('inputs live on different backends; move them with toBackend() first', {
+      throw new BackendError('inputs live on different backends; copy one over with et.toBackend(t, name) first', {
         ...errorContext(op, inputs),
         backend: inputs.map((x) => x.backend).join(' vs '),
       });

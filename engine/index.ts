@@ -25,6 +25,7 @@ export {
   rand,
   randn,
   randint,
+  toBackend,
   type CreateOptions,
   type RandomOptions,
 } from './creation.js';

@@ -42,6 +42,19 @@ function maxWeights(a: Tensor, b: Tensor, forMax: boolean): [Tensor, Tensor] {
   return [wa, wb];
 }
 
+function extremumDef<K extends 'maximum' | 'minimum'>(name: K): OpDef<K> {
+  const forMax = name === 'maximum';
+  return {
+    arity: 2,
+    infer: arithInfer(name, false),
+    vjp: (g, { inputs: [a, b] }) => maxWeights(a!, b!, forMax).map((w) => mul(g, w)),
+    jvp: ([ta, tb], { inputs: [a, b], output }) => {
+      const [wa, wb] = maxWeights(a!, b!, forMax);
+      return sumTangents([ta ? mul(ta, wa) : null, tb ? mul(tb, wb) : null], output);
+    },
+  };
+}
+
 function compareDef<K extends Compare>(name: K): OpDef<K> {
   return {
     arity: 2,
@@ -58,13 +71,13 @@ export const binaryDefs = {
     arity: 2,
     infer: arithInfer('add', false),
     vjp: (g) => [g, g],
-    jvp: ([ta, tb], { output }) => sumTangents([ta!, tb!], output),
+    jvp: ([ta, tb], { output }) => sumTangents([ta ?? null, tb ?? null], output),
   },
   sub: {
     arity: 2,
     infer: arithInfer('sub', false),
     vjp: (g) => [g, neg(g)],
-    jvp: ([ta, tb], { output }) => sumTangents([ta!, tb ? neg(tb) : null], output),
+    jvp: ([ta, tb], { output }) => sumTangents([ta ?? null, tb ? neg(tb) : null], output),
   },
   mul: {
     arity: 2,
@@ -86,24 +99,8 @@ export const binaryDefs = {
     jvp: ([ta, tb], { inputs: [a, b], output }) =>
       sumTangents([ta ? mul(ta, powBaseDerivative(a!, b!)) : null, tb ? mul(tb, powExponentDerivative(a!, b!, output)) : null], output),
   },
-  maximum: {
-    arity: 2,
-    infer: arithInfer('maximum', false),
-    vjp: (g, { inputs: [a, b] }) => maxWeights(a!, b!, true).map((w) => mul(g, w)),
-    jvp: ([ta, tb], { inputs: [a, b], output }) => {
-      const [wa, wb] = maxWeights(a!, b!, true);
-      return sumTangents([ta ? mul(ta, wa) : null, tb ? mul(tb, wb) : null], output);
-    },
-  },
-  minimum: {
-    arity: 2,
-    infer: arithInfer('minimum', false),
-    vjp: (g, { inputs: [a, b] }) => maxWeights(a!, b!, false).map((w) => mul(g, w)),
-    jvp: ([ta, tb], { inputs: [a, b], output }) => {
-      const [wa, wb] = maxWeights(a!, b!, false);
-      return sumTangents([ta ? mul(ta, wa) : null, tb ? mul(tb, wb) : null], output);
-    },
-  },
+  maximum: extremumDef('maximum'),
+  minimum: extremumDef('minimum'),
   eq: compareDef('eq'),
   ne: compareDef('ne'),
   lt: compareDef('lt'),
