@@ -58,6 +58,7 @@ export { noGrad, isGradEnabled } from './autograd/grad-mode.js';
 export { grad, valueAndGrad, vjp, jvp, type GradOptions } from './autograd/transforms.js';
 export { tidy, keep, dispose, memory, type MemoryInfo } from './memory.js';
 export { setBackend, getBackend, backendInfo } from './device.js';
+export { kernelCoverage, kernelOps, type KernelCoverage } from './coverage.js';
 
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';

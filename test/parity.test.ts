@@ -71,3 +71,15 @@ describe.each(acceleratedBackends())('parity on %s against cpu', (backend) => {
     });
   });
 });
+
+describe('kernel coverage', () => {
+  it('cpu, the oracle, has a kernel for every op that needs one', () => {
+    const cpu = et.kernelCoverage().find((c) => c.backend === 'cpu')!;
+    expect(cpu.missing).toEqual([]);
+    expect(cpu.total).toBe(et.kernelOps().length);
+  });
+
+  it.each(acceleratedBackends())('%s has a kernel for every op', (backend) => {
+    expect(et.kernelCoverage().find((c) => c.backend === backend)!.missing).toEqual([]);
+  });
+});

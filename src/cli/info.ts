@@ -9,5 +9,11 @@ export function printInfo(out: (line: string) => void = console.log): void {
     out(`${b.name.padEnd(8)} ${(b.available ? 'yes' : 'no').padEnd(10)} ${b.available ? '' : b.reason ?? ''}`.trimEnd());
   }
   out('');
+  out('kernel coverage (ops with a kernel / ops that need one):');
+  for (const c of et.kernelCoverage()) {
+    const have = c.total - c.missing.length;
+    out(`  ${c.backend.padEnd(8)} ${have}/${c.total} (${((100 * have) / c.total).toFixed(0)} %)${c.missing.length ? `  missing: ${c.missing.join(', ')}` : ''}`);
+  }
+  out('');
   out(`default backend ('auto'): ${et.getBackend()}`);
 }
