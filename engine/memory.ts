@@ -115,9 +115,13 @@ export function tidy<T extends TensorContainer>(fn: () => T): T {
   let result: T;
   try {
     result = fn();
-  } finally {
+  } catch (e) {
+    // Nothing escapes a failed scope: free what it made, then rethrow.
     scopes.pop();
+    for (const t of scope) t.dispose();
+    throw e;
   }
+  scopes.pop();
   if (result && typeof (result as { then?: unknown }).then === 'function') {
     throw new ArgumentError('tidy() takes a synchronous function; it returned a Promise (await outside tidy)', { op: 'tidy' });
   }

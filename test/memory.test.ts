@@ -138,3 +138,16 @@ describe('leak backstop', () => {
     if (before.leaked === 0) expect(warnings).toContain('EitpLeakWarning');
   });
 });
+
+describe('tidy when the function throws', () => {
+  it('disposes what the scope created and rethrows', () => {
+    const before = et.memory().liveTensors;
+    expect(() =>
+      et.tidy(() => {
+        et.ones([3]).add(1);
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
+    expect(et.memory().liveTensors).toBe(before);
+  });
+});
