@@ -14,11 +14,20 @@ export interface EitpConfig {
   readonly lambdaPath: number; // default 0.01
   readonly betaIem: number; // default 0
   readonly temperature: { readonly schedule: 'power' | 'exp'; readonly t0: number; readonly beta: number; readonly gamma: number };
-  readonly chaos: { readonly mode: 'power' | 'benettin'; readonly target: number; readonly oneSided: boolean; readonly subBatch: number };
+  readonly chaos: {
+    readonly mode: 'power' | 'benettin';
+    readonly target: number;
+    readonly oneSided: boolean;
+    readonly subBatch: number;
+    /** Seed of the FTLE's random start direction (mixed with the step, so each step draws a fresh one); default 0. */
+    readonly seed?: number;
+  };
   readonly path: { readonly mode: 'l1_path' | 'spectral_sum' };
   readonly coherence: { readonly maxFeatures: number; readonly seed: number };
   readonly entropy: { readonly maxSamples: number; readonly seed: number };
   readonly iemAlpha: number; // default 0.1
+  /** The "Ĥ in range" and "T in range" emergence conditions (the spec leaves the ranges open); defaults in src/eitp/iem.ts. */
+  readonly emergence?: { readonly entropy: readonly [number, number]; readonly temperature: readonly [number, number] };
 }
 
 export interface EitpBatch {
@@ -31,6 +40,12 @@ export interface EitpTrainingState {
   /** Fractional epochs t of T(t). */
   readonly epoch: number;
   readonly step: number;
+  /**
+   * Measure the reported quantities (Ĥ, C, Λ̂, ‖R−I‖, Ê, P, IEM) this step, for every term whether switched on or not
+   * (without gradient when off), so a λ = 0 baseline logs the same quantities. Pass true on log steps only: on other
+   * steps a switched-off term then costs nothing. Default true.
+   */
+  readonly report?: boolean;
 }
 
 export interface EitpObjective {
@@ -40,4 +55,6 @@ export interface EitpObjective {
   readonly terms: Partial<Record<TermName, Tensor>>;
   /** Reported quantities (no gradient): entropy Ĥ, temperature T, fidelity C, Λ̂, ‖R−I‖_F/d, ‖R−I‖_2, E_min in J, P_emerge. */
   readonly metrics: Record<string, number | Tensor>;
+  /** The factor of each computed term in `total` (task 1, λ_i, −β_IEM for iem): what termGradientNorms scales by. */
+  readonly weights?: Partial<Record<TermName, number>>;
 }

@@ -1,0 +1,117 @@
+/**
+ * The finite-time Lyapunov exponent (FTLE) of the depth (or time) map h_0 → h_L = F_L ∘ … ∘ F_1(h_0)
+ * (EITP-SPEC "Chaos"). Λ̂ = (1/L)·ln of the growth of a perturbation: > 0 chaotic (gradients explode),
+ * < 0 ordered (they vanish), ≈ 0 the edge of chaos the L_chaos term pulls towards.
+ *
+ * Built from et.jvp (J v) and et.vjp (Jᵀ w) on the composed blocks, so it works on any model. The gradient of
+ * Λ̂ in θ is reverse-over-forward: et.jvp runs inside the recorded computation and its tangent ops are recorded.
+ */
+import * as et from '../../engine/index.js';
+import type { Dynamics } from '../models/eitp-model.js';
+
+type Tensor = et.Tensor;
+
+export type ChaosMode = 'power' | 'benettin';
+
+export interface LyapunovOptions {
+  readonly mode?: ChaosMode;
+  /** Seed of the random start direction v ~ N(0, I). */
+  readonly seed?: number;
+  /** Power-iteration steps before the differentiated one (spec: 2). */
+  readonly powerIterations?: number;
+}
+
+/** ‖t_b‖ over all non-batch axes: [B]. */
+export function rowNorms(t: Tensor): Tensor {
+  return t.reshape([t.shape[0]!, -1]).norm(1);
+}
+
+/** t_b / ‖t_b‖ for each batch row b. */
+export function normalizeRows(t: Tensor): Tensor {
+  const shape = [t.shape[0]!, ...Array<number>(t.rank - 1).fill(1)];
+  return t.div(rowNorms(t).reshape(shape));
+}
+
+function checkDynamics(d: Dynamics): void {
+  const op = 'lyapunov';
+  if (d.blocks.length === 0) throw new et.ArgumentError('dynamics has no blocks: the FTLE needs L >= 1', { op });
+  if (d.h0.rank < 2 || d.h0.shape[0]! < 1) throw new et.ShapeError('h0 must be [B, ...] with B >= 1', { op, shapes: [d.h0.shape] });
+  if (d.h0.dtype !== 'f32' && d.h0.dtype !== 'f64') throw new et.DTypeError('h0 must be a float tensor', { op, dtypes: [d.h0.dtype] });
+}
+
+const composed =
+  (blocks: Dynamics['blocks']) =>
+  (h: Tensor): Tensor =>
+    blocks.reduce((x, f) => f(x), h);
+
+/** A seeded N(0, I) direction with unit norm per batch row, shaped like h0. */
+export function randomDirection(h0: Tensor, seed: number): Tensor {
+  return normalizeRows(et.randn(h0.shape, { seed: seed >>> 0, dtype: h0.dtype, backend: h0.backend as et.BackendName }));
+}
+
+/**
+ * Two (by default) power-iteration steps on JᵀJ at h0 without θ-gradients: w = J v (JVP), v ← Jᵀw/‖Jᵀw‖ (VJP).
+ * Returns the direction (stop-gradient); J is linearised once and the VJP's pullback reused.
+ */
+export function powerDirection(d: Dynamics, v0: Tensor, iterations = 2): Tensor {
+  const F = composed(d.blocks);
+  return et.tidy(() => {
+    const h0 = d.h0.stopGradient();
+    let v = v0.stopGradient();
+    if (iterations <= 0) return v;
+    const [, pullback] = et.vjp(F, h0);
+    for (let i = 0; i < iterations; i++) {
+      const [, w] = et.jvp(F, [h0], [v]);
+      const [jtw] = pullback(w.stopGradient());
+      v = normalizeRows(jtw!).stopGradient();
+    }
+    return v;
+  });
+}
+
+/** Λ̂ along a fixed direction: (1/L)·mean_b ln‖J v_b‖, differentiable in θ (and h0); v is stop-gradient. */
+export function lyapunovAlong(d: Dynamics, v: Tensor): Tensor {
+  checkDynamics(d);
+  const [, jv] = et.jvp(composed(d.blocks), [d.h0], [v.stopGradient()]);
+  return rowNorms(jv).log().mean().div(d.blocks.length);
+}
+
+/** Benettin: per block δ_l = J_l u_{l−1}, g_l = ‖δ_l‖, u_l = sg(δ_l/g_l); Λ̂ = (1/L) Σ_l mean_b ln g_l. */
+export function lyapunovBenettin(d: Dynamics, u0: Tensor): Tensor {
+  checkDynamics(d);
+  let h = d.h0;
+  let u = u0.stopGradient();
+  let acc: Tensor | null = null;
+  for (const block of d.blocks) {
+    const [next, delta] = et.jvp(block, [h], [u]);
+    const g = rowNorms(delta);
+    const term = g.log().mean();
+    acc = acc ? acc.add(term) : term;
+    const shape = [delta.shape[0]!, ...Array<number>(delta.rank - 1).fill(1)];
+    u = delta.div(g.reshape(shape)).stopGradient();
+    h = next;
+  }
+  return acc!.div(d.blocks.length);
+}
+
+/** Λ̂ of the dynamics (pass the sub-batch as h0: the spec uses B' = min(B, 4) sequences). */
+export function lyapunovExponent(d: Dynamics, opts: LyapunovOptions = {}): Tensor {
+  checkDynamics(d);
+  const mode = opts.mode ?? 'power';
+  const v0 = et.noGrad(() => randomDirection(d.h0, opts.seed ?? 0));
+  if (mode === 'benettin') return lyapunovBenettin(d, v0);
+  if (mode !== 'power') throw new et.ArgumentError(`unknown FTLE mode '${String(mode)}' (power | benettin)`, { op: 'lyapunov' });
+  const v = powerDirection(d, v0, opts.powerIterations ?? 2);
+  return lyapunovAlong(d, v);
+}
+
+/** L_chaos = (Λ̂ − Λ*)², or max(Λ̂ − Λ*, 0)² when one-sided (only chaos is penalised). */
+export function chaosLoss(lyapunov: Tensor, target = 0, oneSided = false): Tensor {
+  const diff = lyapunov.sub(target);
+  return (oneSided ? diff.relu() : diff).square();
+}
+
+/** The edge-of-chaos flag: |Λ̂ − Λ*| < 0.1. */
+export function isEdgeOfChaos(lyapunov: number, target = 0, tolerance = 0.1): boolean {
+  return Math.abs(lyapunov - target) < tolerance;
+}

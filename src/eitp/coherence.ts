@@ -1,0 +1,93 @@
+/**
+ * The coherence loss ‖R − I‖ (EITP-SPEC "Coherence loss"): R is the feature correlation matrix of a layer's
+ * activations; pushing it towards I decorrelates the features. L_coh = ‖R − I‖_F²/(d(d − 1)) is the mean squared
+ * off-diagonal correlation, in [0, 1]. Its floor is the sampling noise of R: ≈ 1/N for independent features, so the
+ * loss means little unless N >= 4d (a one-time warning says so).
+ */
+import * as et from '../../engine/index.js';
+import { subsetIndices } from './subset.js';
+
+type Tensor = et.Tensor;
+
+export const DEFAULT_MAX_FEATURES = 256;
+const VARIANCE_EPS = 1e-5;
+
+export interface CoherenceOptions {
+  /** Features kept (a fixed seeded subset) when d is larger; default 256. */
+  readonly maxFeatures?: number;
+  readonly seed?: number;
+}
+
+export interface CoherenceResult {
+  /** L_coh = ‖R − I‖_F²/(d(d − 1)) */
+  readonly loss: Tensor;
+  /** R − I, [d, d] (d after the feature subset) */
+  readonly residual: Tensor;
+  readonly samples: number;
+  readonly features: number;
+}
+
+let warned = false;
+
+/** @internal lets tests observe the once-per-process warning again. */
+export function resetCoherenceWarning(): void {
+  warned = false;
+}
+
+function warnFewSamples(n: number, d: number): void {
+  if (warned) return;
+  warned = true;
+  process.emitWarning(
+    `coherence loss: N = ${n} samples for d = ${d} features (N < 4d = ${4 * d}); R's sampling noise alone gives ` +
+      `L_coh ≈ 1/N = ${(1 / n).toExponential(2)}, so the loss mostly measures noise. Use more tokens per batch or fewer features (coherence.maxFeatures).`,
+    'EitpCoherenceWarning',
+  );
+}
+
+/** Z [N, d] (or [..., d], flattened to rows) → L_coh and R − I. */
+export function coherenceLoss(z: Tensor, opts: CoherenceOptions = {}): CoherenceResult {
+  const op = 'coherence';
+  if (z.rank < 2) throw new et.ShapeError('features must be [N, d]', { op, shapes: [z.shape] });
+  const dAll = z.shape[z.rank - 1]!;
+  const rows = z.rank === 2 ? z : z.reshape([-1, dAll]);
+  const n = rows.shape[0]!;
+  const maxFeatures = opts.maxFeatures ?? DEFAULT_MAX_FEATURES;
+  if (!Number.isInteger(maxFeatures) || maxFeatures < 2) throw new et.ArgumentError(`maxFeatures must be an integer >= 2, got ${maxFeatures}`, { op });
+  if (n < 2) throw new et.ShapeError(`needs at least 2 samples (rows) to estimate correlations, got N = ${n}`, { op, shapes: [z.shape] });
+  if (dAll < 2) throw new et.ShapeError(`needs at least 2 features, got d = ${dAll}`, { op, shapes: [z.shape] });
+  let x = rows;
+  if (dAll > maxFeatures) {
+    // Gather feature columns as rows of Zᵀ (embedding is a row gather), then turn back.
+    const idx = subsetIndices(dAll, maxFeatures, opts.seed ?? 0, z.backend);
+    x = et.embedding(rows.transpose().contiguous(), idx).transpose();
+  }
+  const d = x.shape[1]!;
+  if (n < 4 * d) warnFewSamples(n, d);
+  const mu = x.mean(0, true);
+  const zhat = x.sub(mu).div(x.var(0, true, 0).add(VARIANCE_EPS).sqrt());
+  const r = zhat.transpose().matmul(zhat).div(n);
+  const residual = r.sub(et.eye(d, d, { dtype: x.dtype, backend: x.backend as et.BackendName }));
+  const loss = residual.square().sum().div(d * (d - 1));
+  return { loss, residual, samples: n, features: d };
+}
+
+/** The reported norms of R − I (no gradient): ‖R − I‖_F/d and ‖R − I‖_2 by power iteration (R − I is symmetric). */
+export function coherenceNorms(residual: Tensor, opts: { iterations?: number; seed?: number } = {}): { frobeniusPerD: Tensor; spectral: Tensor } {
+  const d = residual.shape[0]!;
+  const out = et.noGrad(() =>
+    et.tidy(() => {
+      const m = residual.stopGradient();
+      const frobeniusPerD = m.norm().div(d);
+      let v = et.randn([d, 1], { seed: opts.seed ?? 1, dtype: m.dtype, backend: m.backend as et.BackendName });
+      v = v.div(v.norm());
+      let mv = m.matmul(v);
+      for (let i = 0; i < (opts.iterations ?? 32); i++) {
+        // 1e-30: R − I = 0 exactly (perfectly whitened features) must give 0, not 0/0.
+        v = mv.div(mv.norm().add(1e-30));
+        mv = m.matmul(v);
+      }
+      return { frobeniusPerD, spectral: mv.norm() };
+    }),
+  );
+  return out;
+}

@@ -1,0 +1,71 @@
+/**
+ * The thermodynamic term (EITP-SPEC "Thermodynamic term (Landauer)"). Two different things:
+ * - the Landauer metric E_min^J = k_B·T_phys·Σ n_W H_W in joules: the minimum energy to erase the weights'
+ *   information. For any real network it is ~1e-12 J, so for any real energy E, |E − E_min| ≈ E;
+ * - the loss L_thermo = |Ê − Ê_min| on a dimensionless energy proxy Ê: the FLOP-weighted smooth activation
+ *   density (dense activations cost switching energy on real hardware). Ê_min is E_min^J priced at 1e-12 J/FLOP
+ *   over the dense FLOPs, ~1e-9: inert, kept so the loss is the spec's formula.
+ * Measured energy (RAPL, NVML) is reported elsewhere and is never inferred from Ê.
+ */
+import * as et from '../../engine/index.js';
+import type { ActivationTap } from '../models/eitp-model.js';
+
+type Tensor = et.Tensor;
+
+export const BOLTZMANN_J_PER_K = 1.380649e-23;
+export const PHYSICAL_TEMPERATURE_K = 300;
+export const JOULES_PER_FLOP = 1e-12;
+/** τ_l = 0.1·RMS(a_l): activations well below a tenth of the layer's RMS count as "off". */
+export const DENSITY_THRESHOLD = 0.1;
+
+/** E_min^J = k_B·T_phys·Σ n_W H_W (H in nats, so no ln 2). */
+export function landauerEnergy(totalNats: Tensor, tPhys = PHYSICAL_TEMPERATURE_K): Tensor {
+  return totalNats.mul(BOLTZMANN_J_PER_K * tPhys);
+}
+
+/** The same in plain numbers, for reports. */
+export function landauerEnergyJoules(totalNats: number, tPhys = PHYSICAL_TEMPERATURE_K): number {
+  return BOLTZMANN_J_PER_K * tPhys * totalNats;
+}
+
+/** τ_l = 0.1·RMS(a), a constant of the step (stop-gradient). */
+export function densityScale(a: Tensor): Tensor {
+  return et.noGrad(() => a.square().mean().sqrt().mul(DENSITY_THRESHOLD)).stopGradient();
+}
+
+/** ρ = mean(a²/(a² + τ²)): a smooth count of the non-zero activations, in [0, 1]. */
+export function activationDensity(a: Tensor, tau: Tensor = densityScale(a)): Tensor {
+  const a2 = a.square();
+  // 1e-30 keeps an all-zero activation at density 0 instead of 0/0; it is below any f32 activation's τ².
+  return a2.div(a2.add(tau.square().add(1e-30))).mean();
+}
+
+export interface ThermoResult {
+  /** L_thermo = |Ê − Ê_min| */
+  readonly loss: Tensor;
+  /** Ê = Σ F_l ρ_l / Σ F_l */
+  readonly energy: Tensor;
+  /** Ê_min = E_min^J / (1e-12 J/FLOP · F_dense), stop-gradient */
+  readonly energyMin: Tensor | null;
+  /** F_dense = Σ F_l */
+  readonly denseFlops: number;
+}
+
+/** Ê and L_thermo from the model's activation taps; eMinJoules is E_min^J (or null to take Ê_min = 0). */
+export function thermoLoss(taps: readonly ActivationTap[], eMinJoules: Tensor | null): ThermoResult {
+  const op = 'thermo';
+  if (taps.length === 0) throw new et.ArgumentError('the model reported no activation taps; L_thermo needs at least one', { op });
+  for (const t of taps) {
+    if (!Number.isFinite(t.flops) || t.flops <= 0) throw new et.ArgumentError(`tap "${t.name}" has FLOPs ${t.flops}; F_l must be a positive number`, { op });
+  }
+  const denseFlops = taps.reduce((s, t) => s + t.flops, 0);
+  let weighted: Tensor | null = null;
+  for (const t of taps) {
+    const term = activationDensity(t.activation).mul(t.flops / denseFlops);
+    weighted = weighted ? weighted.add(term) : term;
+  }
+  const energy = weighted!;
+  const energyMin = eMinJoules ? eMinJoules.stopGradient().div(JOULES_PER_FLOP * denseFlops) : null;
+  const loss = (energyMin ? energy.sub(energyMin) : energy).abs();
+  return { loss, energy, energyMin, denseFlops };
+}
