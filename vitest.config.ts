@@ -6,7 +6,7 @@ export default defineConfig({
     pool: 'forks',
     // the leak-backstop test forces a collection with global.gc()
     execArgv: ['--expose-gc'],
-    setupFiles: ['test/setup-default-backend.ts'],
+    setupFiles: ['test/setup-default-backend.ts', 'test/setup-webgpu.ts'],
     testTimeout: 60_000,
   },
 });

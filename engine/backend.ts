@@ -36,6 +36,10 @@ export interface Backend<B extends DeviceBuffer = DeviceBuffer> {
   readonly name: BackendName;
   /** dtypes this backend can hold. */
   readonly dtypes: readonly DType[];
+  /** True when the kernels run under a CPU emulator (tests only): 'auto' never picks such a backend. */
+  readonly emulated?: boolean;
+  /** One line for `eitp info`: device, addon, ISA. */
+  readonly detail?: string;
   readonly kernels: KernelTable<B>;
   allocate(numel: number, dtype: DType): B;
   free(buffer: B): void;
@@ -51,4 +55,6 @@ export interface BackendStatus {
   readonly name: BackendName;
   readonly available: boolean;
   readonly reason?: string;
+  readonly detail?: string;
+  readonly emulated?: boolean;
 }

@@ -44,7 +44,8 @@ function isBackend(r: Backend | { unavailable: string }): r is Backend {
 export function backendInfo(): BackendStatus[] {
   return BACKEND_NAMES.map((name) => {
     const r = load(name);
-    return isBackend(r) ? { name, available: true } : { name, available: false, reason: r.unavailable };
+    if (!isBackend(r)) return { name, available: false, reason: r.unavailable };
+    return { name, available: true, ...(r.detail && { detail: r.detail }), ...(r.emulated && { emulated: true }) };
   });
 }
 
@@ -53,7 +54,7 @@ export function setBackend(name: BackendName | 'auto'): BackendName {
   if (name === 'auto') {
     for (const n of AUTO_ORDER) {
       const r = load(n);
-      if (isBackend(r)) {
+      if (isBackend(r) && !r.emulated) {
         current = r;
         return n;
       }

@@ -59,6 +59,17 @@ export { grad, valueAndGrad, vjp, jvp, type GradOptions } from './autograd/trans
 export { tidy, keep, dispose, memory, type MemoryInfo } from './memory.js';
 export { setBackend, getBackend, backendInfo } from './device.js';
 export { kernelCoverage, kernelOps, type KernelCoverage } from './coverage.js';
+export {
+  initWebGPU,
+  destroyWebGPU,
+  syncWebGPU,
+  webgpuStats,
+  profile,
+  type WebGpuOptions,
+  type WebGpuStats,
+  type KernelTime,
+} from './backends/webgpu/index.js';
+export { cudaInfo } from './backends/cuda/index.js';
 
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';

@@ -5,11 +5,14 @@
 import type { Backend } from '../backend.js';
 import { registerBackend } from '../device.js';
 import { createCpuBackend } from './cpu/index.js';
+import { loadCudaBackend } from './cuda/index.js';
+import { loadNativeBackend } from './native/index.js';
+import { webgpuLoader } from './webgpu/index.js';
 
 // Buffers never cross backends (the dispatcher checks), so the typed buffer can be erased here.
 registerBackend('cpu', () => createCpuBackend() as unknown as Backend);
 
-// The accelerated backends are separate work items; until their code lands, say so plainly.
-registerBackend('native', () => ({ unavailable: 'not implemented in this version (the C++ SIMD backend is planned: issue #4)' }));
-registerBackend('webgpu', () => ({ unavailable: 'not implemented in this version (the WGSL backend is planned: issue #3)' }));
-registerBackend('cuda', () => ({ unavailable: 'not implemented in this version (the CUDA backend is planned: issue #10)' }));
+// Each loader returns the backend or says why it cannot run here (no addon, no adapter, no device).
+registerBackend('native', () => loadNativeBackend() as unknown as Backend | { unavailable: string });
+registerBackend('webgpu', webgpuLoader); // available after `await et.initWebGPU()`
+registerBackend('cuda', loadCudaBackend);

@@ -23,7 +23,12 @@ export const matmulDefs = {
       if (!ok) throw new ShapeError('inner dimensions or batch dimensions do not match', ctx('matmul', inputs));
       return meta([...a.shape.slice(0, -1), b.shape[b.rank - 1]!], a.dtype);
     },
-    vjp: (g, { inputs: [a, b] }) => [mm(g, transpose(b!)), mm(transpose(a!), g)],
+    // Only the cotangents that are needed (a data batch needs none). When an operand is a transposed view (Linear's
+    // Wᵀ), its cotangent is computed as (gᵀ·a)ᵀ so that, after the transpose's own VJP, it arrives dense.
+    vjp: (g, { inputs: [a, b] }) => [
+      a!.requiresGrad ? (isTransposedView(a!) ? transpose(mm(b!, transpose(g))) : mm(g, transpose(b!))) : null,
+      b!.requiresGrad ? (isTransposedView(b!) ? transpose(mm(transpose(g), a!)) : mm(transpose(a!), g)) : null,
+    ],
     jvp: ([ta, tb], { inputs: [a, b] }) => {
       if (ta && tb) return add(mm(ta, b!), mm(a!, tb));
       return ta ? mm(ta, b!) : mm(a!, tb!);
@@ -32,6 +37,13 @@ export const matmulDefs = {
 } satisfies { matmul: OpDef<'matmul'> };
 
 const mm = (a: Tensor, b: Tensor): Tensor => apply('matmul', [a, b], {});
+
+/** A matrix whose last two axes are stored column-major (a transpose of dense data). */
+function isTransposedView(t: Tensor): boolean {
+  const r = t.rank;
+  const [rows, cols] = [t.shape[r - 2]!, t.shape[r - 1]!];
+  return rows > 1 && cols > 1 && t.strides[r - 2] === 1 && t.strides[r - 1] === rows;
+}
 
 export function matmul(a: Tensor, b: Tensor): Tensor {
   if (a.rank === 0 || b.rank === 0) throw new ShapeError('matmul needs operands of rank >= 1', ctx('matmul', [a, b]));

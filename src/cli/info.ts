@@ -1,12 +1,14 @@
 /** `eitp info`: which backends run here and, for each one that does not, why. */
 import * as et from '../../engine/index.js';
 
-export function printInfo(out: (line: string) => void = console.log): void {
+export async function printInfo(out: (line: string) => void = console.log): Promise<void> {
+  // webgpu needs an async adapter request before it can say whether it runs here
+  await et.initWebGPU();
   out(`eitp on node ${process.version} (${process.platform}-${process.arch})`);
   out('');
   out('backend  available  detail');
   for (const b of et.backendInfo()) {
-    out(`${b.name.padEnd(8)} ${(b.available ? 'yes' : 'no').padEnd(10)} ${b.available ? '' : b.reason ?? ''}`.trimEnd());
+    out(`${b.name.padEnd(8)} ${(b.available ? 'yes' : 'no').padEnd(10)} ${b.available ? b.detail ?? '' : b.reason ?? ''}`.trimEnd());
   }
   out('');
   out('kernel coverage (ops with a kernel / ops that need one):');
@@ -16,4 +18,5 @@ export function printInfo(out: (line: string) => void = console.log): void {
   }
   out('');
   out(`default backend ('auto'): ${et.getBackend()}`);
+  et.destroyWebGPU();
 }

@@ -1,0 +1,361 @@
+// Kernel selection and launch shapes. The only file that names kernel instantiations; everything here is host
+// code, shared verbatim by the nvcc build and the emulated g++ build (through launch-emu.cc).
+#include "launch.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+
+#include "../elementwise.cuh"
+#include "../matmul.cuh"
+#include "../reduce.cuh"
+#include "../indexing.cuh"
+#include "../nn.cuh"
+
+namespace eitp {
+
+size_t dtype_size(DType d) { return d == kU8 ? 1 : 4; }
+const char* dtype_name(DType d) { return d == kF32 ? "f32" : d == kI32 ? "i32" : "u8"; }
+
+void check(cudaError_t e, const std::string& what) {
+  if (e == cudaSuccess) return;
+  std::string msg = std::string(cudaGetErrorName(e)) + " (" + std::to_string(static_cast<int>(e)) + "): " + cudaGetErrorString(e) + " in " + what;
+#if !defined(__CUDACC__)
+  if (e == cudaErrorLaunchFailure || e == cudaErrorInvalidConfiguration) msg += ": " + eitp_emu::last_launch_error();
+#endif
+  throw LaunchError(msg);
+}
+
+namespace {
+
+constexpr int kBlock = 256;
+
+std::string shape_text(const char* kernel, dim3 g, dim3 b, size_t smem) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "kernel %s<<<(%u,%u,%u), (%u,%u,%u), %zu>>>", kernel, g.x, g.y, g.z, b.x, b.y, b.z, smem);
+  return buf;
+}
+
+// The last kernel queued, kept cheaply (no formatting) so an asynchronous device error can name a suspect.
+struct LastLaunch {
+  const char* name = nullptr;
+  dim3 grid, block;
+  size_t smem = 0;
+} g_last;
+
+// EITP_CUDA_SYNC=1 waits after every launch, so a device-side fault is reported with the exact kernel.
+const bool g_sync_each = [] {
+  const char* e = std::getenv("EITP_CUDA_SYNC");
+  return e && e[0] == '1';
+}();
+
+template <class... P, class... A>
+void run(const Stream& s, const char* name, void (*kernel)(P...), dim3 grid, dim3 block, size_t smem, A&&... args) {
+  g_last = LastLaunch{name, grid, block, smem};
+  check(launch(kernel, grid, block, smem, s.stream, std::forward<A>(args)...), shape_text(name, grid, block, smem));
+  if (g_sync_each) check(cudaStreamSynchronize(s.stream), "cudaStreamSynchronize after " + shape_text(name, grid, block, smem) + " (EITP_CUDA_SYNC=1)");
+}
+
+// Grid for a grid-stride loop over n items: enough blocks to fill any GPU, capped so huge n loops instead.
+dim3 stride_grid(int64_t n) {
+  const int64_t blocks = (n + kBlock - 1) / kBlock;
+  return dim3(static_cast<unsigned>(std::max<int64_t>(1, std::min<int64_t>(blocks, 1 << 16))));
+}
+
+// Threads per block for one-block-per-row kernels: a multiple of 32 (full warps for the shuffles), at most 256.
+unsigned row_block(int64_t len) {
+  const int64_t t = (len + 31) / 32 * 32;
+  return static_cast<unsigned>(std::max<int64_t>(32, std::min<int64_t>(t, kBlock)));
+}
+
+template <class T>
+In<T> in(const Operand& o) {
+  return In<T>{static_cast<const T*>(o.p), o.s};
+}
+
+template <class F, class TO, class TI>
+void map1(const Stream& s, const char* name, F f, void* out, int64_t n, const Shape& shape, const Operand& x) {
+  run(s, name, &map_kernel<F, TO, TI>, stride_grid(n), dim3(kBlock), 0, static_cast<TO*>(out), n, shape, f, in<TI>(x));
+}
+template <class F, class TO, class TI>
+void map2(const Stream& s, const char* name, F f, void* out, int64_t n, const Shape& shape, const Operand& a, const Operand& b) {
+  run(s, name, &map_kernel<F, TO, TI, TI>, stride_grid(n), dim3(kBlock), 0, static_cast<TO*>(out), n, shape, f, in<TI>(a), in<TI>(b));
+}
+
+[[noreturn]] void unsupported(const char* op, DType dt) {
+  throw LaunchError(std::string("no CUDA kernel for ") + op + " on dtype " + dtype_name(dt));
+}
+
+template <class F>
+void unary_any(const Stream& s, const char* name, F f, DType dt, void* out, int64_t n, const Shape& shape, const Operand& x) {
+  switch (dt) {
+    case kF32: return map1<F, float, float>(s, name, f, out, n, shape, x);
+    case kI32: return map1<F, int32_t, int32_t>(s, name, f, out, n, shape, x);
+    case kU8: return map1<F, uint8_t, uint8_t>(s, name, f, out, n, shape, x);
+  }
+}
+template <class F>
+void unary_float(const Stream& s, const char* name, F f, DType dt, void* out, int64_t n, const Shape& shape, const Operand& x) {
+  if (dt != kF32) unsupported(name, dt);
+  map1<F, float, float>(s, name, f, out, n, shape, x);
+}
+template <class F>
+void arith_any(const Stream& s, const char* name, F f, DType dt, void* out, int64_t n, const Shape& shape, const Operand& a, const Operand& b) {
+  switch (dt) {
+    case kF32: return map2<F, float, float>(s, name, f, out, n, shape, a, b);
+    case kI32: return map2<F, int32_t, int32_t>(s, name, f, out, n, shape, a, b);
+    case kU8: return map2<F, uint8_t, uint8_t>(s, name, f, out, n, shape, a, b);
+  }
+}
+template <class F>
+void compare_any(const Stream& s, const char* name, F f, DType dt, void* out, int64_t n, const Shape& shape, const Operand& a, const Operand& b) {
+  switch (dt) {
+    case kF32: return map2<F, uint8_t, float>(s, name, f, out, n, shape, a, b);
+    case kI32: return map2<F, uint8_t, int32_t>(s, name, f, out, n, shape, a, b);
+    case kU8: return map2<F, uint8_t, uint8_t>(s, name, f, out, n, shape, a, b);
+  }
+}
+
+}  // namespace
+
+std::string last_launch() { return g_last.name ? shape_text(g_last.name, g_last.grid, g_last.block, g_last.smem) : std::string("no kernel"); }
+
+void launch_unary(const Stream& s, Unary op, DType dt, void* out, int64_t n, const Shape& shape, const Operand& x, int attr) {
+  if (n == 0) return;
+  switch (op) {
+    case Unary::Neg: return unary_any(s, "neg", NegF(), dt, out, n, shape, x);
+    case Unary::Abs: return unary_any(s, "abs", AbsF(), dt, out, n, shape, x);
+    case Unary::Square: return unary_any(s, "square", SquareF(), dt, out, n, shape, x);
+    case Unary::Sign: return unary_any(s, "sign", SignF(), dt, out, n, shape, x);
+    case Unary::Exp: return unary_float(s, "exp", ExpF(), dt, out, n, shape, x);
+    case Unary::Log: return unary_float(s, "log", LogF(), dt, out, n, shape, x);
+    case Unary::Sqrt: return unary_float(s, "sqrt", SqrtF(), dt, out, n, shape, x);
+    case Unary::Rsqrt: return unary_float(s, "rsqrt", RsqrtF(), dt, out, n, shape, x);
+    case Unary::Tanh: return unary_float(s, "tanh", TanhF(), dt, out, n, shape, x);
+    case Unary::Sigmoid: return unary_float(s, "sigmoid", SigmoidF(), dt, out, n, shape, x);
+    case Unary::Relu: return unary_float(s, "relu", ReluF(), dt, out, n, shape, x);
+    case Unary::Erf: return unary_float(s, "erf", ErfF(), dt, out, n, shape, x);
+    case Unary::Gelu: return unary_float(s, "gelu", GeluF{attr}, dt, out, n, shape, x);
+  }
+}
+
+void launch_binary(const Stream& s, Binary op, DType dt, void* out, int64_t n, const Shape& shape, const Operand& a, const Operand& b) {
+  if (n == 0) return;
+  switch (op) {
+    case Binary::Add: return arith_any(s, "add", AddOp(), dt, out, n, shape, a, b);
+    case Binary::Sub: return arith_any(s, "sub", SubOp(), dt, out, n, shape, a, b);
+    case Binary::Mul: return arith_any(s, "mul", MulOp(), dt, out, n, shape, a, b);
+    case Binary::Maximum: return arith_any(s, "maximum", MaximumOp(), dt, out, n, shape, a, b);
+    case Binary::Minimum: return arith_any(s, "minimum", MinimumOp(), dt, out, n, shape, a, b);
+    case Binary::Div:
+      if (dt != kF32) unsupported("div", dt);
+      return map2<DivOp, float, float>(s, "div", DivOp(), out, n, shape, a, b);
+    case Binary::Pow:
+      if (dt != kF32) unsupported("pow", dt);
+      return map2<PowOp, float, float>(s, "pow", PowOp(), out, n, shape, a, b);
+    case Binary::Eq: return compare_any(s, "eq", EqOp(), dt, out, n, shape, a, b);
+    case Binary::Ne: return compare_any(s, "ne", NeOp(), dt, out, n, shape, a, b);
+    case Binary::Lt: return compare_any(s, "lt", LtOp(), dt, out, n, shape, a, b);
+    case Binary::Le: return compare_any(s, "le", LeOp(), dt, out, n, shape, a, b);
+    case Binary::Gt: return compare_any(s, "gt", GtOp(), dt, out, n, shape, a, b);
+    case Binary::Ge: return compare_any(s, "ge", GeOp(), dt, out, n, shape, a, b);
+  }
+}
+
+void launch_where(const Stream& s, DType dt, void* out, int64_t n, const Shape& shape, const Operand& c, const Operand& a, const Operand& b) {
+  if (n == 0) return;
+  if (dtype_size(dt) == 1) {
+    run(s, "where", &map_kernel<WhereOp, uint8_t, uint8_t, uint8_t, uint8_t>, stride_grid(n), dim3(kBlock), 0, static_cast<uint8_t*>(out), n, shape, WhereOp(), in<uint8_t>(c), in<uint8_t>(a), in<uint8_t>(b));
+  } else {
+    run(s, "where", &map_kernel<WhereOp, uint32_t, uint8_t, uint32_t, uint32_t>, stride_grid(n), dim3(kBlock), 0, static_cast<uint32_t*>(out), n, shape, WhereOp(), in<uint8_t>(c), in<uint32_t>(a), in<uint32_t>(b));
+  }
+}
+
+namespace {
+template <class TO>
+void cast_from(const Stream& s, DType from, void* out, int64_t n, const Shape& shape, const Operand& x) {
+  switch (from) {
+    case kF32: return map1<CastOp<TO>, TO, float>(s, "cast", CastOp<TO>(), out, n, shape, x);
+    case kI32: return map1<CastOp<TO>, TO, int32_t>(s, "cast", CastOp<TO>(), out, n, shape, x);
+    case kU8: return map1<CastOp<TO>, TO, uint8_t>(s, "cast", CastOp<TO>(), out, n, shape, x);
+  }
+}
+}  // namespace
+
+void launch_cast(const Stream& s, DType to, DType from, void* out, int64_t n, const Shape& shape, const Operand& x) {
+  if (n == 0) return;
+  switch (to) {
+    case kF32: return cast_from<float>(s, from, out, n, shape, x);
+    case kI32: return cast_from<int32_t>(s, from, out, n, shape, x);
+    case kU8: return cast_from<uint8_t>(s, from, out, n, shape, x);
+  }
+}
+
+void launch_copy(const Stream& s, DType dt, void* out, int64_t n, const Shape& shape, const Operand& x) {
+  if (n == 0) return;
+  if (dtype_size(dt) == 1) map1<CopyOp, uint8_t, uint8_t>(s, "contiguous", CopyOp(), out, n, shape, x);
+  else map1<CopyOp, uint32_t, uint32_t>(s, "contiguous", CopyOp(), out, n, shape, x);
+}
+
+// ---- reductions ----------------------------------------------------------------------------------------------
+namespace {
+// A block per output once there is enough to reduce for a block's threads; a thread per output otherwise.
+bool block_mode(const ReduceGeom& g) { return g.inner >= 64; }
+
+template <class T>
+void reduce_typed(const Stream& s, ReduceOp op, void* out, const void* in, const ReduceGeom& g) {
+  const auto* x = static_cast<const T*>(in);
+  auto* y = static_cast<T*>(out);
+  if (block_mode(g)) {
+    run(s, "reduce<block>", &reduce_kernel<true, T>, dim3(static_cast<unsigned>(g.outer)), dim3(row_block(g.inner)), 0, x, g, y, static_cast<int>(op));
+  } else {
+    run(s, "reduce<thread>", &reduce_kernel<false, T>, dim3(static_cast<unsigned>((g.outer + kBlock - 1) / kBlock)), dim3(kBlock), 0, x, g, y, static_cast<int>(op));
+  }
+}
+}  // namespace
+
+void launch_reduce(const Stream& s, ReduceOp op, DType dt, void* out, const void* in, const ReduceGeom& g, float correction) {
+  if (g.outer == 0) return;
+  if (g.outer > 0x7fffffffLL) throw LaunchError("reduction with more than 2^31 outputs");
+  if (op == kLogsumexp || op == kVar) {
+    if (dt != kF32) unsupported(op == kVar ? "var" : "logsumexp", dt);
+    const auto* x = static_cast<const float*>(in);
+    auto* y = static_cast<float*>(out);
+    if (block_mode(g)) {
+      run(s, "reduce2<block>", &reduce2_kernel<true>, dim3(static_cast<unsigned>(g.outer)), dim3(row_block(g.inner)), 0, x, g, y, static_cast<int>(op), correction);
+    } else {
+      run(s, "reduce2<thread>", &reduce2_kernel<false>, dim3(static_cast<unsigned>((g.outer + kBlock - 1) / kBlock)), dim3(kBlock), 0, x, g, y, static_cast<int>(op), correction);
+    }
+    return;
+  }
+  if ((op == kMean || op == kNorm) && dt != kF32) unsupported(op == kMean ? "mean" : "norm", dt);
+  switch (dt) {
+    case kF32: return reduce_typed<float>(s, op, out, in, g);
+    case kI32: return reduce_typed<int32_t>(s, op, out, in, g);
+    case kU8: return reduce_typed<uint8_t>(s, op, out, in, g);
+  }
+}
+
+namespace {
+template <class T>
+void argmax_typed(const Stream& s, int32_t* out, const void* in, const ReduceGeom& g) {
+  const auto* x = static_cast<const T*>(in);
+  if (block_mode(g)) {
+    run(s, "argmax<block>", &argmax_kernel<true, T>, dim3(static_cast<unsigned>(g.outer)), dim3(row_block(g.inner)), 0, x, g, out);
+  } else {
+    run(s, "argmax<thread>", &argmax_kernel<false, T>, dim3(static_cast<unsigned>((g.outer + kBlock - 1) / kBlock)), dim3(kBlock), 0, x, g, out);
+  }
+}
+}  // namespace
+
+void launch_argmax(const Stream& s, DType dt, int32_t* out, const void* in, const ReduceGeom& g) {
+  if (g.outer == 0) return;
+  if (g.outer > 0x7fffffffLL) throw LaunchError("argmax with more than 2^31 outputs");
+  switch (dt) {
+    case kF32: return argmax_typed<float>(s, out, in, g);
+    case kI32: return argmax_typed<int32_t>(s, out, in, g);
+    case kU8: return argmax_typed<uint8_t>(s, out, in, g);
+  }
+}
+
+// ---- matmul ----------------------------------------------------------------------------------------------------
+namespace {
+// float4 loads need the innermost stride 1 and every row start 16-byte aligned.
+bool vec_ok(const MatOperand& o, int64_t inner_extent, const Shape& batch) {
+  if (o.cs != 1 || inner_extent % 4 != 0 || o.rs % 4 != 0 || o.offset % 4 != 0) return false;
+  if (reinterpret_cast<uintptr_t>(o.p) % 16 != 0) return false;
+  for (int d = 0; d < batch.rank; ++d)
+    if (o.batch.stride[d] % 4 != 0) return false;
+  return true;
+}
+
+template <int BM, int BN, int BK, int TM, int TN, bool VA, bool VB>
+void matmul_tiles(const Stream& s, const char* name, const MatmulArgs& a) {
+  constexpr int kThreads = (BM / TM) * (BN / TN);
+  const int64_t gy = (a.m + BM - 1) / BM, gx = (a.n + BN - 1) / BN;
+  if (gy > 65535) throw LaunchError("matmul with more than 65535 row tiles (M too large)");
+  const dim3 grid(static_cast<unsigned>(gx), static_cast<unsigned>(gy), static_cast<unsigned>(std::min<int64_t>(a.batches, 65535)));
+  run(s, name, &matmul_kernel<BM, BN, BK, TM, TN, VA, VB>, grid, dim3(kThreads), 0, a);
+}
+}  // namespace
+
+void launch_matmul(const Stream& s, const MatmulArgs& a) {
+  if (a.batches == 0 || a.m == 0 || a.n == 0) return;
+  if (a.k == 0) {
+    check(cudaMemsetAsync(a.c, 0, static_cast<size_t>(a.batches * a.m * a.n) * sizeof(float), s.stream), "cudaMemsetAsync (matmul with K = 0)");
+    return;
+  }
+  // Large products: 128×128 tiles, 8×8 per thread. Small ones (many tests, tiny layers): 32×32 tiles, 2×2 per
+  // thread, so a 7×5 product does not leave 99% of a 128×128 tile idle.
+  if (a.m * a.n >= 256 * 256) {
+    const bool va = vec_ok(a.a, a.k, a.batch), vb = vec_ok(a.b, a.n, a.batch);
+    if (va && vb) return matmul_tiles<128, 128, 8, 8, 8, true, true>(s, "matmul<128x128,vec A,vec B>", a);
+    if (va) return matmul_tiles<128, 128, 8, 8, 8, true, false>(s, "matmul<128x128,vec A>", a);
+    if (vb) return matmul_tiles<128, 128, 8, 8, 8, false, true>(s, "matmul<128x128,vec B>", a);
+    return matmul_tiles<128, 128, 8, 8, 8, false, false>(s, "matmul<128x128>", a);
+  }
+  matmul_tiles<32, 32, 8, 2, 2, false, false>(s, "matmul<32x32>", a);
+}
+
+// ---- nn ----------------------------------------------------------------------------------------------------------
+void launch_softmax(const Stream& s, float* y, const float* x, int64_t outer, int64_t len, int64_t inner, bool log_out) {
+  if (outer * len * inner == 0) return;
+  if (inner == 1) {
+    run(s, "softmax_rows", &softmax_rows_kernel, dim3(static_cast<unsigned>(outer)), dim3(row_block(len)), 0, x, y, outer, len, static_cast<int>(log_out));
+  } else {
+    const int64_t lines = outer * inner;
+    run(s, "softmax_lines", &softmax_lines_kernel, dim3(static_cast<unsigned>((lines + kBlock - 1) / kBlock)), dim3(kBlock), 0, x, y, outer, len, inner, static_cast<int>(log_out));
+  }
+}
+
+void launch_cross_entropy(const Stream& s, float* loss, const float* logits, const int32_t* targets, int64_t rows, int64_t classes) {
+  if (rows == 0) return;
+  run(s, "cross_entropy", &cross_entropy_kernel, dim3(static_cast<unsigned>(rows)), dim3(row_block(classes)), 0, logits, targets, loss, rows, classes, s.err);
+}
+
+void launch_layer_norm(const Stream& s, float* y, const float* x, const float* w, const float* b, int64_t rows, int64_t d, float eps) {
+  if (rows == 0 || d == 0) return;
+  run(s, "layer_norm", &layer_norm_kernel, dim3(static_cast<unsigned>(rows)), dim3(row_block(d)), 0, x, w, b, y, rows, d, eps);
+}
+
+// ---- indexing and structure ----------------------------------------------------------------------------------
+void launch_embedding(const Stream& s, DType dt, void* out, const void* table, const int32_t* ids, int64_t n, int64_t rows, int64_t dim) {
+  if (n * dim == 0) return;
+  const dim3 g = stride_grid(n * dim);
+  if (dtype_size(dt) == 1) run(s, "embedding", &embedding_kernel<uint8_t>, g, dim3(kBlock), 0, static_cast<const uint8_t*>(table), ids, static_cast<uint8_t*>(out), n, rows, dim, s.err);
+  else run(s, "embedding", &embedding_kernel<uint32_t>, g, dim3(kBlock), 0, static_cast<const uint32_t*>(table), ids, static_cast<uint32_t*>(out), n, rows, dim, s.err);
+}
+
+void launch_scatter_add(const Stream& s, float* out, const int32_t* ids, const float* values, int64_t n, int64_t rows, int64_t dim) {
+  check(cudaMemsetAsync(out, 0, static_cast<size_t>(rows * dim) * sizeof(float), s.stream), "cudaMemsetAsync (scatterAdd)");
+  if (n * dim == 0) return;
+  run(s, "scatter_add", &scatter_add_kernel, stride_grid(n * dim), dim3(kBlock), 0, ids, values, out, n, rows, dim, s.err);
+}
+
+void launch_one_hot(const Stream& s, DType dt, void* out, const int32_t* ids, int64_t n, int64_t classes) {
+  check(cudaMemsetAsync(out, 0, static_cast<size_t>(n * classes) * dtype_size(dt), s.stream), "cudaMemsetAsync (oneHot)");
+  if (n == 0) return;
+  const dim3 g = stride_grid(n);
+  switch (dt) {
+    case kF32: return run(s, "one_hot", &one_hot_kernel<float>, g, dim3(kBlock), 0, ids, static_cast<float*>(out), n, classes, 1.0f, s.err);
+    case kI32: return run(s, "one_hot", &one_hot_kernel<int32_t>, g, dim3(kBlock), 0, ids, static_cast<int32_t*>(out), n, classes, int32_t(1), s.err);
+    case kU8: return run(s, "one_hot", &one_hot_kernel<uint8_t>, g, dim3(kBlock), 0, ids, static_cast<uint8_t*>(out), n, classes, uint8_t(1), s.err);
+  }
+}
+
+void launch_copy2d(const Stream& s, DType dt, void* dst, const void* src, int64_t rows, int64_t cols, int64_t pitch) {
+  if (rows * cols == 0) return;
+  const dim3 g = stride_grid(rows * cols);
+  if (dtype_size(dt) == 1) run(s, "copy2d", &copy2d_kernel<uint8_t>, g, dim3(kBlock), 0, static_cast<const uint8_t*>(src), static_cast<uint8_t*>(dst), rows, cols, pitch);
+  else run(s, "copy2d", &copy2d_kernel<uint32_t>, g, dim3(kBlock), 0, static_cast<const uint32_t*>(src), static_cast<uint32_t*>(dst), rows, cols, pitch);
+}
+
+void launch_pad(const Stream& s, DType dt, void* dst, const void* src, int64_t n, int64_t out_numel, const Shape& in_shape, const Shape& out_shape, const Shape& before) {
+  check(cudaMemsetAsync(dst, 0, static_cast<size_t>(out_numel) * dtype_size(dt), s.stream), "cudaMemsetAsync (pad)");
+  if (n == 0) return;
+  const dim3 g = stride_grid(n);
+  if (dtype_size(dt) == 1) run(s, "pad", &pad_kernel<uint8_t>, g, dim3(kBlock), 0, static_cast<const uint8_t*>(src), static_cast<uint8_t*>(dst), n, in_shape, out_shape, before);
+  else run(s, "pad", &pad_kernel<uint32_t>, g, dim3(kBlock), 0, static_cast<const uint32_t*>(src), static_cast<uint32_t*>(dst), n, in_shape, out_shape, before);
+}
+
+}  // namespace eitp

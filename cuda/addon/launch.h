@@ -1,0 +1,68 @@
+// Host-side entry points of the kernels: plain C++ functions that pick a kernel instantiation and launch it on
+// the given stream. Compiled by nvcc (launch.cu) for the real addon and by g++ (launch-emu.cc) for the emulated
+// one. Every failed launch throws LaunchError naming the CUDA error, the kernel and the launch shape.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+#include "../types.h"
+#if defined(__CUDACC__) || !defined(EITP_CUDA_EMU)
+#include <cuda_runtime_api.h>
+#else
+#include "../emu/runtime.h"
+#endif
+
+namespace eitp {
+
+enum DType : int { kF32 = 0, kI32 = 1, kU8 = 2 };
+size_t dtype_size(DType d);
+const char* dtype_name(DType d);
+
+struct LaunchError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Throws LaunchError for a failed CUDA call, with `what` saying which call or kernel and shape.
+void check(cudaError_t e, const std::string& what);
+
+// The last kernel queued (name and launch shape): named in errors that surface asynchronously.
+std::string last_launch();
+
+struct Stream {
+  cudaStream_t stream;
+  DeviceError* err;  // device-side index-error record
+};
+
+struct Operand {
+  const void* p;
+  Strides s;
+};
+
+enum class Unary : int { Neg, Exp, Log, Sqrt, Rsqrt, Tanh, Sigmoid, Relu, Gelu, Abs, Square, Erf, Sign };
+enum class Binary : int { Add, Sub, Mul, Div, Pow, Maximum, Minimum, Eq, Ne, Lt, Le, Gt, Ge };
+
+void launch_unary(const Stream&, Unary op, DType dt, void* out, int64_t n, const Shape& shape, const Operand& x, int attr);
+// Comparisons write u8; the others write `dt`.
+void launch_binary(const Stream&, Binary op, DType dt, void* out, int64_t n, const Shape& shape, const Operand& a, const Operand& b);
+void launch_where(const Stream&, DType dt, void* out, int64_t n, const Shape& shape, const Operand& c, const Operand& a, const Operand& b);
+void launch_cast(const Stream&, DType to, DType from, void* out, int64_t n, const Shape& shape, const Operand& x);
+void launch_copy(const Stream&, DType dt, void* out, int64_t n, const Shape& shape, const Operand& x);
+
+void launch_reduce(const Stream&, ReduceOp op, DType dt, void* out, const void* in, const ReduceGeom& g, float correction);
+void launch_argmax(const Stream&, DType dt, int32_t* out, const void* in, const ReduceGeom& g);
+
+void launch_matmul(const Stream&, const MatmulArgs& args);
+
+void launch_softmax(const Stream&, float* y, const float* x, int64_t outer, int64_t len, int64_t inner, bool log_out);
+void launch_cross_entropy(const Stream&, float* loss, const float* logits, const int32_t* targets, int64_t rows, int64_t classes);
+void launch_layer_norm(const Stream&, float* y, const float* x, const float* w, const float* b, int64_t rows, int64_t d, float eps);
+
+void launch_embedding(const Stream&, DType dt, void* out, const void* table, const int32_t* ids, int64_t n, int64_t rows, int64_t dim);
+void launch_scatter_add(const Stream&, float* out, const int32_t* ids, const float* values, int64_t n, int64_t rows, int64_t dim);
+void launch_one_hot(const Stream&, DType dt, void* out, const int32_t* ids, int64_t n, int64_t classes);
+void launch_copy2d(const Stream&, DType dt, void* dst, const void* src, int64_t rows, int64_t cols, int64_t dst_pitch);
+void launch_pad(const Stream&, DType dt, void* dst, const void* src, int64_t n, int64_t out_numel, const Shape& in_shape, const Shape& out_shape, const Shape& before);
+
+}  // namespace eitp

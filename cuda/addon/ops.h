@@ -1,0 +1,22 @@
+// The kernel bindings of ops.cc, registered by addon.cc.
+#pragma once
+#include <napi.h>
+
+namespace eitp {
+void op_unary(const Napi::CallbackInfo& info);
+void op_binary(const Napi::CallbackInfo& info);
+void op_where(const Napi::CallbackInfo& info);
+void op_cast(const Napi::CallbackInfo& info);
+void op_copy(const Napi::CallbackInfo& info);
+void op_reduce(const Napi::CallbackInfo& info);
+void op_argmax(const Napi::CallbackInfo& info);
+void op_matmul(const Napi::CallbackInfo& info);
+void op_softmax(const Napi::CallbackInfo& info);
+void op_cross_entropy(const Napi::CallbackInfo& info);
+void op_layer_norm(const Napi::CallbackInfo& info);
+void op_embedding(const Napi::CallbackInfo& info);
+void op_scatter_add(const Napi::CallbackInfo& info);
+void op_one_hot(const Napi::CallbackInfo& info);
+void op_copy2d(const Napi::CallbackInfo& info);
+void op_pad(const Napi::CallbackInfo& info);
+}  // namespace eitp

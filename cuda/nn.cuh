@@ -1,0 +1,84 @@
+// Fused neural-network kernels on dense inputs: softmax / logSoftmax, softmax cross-entropy and layerNorm.
+// Rows are handled by one block each (threads stride over the row; block reductions combine), except softmax
+// along a non-last axis, where each thread walks one strided line and neighbouring threads read neighbouring
+// addresses. Semantics follow engine/backends/cpu/nn.ts.
+#pragma once
+#include "common.cuh"
+
+namespace eitp {
+
+// Softmax over rows of `len` contiguous elements: max, then sum of exp, then write (three passes over the row).
+__global__ void __launch_bounds__(256) softmax_rows_kernel(const float* __restrict__ x, float* __restrict__ y, int64_t rows, int64_t len, int log_out) {
+  __shared__ float scratch[32];
+  const int64_t row = blockIdx.x;
+  const float* xr = x + row * len;
+  float* yr = y + row * len;
+  float m = -INFINITY;
+  for (int64_t j = threadIdx.x; j < len; j += blockDim.x) m = MaxNanF()(m, xr[j]);
+  m = block_reduce(m, MaxNanF(), -INFINITY, scratch);
+  float z = 0.0f;
+  for (int64_t j = threadIdx.x; j < len; j += blockDim.x) z += expf(xr[j] - m);
+  z = block_reduce(z, AddF(), 0.0f, scratch);
+  const float lse = m + logf(z);
+  for (int64_t j = threadIdx.x; j < len; j += blockDim.x) {
+    const float v = xr[j] - lse;
+    yr[j] = log_out ? v : expf(v);
+  }
+}
+
+// Softmax along an axis with `inner` > 1 elements after it: thread (p, q) handles the line s + j·inner.
+__global__ void __launch_bounds__(256) softmax_lines_kernel(const float* __restrict__ x, float* __restrict__ y, int64_t outer, int64_t len, int64_t inner, int log_out) {
+  const int64_t t = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (t >= outer * inner) return;
+  const int64_t p = t / inner, q = t - p * inner;
+  const int64_t s = p * len * inner + q;
+  float m = -INFINITY;
+  for (int64_t j = 0; j < len; ++j) m = MaxNanF()(m, x[s + j * inner]);
+  float z = 0.0f;
+  for (int64_t j = 0; j < len; ++j) z += expf(x[s + j * inner] - m);
+  const float lse = m + logf(z);
+  for (int64_t j = 0; j < len; ++j) {
+    const float v = x[s + j * inner] - lse;
+    y[s + j * inner] = log_out ? v : expf(v);
+  }
+}
+
+// Per-row loss = logsumexp(row) − row[target]. An out-of-range target is recorded and gives NaN.
+__global__ void __launch_bounds__(256) cross_entropy_kernel(const float* __restrict__ logits, const int32_t* __restrict__ targets, float* __restrict__ loss, int64_t rows, int64_t classes, DeviceError* err) {
+  __shared__ float scratch[32];
+  const int64_t row = blockIdx.x;
+  const float* xr = logits + row * classes;
+  float m = -INFINITY;
+  for (int64_t j = threadIdx.x; j < classes; j += blockDim.x) m = MaxNanF()(m, xr[j]);
+  m = block_reduce(m, MaxNanF(), -INFINITY, scratch);
+  float z = 0.0f;
+  for (int64_t j = threadIdx.x; j < classes; j += blockDim.x) z += expf(xr[j] - m);
+  z = block_reduce(z, AddF(), 0.0f, scratch);
+  if (threadIdx.x != 0) return;
+  const int32_t t = targets[row];
+  if (t < 0 || t >= classes) {
+    report_index_error(err, kErrCrossEntropy, row, t, classes);
+    loss[row] = NAN;
+    return;
+  }
+  loss[row] = m + logf(z) - xr[t];
+}
+
+// y = (x − mean) · rstd · w + b over rows of d; the variance is taken around the mean (two passes), as the
+// reference does, which avoids E[x²] − E[x]² cancellation.
+__global__ void __launch_bounds__(256) layer_norm_kernel(const float* __restrict__ x, const float* __restrict__ w, const float* __restrict__ b, float* __restrict__ y, int64_t rows, int64_t d, float eps) {
+  __shared__ float scratch[32];
+  const int64_t row = blockIdx.x;
+  const float* xr = x + row * d;
+  float s = 0.0f;
+  for (int64_t j = threadIdx.x; j < d; j += blockDim.x) s += xr[j];
+  const float mu = block_reduce(s, AddF(), 0.0f, scratch) / static_cast<float>(d);
+  float v = 0.0f;
+  for (int64_t j = threadIdx.x; j < d; j += blockDim.x) v += (xr[j] - mu) * (xr[j] - mu);
+  const float var = block_reduce(v, AddF(), 0.0f, scratch) / static_cast<float>(d);
+  const float rstd = 1.0f / sqrtf(var + eps);
+  float* yr = y + row * d;
+  for (int64_t j = threadIdx.x; j < d; j += blockDim.x) yr[j] = (xr[j] - mu) * rstd * w[j] + b[j];
+}
+
+}  // namespace eitp

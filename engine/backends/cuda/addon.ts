@@ -1,0 +1,111 @@
+/**
+ * Loading the CUDA addon: build/Release/eitp_cuda.node (nvcc, a real GPU) or, with EITP_CUDA_EMULATION=1,
+ * eitp_cuda_emu.node (the same kernels compiled by g++ under the CPU emulator in cuda/emu). EITP_CUDA_ADDON_DIR
+ * points at another build directory. The addon's JS surface is typed here once.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export type CudaDType = 'f32' | 'i32' | 'u8';
+
+export interface CudaDeviceInfo {
+  available: boolean;
+  emulated: boolean;
+  reason: string;
+  name: string;
+  runtimeVersion: number;
+  driverVersion: number;
+  multiprocessors: number;
+  clockKHz: number;
+  computeCapability: string;
+  totalMemory: number;
+}
+
+type Id = number;
+type Strides = readonly number[];
+type Shape = readonly number[];
+
+/** The addon's functions; argument lists mirror cuda/addon/ops.cc. Every one throws a JS Error on failure. */
+export interface CudaAddon {
+  info(): CudaDeviceInfo;
+  alloc(bytes: number): Id;
+  free(id: Id): void;
+  write(id: Id, data: ArrayBufferView, byteOffset?: number): void;
+  read(id: Id, byteOffset: number, bytes: number): Promise<ArrayBuffer>;
+  synchronize(): Promise<ArrayBuffer>;
+  stats(): { inUseBytes: number; cachedBytes: number; liveBuffers: number };
+  trim(): void;
+  unary(op: string, dtype: CudaDType, out: Id, shape: Shape, x: Id, xOffset: number, xStrides: Strides, attr: number): void;
+  binary(op: string, dtype: CudaDType, out: Id, shape: Shape, a: Id, aOffset: number, aStrides: Strides, b: Id, bOffset: number, bStrides: Strides): void;
+  where(dtype: CudaDType, out: Id, shape: Shape, c: Id, cOffset: number, cStrides: Strides, a: Id, aOffset: number, aStrides: Strides, b: Id, bOffset: number, bStrides: Strides): void;
+  cast(to: CudaDType, from: CudaDType, out: Id, shape: Shape, x: Id, xOffset: number, xStrides: Strides): void;
+  copy(dtype: CudaDType, out: Id, shape: Shape, x: Id, xOffset: number, xStrides: Strides): void;
+  reduce(op: string, dtype: CudaDType, out: Id, x: Id, xOffset: number, kept: Shape, keptStrides: Strides, red: Shape, redStrides: Strides, correction: number): void;
+  argmax(dtype: CudaDType, out: Id, x: Id, xOffset: number, kept: Shape, keptStrides: Strides, red: Shape, redStrides: Strides): void;
+  matmul(
+    out: Id, batch: Shape, m: number, n: number, k: number,
+    a: Id, aOffset: number, aRowStride: number, aColStride: number, aBatchStrides: Strides,
+    b: Id, bOffset: number, bRowStride: number, bColStride: number, bBatchStrides: Strides,
+  ): void;
+  softmax(out: Id, x: Id, xOffset: number, outer: number, len: number, inner: number, log: boolean): void;
+  crossEntropy(loss: Id, x: Id, xOffset: number, targets: Id, tOffset: number, rows: number, classes: number): void;
+  layerNorm(out: Id, x: Id, xOffset: number, w: Id, wOffset: number, b: Id, bOffset: number, rows: number, d: number, eps: number): void;
+  embedding(dtype: CudaDType, out: Id, table: Id, tableOffset: number, ids: Id, idsOffset: number, n: number, rows: number, dim: number): void;
+  scatterAdd(out: Id, ids: Id, idsOffset: number, values: Id, valuesOffset: number, n: number, rows: number, dim: number): void;
+  oneHot(dtype: CudaDType, out: Id, ids: Id, idsOffset: number, n: number, classes: number): void;
+  copy2d(dtype: CudaDType, dst: Id, dstOffset: number, src: Id, srcOffset: number, rows: number, cols: number, pitch: number): void;
+  pad(dtype: CudaDType, out: Id, x: Id, xOffset: number, inShape: Shape, outShape: Shape, before: Shape): void;
+}
+
+export interface LoadedAddon {
+  addon: CudaAddon;
+  file: string;
+  info: CudaDeviceInfo;
+}
+
+/** The package root: the nearest directory above this file whose package.json is eitp's (source or dist). */
+function packageRoot(): string | null {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 8; i++) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg)) {
+      try {
+        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'eitp') return dir;
+      } catch {
+        // not a readable package.json: keep walking up
+      }
+    }
+    const up = dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  return null;
+}
+
+export function loadCudaAddon(): LoadedAddon | { unavailable: string } {
+  const emulated = process.env.EITP_CUDA_EMULATION === '1';
+  const name = emulated ? 'eitp_cuda_emu.node' : 'eitp_cuda.node';
+  const root = packageRoot();
+  // build/Release: cmake-js with the root CMakeLists.txt; build/cuda/Release: scripts/cuda-build.mjs on its own.
+  const dirs = [process.env.EITP_CUDA_ADDON_DIR, root && join(root, 'build', 'Release'), root && join(root, 'build', 'cuda', 'Release')].filter(
+    (d): d is string => !!d,
+  );
+  const file = dirs.map((d) => join(d, name)).find((f) => existsSync(f));
+  if (!file) {
+    const hint = emulated
+      ? 'build it with cmake-js (the root CMakeLists.txt includes cuda/cuda.cmake; a C++20 compiler is enough)'
+      : 'it is built only where nvcc is installed; set EITP_CUDA_EMULATION=1 to use the CPU-emulated kernels instead';
+    return { unavailable: `${name} not found in ${dirs.join(', ') || '(no build directory)'}: ${hint}` };
+  }
+  let addon: CudaAddon;
+  try {
+    addon = createRequire(import.meta.url)(file) as CudaAddon;
+  } catch (e) {
+    return { unavailable: `${file} failed to load: ${e instanceof Error ? e.message : String(e)}` };
+  }
+  const info = addon.info();
+  if (!info.available) return { unavailable: `${info.reason} (addon ${file})` };
+  return { addon, file, info };
+}

@@ -1,0 +1,67 @@
+/**
+ * Packing a kernel call for the addon: operand layouts into one Float64Array and each op's attributes into
+ * another, in the order native/*.cc reads them. Numbers, not objects, so the C++ side parses them without
+ * touching JS property lookups.
+ */
+import type { KernelArg, KernelOpName } from '../../backend.js';
+import type { DType } from '../../dtype.js';
+import type { OpAttrs, ReduceAttrs } from '../../ops/attrs.js';
+
+/** Must match enum DType in native/common.h. */
+export const DTYPE_CODES: Partial<Record<DType, number>> = { f32: 0, i32: 1, i8: 2, u8: 3 };
+
+function code(d: DType): number {
+  const c = DTYPE_CODES[d];
+  if (c === undefined) throw new Error(`dtype ${d} is not supported by the native backend`);
+  return c;
+}
+
+/** [nIn, per input: dtype, rank, offset, shape..., strides..., output: dtype, rank, shape...] */
+export function encodeLayouts(inputs: readonly KernelArg[], output: KernelArg): Float64Array {
+  let n = 1 + 2 + output.layout.shape.length;
+  for (const x of inputs) n += 3 + 2 * x.layout.shape.length;
+  const m = new Float64Array(n);
+  let i = 0;
+  m[i++] = inputs.length;
+  for (const x of inputs) {
+    const { shape, strides, offset } = x.layout;
+    m[i++] = code(x.dtype);
+    m[i++] = shape.length;
+    m[i++] = offset;
+    for (const d of shape) m[i++] = d;
+    for (const s of strides) m[i++] = s;
+  }
+  m[i++] = code(output.dtype);
+  m[i++] = output.layout.shape.length;
+  for (const d of output.layout.shape) m[i++] = d;
+  return m;
+}
+
+const EMPTY = new Float64Array(0);
+
+const reduce = (a: ReduceAttrs, ...extra: number[]) => Float64Array.from([a.axes.length, ...a.axes, a.keepdims ? 1 : 0, ...extra]);
+
+/** Per-op attribute encoders; ops without attributes (or whose only attribute is the output dtype) send nothing. */
+const ENCODERS: { [K in KernelOpName]?: (attrs: OpAttrs[K]) => Float64Array } = {
+  gelu: (a) => Float64Array.of(a.approximate === 'tanh' ? 1 : 0),
+  sum: (a) => reduce(a),
+  mean: (a) => reduce(a),
+  max: (a) => reduce(a),
+  logsumexp: (a) => reduce(a),
+  norm: (a) => reduce(a),
+  var: (a) => reduce(a, a.correction),
+  argmax: (a) => Float64Array.of(a.axis),
+  softmax: (a) => Float64Array.of(a.axis),
+  logSoftmax: (a) => Float64Array.of(a.axis),
+  crossEntropy: (a) => Float64Array.of(a.reduction === 'mean' ? 0 : a.reduction === 'sum' ? 1 : 2),
+  layerNorm: (a) => Float64Array.of(a.eps),
+  scatterAdd: (a) => Float64Array.of(a.numRows),
+  oneHot: (a) => Float64Array.of(a.numClasses),
+  concat: (a) => Float64Array.of(a.axis),
+  pad: (a) => Float64Array.from(a.widths.flat()),
+};
+
+export function encodeAttrs<K extends KernelOpName>(op: K, attrs: OpAttrs[K]): Float64Array {
+  const enc = ENCODERS[op] as ((a: OpAttrs[K]) => Float64Array) | undefined;
+  return enc ? enc(attrs) : EMPTY;
+}

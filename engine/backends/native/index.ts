@@ -1,0 +1,141 @@
+/**
+ * The native backend: C++ kernels (SIMD GEMM, threaded elementwise/reduction/nn kernels) in the Node addon.
+ * Kernels are queued on the addon's stream thread in call order, so the JS thread runs ahead; `read` waits for the
+ * work it depends on. Small kernels issued while the queue is empty run at the call instead (a hand-off would cost
+ * more than they do). Errors found on the stream reject the next read (or throw at the next kernel call), naming the
+ * op; index errors whose indices are already computed throw at the call, as on cpu.
+ *
+ * Environment: EITP_THREADS (pool size, default the cores this process may use), EITP_NATIVE_SYNC=1 (run each
+ * kernel at its call), EITP_SIMD=generic|avx2 (cap the instruction set, to test fallbacks), EITP_NATIVE_CACHE_MB
+ * (freed memory kept for reuse, default 1024), EITP_GEMM_KC/MC/NC (GEMM blocking), EITP_NATIVE_ADDON (addon path).
+ */
+import type { Backend, KernelArg, KernelOpName, KernelTable } from '../../backend.js';
+import { type DType, type TypedArray, itemSize } from '../../dtype.js';
+import { ArgumentError, BackendError, EngineError } from '../../errors.js';
+import type { OpAttrs } from '../../ops/attrs.js';
+import { encodeAttrs, encodeLayouts } from './encode.js';
+import { type NativeAddon, type NativeHandle, type NativeInfo, loadAddon } from './native-addon.js';
+
+export interface NativeBuffer {
+  readonly bytes: number;
+  readonly handle: NativeHandle;
+}
+
+/** Every kernel op of the engine: the native backend covers the whole table (view ops need no kernel). */
+const KERNEL_OPS = [
+  'neg', 'exp', 'log', 'sqrt', 'rsqrt', 'tanh', 'sigmoid', 'relu', 'gelu', 'abs', 'square', 'erf', 'sign',
+  'add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'where',
+  'sum', 'mean', 'max', 'logsumexp', 'var', 'norm', 'argmax', 'matmul',
+  'softmax', 'logSoftmax', 'crossEntropy', 'layerNorm', 'embedding', 'scatterAdd', 'oneHot', 'concat', 'pad',
+  'contiguous', 'cast',
+] as const satisfies readonly KernelOpName[];
+
+// A compile error here means an op was added to the engine without a native kernel entry.
+type Missing = Exclude<KernelOpName, (typeof KERNEL_OPS)[number]>;
+const _allCovered: Missing extends never ? true : Missing = true;
+void _allCovered;
+
+export const NATIVE_DTYPES: readonly DType[] = ['f32', 'i32', 'i8', 'u8'];
+
+const CTORS = { f32: Float32Array, i32: Int32Array, i8: Int8Array, u8: Uint8Array, f64: Float64Array } as const;
+
+interface NativeErrorFields {
+  code?: string;
+  op?: string;
+  detail?: string;
+}
+
+/** Turns an addon error into the engine's typed errors (index errors are ArgumentErrors, as on cpu). */
+export function toEngineError(e: unknown, fallbackOp: string): unknown {
+  if (!(e instanceof Error) || e instanceof EngineError) return e;
+  const f = e as Error & NativeErrorFields;
+  const op = f.op || fallbackOp;
+  const message = f.message.startsWith(`${op}: `) ? f.message.slice(op.length + 2) : f.message;
+  if (f.code === 'EITP_ARGUMENT') return new ArgumentError(message, { op, backend: 'native' });
+  if (f.code === 'EITP_NATIVE') return new BackendError(message, { op, backend: 'native' });
+  return e;
+}
+
+function makeKernels(addon: NativeAddon): KernelTable<NativeBuffer> {
+  const table: Record<string, unknown> = {};
+  for (const op of KERNEL_OPS) {
+    table[op] = (inputs: readonly KernelArg<NativeBuffer>[], output: KernelArg<NativeBuffer>, attrs: OpAttrs[typeof op]) => {
+      const handles = [...inputs.map((x) => x.buffer.handle), output.buffer.handle];
+      try {
+        addon.run(op, handles, encodeLayouts(inputs, output), encodeAttrs(op, attrs));
+      } catch (e) {
+        throw toEngineError(e, op);
+      }
+    };
+  }
+  return table as KernelTable<NativeBuffer>;
+}
+
+function view(dtype: DType, ab: ArrayBuffer, numel: number): TypedArray {
+  return new CTORS[dtype](ab, 0, numel);
+}
+
+export function createNativeBackend(addon: NativeAddon): Backend<NativeBuffer> {
+  return {
+    name: 'native',
+    dtypes: NATIVE_DTYPES,
+    kernels: makeKernels(addon),
+    allocate(numel: number, dtype: DType): NativeBuffer {
+      const bytes = numel * itemSize(dtype);
+      return { bytes, handle: addon.alloc(bytes) };
+    },
+    free(buffer: NativeBuffer) {
+      addon.free(buffer.handle);
+    },
+    write(buffer: NativeBuffer, data: TypedArray) {
+      addon.write(buffer.handle, data);
+    },
+    async read(buffer: NativeBuffer, dtype: DType, numel: number): Promise<TypedArray> {
+      try {
+        return view(dtype, await addon.read(buffer.handle, numel * itemSize(dtype)), numel);
+      } catch (e) {
+        throw toEngineError(e, 'read');
+      }
+    },
+    // Host memory: a synchronous read is possible (it waits for the queued work it depends on).
+    readSync(buffer: NativeBuffer, dtype: DType, numel: number): TypedArray {
+      try {
+        return view(dtype, addon.readSync(buffer.handle, numel * itemSize(dtype)), numel);
+      } catch (e) {
+        throw toEngineError(e, 'readSync');
+      }
+    },
+  };
+}
+
+/** The registered loader: the backend, or why it cannot run here. */
+export function loadNativeBackend(): Backend<NativeBuffer> | { unavailable: string } {
+  const addon = loadAddon();
+  if ('unavailable' in addon) return addon;
+  return createNativeBackend(addon);
+}
+
+function requireAddon(): NativeAddon {
+  const addon = loadAddon();
+  if ('unavailable' in addon) throw new BackendError(addon.unavailable, { backend: 'native' });
+  return addon;
+}
+
+/** Sets the native thread-pool size (the calling stream thread included); returns the size in effect. */
+export function setNativeThreads(n: number): number {
+  return requireAddon().setThreads(n);
+}
+
+/** Threads, the GEMM micro-kernel chosen by cpuid, and whether kernels run synchronously. */
+export function nativeInfo(): NativeInfo {
+  return requireAddon().info();
+}
+
+/** Waits until every queued native kernel has run; throws the first error found on the stream. */
+export function nativeSync(): void {
+  try {
+    requireAddon().sync();
+  } catch (e) {
+    throw toEngineError(e, 'sync');
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * Loading the C++ addon (build/Release/eitp_native.node, built by `npm run build:native`). Loading never throws:
+ * a missing or broken build becomes the reason the native backend is unavailable.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+/** An opaque handle to native memory (a napi External); freed explicitly, with a GC backstop. */
+export type NativeHandle = { readonly __nativeHandle: unique symbol };
+
+export interface NativeInfo {
+  threads: number;
+  /** The GEMM micro-kernel chosen by cpuid (EITP_SIMD=generic|avx2 caps it), e.g. 'avx512-12x32'. */
+  gemmKernel: string;
+  /** The instruction set of the vectorised exp/tanh/erf kernels. */
+  vmath: string;
+  sync: boolean;
+  /** Bytes of freed buffers kept for reuse (EITP_NATIVE_CACHE_MB caps it). */
+  cachedBytes: number;
+}
+
+/** The functions native/addon.cc exports. */
+export interface NativeAddon {
+  alloc(bytes: number): NativeHandle;
+  free(handle: NativeHandle): void;
+  write(handle: NativeHandle, data: ArrayBufferView): void;
+  read(handle: NativeHandle, bytes: number): Promise<ArrayBuffer>;
+  readSync(handle: NativeHandle, bytes: number): ArrayBuffer;
+  run(op: string, handles: NativeHandle[], meta: Float64Array, attrs: Float64Array): void;
+  sync(): void;
+  setThreads(n: number): number;
+  trimCache(): void;
+  info(): NativeInfo;
+  /** Synchronous C = A @ B on dense row-major arrays (tests and benchmarks of the GEMM alone). */
+  sgemm(m: number, n: number, k: number, a: Float32Array, b: Float32Array, out: Float32Array): void;
+  /** Tests only: queues idle work so that what is queued next is certainly still pending. */
+  stallStream(ms: number): void;
+}
+
+export const ADDON_FILE = 'build/Release/eitp_native.node';
+
+/** The package root: the nearest folder above this file that holds build/ or package.json (src and dist layouts). */
+function candidates(): string[] {
+  const fromEnv = process.env.EITP_NATIVE_ADDON;
+  const here = fileURLToPath(new URL('.', import.meta.url));
+  // engine/backends/native/ in the source tree, dist/engine/backends/native/ once compiled.
+  const roots = ['../../../', '../../../../'].map((up) => fileURLToPath(new URL(up, `file://${here}`)));
+  return [...(fromEnv ? [fromEnv] : []), ...roots.map((r) => `${r}${ADDON_FILE}`)];
+}
+
+let cached: NativeAddon | { unavailable: string } | undefined;
+
+export function loadAddon(): NativeAddon | { unavailable: string } {
+  if (cached) return cached;
+  const paths = candidates();
+  const found = paths.find((p) => existsSync(p));
+  if (!found) {
+    cached = { unavailable: `addon not built: ${ADDON_FILE} not found (run npm run build:native)` };
+    return cached;
+  }
+  try {
+    const require = createRequire(import.meta.url);
+    cached = require(found) as NativeAddon;
+  } catch (e) {
+    cached = { unavailable: `addon failed to load from ${found}: ${e instanceof Error ? e.message : String(e)} (rebuild with npm run build:native)` };
+  }
+  return cached;
+}

@@ -1,0 +1,44 @@
+/** Helpers shared by the webgpu kernel tables: dtype mapping, operand layouts and launch math. */
+import type { KernelArg } from '../../backend.js';
+import type { DType } from '../../dtype.js';
+import { BackendError } from '../../errors.js';
+import type { GpuBuffer } from './runtime.js';
+
+export type GpuArg = KernelArg<GpuBuffer>;
+
+/** WGSL has no 8-bit storage: u8 and i8 live one per 32-bit word (u32 / i32) and wrap on store. */
+export function wgslType(d: DType): 'f32' | 'i32' | 'u32' {
+  switch (d) {
+    case 'f32':
+      return 'f32';
+    case 'i32':
+    case 'i8':
+      return 'i32';
+    case 'u8':
+      return 'u32';
+    default:
+      throw new BackendError(`dtype ${d} is not supported on webgpu (f32, i32, i8, u8)`, { backend: 'webgpu', dtypes: [d] });
+  }
+}
+
+export const wrapMode = (d: DType): number => (d === 'u8' ? 1 : d === 'i8' ? 2 : 0);
+
+export const isFloatType = (d: DType): boolean => d === 'f32';
+
+export function numelOf(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+export function contiguousStrides(shape: readonly number[]): number[] {
+  const s = new Array<number>(shape.length);
+  let acc = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    s[i] = acc;
+    acc *= shape[i]!;
+  }
+  return s;
+}
+
+export const WG = 256;

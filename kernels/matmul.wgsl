@@ -1,0 +1,53 @@
+// Batched matmul C[b] = A[b] · B[b] with register blocking and no workgroup memory: each invocation keeps a TM×TN
+// block of C in registers and streams its TM rows of A and TN columns of B along k. Workgroup memory and barriers
+// are slow on CPU Vulkan (lavapipe), and GPUs still get TM·TN-fold reuse from registers. Operands are read through
+// their strides, so transposed views need no copy. TM, TN (consts: they size arrays) and the workgroup shape are
+// set by the loader per variant.
+// #include common.wgsl
+const TM = 4u;
+const TN = 4u;
+override WGX: u32 = 16u;
+override WGY: u32 = 4u;
+
+// rs/cs: row and column strides of A and B; batch: the batch axes of each operand (offset = matrix offset).
+struct Params { m: u32, n: u32, k: u32, batches: u32, ars: u32, acs: u32, brs: u32, bcs: u32, ba: Layout, bb: Layout }
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read> A: array<f32>;
+@group(0) @binding(2) var<storage, read> B: array<f32>;
+@group(0) @binding(3) var<storage, read_write> C: array<f32>;
+
+@compute @workgroup_size(WGX, WGY)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let col0 = gid.x * TN;
+  let row0 = gid.y * TM;
+  let batch = gid.z;
+  if (col0 >= P.n || row0 >= P.m) { return; }
+  let aBase = strided_index(P.ba, batch);
+  let bBase = strided_index(P.bb, batch);
+  // Out-of-range rows/columns of a ragged edge read a valid row/column and are not stored: no branch in the k loop.
+  var aRow: array<u32, TM>;
+  for (var i = 0u; i < TM; i++) { aRow[i] = aBase + min(row0 + i, P.m - 1u) * P.ars; }
+  var bCol: array<u32, TN>;
+  for (var j = 0u; j < TN; j++) { bCol[j] = bBase + min(col0 + j, P.n - 1u) * P.bcs; }
+  var acc: array<array<f32, TN>, TM>;
+  for (var p = 0u; p < P.k; p++) {
+    var a: array<f32, TM>;
+    for (var i = 0u; i < TM; i++) { a[i] = A[aRow[i] + p * P.acs]; }
+    var b: array<f32, TN>;
+    let bk = p * P.brs;
+    for (var j = 0u; j < TN; j++) { b[j] = B[bCol[j] + bk]; }
+    for (var i = 0u; i < TM; i++) {
+      for (var j = 0u; j < TN; j++) { acc[i][j] = fma(a[i], b[j], acc[i][j]); }
+    }
+  }
+  let cBase = batch * P.m * P.n;
+  for (var i = 0u; i < TM; i++) {
+    let r = row0 + i;
+    if (r < P.m) {
+      for (var j = 0u; j < TN; j++) {
+        let c = col0 + j;
+        if (c < P.n) { C[cBase + r * P.n + c] = acc[i][j]; }
+      }
+    }
+  }
+}

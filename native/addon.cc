@@ -1,0 +1,444 @@
+// The Node entry points of the native backend. Every entry point converts C++ exceptions into JS exceptions (never
+// abort): argument errors get code 'EITP_ARGUMENT', others 'EITP_NATIVE', and errors found on the stream thread are
+// reported by the next read, readSync, sync or run, naming the op that failed.
+#include <napi.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <unordered_map>
+
+#include "allocator.h"
+#include "common.h"
+#include "gemm.h"
+#include "stream.h"
+#include "vmath.h"
+
+namespace eitp {
+
+namespace {
+
+// One allocation. lastUse/lastWrite are sequence numbers of the stream work that touches it (JS thread only).
+struct Block {
+  void* data = nullptr;
+  size_t bytes = 0;
+  uint64_t lastUse = 0;
+  uint64_t lastWrite = 0;
+};
+
+// What the JS object holds; `block` is null once freed, so a late GC finaliser does nothing.
+struct Handle {
+  Block* block = nullptr;
+};
+
+void releaseBlock(Block* b) {
+  releaseHost(b->data, b->bytes);
+  delete b;
+}
+
+struct PendingRead {
+  uint64_t seq;
+  Napi::Promise::Deferred deferred;
+  Napi::Reference<Napi::ArrayBuffer> target;
+};
+
+// Per-environment state (one per Node thread that loads the addon).
+struct Context {
+  std::unique_ptr<Stream> stream;
+  Napi::ThreadSafeFunction tsfn;
+  std::deque<PendingRead> reads;
+  bool syncMode = false;
+  bool tsfnRefed = false;
+};
+
+Context& ctx(const Napi::Env& env) {
+  Context* c = env.GetInstanceData<Context>();
+  if (!c || !c->stream) throw Napi::Error::New(env, "eitp native addon is shut down");
+  return *c;
+}
+
+Napi::Error jsError(const Napi::Env& env, const std::string& op, const std::string& message, bool argument) {
+  Napi::Error e = Napi::Error::New(env, op.empty() ? message : op + ": " + message);
+  e.Set("code", Napi::String::New(env, argument ? "EITP_ARGUMENT" : "EITP_NATIVE"));
+  e.Set("op", Napi::String::New(env, op));
+  e.Set("detail", Napi::String::New(env, message));
+  return e;
+}
+
+Napi::Error asyncError(const Napi::Env& env, const AsyncError& err) {
+  Napi::Error e = jsError(env, err.op, err.message + " (raised while the native stream ran '" + err.op + "' asynchronously)", err.argument);
+  e.Set("detail", Napi::String::New(env, err.message));
+  return e;
+}
+
+// Throws the oldest stream error up to seq, if any.
+void throwPending(const Napi::Env& env, Context& c, uint64_t upTo) {
+  AsyncError err;
+  if (c.stream->takeError(upTo, err)) throw asyncError(env, err);
+}
+
+// Runs fn, converting every C++ exception into a JS one.
+template <typename F>
+Napi::Value guarded(const Napi::CallbackInfo& info, const char* what, F fn) {
+  Napi::Env env = info.Env();
+  try {
+    return fn(env);
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const KernelError& e) {
+    throw jsError(env, what, e.what(), e.argument);
+  } catch (const std::bad_alloc&) {
+    throw jsError(env, what, "out of memory", false);
+  } catch (const std::exception& e) {
+    throw jsError(env, what, e.what(), false);
+  } catch (...) {
+    throw jsError(env, what, "unknown C++ exception", false);
+  }
+}
+
+Block* blockOf(const Napi::Value& v) {
+  if (!v.IsExternal()) throw KernelError("expected a native buffer handle");
+  Handle* h = v.As<Napi::External<Handle>>().Data();
+  if (!h->block) throw KernelError("native buffer used after free");
+  return h->block;
+}
+
+void freeBlock(Context& c, Block* b) {
+  if (b->lastUse <= c.stream->completed()) {
+    releaseBlock(b);
+  } else {
+    // The stream may run this at once: b must not be touched after the enqueue.
+    c.stream->enqueue("free", [b](ThreadPool&) { releaseBlock(b); });
+  }
+}
+
+Napi::Value Alloc(const Napi::CallbackInfo& info) {
+  return guarded(info, "allocate", [&](Napi::Env env) -> Napi::Value {
+    Context& c = ctx(env);
+    const double n = info[0].As<Napi::Number>().DoubleValue();
+    if (!(n >= 0) || n > 1e15) throw KernelError("invalid allocation size");
+    Block* b = new Block();
+    b->bytes = static_cast<size_t>(n);
+    b->data = allocateHost(b->bytes);
+    if (!b->data) {
+      delete b;
+      throw KernelError("out of memory allocating " + std::to_string(static_cast<size_t>(n)) + " bytes");
+    }
+    Handle* h = new Handle{b};
+    Context* cp = &c;
+    // Backstop: a handle collected without free() still releases its memory (after the work that uses it).
+    return Napi::External<Handle>::New(env, h, [cp](Napi::Env, Handle* h) {
+      if (h->block && cp->stream) freeBlock(*cp, h->block);
+      delete h;
+    });
+  });
+}
+
+Napi::Value Free(const Napi::CallbackInfo& info) {
+  return guarded(info, "free", [&](Napi::Env env) -> Napi::Value {
+    Context& c = ctx(env);
+    Handle* h = info[0].As<Napi::External<Handle>>().Data();
+    if (h->block) {
+      Block* b = h->block;
+      h->block = nullptr;
+      freeBlock(c, b);
+    }
+    return env.Undefined();
+  });
+}
+
+Napi::Value Write(const Napi::CallbackInfo& info) {
+  return guarded(info, "write", [&](Napi::Env env) -> Napi::Value {
+    Context& c = ctx(env);
+    Block* b = blockOf(info[0]);
+    Napi::TypedArray src = info[1].As<Napi::TypedArray>();
+    const size_t bytes = src.ByteLength();
+    if (bytes > b->bytes) throw KernelError("write of " + std::to_string(bytes) + " bytes into a " + std::to_string(b->bytes) + "-byte buffer");
+    const char* from = static_cast<const char*>(src.ArrayBuffer().Data()) + src.ByteOffset();
+    if (b->lastUse <= c.stream->completed()) {
+      std::memcpy(b->data, from, bytes);
+    } else {
+      // Work still reads this buffer: copy the data now, write it in stream order.
+      auto staged = std::make_shared<std::vector<char>>(from, from + bytes);
+      b->lastUse = b->lastWrite = c.stream->enqueue("write", [b, staged](ThreadPool&) { std::memcpy(b->data, staged->data(), staged->size()); });
+    }
+    return env.Undefined();
+  });
+}
+
+void updateRef(Napi::Env env, Context& c) {
+  const bool want = !c.reads.empty();
+  if (want && !c.tsfnRefed) c.tsfn.Ref(env);
+  if (!want && c.tsfnRefed) c.tsfn.Unref(env);
+  c.tsfnRefed = want;
+}
+
+// Settles every pending read whose copy has run (JS thread, from the thread-safe function).
+void settleReads(Napi::Env env, Context& c) {
+  const uint64_t done = c.stream->completed();
+  while (!c.reads.empty() && c.reads.front().seq <= done) {
+    PendingRead r = std::move(c.reads.front());
+    c.reads.pop_front();
+    AsyncError err;
+    if (c.stream->takeError(r.seq, err)) r.deferred.Reject(asyncError(env, err).Value());
+    else r.deferred.Resolve(r.target.Value());
+  }
+  updateRef(env, c);
+}
+
+Napi::Value Read(const Napi::CallbackInfo& info) {
+  return guarded(info, "read", [&](Napi::Env env) -> Napi::Value {
+    Context& c = ctx(env);
+    Block* b = blockOf(info[0]);
+    const size_t bytes = static_cast<size_t>(info[1].As<Napi::Number>().DoubleValue());
+    if (bytes > b->bytes) throw KernelError("read past the end of a native buffer");
+    Napi::ArrayBuffer target = Napi::ArrayBuffer::New(env, bytes);
+    Napi::Promise::Deferred deferred = Napi::Promise::Deferred::New(env);
+    if (b->lastWrite <= c.stream->completed()) {
+      std::memcpy(target.Data(), b->data, bytes);
+      AsyncError err;
+      if (c.stream->takeError(b->lastWrite, err)) deferred.Reject(asyncError(env, err).Value());
+      else deferred.Resolve(target);
+      return deferred.Promise();
+    }
+    void* dst = target.Data();
+    const uint64_t seq = c.stream->enqueue("read", [b, dst, bytes](ThreadPool&) { std::memcpy(dst, b->data, bytes); }, true);
+    b->lastUse = seq;
+    c.reads.push_back(PendingRead{seq, deferred, Napi::Persistent(target)});
+    updateRef(env, c);
+    return deferred.Promise();
+  });
+}
+
+Napi::Value ReadSync(const Napi::CallbackInfo& info) {
+  return guarded(info, "readSync", [&](Napi::Env env) -> Napi::Value {
+    Context& c = ctx(env);
+    Block* b = blockOf(info[0]);
+    const size_t bytes = static_cast<size_t>(info[1].As<Napi::Number>().DoubleValue());
+    if (bytes > b->bytes) throw KernelError("read past the end of a native buffer");
+    c.stream->waitFor(b->lastWrite);
+    throwPending(env, c, b->lastWrite);
+    Napi::ArrayBuffer target = Napi::ArrayBuffer::New(env, bytes);
+    std::memcpy(target.Data(), b->data, bytes);
+    return target;
+  });
+}
+
+// meta: [nIn, per input: dtype, rank, offset, shape..., strides..., then output: dtype, rank, shape...]
+Arg decodeArg(const double*& m, const double* end, Block* b, bool isOutput) {
+  Arg a;
+  if (m + 2 > end) throw KernelError("truncated operand description");
+  a.dtype = static_cast<DType>(static_cast<int>(*m++));
+  const int rank = static_cast<int>(*m++);
+  if (!isOutput) a.offset = static_cast<int64_t>(*m++);
+  if (rank < 0 || m + rank * (isOutput ? 1 : 2) > end) throw KernelError("truncated operand description");
+  for (int i = 0; i < rank; i++) a.shape.push_back(static_cast<int64_t>(*m++));
+  if (isOutput) {
+    int64_t s = 1;
+    a.strides.resize(rank);
+    for (int i = rank - 1; i >= 0; i--) {
+      a.strides[i] = s;
+      s *= a.shape[i];
+    }
+  } else {
+    for (int i = 0; i < rank; i++) a.strides.push_back(static_cast<int64_t>(*m++));
+  }
+  a.data = b->data;
+  // Bounds: the highest element the layout can address must lie inside the allocation.
+  int64_t lo = a.offset, hi = a.offset;
+  bool empty = false;
+  for (int i = 0; i < rank; i++) {
+    if (a.shape[i] == 0) empty = true;
+    const int64_t span = (a.shape[i] - 1) * a.strides[i];
+    if (span > 0) hi += span;
+    else lo += span;
+  }
+  if (!empty && (lo < 0 || static_cast<size_t>(hi + 1) * itemSize(a.dtype) > b->bytes)) {
+    throw KernelError("operand layout addresses memory outside its buffer");
+  }
+  return a;
+}
+
+// Work small enough to run on the JS thread when nothing is queued: ~100 microseconds at most.
+bool smallWork(const Task& t) {
+  if (t.op == "matmul") {
+    const Arg& a = t.inputs[0];
+    const double flops = static_cast<double>(t.output.numel()) * static_cast<double>(a.shape[a.rank() - 1]);
+    return flops < static_cast<double>(1 << 22);
+  }
+  int64_t elements = t.output.numel();
+  for (const Arg& a : t.inputs) elements += a.numel();
+  return elements < (1 << 16);
+}
+
+Napi::Value Run(const Napi::CallbackInfo& info) {
+  const std::string op = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : std::string("?");
+  return guarded(info, op.c_str(), [&](Napi::Env env) -> Napi::Value {
+    Context& c = ctx(env);
+    throwPending(env, c, c.stream->completed());
+    KernelFn fn = findKernel(op);
+    if (!fn) throw KernelError("no native kernel");
+    Napi::Array handles = info[1].As<Napi::Array>();
+    Napi::Float64Array meta = info[2].As<Napi::Float64Array>();
+    Napi::Float64Array attrs = info[3].As<Napi::Float64Array>();
+    const uint32_t nh = handles.Length();
+    std::vector<Block*> blocks(nh);
+    for (uint32_t i = 0; i < nh; i++) blocks[i] = blockOf(handles.Get(i));
+    auto task = std::make_shared<Task>();
+    task->op = op;
+    const double* m = meta.Data();
+    const double* end = m + meta.ElementLength();
+    const int nIn = static_cast<int>(*m++);
+    if (nIn + 1 != static_cast<int>(nh)) throw KernelError("operand count mismatch");
+    for (int i = 0; i < nIn; i++) task->inputs.push_back(decodeArg(m, end, blocks[i], false));
+    task->output = decodeArg(m, end, blocks[nIn], true);
+    task->attrs.assign(attrs.Data(), attrs.Data() + attrs.ElementLength());
+    // Index checks run here when their inputs are already computed, so bad indices throw at the call like cpu.
+    // (Kernels run inline check for themselves, at the call.)
+    if (c.syncMode) {
+      c.stream->waitFor(c.stream->submitted());
+      fn(*task, c.stream->pool());
+      return env.Undefined();
+    }
+    // A small kernel on an idle stream runs right here: handing it to the stream thread and waiting for it costs
+    // more than the kernel (tens of microseconds on a loaded machine). Same kernel and pool, so same results.
+    if (c.stream->idle() && smallWork(*task)) {
+      fn(*task, c.stream->pool());
+      return env.Undefined();
+    }
+    bool ready = true;
+    for (int i = 0; i < nIn; i++) ready = ready && blocks[i]->lastWrite <= c.stream->completed();
+    if (ready) validateArguments(*task);
+    const uint64_t seq = c.stream->enqueue(op, [task, fn](ThreadPool& pool) { fn(*task, pool); });
+    for (int i = 0; i < nIn; i++) blocks[i]->lastUse = std::max(blocks[i]->lastUse, seq);
+    blocks[nIn]->lastUse = blocks[nIn]->lastWrite = seq;
+    return env.Undefined();
+  });
+}
+
+Napi::Value Sync(const Napi::CallbackInfo& info) {
+  return guarded(info, "sync", [&](Napi::Env env) -> Napi::Value {
+    Context& c = ctx(env);
+    c.stream->waitFor(c.stream->submitted());
+    throwPending(env, c, c.stream->submitted());
+    return env.Undefined();
+  });
+}
+
+Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+  return guarded(info, "setThreads", [&](Napi::Env env) -> Napi::Value {
+    Context& c = ctx(env);
+    const int n = info[0].As<Napi::Number>().Int32Value();
+    c.stream->setThreads(n >= 1 ? n : defaultThreadCount());
+    return Napi::Number::New(env, c.stream->pool().threads());
+  });
+}
+
+Napi::Value Info(const Napi::CallbackInfo& info) {
+  return guarded(info, "info", [&](Napi::Env env) -> Napi::Value {
+    Context& c = ctx(env);
+    const MicroKernel& uk = activeMicroKernel();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("threads", c.stream->pool().threads());
+    o.Set("gemmKernel", uk.name);
+    o.Set("vmath", vmath().isa);
+    o.Set("sync", c.syncMode);
+    o.Set("cachedBytes", static_cast<double>(cachedHostBytes()));
+    return o;
+  });
+}
+
+// Used by tests: the sgemm on raw typed arrays, synchronously (C = A @ B, all dense row-major).
+Napi::Value Sgemm(const Napi::CallbackInfo& info) {
+  return guarded(info, "sgemm", [&](Napi::Env env) -> Napi::Value {
+    Context& c = ctx(env);
+    const int64_t m = info[0].As<Napi::Number>().Int64Value(), n = info[1].As<Napi::Number>().Int64Value(),
+                  k = info[2].As<Napi::Number>().Int64Value();
+    Napi::Float32Array a = info[3].As<Napi::Float32Array>(), b = info[4].As<Napi::Float32Array>(), out = info[5].As<Napi::Float32Array>();
+    if (static_cast<int64_t>(a.ElementLength()) < m * k || static_cast<int64_t>(b.ElementLength()) < k * n ||
+        static_cast<int64_t>(out.ElementLength()) < m * n) {
+      throw KernelError("arrays are smaller than the shapes say");
+    }
+    c.stream->waitFor(c.stream->submitted());
+    sgemm(m, n, k, a.Data(), k, 1, b.Data(), n, 1, out.Data(), n, c.stream->pool(), true);
+    return env.Undefined();
+  });
+}
+
+// Deliberately leaks the small Context: GC finalisers of buffer handles may still run after this and check it.
+// Returns the cached free blocks to the system (after the queued work, which may still free blocks).
+Napi::Value TrimCache(const Napi::CallbackInfo& info) {
+  return guarded(info, "trimCache", [&](Napi::Env env) -> Napi::Value {
+    Context& c = ctx(env);
+    c.stream->waitFor(c.stream->submitted());
+    trimHostCache();
+    return env.Undefined();
+  });
+}
+
+// Tests only: queues `ms` milliseconds of idle work, so that the work queued after it is certainly still pending.
+Napi::Value StallStream(const Napi::CallbackInfo& info) {
+  return guarded(info, "stallStream", [&](Napi::Env env) -> Napi::Value {
+    Context& c = ctx(env);
+    const int ms = std::max(0, std::min(10000, info[0].As<Napi::Number>().Int32Value()));
+    c.stream->enqueue("stallStream", [ms](ThreadPool&) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); });
+    return env.Undefined();
+  });
+}
+
+void shutdown(Napi::Env, Context* c) {
+  if (!c) return;
+  c->stream.reset();  // joins the stream and pool threads
+  c->tsfn.Release();
+}
+
+}  // namespace
+
+Napi::Object Init(Napi::Env env, Napi::Object exports);
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  Context* c = new Context();
+  const char* sync = std::getenv("EITP_NATIVE_SYNC");
+  c->syncMode = sync && std::strcmp(sync, "1") == 0;
+  c->tsfn = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}), "eitp-native-stream", 0, 1);
+  c->tsfn.Unref(env);
+  Napi::ThreadSafeFunction tsfn = c->tsfn;
+  c->stream.reset(new Stream(defaultThreadCount(), [tsfn]() mutable {
+    tsfn.NonBlockingCall([](Napi::Env env, Napi::Function) {
+      Context* c = env.GetInstanceData<Context>();
+      if (c && c->stream) settleReads(env, *c);
+    });
+  }));
+  env.SetInstanceData<Context, &shutdown>(c);
+  exports.Set("alloc", Napi::Function::New(env, Alloc));
+  exports.Set("free", Napi::Function::New(env, Free));
+  exports.Set("write", Napi::Function::New(env, Write));
+  exports.Set("read", Napi::Function::New(env, Read));
+  exports.Set("readSync", Napi::Function::New(env, ReadSync));
+  exports.Set("run", Napi::Function::New(env, Run));
+  exports.Set("sync", Napi::Function::New(env, Sync));
+  exports.Set("setThreads", Napi::Function::New(env, SetThreads));
+  exports.Set("info", Napi::Function::New(env, Info));
+  exports.Set("sgemm", Napi::Function::New(env, Sgemm));
+  exports.Set("trimCache", Napi::Function::New(env, TrimCache));
+  exports.Set("stallStream", Napi::Function::New(env, StallStream));
+  return exports;
+}
+
+KernelFn findKernel(const std::string& op) {
+  static const std::unordered_map<std::string, KernelFn> table = [] {
+    std::unordered_map<std::string, KernelFn> t;
+    for (auto list : {elementwiseKernels(), reduceKernels(), nnKernels(), indexingKernels(), matmulKernels()}) {
+      for (const KernelEntry& e : list) t[e.name] = e.fn;
+    }
+    return t;
+  }();
+  auto it = table.find(op);
+  return it == table.end() ? nullptr : it->second;
+}
+
+}  // namespace eitp
+
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return eitp::Init(env, exports); }
+
+NODE_API_MODULE(eitp_native, InitModule)

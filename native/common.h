@@ -1,0 +1,99 @@
+// Shared types of the native kernels: dtypes, strided operands, kernel tasks and the error kernels throw.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace eitp {
+
+// Codes match engine/backends/native/native-addon.ts (DTYPE_CODES).
+enum class DType : int32_t { F32 = 0, I32 = 1, I8 = 2, U8 = 3 };
+
+inline size_t itemSize(DType d) {
+  switch (d) {
+    case DType::F32:
+    case DType::I32:
+      return 4;
+    default:
+      return 1;
+  }
+}
+
+inline const char* dtypeName(DType d) {
+  switch (d) {
+    case DType::F32: return "f32";
+    case DType::I32: return "i32";
+    case DType::I8: return "i8";
+    case DType::U8: return "u8";
+  }
+  return "?";
+}
+
+// One operand: a buffer seen through a strided layout (in elements). Outputs are dense from offset 0.
+struct Arg {
+  void* data = nullptr;
+  DType dtype = DType::F32;
+  std::vector<int64_t> shape;
+  std::vector<int64_t> strides;
+  int64_t offset = 0;
+
+  int64_t numel() const {
+    int64_t n = 1;
+    for (int64_t d : shape) n *= d;
+    return n;
+  }
+  int rank() const { return static_cast<int>(shape.size()); }
+  bool contiguous() const {
+    int64_t expected = 1;
+    for (int i = rank() - 1; i >= 0; i--) {
+      if (shape[i] != 1 && strides[i] != expected) return false;
+      expected *= shape[i];
+    }
+    return true;
+  }
+  template <typename T>
+  T* ptr() const {
+    return static_cast<T*>(data) + offset;
+  }
+};
+
+// A kernel invocation, self-contained (plain data) so that it can run later on the stream thread.
+struct Task {
+  std::string op;
+  std::vector<Arg> inputs;
+  Arg output;
+  std::vector<double> attrs;  // op-specific numbers, encoded by the TypeScript side
+};
+
+// Errors a kernel reports. `argument` marks bad user input (an index out of range) rather than an internal failure,
+// so that the TypeScript side can raise the same ArgumentError as the cpu reference.
+struct KernelError : std::runtime_error {
+  bool argument;
+  KernelError(const std::string& msg, bool isArgument = false) : std::runtime_error(msg), argument(isArgument) {}
+};
+
+class ThreadPool;
+using KernelFn = void (*)(const Task&, ThreadPool&);
+
+// Looks up the kernel of an op; nullptr when the native backend has none.
+KernelFn findKernel(const std::string& op);
+
+// Registration tables of each kernel file (name, function).
+struct KernelEntry {
+  const char* name;
+  KernelFn fn;
+};
+std::vector<KernelEntry> elementwiseKernels();
+std::vector<KernelEntry> reduceKernels();
+std::vector<KernelEntry> nnKernels();
+std::vector<KernelEntry> indexingKernels();
+std::vector<KernelEntry> matmulKernels();
+
+// Synchronous argument checks (index ranges) that can run on the JS thread when the inputs are already computed, so
+// that bad indices throw at the call like the cpu backend. Returns false when the op has no such check.
+bool validateArguments(const Task& task);
+
+}  // namespace eitp

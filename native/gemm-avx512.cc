@@ -1,0 +1,47 @@
+// AVX-512 micro-kernel, 12 x 32: 24 zmm accumulators of the 32, 2 for B, broadcasts of A folded into the FMAs.
+// Compiled with -mavx512f and only called when cpuid (and the OS, via XCR0) enable AVX-512.
+#include <immintrin.h>
+
+#include "gemm.h"
+
+namespace eitp {
+
+namespace {
+
+constexpr int MR = 12;
+constexpr int NR = 32;
+
+void kernelAvx512(int64_t k, const float* ap, const float* bp, float* c, int64_t ldc, int accumulate) {
+  __m512 acc[MR][2];
+#pragma GCC unroll 12
+  for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+  for (int64_t p = 0; p < k; p++) {
+    const __m512 b0 = _mm512_loadu_ps(bp);
+    const __m512 b1 = _mm512_loadu_ps(bp + 16);
+    _mm_prefetch(reinterpret_cast<const char*>(bp + 8 * NR), _MM_HINT_T0);
+#pragma GCC unroll 12
+    for (int r = 0; r < MR; r++) {
+      const __m512 av = _mm512_set1_ps(ap[r]);
+      acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
+      acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
+    }
+    ap += MR;
+    bp += NR;
+  }
+#pragma GCC unroll 12
+  for (int r = 0; r < MR; r++) {
+    float* row = c + r * ldc;
+    if (accumulate) {
+      acc[r][0] = _mm512_add_ps(acc[r][0], _mm512_loadu_ps(row));
+      acc[r][1] = _mm512_add_ps(acc[r][1], _mm512_loadu_ps(row + 16));
+    }
+    _mm512_storeu_ps(row, acc[r][0]);
+    _mm512_storeu_ps(row + 16, acc[r][1]);
+  }
+}
+
+}  // namespace
+
+MicroKernel avx512MicroKernel() { return {"avx512-12x32", MR, NR, kernelAvx512, 384, 192, 3072}; }
+
+}  // namespace eitp

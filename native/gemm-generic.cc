@@ -1,0 +1,35 @@
+// The portable micro-kernel: plain loops the compiler may vectorise for the baseline ISA.
+#include "gemm.h"
+
+namespace eitp {
+
+namespace {
+
+constexpr int MR = 4;
+constexpr int NR = 16;
+
+void kernelGeneric(int64_t k, const float* ap, const float* bp, float* c, int64_t ldc, int accumulate) {
+  float acc[MR][NR] = {};
+  for (int64_t p = 0; p < k; p++) {
+    for (int r = 0; r < MR; r++) {
+      const float av = ap[r];
+      for (int j = 0; j < NR; j++) acc[r][j] += av * bp[j];
+    }
+    ap += MR;
+    bp += NR;
+  }
+  for (int r = 0; r < MR; r++) {
+    float* row = c + r * ldc;
+    if (accumulate) {
+      for (int j = 0; j < NR; j++) row[j] += acc[r][j];
+    } else {
+      for (int j = 0; j < NR; j++) row[j] = acc[r][j];
+    }
+  }
+}
+
+}  // namespace
+
+MicroKernel genericMicroKernel() { return {"generic-4x16", MR, NR, kernelGeneric, 256, 128, 2048}; }
+
+}  // namespace eitp

@@ -1,0 +1,264 @@
+// The GEMM driver (BLIS/GotoBLAS loop order): for each nc-wide block of B and kc-deep slice of K, pack B; for each
+// mc-tall block of A, pack A; then sweep the micro-kernel over the packed panels. Threads take disjoint regions of
+// C and pack their own panels, so they never synchronise inside a product. Also the `matmul` op kernel.
+#include "gemm.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "common.h"
+#include "thread-pool.h"
+
+namespace eitp {
+
+namespace {
+
+// EITP_GEMM_KC/MC/NC override the cache blocking (for tuning on a new CPU).
+void applyBlockingOverrides(MicroKernel& uk) {
+  auto get = [](const char* name, int fallback, int multiple) {
+    const char* v = std::getenv(name);
+    int n = v ? std::atoi(v) : 0;
+    return n > 0 ? (n + multiple - 1) / multiple * multiple : fallback;
+  };
+  uk.kc = get("EITP_GEMM_KC", uk.kc, 1);
+  uk.mc = get("EITP_GEMM_MC", uk.mc, uk.mr);
+  uk.nc = get("EITP_GEMM_NC", uk.nc, uk.nr);
+}
+
+MicroKernel pickMicroKernelByCpu() {
+  std::string want;
+  if (const char* env = std::getenv("EITP_SIMD")) want = env;
+  MicroKernel chosen = genericMicroKernel();
+#ifdef EITP_X86
+  __builtin_cpu_init();
+  const bool hasAvx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  const bool hasAvx512 = hasAvx2 && __builtin_cpu_supports("avx512f");
+  if (want == "generic") return chosen;
+  if (hasAvx2) chosen = avx2MicroKernel();
+  if (want == "avx2") return chosen;
+  if (hasAvx512) chosen = avx512MicroKernel();
+#endif
+  return chosen;
+}
+
+MicroKernel pickMicroKernel() {
+  MicroKernel uk = pickMicroKernelByCpu();
+  applyBlockingOverrides(uk);
+  return uk;
+}
+
+// Packs rows [0, mc) x k-slice [0, kc) of A (already offset) into MR-row panels, zero-padding the last panel.
+void packA(const MicroKernel& uk, int64_t mc, int64_t kc, const float* a, int64_t rsa, int64_t csa, float* out) {
+  const int MR = uk.mr;
+  for (int64_t i = 0; i < mc; i += MR) {
+    const int64_t rows = std::min<int64_t>(MR, mc - i);
+    float* panel = out + i * kc;
+    if (csa == 1) {
+      for (int64_t r = 0; r < rows; r++) {
+        const float* src = a + (i + r) * rsa;
+        for (int64_t p = 0; p < kc; p++) panel[p * MR + r] = src[p];
+      }
+    } else {
+      for (int64_t p = 0; p < kc; p++) {
+        const float* src = a + p * csa + i * rsa;
+        for (int64_t r = 0; r < rows; r++) panel[p * MR + r] = src[r * rsa];
+      }
+    }
+    for (int64_t r = rows; r < MR; r++) {
+      for (int64_t p = 0; p < kc; p++) panel[p * MR + r] = 0.0f;
+    }
+  }
+}
+
+// Packs k-slice [0, kc) x columns [0, nc) of B (already offset) into NR-column panels, zero-padding the last one.
+void packB(const MicroKernel& uk, int64_t kc, int64_t nc, const float* b, int64_t rsb, int64_t csb, float* out) {
+  const int NR = uk.nr;
+  for (int64_t j = 0; j < nc; j += NR) {
+    const int64_t cols = std::min<int64_t>(NR, nc - j);
+    float* panel = out + j * kc;
+    if (csb == 1) {
+      for (int64_t p = 0; p < kc; p++) {
+        const float* src = b + p * rsb + j;
+        float* dst = panel + p * NR;
+        std::memcpy(dst, src, sizeof(float) * cols);
+        for (int64_t c = cols; c < NR; c++) dst[c] = 0.0f;
+      }
+    } else {
+      for (int64_t c = 0; c < cols; c++) {
+        const float* src = b + (j + c) * csb;
+        for (int64_t p = 0; p < kc; p++) panel[p * NR + c] = src[p * rsb];
+      }
+      for (int64_t c = cols; c < NR; c++) {
+        for (int64_t p = 0; p < kc; p++) panel[p * NR + c] = 0.0f;
+      }
+    }
+  }
+}
+
+// Per-thread packing buffers, 64-byte aligned, grown on demand.
+struct PackBuffers {
+  float* a = nullptr;
+  float* b = nullptr;
+  size_t aSize = 0, bSize = 0;
+  ~PackBuffers() {
+    std::free(a);
+    std::free(b);
+  }
+  static float* grow(float*& p, size_t& size, size_t want) {
+    if (size < want) {
+      std::free(p);
+      size_t bytes = (want * sizeof(float) + 63) / 64 * 64;
+      p = static_cast<float*>(std::aligned_alloc(64, bytes));
+      if (!p) {
+        size = 0;
+        throw KernelError("out of memory allocating GEMM packing buffers");
+      }
+      size = want;
+    }
+    return p;
+  }
+};
+
+thread_local PackBuffers tlsPack;
+
+// Sweeps the micro-kernel over packed A rows [0, mc) and packed B columns [jb, je) of the current block. The A
+// micro-panel stays in L1 while B micro-panels stream from L2/L3.
+void macroKernel(const MicroKernel& uk, int64_t kc, int64_t mc, int64_t jb, int64_t je, const float* pa, const float* pb,
+                 float* c, int64_t ldc, int accumulate) {
+  const int MR = uk.mr, NR = uk.nr;
+  alignas(64) float tile[32 * 32];
+  for (int64_t ir = 0; ir < mc; ir += MR) {
+    const int64_t mr = std::min<int64_t>(MR, mc - ir);
+    for (int64_t jr = jb; jr < je; jr += NR) {
+      const int64_t nr = std::min<int64_t>(NR, je - jr);
+      float* cij = c + ir * ldc + jr;
+      if (mr == MR && nr == NR) {
+        uk.fn(kc, pa + ir * kc, pb + jr * kc, cij, ldc, accumulate);
+      } else {
+        // Edge tile: compute the full tile into a scratch block, then copy the valid part.
+        uk.fn(kc, pa + ir * kc, pb + jr * kc, tile, NR, 0);
+        for (int64_t r = 0; r < mr; r++) {
+          for (int64_t q = 0; q < nr; q++) {
+            cij[r * ldc + q] = accumulate ? cij[r * ldc + q] + tile[r * NR + q] : tile[r * NR + q];
+          }
+        }
+      }
+    }
+  }
+}
+
+// Boundary `part` of [0, extent) cut into `parts` pieces aligned to `unit` (balanced to within one unit).
+inline int64_t cut(int64_t extent, int64_t unit, int64_t parts, int64_t part) {
+  const int64_t units = (extent + unit - 1) / unit;
+  return std::min(extent, units * part / parts * unit);
+}
+
+}  // namespace
+
+const MicroKernel& activeMicroKernel() {
+  static const MicroKernel uk = pickMicroKernel();
+  return uk;
+}
+
+// Threads share each packed block of B (packed cooperatively), then take (row block, column chunk) items of C
+// dynamically, each packing its own block of A: no redundant packing, and a thread slowed by another process on
+// its core just takes fewer items.
+void sgemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t rsa, int64_t csa, const float* b, int64_t rsb,
+           int64_t csb, float* c, int64_t ldc, ThreadPool& pool, bool parallel) {
+  if (m == 0 || n == 0) return;
+  if (k == 0) {
+    for (int64_t i = 0; i < m; i++) std::memset(c + i * ldc, 0, sizeof(float) * n);
+    return;
+  }
+  const MicroKernel& uk = activeMicroKernel();
+  const int MR = uk.mr, NR = uk.nr;
+  int threads = parallel ? pool.threads() : 1;
+  // Below ~8 MFLOP (128^3) handing work to another thread costs more than it saves.
+  if (static_cast<double>(m) * n * k < (1 << 22)) threads = 1;
+  const int64_t KC = uk.kc, NC = uk.nc;
+  // Row blocks: at least 2 per thread when there are threads, each at most MC rows.
+  int64_t mBlocks = (m + uk.mc - 1) / uk.mc;
+  if (threads > 1) mBlocks = std::max<int64_t>(mBlocks, std::min<int64_t>((m + MR - 1) / MR, 2 * threads));
+  mBlocks = (mBlocks + threads - 1) / threads * threads;
+  mBlocks = std::min<int64_t>(mBlocks, (m + MR - 1) / MR);
+  // Column chunks only when there are too few row blocks to keep the threads busy (short, wide products).
+  const int64_t ncMaxAll = std::min<int64_t>(NC, (n + NR - 1) / NR * NR);
+  const int64_t nChunks = threads > 1 ? std::max<int64_t>(1, std::min<int64_t>((2 * threads + mBlocks - 1) / mBlocks, ncMaxAll / NR)) : 1;
+  const int64_t kcMax = std::min<int64_t>(KC, k);
+  const int64_t mcMax = cut(m, MR, mBlocks, 1) + MR;
+  float* pb = PackBuffers::grow(tlsPack.b, tlsPack.bSize, static_cast<size_t>(kcMax * ncMaxAll));
+  auto forEach = [&](int64_t count, const std::function<void(int64_t, int)>& fn) {
+    if (threads == 1) {
+      for (int64_t i = 0; i < count; i++) fn(i, 0);
+    } else {
+      pool.parallelFor(count, fn);
+    }
+  };
+  for (int64_t jc = 0; jc < n; jc += NC) {
+    const int64_t nc = std::min<int64_t>(NC, n - jc);
+    const int64_t panels = (nc + NR - 1) / NR;
+    for (int64_t pc = 0; pc < k; pc += KC) {
+      const int64_t kc = std::min<int64_t>(KC, k - pc);
+      const int accumulate = pc > 0;
+      const float* bsrc = b + pc * rsb + jc * csb;
+      const int64_t packParts = std::min<int64_t>(threads, panels);
+      forEach(packParts, [&](int64_t part, int) {
+        const int64_t lo = cut(nc, NR, packParts, part), hi = cut(nc, NR, packParts, part + 1);
+        if (lo < hi) packB(uk, kc, hi - lo, bsrc + lo * csb, rsb, csb, pb + lo * kc);
+      });
+      forEach(mBlocks * nChunks, [&](int64_t item, int) {
+        const int64_t mb = item / nChunks, nb = item % nChunks;
+        const int64_t i0 = cut(m, MR, mBlocks, mb), i1 = cut(m, MR, mBlocks, mb + 1);
+        const int64_t j0 = cut(nc, NR, nChunks, nb), j1 = cut(nc, NR, nChunks, nb + 1);
+        if (i0 >= i1 || j0 >= j1) return;
+        float* pa = PackBuffers::grow(tlsPack.a, tlsPack.aSize, static_cast<size_t>(kcMax * std::max(mcMax, i1 - i0 + MR)));
+        packA(uk, i1 - i0, kc, a + i0 * rsa + pc * csa, rsa, csa, pa);
+        macroKernel(uk, kc, i1 - i0, j0, j1, pa, pb, c + i0 * ldc + jc, ldc, accumulate);
+      });
+    }
+  }
+}
+
+namespace {
+
+// Element offset of matrix `batch` of a batched operand (batch index decomposed over the leading axes).
+int64_t batchOffset(const Arg& x, int64_t batch) {
+  int64_t off = x.offset;
+  for (int d = x.rank() - 3; d >= 0; d--) {
+    off += (batch % x.shape[d]) * x.strides[d];
+    batch /= x.shape[d];
+  }
+  return off;
+}
+
+void kMatmul(const Task& t, ThreadPool& pool) {
+  const Arg& a = t.inputs[0];
+  const Arg& b = t.inputs[1];
+  if (a.dtype != DType::F32 || b.dtype != DType::F32) throw KernelError("native matmul supports f32 only");
+  const int r = a.rank();
+  if (r < 2 || b.rank() != r) throw KernelError("operands need equal rank >= 2");
+  const int64_t m = a.shape[r - 2], k = a.shape[r - 1], n = b.shape[r - 1];
+  if (b.shape[r - 2] != k) throw KernelError("inner dimensions do not match");
+  int64_t batches = 1;
+  for (int d = 0; d < r - 2; d++) batches *= a.shape[d];
+  const float* pa = static_cast<const float*>(a.data);
+  const float* pb = static_cast<const float*>(b.data);
+  float* pc = static_cast<float*>(t.output.data);
+  auto one = [&](int64_t bi, bool parallel) {
+    sgemm(m, n, k, pa + batchOffset(a, bi), a.strides[r - 2], a.strides[r - 1], pb + batchOffset(b, bi), b.strides[r - 2],
+          b.strides[r - 1], pc + bi * m * n, n, pool, parallel);
+  };
+  if (batches >= pool.threads() && batches > 1) {
+    pool.parallelFor(batches, [&](int64_t bi, int) { one(bi, false); });
+  } else {
+    for (int64_t bi = 0; bi < batches; bi++) one(bi, true);
+  }
+}
+
+}  // namespace
+
+std::vector<KernelEntry> matmulKernels() { return {{"matmul", kMatmul}}; }
+
+}  // namespace eitp

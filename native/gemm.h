@@ -1,0 +1,39 @@
+// Single-precision GEMM: packed, cache-blocked, with a register-blocked micro-kernel chosen at run time by cpuid.
+#pragma once
+
+#include <cstdint>
+
+namespace eitp {
+
+class ThreadPool;
+
+// Computes a full MR x NR tile: C[0..MR, 0..NR] (+)= Ap[k x MR] * Bp[k x NR]. Ap and Bp are packed panels
+// (k-major: MR values of A, then NR values of B, per k step). `accumulate` adds to C instead of overwriting it.
+using MicroKernelFn = void (*)(int64_t k, const float* ap, const float* bp, float* c, int64_t ldc, int accumulate);
+
+struct MicroKernel {
+  const char* name;
+  int mr;
+  int nr;
+  MicroKernelFn fn;
+  // Cache blocking: kc x mc block of A (L2), kc x nc block of B (L3), kc x nr micro-panel of B (L1).
+  int kc;
+  int mc;
+  int nc;
+};
+
+MicroKernel genericMicroKernel();
+#ifdef EITP_X86
+MicroKernel avx2MicroKernel();
+MicroKernel avx512MicroKernel();
+#endif
+
+// The kernel used: the best one the CPU supports, capped by EITP_SIMD=generic|avx2 (to test the fallbacks).
+const MicroKernel& activeMicroKernel();
+
+// C[m x n] = A[m x k] * B[k x n]; A and B are read through (row, column) strides, C is dense with row stride ldc.
+// `parallel` lets it split the product over the pool's threads.
+void sgemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t rsa, int64_t csa, const float* b, int64_t rsb,
+           int64_t csb, float* c, int64_t ldc, ThreadPool& pool, bool parallel);
+
+}  // namespace eitp

@@ -1,0 +1,114 @@
+#include "strided.h"
+
+#include <algorithm>
+
+#include "thread-pool.h"
+
+namespace eitp {
+
+namespace {
+
+// Copies rows [rowBegin, rowEnd) of the operand (rows = all axes but the last) into out.
+template <typename T>
+void gatherRows(const Arg& a, T* out, int64_t rowBegin, int64_t rowEnd) {
+  const int rank = a.rank();
+  const T* src = static_cast<const T*>(a.data);
+  const int64_t last = a.shape[rank - 1];
+  const int64_t ls = a.strides[rank - 1];
+  // Position of the first row: decompose rowBegin over the leading axes.
+  std::vector<int64_t> idx(rank, 0);
+  int64_t pos = a.offset;
+  int64_t rem = rowBegin;
+  for (int d = rank - 2; d >= 0; d--) {
+    idx[d] = rem % a.shape[d];
+    rem /= a.shape[d];
+    pos += idx[d] * a.strides[d];
+  }
+  T* o = out + rowBegin * last;
+  for (int64_t r = rowBegin; r < rowEnd; r++) {
+    const T* p = src + pos;
+    if (ls == 1) {
+      std::memcpy(o, p, sizeof(T) * last);
+    } else {
+      for (int64_t j = 0; j < last; j++) o[j] = p[j * ls];
+    }
+    o += last;
+    for (int d = rank - 2; d >= 0; d--) {
+      idx[d]++;
+      pos += a.strides[d];
+      if (idx[d] < a.shape[d]) break;
+      pos -= a.strides[d] * a.shape[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+// The last two axes swapped (stride 1 on the second-to-last, as a transposed view): copy in 32 x 32 tiles so both
+// the reads and the writes stay within a few cache lines. blocks = product of the leading axes.
+template <typename T>
+void gatherTransposed(const Arg& a, T* out, ThreadPool& pool) {
+  const int rank = a.rank();
+  const int64_t rows = a.shape[rank - 2], cols = a.shape[rank - 1];
+  const int64_t cs = a.strides[rank - 1];  // distance between consecutive output columns in the source
+  int64_t blocks = 1;
+  for (int d = 0; d < rank - 2; d++) blocks *= a.shape[d];
+  const int64_t rowTiles = (rows + 31) / 32;
+  const T* src = static_cast<const T*>(a.data);
+  pool.parallelRange(blocks * rowTiles, 1, [&](int64_t b, int64_t e) {
+    for (int64_t item = b; item < e; item++) {
+      const int64_t blk = item / rowTiles, i0 = (item % rowTiles) * 32;
+      int64_t base = a.offset, rem = blk;
+      for (int d = rank - 3; d >= 0; d--) {
+        base += (rem % a.shape[d]) * a.strides[d];
+        rem /= a.shape[d];
+      }
+      const int64_t i1 = std::min(rows, i0 + 32);
+      T* o = out + blk * rows * cols;
+      for (int64_t j0 = 0; j0 < cols; j0 += 32) {
+        const int64_t j1 = std::min(cols, j0 + 32);
+        for (int64_t j = j0; j < j1; j++) {
+          const T* col = src + base + j * cs;
+          for (int64_t i = i0; i < i1; i++) o[i * cols + j] = col[i];
+        }
+      }
+    }
+  });
+}
+
+}  // namespace
+
+void gather(const Arg& a, void* out, ThreadPool& pool) {
+  const int64_t n = a.numel();
+  if (n == 0) return;
+  const size_t sz = itemSize(a.dtype);
+  if (a.rank() == 0) {
+    std::memcpy(out, static_cast<const char*>(a.data) + a.offset * sz, sz);
+    return;
+  }
+  const int r = a.rank();
+  if (r >= 2 && a.strides[r - 2] == 1 && a.strides[r - 1] != 1 && a.shape[r - 2] >= 8 && a.shape[r - 1] >= 8) {
+    if (sz == 4) gatherTransposed<int32_t>(a, static_cast<int32_t*>(out), pool);
+    else gatherTransposed<uint8_t>(a, static_cast<uint8_t*>(out), pool);
+    return;
+  }
+  const int64_t last = a.shape[a.rank() - 1];
+  const int64_t rows = n / last;
+  pool.parallelRange(rows, std::max<int64_t>(1, 16384 / std::max<int64_t>(last, 1)), [&](int64_t b, int64_t e) {
+    if (sz == 4) gatherRows<int32_t>(a, static_cast<int32_t*>(out), b, e);
+    else gatherRows<uint8_t>(a, static_cast<uint8_t*>(out), b, e);
+  });
+}
+
+Arg permuteArg(const Arg& a, const std::vector<int>& order) {
+  Arg r;
+  r.data = a.data;
+  r.dtype = a.dtype;
+  r.offset = a.offset;
+  for (int i : order) {
+    r.shape.push_back(a.shape[i]);
+    r.strides.push_back(a.strides[i]);
+  }
+  return r;
+}
+
+}  // namespace eitp

@@ -1,0 +1,159 @@
+#include "thread-pool.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+#ifdef __linux__
+#include <sched.h>
+#endif
+
+namespace eitp {
+
+namespace {
+
+// Waiting threads spin this many times (with a pause) before sleeping on a condition variable: kernels issue
+// parallel loops back to back, and a futex wake-up costs tens of microseconds, more than a small loop runs.
+constexpr int kSpins = 1000;
+
+inline void cpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+// Set while a thread runs a share of a parallel loop: a nested parallel loop then runs serially instead of
+// re-entering the pool (which would deadlock).
+thread_local bool insideParallel = false;
+}  // namespace
+
+int defaultThreadCount() {
+  if (const char* env = std::getenv("EITP_THREADS")) {
+    int n = std::atoi(env);
+    if (n >= 1) return std::min(n, 256);
+  }
+#ifdef __linux__
+  // The affinity mask, not the machine's core count: containers and taskset restrict it.
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    int n = CPU_COUNT(&set);
+    if (n >= 1) return n;
+  }
+#endif
+  unsigned hc = std::thread::hardware_concurrency();
+  return hc ? static_cast<int>(hc) : 1;
+}
+
+ThreadPool::ThreadPool(int threads) : threads_(std::max(1, threads)) {
+  for (int i = 1; i < threads_; i++) workers_.emplace_back([this, i] { workerLoop(i); });
+}
+
+ThreadPool::~ThreadPool() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  for (auto& t : workers_) t.join();
+}
+
+void ThreadPool::work(uint32_t gen, const std::function<void(int64_t, int)>* fn, int64_t n, int thread) {
+  insideParallel = true;
+  struct Reset {
+    ~Reset() { insideParallel = false; }
+  } reset;
+  for (;;) {
+    uint64_t c = claim_.load(std::memory_order_acquire);
+    int64_t i;
+    do {
+      if (static_cast<uint32_t>(c >> 32) != gen) return;  // a newer job: this one is complete
+      i = static_cast<int64_t>(c & 0xffffffffu);
+      if (i >= n) return;
+    } while (!claim_.compare_exchange_weak(c, c + 1, std::memory_order_acq_rel, std::memory_order_acquire));
+    if (!failed_.load(std::memory_order_relaxed)) {
+      try {
+        (*fn)(i, thread);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(errorMu_);
+        if (!error_) error_ = std::current_exception();
+        failed_.store(true, std::memory_order_relaxed);
+      }
+    }
+    if (finished_.fetch_add(1, std::memory_order_acq_rel) + 1 == n) {
+      std::lock_guard<std::mutex> lock(mu_);
+      done_.notify_all();
+    }
+  }
+}
+
+void ThreadPool::workerLoop(int id) {
+  uint32_t seen = 0;
+  for (;;) {
+    // Spin briefly for the next job before sleeping.
+    for (int i = 0; i < kSpins && static_cast<uint32_t>(claim_.load(std::memory_order_acquire) >> 32) == seen; i++) cpuRelax();
+    uint32_t gen;
+    const std::function<void(int64_t, int)>* fn;
+    int64_t n;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
+      if (stop_) return;
+      seen = gen = generation_;
+      fn = fn_;
+      n = n_;
+    }
+    work(gen, fn, n, id);
+  }
+}
+
+void ThreadPool::parallelFor(int64_t n, const std::function<void(int64_t, int)>& fn) {
+  if (n <= 0) return;
+  if (threads_ == 1 || n == 1 || insideParallel) {
+    for (int64_t i = 0; i < n; i++) fn(i, 0);
+    return;
+  }
+  if (n > 0xffffffffLL) throw std::length_error("parallelFor: too many items");
+  uint32_t gen;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    gen = ++generation_;
+    fn_ = &fn;
+    n_ = n;
+    finished_.store(0, std::memory_order_relaxed);
+    failed_.store(false, std::memory_order_relaxed);
+    error_ = nullptr;
+    claim_.store(static_cast<uint64_t>(gen) << 32, std::memory_order_release);
+  }
+  wake_.notify_all();
+  work(gen, &fn, n, 0);
+  // Only items already claimed by workers can still be running.
+  for (int i = 0; i < kSpins && finished_.load(std::memory_order_acquire) != n; i++) cpuRelax();
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    done_.wait(lock, [&] { return finished_.load(std::memory_order_acquire) == n; });
+    fn_ = nullptr;
+  }
+  if (error_) {
+    std::exception_ptr e = error_;
+    error_ = nullptr;
+    std::rethrow_exception(e);
+  }
+}
+
+void ThreadPool::parallelRange(int64_t total, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
+  if (total <= 0) return;
+  grain = std::max<int64_t>(grain, 1);
+  int64_t chunks = std::min<int64_t>(threads_ * 4, (total + grain - 1) / grain);
+  if (chunks <= 1 || insideParallel) {
+    fn(0, total);
+    return;
+  }
+  int64_t size = (total + chunks - 1) / chunks;
+  parallelFor(chunks, [&](int64_t c, int) {
+    int64_t b = c * size;
+    int64_t e = std::min(total, b + size);
+    if (b < e) fn(b, e);
+  });
+}
+
+}  // namespace eitp

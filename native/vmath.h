@@ -1,0 +1,29 @@
+// Vectorisable float math (exp, tanh, sigmoid, erf, gelu) over contiguous arrays, compiled once per ISA (baseline,
+// AVX2, AVX-512) and chosen at run time by cpuid. glibc's scalar expf/tanhf/erff cost 4-16 ns per element; these
+// loops are branch-free so the compiler turns them into SIMD code. Accuracy: a few ulp (well inside the parity
+// tolerance); NaN propagates; exp overflows to Inf and underflows through the subnormals to 0 like expf.
+#pragma once
+
+#include <cstdint>
+
+namespace eitp {
+
+struct VMath {
+  const char* isa;
+  void (*exp)(const float* x, float* y, int64_t n);
+  void (*tanh)(const float* x, float* y, int64_t n);
+  void (*sigmoid)(const float* x, float* y, int64_t n);
+  void (*erf)(const float* x, float* y, int64_t n);
+  void (*geluErf)(const float* x, float* y, int64_t n);
+  void (*geluTanh)(const float* x, float* y, int64_t n);
+};
+
+const VMath& vmath();
+
+namespace vmath_generic { VMath table(); }
+#ifdef EITP_X86
+namespace vmath_avx2 { VMath table(); }
+namespace vmath_avx512 { VMath table(); }
+#endif
+
+}  // namespace eitp

@@ -1,0 +1,247 @@
+/**
+ * Native-backend specifics the parity suite does not cover: thread-count independence, large ragged GEMMs against a
+ * float64 reference, the asynchronous stream (deferred frees, errors surfacing at read), and C++ errors arriving as
+ * JS exceptions without killing the process. Skipped when the addon is not built (EITP_REQUIRE_NATIVE=1 fails instead).
+ */
+import { execFileSync } from 'node:child_process';
+import { afterAll, describe, expect, it } from 'vitest';
+import * as et from '../engine/index.js';
+import { nativeInfo, nativeSync, setNativeThreads } from '../engine/backends/native/index.js';
+import { ADDON_FILE, type NativeAddon, loadAddon } from '../engine/backends/native/native-addon.js';
+import { TOLERANCE, availableBackends, compareArrays } from './helpers/backends.js';
+
+const hasNative = availableBackends().includes('native');
+const backend = 'native' as const;
+
+function randomArray(n: number, seed: number): Float32Array {
+  const rng = new et.Rng(seed);
+  return Float32Array.from({ length: n }, () => rng.normal());
+}
+
+/** C = A @ B in float64, with the error bound Σ|a||b| per element. */
+function referenceMatmul(a: Float32Array, b: Float32Array, m: number, k: number, n: number) {
+  const c = new Float64Array(m * n);
+  const bound = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) {
+    for (let p = 0; p < k; p++) {
+      const av = a[i * k + p]!;
+      for (let j = 0; j < n; j++) {
+        c[i * n + j]! += av * b[p * n + j]!;
+        bound[i * n + j]! += Math.abs(av * b[p * n + j]!);
+      }
+    }
+  }
+  return { c, bound };
+}
+
+function expectClose(actual: ArrayLike<number>, ref: { c: Float64Array; bound: Float64Array }) {
+  expect(actual.length).toBe(ref.c.length);
+  let worst = 0;
+  for (let i = 0; i < actual.length; i++) {
+    // f32 accumulation: error grows with K and the magnitudes summed
+    const excess = Math.abs(actual[i]! - ref.c[i]!) - (1e-5 * ref.bound[i]! + 1e-6);
+    if (!(excess <= 0)) worst = Math.max(worst, Number.isNaN(excess) ? Infinity : excess);
+  }
+  expect(worst).toBe(0);
+}
+
+describe.skipIf(!hasNative)('native backend', () => {
+  const initialThreads = hasNative ? nativeInfo().threads : 1;
+  afterAll(() => {
+    if (hasNative) setNativeThreads(initialThreads);
+  });
+
+  it('reports its GEMM micro-kernel and thread count', () => {
+    const info = nativeInfo();
+    expect(info.threads).toBeGreaterThanOrEqual(1);
+    expect(info.gemmKernel).toMatch(/^(avx512|avx2|generic)-\d+x\d+$/);
+  });
+
+  it('EITP_THREADS sets the pool size of a fresh process', () => {
+    const script = `const a = require(${JSON.stringify(`${process.cwd()}/${ADDON_FILE}`)}); console.log(a.info().threads)`;
+    for (const n of ['1', '3']) {
+      const out = execFileSync(process.execPath, ['-e', script], { env: { ...process.env, EITP_THREADS: n }, encoding: 'utf8' });
+      expect(out.trim()).toBe(n);
+    }
+  });
+
+  it('the fallback GEMM micro-kernels (EITP_SIMD=generic, avx2) are right on ragged shapes', () => {
+    // A fresh process per instruction set: the choice is made once, at load.
+    const script = `
+      const a = require(${JSON.stringify(`${process.cwd()}/${ADDON_FILE}`)});
+      let worst = 0;
+      for (const [m, k, n] of [[67, 401, 45], [13, 7, 33], [200, 100, 300]]) {
+        const A = Float32Array.from({ length: m * k }, (_, i) => Math.sin(i));
+        const B = Float32Array.from({ length: k * n }, (_, i) => Math.cos(i));
+        const C = new Float32Array(m * n);
+        a.sgemm(m, n, k, A, B, C);
+        for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
+          let s = 0, bound = 0;
+          for (let p = 0; p < k; p++) { s += A[i * k + p] * B[p * n + j]; bound += Math.abs(A[i * k + p] * B[p * n + j]); }
+          worst = Math.max(worst, Math.abs(C[i * n + j] - s) / (bound + 1e-30));
+        }
+      }
+      console.log(a.info().gemmKernel, worst);`;
+    for (const simd of ['generic', 'avx2']) {
+      const out = execFileSync(process.execPath, ['-e', script], { env: { ...process.env, EITP_SIMD: simd }, encoding: 'utf8' }).trim();
+      const [kernel, worst] = out.split(' ');
+      expect(kernel!.startsWith(simd) || kernel!.startsWith('generic')).toBe(true);
+      expect(Number(worst)).toBeLessThan(1e-5);
+    }
+  });
+
+  it.each([
+    [257, 129, 65],
+    [1, 1000, 1],
+    [65, 1, 33],
+    [13, 1000, 31],
+    [300, 200, 100],
+    [1, 1, 1],
+  ])('ragged matmul (m, k, n) = (%i, %i, %i) matches a float64 reference', async (m, k, n) => {
+    const a = randomArray(m * k, m * 7 + k);
+    const b = randomArray(k * n, n * 13 + k);
+    const c = et.matmul(et.tensor(a, { shape: [m, k], backend }), et.tensor(b, { shape: [k, n], backend }));
+    expectClose(await c.data(), referenceMatmul(a, b, m, k, n));
+    c.dispose();
+  });
+
+  it('matmul of transposed and batched operands matches a float64 reference', async () => {
+    const [m, k, n] = [67, 301, 45];
+    const a = randomArray(m * k, 1);
+    const bt = randomArray(n * k, 2); // B stored transposed: [n, k]
+    const b = new Float32Array(k * n);
+    for (let p = 0; p < k; p++) for (let j = 0; j < n; j++) b[p * n + j] = bt[j * k + p]!;
+    const ref = referenceMatmul(a, b, m, k, n);
+    const out = et.tidy(() => {
+      const at = et.transpose(et.tensor(a, { shape: [m, k], backend }).transpose()); // a strided view of A
+      const bv = et.transpose(et.tensor(bt, { shape: [n, k], backend }));
+      const single = et.matmul(at, bv);
+      const batched = et.matmul(et.stack([at, at, at]), et.stack([bv, bv, bv]));
+      return { single, batched };
+    });
+    expectClose(await out.single.data(), ref);
+    const all = await out.batched.data();
+    for (let i = 0; i < 3; i++) expectClose(all.subarray(i * m * n, (i + 1) * m * n), ref);
+    et.dispose(out);
+  });
+
+  it('1 and 2 threads give identical results', async () => {
+    const compute = async () => {
+      const r = et.tidy(() => {
+        const x = et.tensor(randomArray(300 * 257, 3), { shape: [300, 257], backend });
+        const w = et.tensor(randomArray(257 * 190, 4), { shape: [257, 190], backend });
+        const h = et.gelu(et.matmul(x, w));
+        const ln = et.layerNorm(h, null, null);
+        const sm = et.softmax(ln, 0);
+        const idx = et.tensor(Int32Array.from({ length: 300 }, (_, i) => (i * 7) % 40), { backend });
+        const sa = et.scatterAdd(idx, sm, 40);
+        return [et.sum(h, 0), ln, sa, et.argmax(sm, 1).cast('f32'), et.max(h, [0, 1])];
+      });
+      const data = await Promise.all(r.map((t) => t.data()));
+      et.dispose(r);
+      return data;
+    };
+    expect(setNativeThreads(1)).toBe(1);
+    const one = await compute();
+    expect(setNativeThreads(2)).toBe(2);
+    const two = await compute();
+    two.forEach((d, i) => expect(Array.from(d)).toEqual(Array.from(one[i]!)));
+  });
+
+  it.skipIf(hasNative && nativeInfo().sync)('kernels run off the JS thread: the call returns at once and timers fire while they run', async () => {
+    const x = et.ones([64, 64], { backend });
+    const t0 = performance.now();
+    (loadAddon() as NativeAddon).stallStream(300); // 300 ms of queued work ahead of the matmul
+    const y = et.matmul(x, x);
+    expect(performance.now() - t0).toBeLessThan(290); // returned before the queued work could have finished
+    let timerFired = false;
+    setTimeout(() => (timerFired = true), 20);
+    const data = await y.data();
+    expect(timerFired).toBe(true);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(290);
+    expect(data[0]).toBe(64);
+    et.dispose([x, y]);
+  });
+
+  it('frees inputs disposed while their kernel is still queued (deferred free)', async () => {
+    const a = randomArray(512 * 512, 5);
+    const ref = referenceMatmul(a.subarray(0, 3 * 512), a, 3, 512, 512);
+    const x = et.tensor(a, { shape: [512, 512], backend });
+    const y = et.matmul(x, x);
+    x.dispose(); // the matmul may not have run yet: the addon frees after it
+    const rows = await et.slice(y, [0, 0], [3, 512]).data();
+    expectClose(rows, ref);
+    y.dispose();
+  });
+
+  it('an out-of-range embedding index throws an ArgumentError at the call, and the process carries on', async () => {
+    const w = et.tensor(randomArray(11 * 4, 6), { shape: [11, 4], backend });
+    const bad = et.tensor(Int32Array.from([1, 11, 2]), { backend });
+    expect(() => et.embedding(w, bad)).toThrow(et.ArgumentError);
+    expect(() => et.embedding(w, bad)).toThrow(/embedding: index 11 at position 1 is outside \[0, 11\)/);
+    const ok = et.embedding(w, et.tensor(Int32Array.from([10, 0]), { backend }));
+    expect(Array.from(await ok.data())).toEqual([...Array.from((await w.data()).subarray(40, 44)), ...Array.from((await w.data()).subarray(0, 4))]);
+    et.dispose([w, bad, ok]);
+  });
+
+  // With EITP_NATIVE_SYNC=1 every kernel runs at its call, so this error is thrown there instead.
+  it.skipIf(hasNative && nativeInfo().sync)('an index error found while the stream runs asynchronously rejects read() naming the op', async () => {
+    const w = et.tensor(randomArray(5 * 3, 7), { shape: [5, 3], backend });
+    // Indices computed by a queued kernel are checked on the stream thread, not at the call.
+    const ones = et.ones([256, 256], { backend });
+    (loadAddon() as NativeAddon).stallStream(100); // the kernels below are still queued when embedding is called
+    const big = et.matmul(ones, ones);
+    const idx = et.cast(et.add(et.slice(et.reshape(big, [-1]), [0], [2]), -250), 'i32'); // [6, 6]: out of range
+    const out = et.embedding(w, idx);
+    await expect(out.data()).rejects.toThrow(/embedding: index 6 at position 0 is outside \[0, 5\)/);
+    // the error is reported once; the stream and the process keep working
+    const fine = et.add(w, 1);
+    expect((await fine.data())[0]).toBeCloseTo((await w.data())[0]! + 1, 5);
+    nativeSync();
+    et.dispose([w, ones, big, idx, out, fine]);
+  });
+
+  it('crossEntropy target and oneHot index errors are ArgumentErrors as on cpu', () => {
+    const logits = et.tensor(randomArray(4 * 3, 8), { shape: [4, 3], backend });
+    const t = et.tensor(Int32Array.from([0, 1, 3, 2]), { backend });
+    expect(() => et.crossEntropy(logits, t)).toThrow(/crossEntropy: target 3 at position 2 is outside \[0, 3\)/);
+    expect(() => et.oneHot(t, 3)).toThrow(et.ArgumentError);
+    et.dispose([logits, t]);
+  });
+
+  it('SIMD transcendental kernels match cpu on special values (Inf, NaN, signed zero, overflow, subnormal range)', async () => {
+    const special = [-200, -104, -90, -87.5, -50, -9, -1, -0.3, -1e-6, -0, 0, 1e-6, 0.3, 0.7, 1, 5, 9, 50, 88.7, 89, 100, Infinity, -Infinity, NaN];
+    const ops: [string, (x: et.Tensor) => et.Tensor][] = [
+      ['exp', et.exp],
+      ['tanh', et.tanh],
+      ['sigmoid', et.sigmoid],
+      ['erf', et.erf],
+      ['gelu', (x) => et.gelu(x)],
+      ['gelu tanh', (x) => et.gelu(x, { approximate: 'tanh' })],
+      ['softmax', (x) => et.softmax(x.reshape([4, 6]), -1)],
+      ['logSoftmax', (x) => et.logSoftmax(x.reshape([4, 6]), -1)],
+      ['logsumexp', (x) => et.logsumexp(x.reshape([4, 6]), -1)],
+      ['max', (x) => et.max(x.reshape([4, 6]), -1)],
+    ];
+    for (const [name, f] of ops) {
+      const [expected, actual] = await Promise.all(
+        (['cpu', 'native'] as const).map(async (b) => {
+          const x = et.tensor(Float32Array.from(special), { backend: b });
+          const y = f(x);
+          const d = await y.data();
+          et.dispose([x, y]);
+          return d;
+        }),
+      );
+      const cmp = compareArrays(actual!, expected!, TOLERANCE.f32);
+      expect(cmp.ok, `${name}: ${cmp.message}`).toBe(true);
+    }
+  });
+
+  it('dataSync works on native host memory after queued work', () => {
+    const x = et.tensor(Float32Array.from([1, -2, 3]), { backend });
+    const y = et.mul(et.relu(x), 2);
+    expect(Array.from(y.dataSync())).toEqual([2, 0, 6]);
+    et.dispose([x, y]);
+  });
+});
