@@ -3,5 +3,8 @@
  * re-exported here as `engine` for convenience.
  */
 export * as engine from '../engine/index.js';
-export { spirals, type ClassificationData } from './data/spirals.js';
+export * from './models/index.js';
+export * from './data/index.js';
+export * from './train/index.js';
 export { trainMlp, MLP_JOB_DEFAULTS, type MlpJobOptions, type MlpJobResult } from './cli/train-mlp.js';
+export * from './eitp/index.js';

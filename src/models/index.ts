@@ -1,0 +1,5 @@
+/** src/models: the models EIT-P trains, each implementing EitpModel. */
+export type { EitpModel, ForwardResult, ActivationTap, Dynamics, PathStructure } from './eitp-model.js';
+export { CharGpt, GptBlock, causalMask, type GptConfig } from './gpt.js';
+export { TanhRnn, type RnnConfig } from './rnn.js';
+export { MlpModel, type MlpConfig } from './mlp.js';
