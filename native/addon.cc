@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "allocator.h"
+#include "fma-probe.h"
 #include "common.h"
 #include "gemm.h"
 #include "stream.h"
@@ -335,6 +336,23 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   });
 }
 
+// fmaPeak(threads, seconds) -> { gflops, isa, threads, seconds }: the FMA peak probe (fma-probe.h). Synchronous; runs
+// its own threads (not the pool), so call it when nothing else is running.
+Napi::Value FmaPeak(const Napi::CallbackInfo& info) {
+  return guarded(info, "fmaPeak", [&](Napi::Env env) -> Napi::Value {
+    const int threads = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : defaultThreadCount();
+    const double seconds = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : 0.2;
+    const char* isa = "generic";
+    const double gflops = fmaPeakGflops(threads, seconds, &isa);
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("gflops", gflops);
+    o.Set("isa", isa);
+    o.Set("threads", threads);
+    o.Set("seconds", seconds);
+    return o;
+  });
+}
+
 Napi::Value Info(const Napi::CallbackInfo& info) {
   return guarded(info, "info", [&](Napi::Env env) -> Napi::Value {
     Context& c = ctx(env);
@@ -419,6 +437,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sync", Napi::Function::New(env, Sync));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("info", Napi::Function::New(env, Info));
+  exports.Set("fmaPeak", Napi::Function::New(env, FmaPeak));
   exports.Set("sgemm", Napi::Function::New(env, Sgemm));
   exports.Set("trimCache", Napi::Function::New(env, TrimCache));
   exports.Set("stallStream", Napi::Function::New(env, StallStream));

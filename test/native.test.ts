@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as et from '../engine/index.js';
-import { nativeInfo, nativeSync, setNativeThreads } from '../engine/backends/native/index.js';
+import { nativeFmaPeak, nativeInfo, nativeSync, setNativeThreads } from '../engine/backends/native/index.js';
 import { ADDON_FILE, type NativeAddon, loadAddon } from '../engine/backends/native/native-addon.js';
 import { TOLERANCE, availableBackends, compareArrays } from './helpers/backends.js';
 
@@ -55,6 +55,15 @@ describe.skipIf(!hasNative)('native backend', () => {
     const info = nativeInfo();
     expect(info.threads).toBeGreaterThanOrEqual(1);
     expect(info.gemmKernel).toMatch(/^(avx512|avx2|generic)-\d+x\d+$/);
+  });
+
+  it('the FMA peak probe returns a finite positive GFLOP/s and rejects bad arguments as a JS error', () => {
+    const peak = nativeFmaPeak(1, 0.02);
+    expect(peak).not.toBeNull();
+    expect(Number.isFinite(peak!.gflops)).toBe(true);
+    expect(peak!.gflops).toBeGreaterThan(0);
+    expect(peak!.isa).toMatch(/^(avx512|avx2|generic)$/);
+    expect(() => nativeFmaPeak(0, 0.02)).toThrow(/threads/);
   });
 
   it('EITP_THREADS sets the pool size of a fresh process', () => {

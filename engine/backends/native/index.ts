@@ -14,7 +14,7 @@ import { type DType, type TypedArray, itemSize } from '../../dtype.js';
 import { ArgumentError, BackendError, EngineError } from '../../errors.js';
 import type { OpAttrs } from '../../ops/attrs.js';
 import { encodeAttrs, encodeLayouts } from './encode.js';
-import { type NativeAddon, type NativeHandle, type NativeInfo, loadAddon } from './native-addon.js';
+import { type NativeAddon, type NativeFmaPeak, type NativeHandle, type NativeInfo, loadAddon } from './native-addon.js';
 
 export interface NativeBuffer {
   readonly bytes: number;
@@ -129,6 +129,20 @@ export function setNativeThreads(n: number): number {
 /** Threads, the GEMM micro-kernel chosen by cpuid, and whether kernels run synchronously. */
 export function nativeInfo(): NativeInfo {
   return requireAddon().info();
+}
+
+/**
+ * The CPU's f32 FMA peak measured by the addon's probe (chains of independent FMAs on every thread, timed), or null
+ * when the addon is unavailable. Synchronous and busy for about `seconds`.
+ */
+export function nativeFmaPeak(threads?: number, seconds?: number): NativeFmaPeak | null {
+  const addon = loadAddon();
+  if ('unavailable' in addon || typeof addon.fmaPeak !== 'function') return null;
+  try {
+    return addon.fmaPeak(threads, seconds);
+  } catch (e) {
+    throw toEngineError(e, 'fmaPeak');
+  }
 }
 
 /** Waits until every queued native kernel has run; throws the first error found on the stream. */

@@ -20,6 +20,15 @@ export interface NativeInfo {
   cachedBytes: number;
 }
 
+/** What the FMA peak probe measured: total GFLOP/s of all threads, and the instruction set it used. */
+export interface NativeFmaPeak {
+  gflops: number;
+  /** 'avx512' | 'avx2' | 'generic', chosen by cpuid like the GEMM (EITP_SIMD caps it) */
+  isa: string;
+  threads: number;
+  seconds: number;
+}
+
 /** The functions native/addon.cc exports. */
 export interface NativeAddon {
   alloc(bytes: number): NativeHandle;
@@ -32,6 +41,8 @@ export interface NativeAddon {
   setThreads(n: number): number;
   trimCache(): void;
   info(): NativeInfo;
+  /** The FMA peak probe: independent f32 FMA chains on `threads` threads for about `seconds` (default all, 0.2 s). */
+  fmaPeak(threads?: number, seconds?: number): NativeFmaPeak;
   /** Synchronous C = A @ B on dense row-major arrays (tests and benchmarks of the GEMM alone). */
   sgemm(m: number, n: number, k: number, a: Float32Array, b: Float32Array, out: Float32Array): void;
   /** Tests only: queues idle work so that what is queued next is certainly still pending. */
