@@ -70,6 +70,8 @@ export {
   type KernelTime,
 } from './backends/webgpu/index.js';
 export { cudaInfo } from './backends/cuda/index.js';
+export { nativeFmaPeak } from './backends/native/index.js';
+export type { NativeFmaPeak } from './backends/native/native-addon.js';
 
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';

@@ -178,6 +178,9 @@ void def(Napi::Env env, Napi::Object exports, const char* name, Fn f) {
                             throw;
                           } catch (const std::exception& e) {
                             throw Napi::Error::New(cb.Env(), std::string("cuda ") + name + ": " + e.what());
+                          } catch (...) {
+                            // nothing may escape into N-API as a C++ exception: that would abort the process
+                            throw Napi::Error::New(cb.Env(), std::string("cuda ") + name + ": unknown C++ exception");
                           }
                         },
                         name));

@@ -15,7 +15,7 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
-import { nativeFmaPeak } from '../../engine/backends/native/index.js';
+import { nativeFmaPeak } from '../../engine/index.js';
 
 /** dependent adds per loop iteration of the clock probe */
 export const CLOCK_ADDS_PER_ITER = 64;

@@ -51,59 +51,14 @@ function checkNames(kind: string, given: readonly string[] | undefined, allowed:
   return list;
 }
 
-/** An engine export named `<verb><Name>` or `<name><Verb>` in any capitalisation (initWebGPU, destroyWebGPU, ...). */
-function findExport(api: Record<string, unknown>, verb: string, name: string): ((...a: unknown[]) => unknown) | undefined {
-  const wanted = new Set([`${verb}${name}`, `${name}${verb}`]);
-  const k = Object.keys(api).find((key) => wanted.has(key.toLowerCase()) && typeof api[key] === 'function');
-  return k ? (api[k] as (...a: unknown[]) => unknown) : undefined;
-}
-
-/** Backend modules whose init function engine/index.ts may not re-export yet (looked up there first). */
-const BACKEND_MODULES: Partial<Record<EngineBackend, string>> = {
-  webgpu: '../../engine/backends/webgpu/index.js',
-  cuda: '../../engine/backends/cuda/index.js',
-};
-
-async function backendApis(name: EngineBackend): Promise<Record<string, unknown>[]> {
-  const apis = [et as unknown as Record<string, unknown>];
-  const mod = BACKEND_MODULES[name];
-  if (mod) {
-    try {
-      apis.push((await import(mod)) as Record<string, unknown>);
-    } catch {
-      /* that backend's module does not exist in this build */
-    }
-  }
-  return apis;
-}
-
-/**
- * Engines with an async initialisation (webgpu acquires its adapter and device) export an init function: the
- * generic `initBackend(name)` when there is one, otherwise `init<Name>` (initWebGPU) in any capitalisation.
- */
+/** Engines with an async initialisation: webgpu acquires its adapter and device first. */
 async function initEngineBackend(name: EngineBackend): Promise<void> {
-  for (const api of await backendApis(name)) {
-    if (typeof api.initBackend === 'function') {
-      await (api.initBackend as (n: string) => unknown)(name);
-      return;
-    }
-    const init = findExport(api, 'init', name);
-    if (init) {
-      await init();
-      return;
-    }
-  }
+  if (name === 'webgpu') await et.initWebGPU();
 }
 
-/** Releases GPU devices (destroyWebGPU, ...) so the process can exit. */
+/** Releases GPU devices so the process can exit. */
 async function releaseEngineBackend(name: EngineBackend): Promise<void> {
-  for (const api of await backendApis(name)) {
-    const destroy = findExport(api, 'destroy', name);
-    if (destroy) {
-      await destroy();
-      return;
-    }
-  }
+  if (name === 'webgpu') et.destroyWebGPU();
 }
 
 function machineInfo(): MachineInfo {
@@ -178,19 +133,9 @@ interface CudaInfoLike {
   computeCapability?: string;
 }
 
-/** The cuda backend's device properties (cudaInfo()), where the engine exposes them. */
+/** The cuda backend's device properties, when a device is there. */
 async function cudaDeviceInfo(): Promise<CudaInfoLike | undefined> {
-  for (const api of await backendApis('cuda')) {
-    const fn = findExport(api, 'info', 'cuda');
-    if (!fn) continue;
-    try {
-      const r = (await fn()) as CudaInfoLike | null;
-      if (r) return r;
-    } catch {
-      /* no device */
-    }
-  }
-  return undefined;
+  return (et.cudaInfo() as CudaInfoLike | null) ?? undefined;
 }
 
 /** f32 peak from device properties: SMs x FP32 lanes per SM x 2 x clock (lanes: 64 on sm_60/70/80, 128 on sm_86+). */
