@@ -67,23 +67,45 @@ const leakRegistry = new FinalizationRegistry<Storage>((storage) => {
 
 const scopes: Set<Tensor>[] = [];
 
+/**
+ * Tensors registered with the leak backstop. A tensor made inside a tidy scope is registered only once it outlives
+ * every scope (returned from the outermost one, or kept): until then the scope disposes it, so it cannot leak, and
+ * most tensors (a step's temporaries) never pay for a FinalizationRegistry entry.
+ */
+const guarded = new WeakSet<Tensor>();
+
+function guard(t: Tensor): void {
+  if (guarded.has(t)) return;
+  guarded.add(t);
+  leakRegistry.register(t, t.storage, t);
+}
+
 /** Called once for every new tensor. */
 export function track(t: Tensor): void {
   liveTensors++;
-  leakRegistry.register(t, t.storage, t);
-  scopes[scopes.length - 1]?.add(t);
+  const scope = scopes[scopes.length - 1];
+  if (scope) scope.add(t);
+  else guard(t);
 }
 
 /** Called once when a tensor is disposed. */
 export function untrack(t: Tensor): void {
   liveTensors--;
-  leakRegistry.unregister(t);
+  if (guarded.delete(t)) leakRegistry.unregister(t);
   for (const s of scopes) s.delete(t);
+}
+
+/** Called when a tensor's storage is replaced (assign): the backstop must free the new storage, not the old. */
+export function retrack(t: Tensor): void {
+  if (!guarded.has(t)) return;
+  leakRegistry.unregister(t);
+  leakRegistry.register(t, t.storage, t);
 }
 
 /** Excludes t from disposal by the enclosing tidy scopes. */
 export function keep<T extends Tensor>(t: T): T {
   for (const s of scopes) s.delete(t);
+  if (!t.isDisposed) guard(t);
   return t;
 }
 
@@ -129,8 +151,9 @@ export function tidy<T extends TensorContainer>(fn: () => T): T {
   collect(result, survivors, tensorCheck);
   const parent = scopes[scopes.length - 1];
   for (const t of scope) {
-    if (survivors.has(t)) parent?.add(t);
-    else t.dispose();
+    if (!survivors.has(t)) t.dispose();
+    else if (parent) parent.add(t);
+    else guard(t);
   }
   return result;
 }

@@ -6,7 +6,7 @@
 import type { Backend } from './backend.js';
 import type { DType, TypedArray } from './dtype.js';
 import { DisposedError, GradError, ShapeError, BackendError } from './errors.js';
-import { Storage, setTensorCheck, track, untrack } from './memory.js';
+import { Storage, retrack, setTensorCheck, track, untrack } from './memory.js';
 import type { OpAttrs, OpName } from './ops/attrs.js';
 import { type Layout, type Shape, contiguousStrides, isContiguous, numel, shapesEqual } from './shape.js';
 
@@ -142,6 +142,7 @@ export class Tensor {
     this.storage = src.storage;
     (this as { strides: readonly number[] }).strides = Object.freeze(contiguousStrides(this.shape));
     (this as { offset: number }).offset = 0;
+    retrack(this);
     src.dispose();
   }
 

@@ -139,6 +139,33 @@ describe('leak backstop', () => {
   });
 });
 
+describe('leak backstop for tensors that leave tidy scopes', () => {
+  // Tensors made inside a scope join the backstop only when they outlive it: these are the ways out.
+  const dropped: Record<string, () => void> = {
+    'returned from nested tidy scopes': () => void et.tidy(() => et.tidy(() => et.ones([300]).mul(2))),
+    'kept inside a scope': () => void et.tidy(() => void et.keep(et.ones([300]).add(1))),
+    'assigned new storage after leaving the scope': () => {
+      const p = et.tidy(() => et.ones([300]).mul(3));
+      p.assign(et.zeros([300]));
+    },
+  };
+  it.each(Object.keys(dropped))('%s, then dropped: freed by the backstop', async (name) => {
+    const gc = (globalThis as { gc?: () => void }).gc!;
+    gc();
+    const before = et.memory();
+    dropped[name]!();
+    expect(et.memory().backends.cpu!.liveBuffers).toBeGreaterThan(before.backends.cpu!.liveBuffers);
+    for (let i = 0; i < 50 && et.memory().backends.cpu!.liveBuffers > before.backends.cpu!.liveBuffers; i++) {
+      gc();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const after = et.memory();
+    expect(after.leaked).toBeGreaterThan(before.leaked);
+    expect(after.backends.cpu!.bytes).toBeLessThanOrEqual(before.backends.cpu!.bytes);
+    expect(after.backends.cpu!.liveBuffers).toBeLessThanOrEqual(before.backends.cpu!.liveBuffers);
+  });
+});
+
 describe('tidy when the function throws', () => {
   it('disposes what the scope created and rethrows', () => {
     const before = et.memory().liveTensors;
