@@ -36,6 +36,12 @@ EITP_DEV void report_index_error(DeviceError* e, int op, long long position, lon
 
 EITP_HD bool is_nan(float x) { return x != x; }
 
+// min / max for any integer width, the same under nvcc and g++ (CUDA's overloads do not exist in the emulator).
+template <class T>
+EITP_HD T lesser(T a, T b) { return a < b ? a : b; }
+template <class T>
+EITP_HD T greater(T a, T b) { return a > b ? a : b; }
+
 // Warp reductions with xor shuffles: every lane ends with the result. Full warps only (the launch sizes are
 // multiples of 32).
 template <class T, class F>

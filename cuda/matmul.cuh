@@ -6,7 +6,7 @@
 // current one is multiplied, then stored to the other buffer; one barrier per K-slice.
 // Operands are read through their strides (transposed and broadcast batch views need no copy); when an operand
 // is dense row-major with 4-aligned extents, its tile loads are float4 vector loads. Ragged edges are zero-filled
-// in shared memory and masked on store.
+// in shared memory and masked on store. kTanhJvp fuses tanhJvp's epilogue: C = (1 − H²) ⊙ (A·B).
 #pragma once
 #include "common.cuh"
 
@@ -97,7 +97,7 @@ struct MatmulTile {
   static EITP_HD int sub_col(int tx, int j) { return j < TN / 2 ? tx * (TN / 2) + j : BN / 2 + tx * (TN / 2) + j - TN / 2; }
 };
 
-template <int BM, int BN, int BK, int TM, int TN, bool kVecA, bool kVecB>
+template <int BM, int BN, int BK, int TM, int TN, bool kVecA, bool kVecB, bool kTanhJvp = false>
 // One block of 256 threads per SM is guaranteed (up to 255 registers a thread). Asking for two (<= 128 registers)
 // makes ptxas spill the 8x8 variants (the spill gate rejects it): the 64-bit index math needs to go first.
 __global__ void __launch_bounds__((BM / TM) * (BN / TN)) matmul_kernel(MatmulArgs args) {
@@ -173,7 +173,13 @@ __global__ void __launch_bounds__((BM / TM) * (BN / TN)) matmul_kernel(MatmulArg
 #pragma unroll
       for (int j = 0; j < TN; ++j) {
         const int64_t c = col0 + T::sub_col(tx, j);
-        if (c < N) C[r * N + c] = acc[i][j];
+        if (c >= N) continue;
+        if constexpr (kTanhJvp) {
+          const float y = args.h[bz * M * N + r * N + c];
+          C[r * N + c] = (1.0f - y * y) * acc[i][j];
+        } else {
+          C[r * N + c] = acc[i][j];
+        }
       }
     }
   }

@@ -8,6 +8,9 @@
 namespace eitp {
 
 // Softmax over rows of `len` contiguous elements: max, then sum of exp, then write (three passes over the row).
+// Outputs are formed from x − max (exp(x − m)/z, or (x − m) − log z), never as x − (m + log z): in f32, m + log z
+// drops log z when |m| is large (logits of hundreds with one dominant entry), which costs the small probabilities
+// and the gradients built from them most of their digits. The reference computes in f64, where it does not matter.
 __global__ void __launch_bounds__(256) softmax_rows_kernel(const float* __restrict__ x, float* __restrict__ y, int64_t rows, int64_t len, int log_out) {
   __shared__ float scratch[32];
   const int64_t row = blockIdx.x;
@@ -19,10 +22,10 @@ __global__ void __launch_bounds__(256) softmax_rows_kernel(const float* __restri
   float z = 0.0f;
   for (int64_t j = threadIdx.x; j < len; j += blockDim.x) z += expf(xr[j] - m);
   z = block_reduce(z, AddF(), 0.0f, scratch);
-  const float lse = m + logf(z);
+  const float lz = logf(z);
   for (int64_t j = threadIdx.x; j < len; j += blockDim.x) {
-    const float v = xr[j] - lse;
-    yr[j] = log_out ? v : expf(v);
+    const float v = xr[j] - m;
+    yr[j] = log_out ? v - lz : expf(v) / z;
   }
 }
 
@@ -36,10 +39,10 @@ __global__ void __launch_bounds__(256) softmax_lines_kernel(const float* __restr
   for (int64_t j = 0; j < len; ++j) m = MaxNanF()(m, x[s + j * inner]);
   float z = 0.0f;
   for (int64_t j = 0; j < len; ++j) z += expf(x[s + j * inner] - m);
-  const float lse = m + logf(z);
+  const float lz = logf(z);
   for (int64_t j = 0; j < len; ++j) {
-    const float v = x[s + j * inner] - lse;
-    y[s + j * inner] = log_out ? v : expf(v);
+    const float v = x[s + j * inner] - m;
+    y[s + j * inner] = log_out ? v - lz : expf(v) / z;
   }
 }
 
@@ -61,7 +64,7 @@ __global__ void __launch_bounds__(256) cross_entropy_kernel(const float* __restr
     loss[row] = NAN;
     return;
   }
-  loss[row] = m + logf(z) - xr[t];
+  loss[row] = (m - xr[t]) + logf(z);  // from x − m, as in softmax_rows_kernel
 }
 
 // y = (x − mean) · rstd · w + b over rows of d; the variance is taken around the mean (two passes), as the

@@ -48,10 +48,30 @@ struct MatOperand {
 
 struct MatmulArgs {
   MatOperand a, b;
-  float* c;  // dense [batches, M, N]
+  float* c;        // dense [batches, M, N]
+  const float* h;  // null, or dense [batches, M, N]: tanhJvp's epilogue c = (1 − h²) ⊙ (a·b)
   int64_t m, n, k;
   Shape batch;
   int64_t batches;
+};
+
+// The soft histogram (softHistogram / softHistogramGrad): bin k has centre low + (k + 0.5)·width; a value takes
+// part in the bins of its nearest one ± window (window = ceil(8h/width), computed by the host in double as the
+// reference does).
+struct SoftHist {
+  int64_t n;
+  int bins, window;
+  double low_d, width_d;  // the attributes as given: a value's offset from its nearest centre is taken in double
+  float low, width;
+  float inv_2h2;  // 1 / (2h²)
+  float inv_h2;   // 1 / h²
+};
+
+// Column geometry of the coherence kernels over a dense row-major z [rows, cols].
+struct ColGeom {
+  int64_t rows, cols;
+  int64_t chunk;   // rows per block along the rows (the column-statistics and Gram partial sums)
+  int64_t chunks;  // ceil(rows / chunk)
 };
 
 }  // namespace eitp

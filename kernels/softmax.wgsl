@@ -19,8 +19,11 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   var z = 0.0;
   for (var j = 0u; j < P.len; j++) { z += exp(X[s + j * P.inner] - m); }
   let lse = m + log(z);
+  // softmax as exp(x − m)/z, not exp(x − lse): lse carries an absolute rounding error of about 1 ulp of m, which
+  // exp(x − lse) turns into a relative error of the output (large for lines whose logits are all far below 0)
+  let inv = 1.0 / z;
   for (var j = 0u; j < P.len; j++) {
-    let v = X[s + j * P.inner] - lse;
-    O[s + j * P.inner] = select(exp(v), v, LOG);
+    let x = X[s + j * P.inner];
+    O[s + j * P.inner] = select(exp(x - m) * inv, x - lse, LOG);
   }
 }

@@ -13,6 +13,7 @@
 #include "fma-probe.h"
 #include "common.h"
 #include "gemm.h"
+#include "int8-matmul.h"
 #include "stream.h"
 #include "vmath.h"
 
@@ -156,6 +157,8 @@ Napi::Value Write(const Napi::CallbackInfo& info) {
     Napi::TypedArray src = info[1].As<Napi::TypedArray>();
     const size_t bytes = src.ByteLength();
     if (bytes > b->bytes) throw KernelError("write of " + std::to_string(bytes) + " bytes into a " + std::to_string(b->bytes) + "-byte buffer");
+    // Nothing to copy (and an empty typed array may have no backing store: memcpy from null is undefined).
+    if (bytes == 0) return env.Undefined();
     const char* from = static_cast<const char*>(src.ArrayBuffer().Data()) + src.ByteOffset();
     if (b->lastUse <= c.stream->completed()) {
       std::memcpy(b->data, from, bytes);
@@ -197,14 +200,16 @@ Napi::Value Read(const Napi::CallbackInfo& info) {
     Napi::ArrayBuffer target = Napi::ArrayBuffer::New(env, bytes);
     Napi::Promise::Deferred deferred = Napi::Promise::Deferred::New(env);
     if (b->lastWrite <= c.stream->completed()) {
-      std::memcpy(target.Data(), b->data, bytes);
+      if (bytes > 0) std::memcpy(target.Data(), b->data, bytes);
       AsyncError err;
       if (c.stream->takeError(b->lastWrite, err)) deferred.Reject(asyncError(env, err).Value());
       else deferred.Resolve(target);
       return deferred.Promise();
     }
     void* dst = target.Data();
-    const uint64_t seq = c.stream->enqueue("read", [b, dst, bytes](ThreadPool&) { std::memcpy(dst, b->data, bytes); }, true);
+    const uint64_t seq = c.stream->enqueue("read", [b, dst, bytes](ThreadPool&) {
+      if (bytes > 0) std::memcpy(dst, b->data, bytes);
+    }, true);
     b->lastUse = seq;
     c.reads.push_back(PendingRead{seq, deferred, Napi::Persistent(target)});
     updateRef(env, c);
@@ -221,7 +226,7 @@ Napi::Value ReadSync(const Napi::CallbackInfo& info) {
     c.stream->waitFor(b->lastWrite);
     throwPending(env, c, b->lastWrite);
     Napi::ArrayBuffer target = Napi::ArrayBuffer::New(env, bytes);
-    std::memcpy(target.Data(), b->data, bytes);
+    if (bytes > 0) std::memcpy(target.Data(), b->data, bytes);
     return target;
   });
 }
@@ -263,10 +268,19 @@ Arg decodeArg(const double*& m, const double* end, Block* b, bool isOutput) {
 
 // Work small enough to run on the JS thread when nothing is queued: ~100 microseconds at most.
 bool smallWork(const Task& t) {
-  if (t.op == "matmul") {
-    const Arg& a = t.inputs[0];
+  if (t.op == "matmul" || t.op == "matmulInt8" || t.op == "tanhJvp") {
+    const Arg& a = t.inputs[t.op == "tanhJvp" ? 1 : 0];  // the operand whose last axis is the inner dimension
     const double flops = static_cast<double>(t.output.numel()) * static_cast<double>(a.shape[a.rank() - 1]);
     return flops < static_cast<double>(1 << 22);
+  }
+  if (t.op == "coherence" || t.op == "coherenceGrad") {
+    // Two [d, d]-by-N products (the Gram, and backward Ẑ(R − I)) dominate.
+    const Arg& z = t.inputs[0];
+    return static_cast<double>(z.shape[0]) * static_cast<double>(z.shape[1]) * static_cast<double>(z.shape[1]) < static_cast<double>(1 << 20);
+  }
+  if (t.op == "softHistogram" || t.op == "softHistogramGrad") {
+    // About 2W + 1 exponentials per value (17 with the EIT-P defaults).
+    return t.inputs[0].numel() < 4096;
   }
   int64_t elements = t.output.numel();
   for (const Arg& a : t.inputs) elements += a.numel();
@@ -360,6 +374,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
     Napi::Object o = Napi::Object::New(env);
     o.Set("threads", c.stream->pool().threads());
     o.Set("gemmKernel", uk.name);
+    o.Set("int8Kernel", activeInt8Kernels().name);
     o.Set("vmath", vmath().isa);
     o.Set("sync", c.syncMode);
     o.Set("cachedBytes", static_cast<double>(cachedHostBytes()));
@@ -447,7 +462,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 KernelFn findKernel(const std::string& op) {
   static const std::unordered_map<std::string, KernelFn> table = [] {
     std::unordered_map<std::string, KernelFn> t;
-    for (auto list : {elementwiseKernels(), reduceKernels(), nnKernels(), indexingKernels(), matmulKernels()}) {
+    for (auto list : {elementwiseKernels(), reduceKernels(), nnKernels(), indexingKernels(), matmulKernels(), softHistogramKernels(),
+                      coherenceKernels(), int8MatmulKernels(), tanhJvpKernels()}) {
       for (const KernelEntry& e : list) t[e.name] = e.fn;
     }
     return t;

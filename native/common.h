@@ -91,6 +91,10 @@ std::vector<KernelEntry> reduceKernels();
 std::vector<KernelEntry> nnKernels();
 std::vector<KernelEntry> indexingKernels();
 std::vector<KernelEntry> matmulKernels();
+std::vector<KernelEntry> softHistogramKernels();
+std::vector<KernelEntry> coherenceKernels();
+std::vector<KernelEntry> int8MatmulKernels();
+std::vector<KernelEntry> tanhJvpKernels();
 
 // Synchronous argument checks (index ranges) that can run on the JS thread when the inputs are already computed, so
 // that bad indices throw at the call like the cpu backend. Returns false when the op has no such check.

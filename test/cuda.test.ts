@@ -13,6 +13,7 @@ process.env.EITP_CUDA_EMULATION ??= '1';
 
 const et = await import('../engine/index.js');
 const { TOLERANCE, compareArrays } = await import('./helpers/backends.js');
+type Tensor = import('../engine/index.js').Tensor;
 
 const status = et.backendInfo().find((b) => b.name === 'cuda')!;
 const required = process.env.EITP_REQUIRE_CUDA === '1';
@@ -102,6 +103,36 @@ describe.runIf(status.available)('cuda backend', () => {
     ]) {
       const r = await both(f);
       expectClose(r.cuda, r.cpu, { rtol: 2e-4, atol: 1e-4 });
+    }
+  });
+
+  it('softmax / logSoftmax / crossEntropy keep their small terms when the logits are large (and the gradients made of them)', async () => {
+    // One dominant logit near −1000 per row: in f32, −1000 + log z drops log z (≈ 4e-6), so outputs formed as
+    // x − (m + log z) lose the digits that these gradients (and the loss) consist of; formed from x − m they keep them.
+    const logits = Float32Array.from([-1000, -1012.5, -1030, -1050, -990, -1005, -1020, -1100]);
+    // logSoftmax's cotangent: the non-dominant entries of each row sum to 0, so its gradient at the top entry is
+    // g·(1 − p_top), tiny and exact only if p_top is.
+    const cases: [string, number[], (x: Tensor, b: 'cpu' | 'cuda') => Tensor][] = [
+      ['softmax', [0.3, -1.2, 0.7, 2.0, -0.4, 0.9, 1.1, -2.2], (x) => et.softmax(x, -1)],
+      ['logSoftmax', [0.3, -1.2, 0.7, 0.5, 0.4, -0.9, 0.2, 0.7], (x) => et.logSoftmax(x, -1)],
+      ['crossEntropy', [1, 1], (x, b) => et.crossEntropy(x, et.tensor(Int32Array.from([0, 0]), { backend: b }), { reduction: 'none' })],
+    ];
+    for (const [name, cot, f] of cases) {
+      const run = async (b: 'cpu' | 'cuda') => {
+        const [out, grad] = et.tidy(() => {
+          const x = et.tensor(logits, { shape: [2, 4], backend: b });
+          const [y, pullback] = et.vjp((z: Tensor) => f(z, b), x);
+          return [y, pullback(et.tensor(Float32Array.from(cot), { shape: y.shape, backend: b }))[0]!] as const;
+        });
+        const r = [await out.data(), await grad.data()];
+        et.dispose([out, grad]);
+        return r;
+      };
+      const [cuda, cpu] = [await run('cuda'), await run('cpu')];
+      for (const k of [0, 1]) {
+        const c = compareArrays(cuda[k]!, cpu[k]!, { rtol: 1e-3, atol: 1e-6 });
+        expect(c.ok, `${name} ${k ? 'gradient' : 'output'}: ${c.message}`).toBe(true);
+      }
     }
   });
 

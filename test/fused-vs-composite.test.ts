@@ -26,6 +26,11 @@ const CASES: FusedCase[] = [
   { op: 'crossEntropy', attrs: { reduction: 'mean' }, inputs: (b) => [N([33, 7], 10, b), et.randint([33], 0, 7, { seed: 11, backend: b })] },
   { op: 'crossEntropy', attrs: { reduction: 'none' }, inputs: (b) => [N([3, 5, 7], 12, b), et.randint([3, 5], 0, 7, { seed: 13, backend: b })] },
   { op: 'layerNorm', attrs: { eps: 1e-5 }, inputs: (b) => [N([7, 33], 14, b), N([33], 15, b), N([33], 16, b)] },
+  { op: 'softHistogram', attrs: et.EITP_HISTOGRAM, inputs: (b) => [N([1031], 17, b).mul(2.5)] },
+  { op: 'softHistogramGrad', attrs: et.EITP_HISTOGRAM, inputs: (b) => [N([257], 18, b).mul(2), N([64], 19, b)] },
+  { op: 'coherence', attrs: { eps: 1e-5 }, inputs: (b) => [N([67, 9], 20, b)] },
+  { op: 'coherenceGrad', attrs: { eps: 1e-5 }, inputs: (b) => [N([67, 9], 21, b), N([], 22, b)] },
+  { op: 'tanhJvp', attrs: {}, inputs: (b) => [N([7, 33], 23, b).tanh(), N([7, 5], 24, b), N([33, 5], 25, b)] },
 ];
 
 it('every op with a composite reference has a fused-vs-composite case', () => {

@@ -6,9 +6,11 @@ import { describe, expect, it } from 'vitest';
 import '../engine/index.js';
 import { initWebGPU } from '../engine/backends/webgpu/index.js';
 import { kernelSource } from '../engine/backends/webgpu/shaders.js';
-import { webgpuDevice } from '../engine/backends/webgpu/index.js';
+import { webgpuDevice, webgpuStats } from '../engine/backends/webgpu/index.js';
 
 const status = await initWebGPU();
+/** matmul-int8-dot4.wgsl calls dot4I8Packed, which only compiles where WGSL has the packed dot product. */
+const hasPackedDot = status.available && webgpuStats().wgslFeatures.includes('packed_4x8_integer_dot_product');
 
 const SPECS: { file: string; defines: Record<string, string>[] }[] = [
   { file: 'unary.wgsl', defines: ['f32', 'i32', 'u32'].flatMap((ti) => ['f32', 'i32', 'u32'].map((to) => ({ TI: ti, TO: to }))) },
@@ -23,6 +25,16 @@ const SPECS: { file: string; defines: Record<string, string>[] }[] = [
   { file: 'embedding.wgsl', defines: [{ TI: 'i32' }, { TI: 'u32' }] },
   { file: 'scatter-add.wgsl', defines: [{ TI: 'i32' }, { TI: 'u32' }] },
   { file: 'one-hot.wgsl', defines: [{ TI: 'i32', TO: 'f32' }, { TI: 'u32', TO: 'i32' }] },
+  { file: 'soft-histogram.wgsl', defines: [{ T: '64u', KB: '64u' }, { T: '32u', KB: '128u' }, { T: '64u', KB: '7u' }] },
+  { file: 'soft-histogram-grad.wgsl', defines: [{ GS: '64u' }, { GS: '1u' }] },
+  { file: 'coherence-stats.wgsl', defines: [{}] },
+  { file: 'coherence-backward.wgsl', defines: [{}] },
+  { file: 'coherence-gram.wgsl', defines: [{ TB: '1u' }, { TB: '4u' }, { TB: '8u' }] },
+  { file: 'coherence-grad.wgsl', defines: [{ TM: '4u', TN: '4u' }, { TM: '1u', TN: '1u' }] },
+  { file: 'matmul-int8-quantize.wgsl', defines: [{}] },
+  { file: 'tanh-jvp.wgsl', defines: [{ TM: '4u', TN: '4u' }, { TM: '1u', TN: '1u' }, { TM: '8u', TN: '16u' }] },
+  { file: 'matmul-int8-unpacked.wgsl', defines: [{ TM: '4u', TN: '4u' }, { TM: '1u', TN: '1u' }, { TM: '8u', TN: '16u' }] },
+  ...(hasPackedDot ? [{ file: 'matmul-int8-dot4.wgsl', defines: [{ TM: '4u', TN: '4u' }, { TM: '8u', TN: '16u' }] }] : []),
 ];
 
 describe.runIf(status.available)('webgpu kernel sources', () => {

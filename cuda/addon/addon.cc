@@ -210,9 +210,15 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   def(env, exports, "reduce", op(op_reduce));
   def(env, exports, "argmax", op(op_argmax));
   def(env, exports, "matmul", op(op_matmul));
+  def(env, exports, "tanhJvp", op(op_tanh_jvp));
   def(env, exports, "softmax", op(op_softmax));
   def(env, exports, "crossEntropy", op(op_cross_entropy));
   def(env, exports, "layerNorm", op(op_layer_norm));
+  def(env, exports, "softHistogram", op(op_soft_histogram));
+  def(env, exports, "softHistogramGrad", op(op_soft_histogram_grad));
+  def(env, exports, "coherence", op(op_coherence));
+  def(env, exports, "coherenceGrad", op(op_coherence_grad));
+  def(env, exports, "matmulInt8", op(op_matmul_int8));
   def(env, exports, "embedding", op(op_embedding));
   def(env, exports, "scatterAdd", op(op_scatter_add));
   def(env, exports, "oneHot", op(op_one_hot));

@@ -21,7 +21,8 @@ inline DType arg_dtype(const Napi::Value& v) {
   if (s == "f32") return kF32;
   if (s == "i32") return kI32;
   if (s == "u8") return kU8;
-  throw LaunchError("unsupported dtype '" + s + "' (the CUDA backend holds f32, i32 and u8)");
+  if (s == "i8") return kI8;
+  throw LaunchError("unsupported dtype '" + s + "' (the CUDA backend holds f32, i32, i8 and u8)");
 }
 
 inline Shape arg_shape(const Napi::Value& v, const char* what) {

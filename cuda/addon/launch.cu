@@ -11,11 +11,14 @@
 #include "../reduce.cuh"
 #include "../indexing.cuh"
 #include "../nn.cuh"
+#include "../soft-histogram.cuh"
+#include "../coherence.cuh"
+#include "../matmul-int8.cuh"
 
 namespace eitp {
 
-size_t dtype_size(DType d) { return d == kU8 ? 1 : 4; }
-const char* dtype_name(DType d) { return d == kF32 ? "f32" : d == kI32 ? "i32" : "u8"; }
+size_t dtype_size(DType d) { return d == kU8 || d == kI8 ? 1 : 4; }
+const char* dtype_name(DType d) { return d == kF32 ? "f32" : d == kI32 ? "i32" : d == kI8 ? "i8" : "u8"; }
 
 void check(cudaError_t e, const std::string& what) {
   if (e == cudaSuccess) return;
@@ -92,6 +95,7 @@ void unary_any(const Stream& s, const char* name, F f, DType dt, void* out, int6
     case kF32: return map1<F, float, float>(s, name, f, out, n, shape, x);
     case kI32: return map1<F, int32_t, int32_t>(s, name, f, out, n, shape, x);
     case kU8: return map1<F, uint8_t, uint8_t>(s, name, f, out, n, shape, x);
+    case kI8: return map1<F, int8_t, int8_t>(s, name, f, out, n, shape, x);
   }
 }
 template <class F>
@@ -105,6 +109,7 @@ void arith_any(const Stream& s, const char* name, F f, DType dt, void* out, int6
     case kF32: return map2<F, float, float>(s, name, f, out, n, shape, a, b);
     case kI32: return map2<F, int32_t, int32_t>(s, name, f, out, n, shape, a, b);
     case kU8: return map2<F, uint8_t, uint8_t>(s, name, f, out, n, shape, a, b);
+    case kI8: return map2<F, int8_t, int8_t>(s, name, f, out, n, shape, a, b);
   }
 }
 template <class F>
@@ -113,6 +118,7 @@ void compare_any(const Stream& s, const char* name, F f, DType dt, void* out, in
     case kF32: return map2<F, uint8_t, float>(s, name, f, out, n, shape, a, b);
     case kI32: return map2<F, uint8_t, int32_t>(s, name, f, out, n, shape, a, b);
     case kU8: return map2<F, uint8_t, uint8_t>(s, name, f, out, n, shape, a, b);
+    case kI8: return map2<F, uint8_t, int8_t>(s, name, f, out, n, shape, a, b);
   }
 }
 
@@ -178,6 +184,7 @@ void cast_from(const Stream& s, DType from, void* out, int64_t n, const Shape& s
     case kF32: return map1<CastOp<TO>, TO, float>(s, "cast", CastOp<TO>(), out, n, shape, x);
     case kI32: return map1<CastOp<TO>, TO, int32_t>(s, "cast", CastOp<TO>(), out, n, shape, x);
     case kU8: return map1<CastOp<TO>, TO, uint8_t>(s, "cast", CastOp<TO>(), out, n, shape, x);
+    case kI8: return map1<CastOp<TO>, TO, int8_t>(s, "cast", CastOp<TO>(), out, n, shape, x);
   }
 }
 }  // namespace
@@ -188,6 +195,7 @@ void launch_cast(const Stream& s, DType to, DType from, void* out, int64_t n, co
     case kF32: return cast_from<float>(s, from, out, n, shape, x);
     case kI32: return cast_from<int32_t>(s, from, out, n, shape, x);
     case kU8: return cast_from<uint8_t>(s, from, out, n, shape, x);
+    case kI8: return cast_from<int8_t>(s, from, out, n, shape, x);
   }
 }
 
@@ -233,6 +241,7 @@ void launch_reduce(const Stream& s, ReduceOp op, DType dt, void* out, const void
     case kF32: return reduce_typed<float>(s, op, out, in, g);
     case kI32: return reduce_typed<int32_t>(s, op, out, in, g);
     case kU8: return reduce_typed<uint8_t>(s, op, out, in, g);
+    case kI8: return reduce_typed<int8_t>(s, op, out, in, g);
   }
 }
 
@@ -255,6 +264,7 @@ void launch_argmax(const Stream& s, DType dt, int32_t* out, const void* in, cons
     case kF32: return argmax_typed<float>(s, out, in, g);
     case kI32: return argmax_typed<int32_t>(s, out, in, g);
     case kU8: return argmax_typed<uint8_t>(s, out, in, g);
+    case kI8: return argmax_typed<int8_t>(s, out, in, g);
   }
 }
 
@@ -269,18 +279,29 @@ bool vec_ok(const MatOperand& o, int64_t inner_extent, const Shape& batch) {
   return true;
 }
 
-template <int BM, int BN, int BK, int TM, int TN, bool VA, bool VB>
+template <int BM, int BN, int BK, int TM, int TN, bool VA, bool VB, bool TJ = false>
 void matmul_tiles(const Stream& s, const char* name, const MatmulArgs& a) {
   constexpr int kThreads = (BM / TM) * (BN / TN);
   const int64_t gy = (a.m + BM - 1) / BM, gx = (a.n + BN - 1) / BN;
   if (gy > 65535) throw LaunchError("matmul with more than 65535 row tiles (M too large)");
   const dim3 grid(static_cast<unsigned>(gx), static_cast<unsigned>(gy), static_cast<unsigned>(std::min<int64_t>(a.batches, 65535)));
-  run(s, name, &matmul_kernel<BM, BN, BK, TM, TN, VA, VB>, grid, dim3(kThreads), 0, a);
+  run(s, name, &matmul_kernel<BM, BN, BK, TM, TN, VA, VB, TJ>, grid, dim3(kThreads), 0, a);
+}
+
+// tanhJvp's fused epilogue: B is wᵀ (a transposed view, never float4-loadable), so only A's load mode varies.
+void matmul_tanh_jvp(const Stream& s, const MatmulArgs& a) {
+  if (a.m * a.n >= 256 * 256) {
+    if (vec_ok(a.a, a.k, a.batch)) return matmul_tiles<128, 128, 8, 8, 8, true, false, true>(s, "matmul<128x128,vec A,tanhJvp>", a);
+    return matmul_tiles<128, 128, 8, 8, 8, false, false, true>(s, "matmul<128x128,tanhJvp>", a);
+  }
+  matmul_tiles<32, 32, 8, 2, 2, false, false, true>(s, "matmul<32x32,tanhJvp>", a);
 }
 }  // namespace
 
 void launch_matmul(const Stream& s, const MatmulArgs& a) {
   if (a.batches == 0 || a.m == 0 || a.n == 0) return;
+  // With K = 0 the tanhJvp epilogue still runs ((1 − h²)·0 is NaN where h is infinite, as in the reference).
+  if (a.h) return matmul_tanh_jvp(s, a);
   if (a.k == 0) {
     check(cudaMemsetAsync(a.c, 0, static_cast<size_t>(a.batches * a.m * a.n) * sizeof(float), s.stream), "cudaMemsetAsync (matmul with K = 0)");
     return;
@@ -318,6 +339,166 @@ void launch_layer_norm(const Stream& s, float* y, const float* x, const float* w
   run(s, "layer_norm", &layer_norm_kernel, dim3(static_cast<unsigned>(rows)), dim3(row_block(d)), 0, x, w, b, y, rows, d, eps);
 }
 
+// ---- fused EIT-P terms -------------------------------------------------------------------------------------------
+namespace {
+// The multi-pass kernels split their work into a fixed number of blocks (not the device's SM count), so the order
+// of every floating-point sum, and so the result, depends only on the shape. 512 blocks fill an H100 / H200
+// (132 SMs) about four deep.
+constexpr int64_t kFillBlocks = 512;
+// The soft histogram's grid cap (a full wave of 256-thread blocks on 132 SMs is about 1056).
+constexpr int64_t kHistMaxBlocks = 1024;
+// Dynamic shared memory the kernels here ask for at most (the default limit is 48 KiB, static arrays included).
+constexpr size_t kDynSharedMax = 40 * 1024;
+
+template <class T>
+T* take(const Scratch& scratch, int64_t count) {
+  return static_cast<T*>(scratch(static_cast<size_t>(count) * sizeof(T)));
+}
+
+unsigned grid_dim(int64_t n, const char* what) {
+  if (n > 0x7fffffffLL) throw LaunchError(std::string(what) + ": more than 2^31 - 1 blocks");
+  return static_cast<unsigned>(n);
+}
+
+// Rows per chunk for kernels that give each (column tile × row chunk) a block: about kFillBlocks blocks in all,
+// at least `min_rows` rows each, a multiple of `multiple`.
+ColGeom col_geom(int64_t rows, int64_t cols, int64_t across, int64_t min_rows, int64_t multiple) {
+  const int64_t want = std::max<int64_t>(1, kFillBlocks / std::max<int64_t>(1, across));
+  int64_t chunk = std::max((rows + want - 1) / want, min_rows);
+  chunk = (chunk + multiple - 1) / multiple * multiple;
+  return ColGeom{rows, cols, chunk, (rows + chunk - 1) / chunk};
+}
+
+struct ColStats {
+  ColGeom g;
+  float *mu, *rstd;
+};
+ColStats column_stats(const Stream& s, const float* z, int64_t rows, int64_t cols, float eps, const Scratch& scratch) {
+  const int64_t across = (cols + 31) / 32;
+  ColStats st{col_geom(rows, cols, across, 64, 8), take<float>(scratch, cols), take<float>(scratch, cols)};
+  float* pmean = take<float>(scratch, st.g.chunks * cols);
+  float* pm2 = take<float>(scratch, st.g.chunks * cols);
+  if (st.g.chunks > 65535) throw LaunchError("column statistics with more than 65535 row chunks");
+  run(s, "col_stats", &col_stats_kernel, dim3(grid_dim(across, "col_stats"), static_cast<unsigned>(st.g.chunks)), dim3(32, 8), 0, z, st.g, pmean, pm2);
+  run(s, "col_stats_finalize", &col_stats_finalize_kernel, dim3(grid_dim((cols + kBlock - 1) / kBlock, "col_stats_finalize")), dim3(kBlock), 0, pmean, pm2, st.g, eps, st.mu, st.rstd);
+  return st;
+}
+
+// ẐᵀẐ as per-chunk partial tiles of the upper triangle: part[chunk][tile pair][64][64].
+struct GramParts {
+  ColGeom g;
+  int nt, tiles;
+  float* part;
+};
+GramParts gram_parts(const Stream& s, const float* z, const ColStats& st, int64_t rows, int64_t cols, const Scratch& scratch) {
+  const int64_t nt = (cols + kGramTile - 1) / kGramTile, tiles = nt * (nt + 1) / 2;
+  if (tiles > 0x7fffffffLL) throw LaunchError("coherence: too many Gram tiles");
+  GramParts gp{col_geom(rows, cols, tiles, 4 * kGramSlice, kGramSlice), static_cast<int>(nt), static_cast<int>(tiles), nullptr};
+  gp.part = take<float>(scratch, gp.g.chunks * tiles * kGramTile * kGramTile);
+  const dim3 grid(static_cast<unsigned>(tiles), static_cast<unsigned>(gp.g.chunks));
+  const bool vec = cols % 4 == 0 && reinterpret_cast<uintptr_t>(z) % 16 == 0;
+  if (vec) run(s, "gram_partial<vec>", &gram_partial_kernel<true>, grid, dim3(kGramThreads), 0, z, st.mu, st.rstd, gp.g, gp.nt, gp.part);
+  else run(s, "gram_partial", &gram_partial_kernel<false>, grid, dim3(kGramThreads), 0, z, st.mu, st.rstd, gp.g, gp.nt, gp.part);
+  return gp;
+}
+constexpr unsigned kGramElemBlocks = kGramTile * kGramTile / kBlock;  // blocks per tile pair, one element a thread
+}  // namespace
+
+void launch_soft_histogram(const Stream& s, float* counts, const float* u, const SoftHist& p, const Scratch& scratch) {
+  if (p.bins <= 0) return;
+  if (p.n == 0) {
+    check(cudaMemsetAsync(counts, 0, static_cast<size_t>(p.bins) * sizeof(float), s.stream), "cudaMemsetAsync (softHistogram of no values)");
+    return;
+  }
+  const int64_t blocks = std::min<int64_t>((p.n + kHistThreads - 1) / kHistThreads, kHistMaxBlocks);
+  // One histogram per warp: in shared memory when it fits, else in a global spill area (any number of bins).
+  const size_t hist_bytes = static_cast<size_t>(kHistWarps) * p.bins * sizeof(float);
+  const bool shared = hist_bytes <= kDynSharedMax;
+  float* spill = shared ? nullptr : take<float>(scratch, blocks * kHistWarps * p.bins);
+  float* partial = take<float>(scratch, blocks * p.bins);
+  run(s, shared ? "soft_hist_partial" : "soft_hist_partial<global histograms>", &soft_hist_partial_kernel, dim3(static_cast<unsigned>(blocks)), dim3(kHistThreads), shared ? hist_bytes : 0, u, p, spill, partial);
+  run(s, "soft_hist_reduce", &soft_hist_reduce_kernel, dim3(grid_dim((p.bins + 31) / 32, "soft_hist_reduce")), dim3(32, 8), 0, partial, blocks, p.bins, counts);
+}
+
+void launch_soft_histogram_grad(const Stream& s, float* du, const float* u, const float* g, const SoftHist& p) {
+  if (p.n == 0 || p.bins <= 0) return;
+  const size_t g_bytes = static_cast<size_t>(p.bins) * sizeof(float);
+  const bool shared = g_bytes <= kDynSharedMax;
+  run(s, "soft_hist_grad", &soft_hist_grad_kernel, stride_grid(p.n), dim3(kBlock), shared ? g_bytes : 0, u, g, p, static_cast<int>(shared), du);
+}
+
+void launch_coherence(const Stream& s, float* loss, const float* z, int64_t rows, int64_t cols, float eps, const Scratch& scratch) {
+  if (rows < 2 || cols < 2) throw LaunchError("coherence needs at least 2 rows and 2 columns");
+  const ColStats st = column_stats(s, z, rows, cols, eps, scratch);
+  const GramParts gp = gram_parts(s, z, st, rows, cols, scratch);
+  const int64_t partials = static_cast<int64_t>(gp.tiles) * kGramElemBlocks;
+  float* partial = take<float>(scratch, partials);
+  const float inv_rows = static_cast<float>(1.0 / static_cast<double>(rows));
+  run(s, "gram_loss", &gram_loss_kernel, dim3(static_cast<unsigned>(gp.tiles), kGramElemBlocks), dim3(kBlock), 0, gp.part, gp.g.chunks, gp.tiles, gp.nt, cols, inv_rows, partial);
+  const float scale = static_cast<float>(1.0 / (static_cast<double>(cols) * static_cast<double>(cols - 1)));
+  run(s, "sum_scaled", &sum_scaled_kernel, dim3(1), dim3(kBlock), 0, partial, partials, scale, loss);
+}
+
+void launch_coherence_grad(const Stream& s, float* dz, const float* z, const float* g, int64_t rows, int64_t cols, float eps, const Scratch& scratch) {
+  if (rows < 2 || cols < 2) throw LaunchError("coherenceGrad needs at least 2 rows and 2 columns");
+  const ColStats st = column_stats(s, z, rows, cols, eps, scratch);
+  const GramParts gp = gram_parts(s, z, st, rows, cols, scratch);
+  // M = s·(R − I), s = g·4/(N d(d − 1)), then dẐ = Ẑ·M with the f32 matmul.
+  float* m = take<float>(scratch, cols * cols);
+  const float inv_rows = static_cast<float>(1.0 / static_cast<double>(rows));
+  const float coef = static_cast<float>(4.0 / (static_cast<double>(rows) * static_cast<double>(cols) * static_cast<double>(cols - 1)));
+  run(s, "gram_residual", &gram_residual_kernel, dim3(static_cast<unsigned>(gp.tiles), kGramElemBlocks), dim3(kBlock), 0, gp.part, gp.g.chunks, gp.tiles, gp.nt, cols, inv_rows, g, coef, m);
+  float* zhat = take<float>(scratch, rows * cols);
+  run(s, "standardize", &standardize_kernel, stride_grid(rows * cols), dim3(kBlock), 0, z, st.mu, st.rstd, st.g, zhat);
+  MatmulArgs mm{};
+  mm.a = MatOperand{zhat, 0, cols, 1, Strides{}};
+  mm.b = MatOperand{m, 0, cols, 1, Strides{}};
+  mm.c = dz;
+  mm.m = rows, mm.n = cols, mm.k = cols;
+  mm.batch.rank = 0;
+  mm.batches = 1;
+  launch_matmul(s, mm);
+  // Per column, layerNorm's backward: dz = r (dẐ − mean dẐ − Ẑ mean(dẐ Ẑ)).
+  float* pa = take<float>(scratch, st.g.chunks * cols);
+  float* pab = take<float>(scratch, st.g.chunks * cols);
+  float* ma = take<float>(scratch, cols);
+  float* mab = take<float>(scratch, cols);
+  run(s, "col_dot", &col_dot_kernel, dim3(grid_dim((cols + 31) / 32, "col_dot"), static_cast<unsigned>(st.g.chunks)), dim3(32, 8), 0, dz, zhat, st.g, pa, pab);
+  run(s, "col_mean2", &col_mean2_kernel, dim3(grid_dim((cols + kBlock - 1) / kBlock, "col_mean2")), dim3(kBlock), 0, pa, pab, st.g, ma, mab);
+  run(s, "coherence_grad_out", &coherence_grad_out_kernel, stride_grid(rows * cols), dim3(kBlock), 0, dz, zhat, st.rstd, ma, mab, st.g);
+}
+
+// ---- quantised matmul ----------------------------------------------------------------------------------------------
+void launch_matmul_int8(const Stream& s, float* out, const float* x, const int8_t* wq, const float* ws, int64_t m, int64_t n, int64_t k, bool int8_activations, const Scratch& scratch) {
+  if (m == 0 || n == 0) return;
+  if (k == 0) {
+    check(cudaMemsetAsync(out, 0, static_cast<size_t>(m * n) * sizeof(float), s.stream), "cudaMemsetAsync (matmulInt8 with K = 0)");
+    return;
+  }
+  const int64_t gy = (m + kQTile - 1) / kQTile, gx = (n + kQTile - 1) / kQTile;
+  if (gy > 65535) throw LaunchError("matmulInt8 with more than 65535 row tiles (M too large)");
+  const dim3 grid(grid_dim(gx, "matmulInt8"), static_cast<unsigned>(gy));
+  if (!int8_activations) {
+    const bool vec = k % 4 == 0 && reinterpret_cast<uintptr_t>(x) % 16 == 0 && reinterpret_cast<uintptr_t>(wq) % 4 == 0;
+    if (vec) run(s, "matmul_int8<f32 activations,vec>", &mm_i8w_kernel<true>, grid, dim3(kQThreads), 0, x, wq, ws, out, m, n, k);
+    else run(s, "matmul_int8<f32 activations>", &mm_i8w_kernel<false>, grid, dim3(kQThreads), 0, x, wq, ws, out, m, n, k);
+    return;
+  }
+  if (k > kInt8MaxK) throw LaunchError("matmulInt8 'int8': K = " + std::to_string(k) + " > " + std::to_string(kInt8MaxK) + " could overflow the 32-bit accumulator");
+  // Rows of int8x4 words padded to 16 bytes, so the GEMM's loads are aligned int4 vectors.
+  const int64_t pitch = (k + 15) / 16 * 4;
+  int32_t* xq = take<int32_t>(scratch, m * pitch);
+  float* sx = take<float>(scratch, m);
+  run(s, "quantize_rows", &quantize_rows_kernel, dim3(grid_dim(m, "quantize_rows")), dim3(row_block(k)), 0, x, k, pitch, xq, sx);
+  const int32_t* wp = reinterpret_cast<const int32_t*>(wq);
+  if (k % 16 != 0 || reinterpret_cast<uintptr_t>(wq) % 16 != 0) {
+    int32_t* packed = take<int32_t>(scratch, n * pitch);
+    run(s, "pack_int8", &pack_int8_kernel, stride_grid(n * pitch), dim3(kBlock), 0, wq, n, k, pitch, packed);
+    wp = packed;
+  }
+  run(s, "matmul_int8<dp4a>", &mm_dp4a_kernel, grid, dim3(kQThreads), 0, xq, wp, sx, ws, out, m, n, pitch);
+}
+
 // ---- indexing and structure ----------------------------------------------------------------------------------
 void launch_embedding(const Stream& s, DType dt, void* out, const void* table, const int32_t* ids, int64_t n, int64_t rows, int64_t dim) {
   if (n * dim == 0) return;
@@ -340,6 +521,7 @@ void launch_one_hot(const Stream& s, DType dt, void* out, const int32_t* ids, in
     case kF32: return run(s, "one_hot", &one_hot_kernel<float>, g, dim3(kBlock), 0, ids, static_cast<float*>(out), n, classes, 1.0f, s.err);
     case kI32: return run(s, "one_hot", &one_hot_kernel<int32_t>, g, dim3(kBlock), 0, ids, static_cast<int32_t*>(out), n, classes, int32_t(1), s.err);
     case kU8: return run(s, "one_hot", &one_hot_kernel<uint8_t>, g, dim3(kBlock), 0, ids, static_cast<uint8_t*>(out), n, classes, uint8_t(1), s.err);
+    case kI8: return run(s, "one_hot", &one_hot_kernel<uint8_t>, g, dim3(kBlock), 0, ids, static_cast<uint8_t*>(out), n, classes, uint8_t(1), s.err);  // the same bits
   }
 }
 

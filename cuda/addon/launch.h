@@ -4,6 +4,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <stdexcept>
 #include <string>
 
@@ -16,7 +17,7 @@
 
 namespace eitp {
 
-enum DType : int { kF32 = 0, kI32 = 1, kU8 = 2 };
+enum DType : int { kF32 = 0, kI32 = 1, kU8 = 2, kI8 = 3 };
 size_t dtype_size(DType d);
 const char* dtype_name(DType d);
 
@@ -53,11 +54,28 @@ void launch_copy(const Stream&, DType dt, void* out, int64_t n, const Shape& sha
 void launch_reduce(const Stream&, ReduceOp op, DType dt, void* out, const void* in, const ReduceGeom& g, float correction);
 void launch_argmax(const Stream&, DType dt, int32_t* out, const void* in, const ReduceGeom& g);
 
+// args.h set: tanhJvp's epilogue, C = (1 − h²) ⊙ (A·B).
 void launch_matmul(const Stream&, const MatmulArgs& args);
 
 void launch_softmax(const Stream&, float* y, const float* x, int64_t outer, int64_t len, int64_t inner, bool log_out);
 void launch_cross_entropy(const Stream&, float* loss, const float* logits, const int32_t* targets, int64_t rows, int64_t classes);
 void launch_layer_norm(const Stream&, float* y, const float* x, const float* w, const float* b, int64_t rows, int64_t d, float eps);
+
+// Temporary device memory for the multi-kernel ops: returns a block of at least `bytes` that the caller keeps until
+// the launch function returns. Kernels queued on the stream may still use it after that: the caching allocator
+// hands a block out again only to work queued later on the same stream.
+using Scratch = std::function<void*(size_t bytes)>;
+
+// Fused EIT-P terms (soft-histogram.cuh, coherence.cuh) on dense f32 inputs.
+void launch_soft_histogram(const Stream&, float* counts, const float* u, const SoftHist& p, const Scratch& scratch);
+void launch_soft_histogram_grad(const Stream&, float* du, const float* u, const float* g, const SoftHist& p);
+void launch_coherence(const Stream&, float* loss, const float* z, int64_t rows, int64_t cols, float eps, const Scratch& scratch);
+void launch_coherence_grad(const Stream&, float* dz, const float* z, const float* g, int64_t rows, int64_t cols, float eps, const Scratch& scratch);
+
+// out [m, n] = x [m, k] · (wq·ws)ᵀ with dense operands (matmul-int8.cuh); int8_activations quantises x per row.
+// K above this makes the 'int8' path's 32-bit accumulator able to overflow (127²·K >= 2^31).
+constexpr int64_t kInt8MaxK = 133152;
+void launch_matmul_int8(const Stream&, float* out, const float* x, const int8_t* wq, const float* ws, int64_t m, int64_t n, int64_t k, bool int8_activations, const Scratch& scratch);
 
 void launch_embedding(const Stream&, DType dt, void* out, const void* table, const int32_t* ids, int64_t n, int64_t rows, int64_t dim);
 void launch_scatter_add(const Stream&, float* out, const int32_t* ids, const float* values, int64_t n, int64_t rows, int64_t dim);

@@ -1,6 +1,10 @@
 // N-API bindings of the kernel entry points. Each reads and checks its arguments (args.h), then queues the
 // kernel on the device's stream through launch.h. Nothing here waits for the GPU.
+#include <cmath>
+#include <climits>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "args.h"
 #include "ops.h"
@@ -170,6 +174,26 @@ void op_matmul(const Napi::CallbackInfo& info) {
   launch_matmul(dev().stream(), a);
 }
 
+// tanhJvp(out, h, hOffset, v, vOffset, w, wOffset, batch, outFeatures, inFeatures): (1 − h²) ⊙ (v·wᵀ) on dense
+// h [batch, out], v [batch, in], w [out, in] (read as the transposed view B[k][n] = w[n][k]).
+void op_tanh_jvp(const Napi::CallbackInfo& info) {
+  const int64_t b = arg_int(info[7], "batch"), out_f = arg_int(info[8], "out features"), in_f = arg_int(info[9], "in features");
+  if (b < 0 || out_f < 0 || in_f < 0) throw LaunchError("tanhJvp: negative dimension");
+  MatmulArgs a{};
+  a.m = b, a.n = out_f, a.k = in_f;
+  a.batch.rank = 0;
+  a.batches = 1;
+  a.h = static_cast<const float*>(checked_range(dev(), arg_id(info[1]), kF32, arg_int(info[2], "offset"), b * out_f, "tanhJvp h"));
+  // The matmul operands are (buffer, element offset) pairs: check the ranges, then hand over the bases.
+  const int64_t v_off = arg_int(info[4], "offset"), w_off = arg_int(info[6], "offset");
+  checked_range(dev(), arg_id(info[3]), kF32, v_off, b * in_f, "tanhJvp v");
+  checked_range(dev(), arg_id(info[5]), kF32, w_off, out_f * in_f, "tanhJvp w");
+  a.a = MatOperand{static_cast<const float*>(dev().buffer(arg_id(info[3])).ptr), v_off, in_f, 1, Strides{}};
+  a.b = MatOperand{static_cast<const float*>(dev().buffer(arg_id(info[5])).ptr), w_off, 1, in_f, Strides{}};
+  a.c = static_cast<float*>(dense_out(info[0], kF32, b * out_f, "tanhJvp output"));
+  launch_matmul(dev().stream(), a);
+}
+
 // softmax(out, x, xOffset, outer, len, inner, log)
 void op_softmax(const Napi::CallbackInfo& info) {
   const int64_t outer = arg_int(info[3], "outer"), len = arg_int(info[4], "len"), inner = arg_int(info[5], "inner");
@@ -196,6 +220,114 @@ void op_layer_norm(const Napi::CallbackInfo& info) {
   auto* b = static_cast<const float*>(checked_range(dev(), arg_id(info[5]), kF32, arg_int(info[6], "offset"), d, "layerNorm bias"));
   auto* y = static_cast<float*>(dense_out(info[0], kF32, rows * d, "layerNorm output"));
   launch_layer_norm(dev().stream(), y, x, w, b, rows, d, static_cast<float>(info[9].As<Napi::Number>().DoubleValue()));
+}
+
+namespace {
+// The scratch blocks of one op call, from the caching allocator; returned when the call returns (also when it
+// throws), which is safe because the kernels using them are queued before any later work that could reuse them.
+class ScratchBlocks {
+ public:
+  ScratchBlocks() = default;
+  ScratchBlocks(const ScratchBlocks&) = delete;
+  ScratchBlocks& operator=(const ScratchBlocks&) = delete;
+  ~ScratchBlocks() {
+    for (auto& [p, cap] : blocks_) Device::get().allocator().release(p, cap);
+  }
+  Scratch fn() {
+    return [this](size_t bytes) {
+      size_t cap = 0;
+      void* p = Device::get().allocator().allocate(bytes ? bytes : 1, &cap);
+      blocks_.emplace_back(p, cap);
+      return p;
+    };
+  }
+
+ private:
+  std::vector<std::pair<void*, size_t>> blocks_;
+};
+
+double arg_number(const Napi::Value& v, const char* what) {
+  if (!v.IsNumber()) throw LaunchError(std::string(what) + " must be a number");
+  return v.As<Napi::Number>().DoubleValue();
+}
+
+// (n, bins, low, width, bandwidth) at info[i..i+4]; the window W = ceil(8h/width) in double, as the reference.
+SoftHist soft_hist_args(const Napi::CallbackInfo& info, size_t i) {
+  const int64_t n = arg_int(info[i], "n"), bins = arg_int(info[i + 1], "bins");
+  const double low = arg_number(info[i + 2], "low"), width = arg_number(info[i + 3], "width"), h = arg_number(info[i + 4], "bandwidth");
+  if (n < 0 || bins < 1 || bins > INT_MAX) throw LaunchError("softHistogram: n must be >= 0 and bins in [1, 2^31)");
+  if (!(width > 0) || !(h > 0) || !std::isfinite(low)) throw LaunchError("softHistogram: width and bandwidth must be > 0 and low finite");
+  // A window reaching every bin is the whole histogram; clamping keeps the int arithmetic in range.
+  const double window = std::min(std::ceil(8 * h / width), static_cast<double>(bins));
+  SoftHist p{};
+  p.n = n;
+  p.bins = static_cast<int>(bins);
+  p.window = static_cast<int>(window);
+  p.low_d = low;
+  p.width_d = width;
+  p.low = static_cast<float>(low);
+  p.width = static_cast<float>(width);
+  p.inv_2h2 = static_cast<float>(1.0 / (2 * h * h));
+  p.inv_h2 = static_cast<float>(1.0 / (h * h));
+  return p;
+}
+
+const float* f32_range(const Napi::CallbackInfo& info, size_t i, int64_t count, const char* what) {
+  return static_cast<const float*>(checked_range(dev(), arg_id(info[i]), kF32, arg_int(info[i + 1], "offset"), count, what));
+}
+}  // namespace
+
+// softHistogram(out, u, uOffset, n, bins, low, width, bandwidth)
+void op_soft_histogram(const Napi::CallbackInfo& info) {
+  const SoftHist p = soft_hist_args(info, 3);
+  const float* u = f32_range(info, 1, p.n, "softHistogram values");
+  auto* out = static_cast<float*>(dense_out(info[0], kF32, p.bins, "softHistogram counts"));
+  ScratchBlocks scratch;
+  launch_soft_histogram(dev().stream(), out, u, p, scratch.fn());
+}
+
+// softHistogramGrad(out, u, uOffset, g, gOffset, n, bins, low, width, bandwidth)
+void op_soft_histogram_grad(const Napi::CallbackInfo& info) {
+  const SoftHist p = soft_hist_args(info, 5);
+  const float* u = f32_range(info, 1, p.n, "softHistogramGrad values");
+  const float* g = f32_range(info, 3, p.bins, "softHistogramGrad cotangent");
+  auto* out = static_cast<float*>(dense_out(info[0], kF32, p.n, "softHistogramGrad output"));
+  launch_soft_histogram_grad(dev().stream(), out, u, g, p);
+}
+
+// coherence(out, z, zOffset, rows, cols, eps)
+void op_coherence(const Napi::CallbackInfo& info) {
+  const int64_t rows = arg_int(info[3], "rows"), cols = arg_int(info[4], "cols");
+  if (rows < 2 || cols < 2) throw LaunchError("coherence: z must be [N, d] with N >= 2 and d >= 2");
+  const float* z = f32_range(info, 1, rows * cols, "coherence input");
+  auto* out = static_cast<float*>(dense_out(info[0], kF32, 1, "coherence output"));
+  ScratchBlocks scratch;
+  launch_coherence(dev().stream(), out, z, rows, cols, static_cast<float>(arg_number(info[5], "eps")), scratch.fn());
+}
+
+// coherenceGrad(out, z, zOffset, g, gOffset, rows, cols, eps)
+void op_coherence_grad(const Napi::CallbackInfo& info) {
+  const int64_t rows = arg_int(info[5], "rows"), cols = arg_int(info[6], "cols");
+  if (rows < 2 || cols < 2) throw LaunchError("coherenceGrad: z must be [N, d] with N >= 2 and d >= 2");
+  const float* z = f32_range(info, 1, rows * cols, "coherenceGrad input");
+  const float* g = f32_range(info, 3, 1, "coherenceGrad cotangent");
+  auto* out = static_cast<float*>(dense_out(info[0], kF32, rows * cols, "coherenceGrad output"));
+  ScratchBlocks scratch;
+  launch_coherence_grad(dev().stream(), out, z, g, rows, cols, static_cast<float>(arg_number(info[7], "eps")), scratch.fn());
+}
+
+// matmulInt8(out, x, xOffset, wq(i8), wqOffset, ws, wsOffset, m, n, k, activations 'f32' | 'int8')
+void op_matmul_int8(const Napi::CallbackInfo& info) {
+  const int64_t m = arg_int(info[7], "m"), n = arg_int(info[8], "n"), k = arg_int(info[9], "k");
+  if (m < 0 || n < 0 || k < 0) throw LaunchError("matmulInt8: negative dimension");
+  const std::string act = info[10].IsString() ? info[10].As<Napi::String>().Utf8Value() : "";
+  if (act != "f32" && act != "int8") throw LaunchError("matmulInt8: activations must be 'f32' or 'int8', got '" + act + "'");
+  const float* x = f32_range(info, 1, m * k, "matmulInt8 activations");
+  const auto* wq = static_cast<const int8_t*>(checked_range(dev(), arg_id(info[3]), kI8, arg_int(info[4], "offset"), n * k, "matmulInt8 weights"));
+  const float* ws = f32_range(info, 5, n, "matmulInt8 scales");
+  auto* out = static_cast<float*>(dense_out(info[0], kF32, m * n, "matmulInt8 output"));
+  ScratchBlocks scratch;
+  launch_matmul_int8(dev().stream(), out, x, wq, ws, m, n, k, act == "int8", scratch.fn());
 }
 
 // embedding(dtype, out, table, tableOffset, ids(i32), idsOffset, n, rows, dim)

@@ -45,6 +45,10 @@ struct alignas(16) float4 {
   float x, y, z, w;
 };
 inline float4 make_float4(float x, float y, float z, float w) { return {x, y, z, w}; }
+struct alignas(16) int4 {
+  int x, y, z, w;
+};
+inline int4 make_int4(int x, int y, int z, int w) { return {x, y, z, w}; }
 
 namespace eitp_emu {
 
@@ -466,3 +470,23 @@ inline int atomicMax(int* p, int v) {
 }
 
 inline float rsqrtf(float x) { return 1.0f / std::sqrt(x); }
+
+// The integer intrinsics of the int8 kernels, with the GPU's results on every input.
+// __dp4a: four signed 8-bit products of the packed bytes of a and b, summed into c (32-bit wrapping, as the
+// hardware's IDP4A; unsigned arithmetic keeps the wrap defined in C++).
+inline int __dp4a(int a, int b, int c) {
+  uint32_t acc = static_cast<uint32_t>(c);
+  for (int i = 0; i < 4; ++i) {
+    const int x = static_cast<int8_t>(static_cast<uint32_t>(a) >> (8 * i));
+    const int y = static_cast<int8_t>(static_cast<uint32_t>(b) >> (8 * i));
+    acc += static_cast<uint32_t>(x * y);
+  }
+  return static_cast<int>(acc);
+}
+// __float2int_rn: round half to even (cvt.rni.s32.f32): NaN gives 0, out-of-range values saturate.
+inline int __float2int_rn(float x) {
+  if (x != x) return 0;
+  if (x >= 2147483648.0f) return 2147483647;
+  if (x <= -2147483648.0f) return -2147483647 - 1;
+  return static_cast<int>(std::nearbyint(x));  // the default rounding mode is to nearest, ties to even
+}

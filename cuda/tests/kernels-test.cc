@@ -1,75 +1,20 @@
 // Kernel logic tests on the CPU: the real kernel headers, compiled by g++ under the emulator (cuda/emu), run
-// against naive host loops. Built with AddressSanitizer by scripts/cuda-asan.sh, so an out-of-bounds access in a
-// kernel fails the run. Shapes are ragged (not multiples of any tile) and grids have more blocks than the
+// against naive host loops (the fused EIT-P and int8 kernels' tests are in eitp-kernels-test.cc). Built with
+// AddressSanitizer by scripts/cuda-asan.sh, so an out-of-bounds access in a kernel fails the run. Shapes are ragged (not multiples of any tile) and grids have more blocks than the
 // emulator's worker threads. Exit status 0 = all passed.
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <functional>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "../addon/launch.h"
 #include "../elementwise.cuh"
+#include "test-util.h"
 
 using namespace eitp;
-
-static int failures = 0;
-#define EXPECT(cond, ...)                                      \
-  do {                                                         \
-    if (!(cond)) {                                             \
-      ++failures;                                              \
-      std::printf("FAIL %s:%d: ", __FILE__, __LINE__);         \
-      std::printf(__VA_ARGS__);                                \
-      std::printf("\n");                                       \
-    }                                                          \
-  } while (0)
-
-static bool close(float a, float b, float rtol = 2e-4f, float atol = 2e-5f) {
-  if (std::isnan(a) && std::isnan(b)) return true;
-  return std::fabs(a - b) <= atol + rtol * std::fabs(b);
-}
-
-// Device buffers are host memory under the emulator, but go through the runtime API like the addon does.
-template <class T>
-static T* upload(const std::vector<T>& v) {
-  void* p = nullptr;
-  check(cudaMalloc(&p, v.size() * sizeof(T)), "cudaMalloc");
-  std::memcpy(p, v.data(), v.size() * sizeof(T));
-  return static_cast<T*>(p);
-}
-template <class T>
-static T* device(size_t n) {
-  void* p = nullptr;
-  check(cudaMalloc(&p, n * sizeof(T)), "cudaMalloc");
-  return static_cast<T*>(p);
-}
-
-static std::vector<float> randn(size_t n, unsigned seed) {
-  std::mt19937 g(seed);
-  std::normal_distribution<float> d;
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(g);
-  return v;
-}
-
-static Shape shape1(int64_t n) {
-  Shape s{};
-  s.rank = 1;
-  s.dim[0] = n;
-  return s;
-}
-static Strides dense(int64_t offset = 0) {
-  Strides s{};
-  s.offset = offset;
-  s.contiguous = 1;
-  return s;
-}
-
-static DeviceError* g_err = nullptr;
-static Stream stream() { return Stream{nullptr, g_err}; }
+using namespace eitp_test;
 
 static void test_matmul(int64_t batches, int64_t m, int64_t n, int64_t k, bool transpose_a, bool broadcast_b, bool transpose_b = false) {
   auto a = randn(batches * m * k, 1), b = randn((broadcast_b ? 1 : batches) * k * n, 2);
@@ -290,6 +235,7 @@ int main(int argc, char** argv) {
   test_softmax_layernorm();
   test_scatter_add_and_index_error();
   test_emulator_catches_bugs();
+  test_eitp_kernels();
   if (failures) {
     std::printf("%d failure(s)\n", failures);
     return 1;

@@ -13,6 +13,14 @@ export interface ReduceAttrs {
   readonly keepdims: boolean;
 }
 
+/** The soft histogram of EIT-P's parameter entropy: bin k has centre low + (k + ½)·width; Gaussian bandwidth h. */
+export interface HistogramAttrs {
+  readonly bins: number;
+  readonly low: number;
+  readonly width: number;
+  readonly bandwidth: number;
+}
+
 export interface OpAttrs {
   // elementwise unary
   neg: None;
@@ -58,6 +66,15 @@ export interface OpAttrs {
   logSoftmax: { readonly axis: number };
   crossEntropy: { readonly reduction: 'mean' | 'sum' | 'none' };
   layerNorm: { readonly eps: number };
+  // fused EIT-P terms (their backward passes are ops too, so every backend runs them fused)
+  softHistogram: HistogramAttrs;
+  softHistogramGrad: HistogramAttrs;
+  coherence: { readonly eps: number };
+  coherenceGrad: { readonly eps: number };
+  /** J v of a tanh layer h = tanh(x Wᵀ + c): (1 − h²) ⊙ (v Wᵀ), the FTLE's per-layer step. */
+  tanhJvp: None;
+  // quantised inference: int8 weights with per-output-channel scales
+  matmulInt8: { readonly activations: 'f32' | 'int8' };
   // indexing
   embedding: None;
   scatterAdd: { readonly numRows: number };

@@ -3,10 +3,12 @@
  * does not compile.
  */
 import { binaryDefs } from './binary.js';
+import { eitpFusedDefs } from './eitp-fused.js';
 import { indexingDefs } from './indexing.js';
 import { matmulDefs } from './matmul.js';
 import { nnDefs } from './nn.js';
 import type { OpTable } from './op-def.js';
+import { quantDefs } from './quant.js';
 import { reduceDefs } from './reduce.js';
 import { structureDefs } from './structure.js';
 import { unaryDefs } from './unary.js';
@@ -25,6 +27,8 @@ export function opTable(): OpTable {
     ...reduceDefs,
     ...matmulDefs,
     ...nnDefs,
+    ...eitpFusedDefs,
+    ...quantDefs,
     ...indexingDefs,
     ...structureDefs,
     ...viewDefs,

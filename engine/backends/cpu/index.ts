@@ -2,10 +2,12 @@
 import type { Backend, KernelTable } from '../../backend.js';
 import { DTYPES, type DType, type TypedArray, allocTyped } from '../../dtype.js';
 import type { CpuBuffer } from './cpu-buffer.js';
+import { eitpFusedKernels } from './eitp-fused.js';
 import { elementwiseKernels } from './elementwise.js';
 import { indexingKernels } from './indexing.js';
 import { matmulKernels } from './matmul.js';
 import { nnKernels } from './nn.js';
+import { quantKernels } from './quant.js';
 import { reduceKernels } from './reduce.js';
 
 /** Every kernel op is required here: the cpu backend is the oracle, so it must cover the whole table. */
@@ -14,6 +16,8 @@ const kernels = {
   ...reduceKernels,
   ...matmulKernels,
   ...nnKernels,
+  ...eitpFusedKernels,
+  ...quantKernels,
   ...indexingKernels,
 } satisfies Required<KernelTable<CpuBuffer>>;
 

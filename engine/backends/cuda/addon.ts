@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export type CudaDType = 'f32' | 'i32' | 'u8';
+export type CudaDType = 'f32' | 'i32' | 'i8' | 'u8';
 
 export interface CudaDeviceInfo {
   available: boolean;
@@ -49,9 +49,15 @@ export interface CudaAddon {
     a: Id, aOffset: number, aRowStride: number, aColStride: number, aBatchStrides: Strides,
     b: Id, bOffset: number, bRowStride: number, bColStride: number, bBatchStrides: Strides,
   ): void;
+  tanhJvp(out: Id, h: Id, hOffset: number, v: Id, vOffset: number, w: Id, wOffset: number, batch: number, outFeatures: number, inFeatures: number): void;
   softmax(out: Id, x: Id, xOffset: number, outer: number, len: number, inner: number, log: boolean): void;
   crossEntropy(loss: Id, x: Id, xOffset: number, targets: Id, tOffset: number, rows: number, classes: number): void;
   layerNorm(out: Id, x: Id, xOffset: number, w: Id, wOffset: number, b: Id, bOffset: number, rows: number, d: number, eps: number): void;
+  softHistogram(out: Id, u: Id, uOffset: number, n: number, bins: number, low: number, width: number, bandwidth: number): void;
+  softHistogramGrad(out: Id, u: Id, uOffset: number, g: Id, gOffset: number, n: number, bins: number, low: number, width: number, bandwidth: number): void;
+  coherence(out: Id, z: Id, zOffset: number, rows: number, cols: number, eps: number): void;
+  coherenceGrad(out: Id, z: Id, zOffset: number, g: Id, gOffset: number, rows: number, cols: number, eps: number): void;
+  matmulInt8(out: Id, x: Id, xOffset: number, wq: Id, wqOffset: number, ws: Id, wsOffset: number, m: number, n: number, k: number, activations: 'f32' | 'int8'): void;
   embedding(dtype: CudaDType, out: Id, table: Id, tableOffset: number, ids: Id, idsOffset: number, n: number, rows: number, dim: number): void;
   scatterAdd(out: Id, ids: Id, idsOffset: number, values: Id, valuesOffset: number, n: number, rows: number, dim: number): void;
   oneHot(dtype: CudaDType, out: Id, ids: Id, idsOffset: number, n: number, classes: number): void;

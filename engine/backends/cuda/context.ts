@@ -7,7 +7,7 @@ import type { CudaAddon, CudaDType } from './addon.js';
 import type { CudaArg } from './cuda-buffer.js';
 import { isDense, mergeAxes } from './layout.js';
 
-export const CUDA_DTYPES: readonly DType[] = ['f32', 'i32', 'u8'];
+export const CUDA_DTYPES: readonly DType[] = ['f32', 'i32', 'i8', 'u8'];
 
 /** A dense view of an operand: its own buffer when already dense, else a temporary the caller must release. */
 export interface DenseRef {
@@ -20,8 +20,8 @@ export class CudaContext {
   constructor(readonly addon: CudaAddon) {}
 
   dt(d: DType, op: string): CudaDType {
-    if (d === 'f32' || d === 'i32' || d === 'u8') return d;
-    throw new BackendError(`dtype ${d} is not supported by the CUDA backend (f32, i32, u8)`, { op, dtypes: [d], backend: 'cuda' });
+    if (d === 'f32' || d === 'i32' || d === 'i8' || d === 'u8') return d;
+    throw new BackendError(`dtype ${d} is not supported by the CUDA backend (f32, i32, i8, u8)`, { op, dtypes: [d], backend: 'cuda' });
   }
 
   /** A temporary device buffer, freed by release(). Freeing right after queueing the kernel that reads it is

@@ -9,9 +9,11 @@ import { BackendError } from '../../errors.js';
 import { type CudaDeviceInfo, type LoadedAddon, loadCudaAddon } from './addon.js';
 import { CUDA_DTYPES, CudaContext } from './context.js';
 import type { CudaBuffer } from './cuda-buffer.js';
+import { eitpFusedKernels } from './eitp-fused.js';
 import { elementwiseKernels } from './elementwise.js';
 import { indexingKernels } from './indexing.js';
 import { nnKernels } from './nn.js';
+import { quantKernels } from './quant.js';
 import { reduceKernels } from './reduce.js';
 
 export interface CudaBackend extends Backend<CudaBuffer> {
@@ -19,7 +21,7 @@ export interface CudaBackend extends Backend<CudaBuffer> {
   readonly info: CudaDeviceInfo & { addon: string };
 }
 
-const TYPED = { f32: Float32Array, i32: Int32Array, u8: Uint8Array } as const;
+const TYPED = { f32: Float32Array, i32: Int32Array, i8: Int8Array, u8: Uint8Array } as const;
 
 export function createCudaBackend(loaded: LoadedAddon): CudaBackend {
   const { addon } = loaded;
@@ -29,6 +31,8 @@ export function createCudaBackend(loaded: LoadedAddon): CudaBackend {
     ...elementwiseKernels(ctx),
     ...reduceKernels(ctx),
     ...nnKernels(ctx),
+    ...eitpFusedKernels(ctx),
+    ...quantKernels(ctx),
     ...indexingKernels(ctx),
   } satisfies Required<KernelTable<CudaBuffer>>;
   return {

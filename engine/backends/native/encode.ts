@@ -5,7 +5,7 @@
  */
 import type { KernelArg, KernelOpName } from '../../backend.js';
 import type { DType } from '../../dtype.js';
-import type { OpAttrs, ReduceAttrs } from '../../ops/attrs.js';
+import type { HistogramAttrs, OpAttrs, ReduceAttrs } from '../../ops/attrs.js';
 
 /** Must match enum DType in native/common.h. */
 export const DTYPE_CODES: Partial<Record<DType, number>> = { f32: 0, i32: 1, i8: 2, u8: 3 };
@@ -39,6 +39,9 @@ export function encodeLayouts(inputs: readonly KernelArg[], output: KernelArg): 
 
 const EMPTY = new Float64Array(0);
 
+/** [bins, low, width, bandwidth], as native/soft-histogram.cc reads them. */
+const histogram = (a: HistogramAttrs) => Float64Array.of(a.bins, a.low, a.width, a.bandwidth);
+
 const reduce = (a: ReduceAttrs, ...extra: number[]) => Float64Array.from([a.axes.length, ...a.axes, a.keepdims ? 1 : 0, ...extra]);
 
 /** Per-op attribute encoders; ops without attributes (or whose only attribute is the output dtype) send nothing. */
@@ -55,6 +58,11 @@ const ENCODERS: { [K in KernelOpName]?: (attrs: OpAttrs[K]) => Float64Array } = 
   logSoftmax: (a) => Float64Array.of(a.axis),
   crossEntropy: (a) => Float64Array.of(a.reduction === 'mean' ? 0 : a.reduction === 'sum' ? 1 : 2),
   layerNorm: (a) => Float64Array.of(a.eps),
+  softHistogram: histogram,
+  softHistogramGrad: histogram,
+  coherence: (a) => Float64Array.of(a.eps),
+  coherenceGrad: (a) => Float64Array.of(a.eps),
+  matmulInt8: (a) => Float64Array.of(a.activations === 'int8' ? 1 : 0),
   scatterAdd: (a) => Float64Array.of(a.numRows),
   oneHot: (a) => Float64Array.of(a.numClasses),
   concat: (a) => Float64Array.of(a.axis),

@@ -6,7 +6,8 @@
  * op; index errors whose indices are already computed throw at the call, as on cpu.
  *
  * Environment: EITP_THREADS (pool size, default the cores this process may use), EITP_NATIVE_SYNC=1 (run each
- * kernel at its call), EITP_SIMD=generic|avx2 (cap the instruction set, to test fallbacks), EITP_NATIVE_CACHE_MB
+ * kernel at its call), EITP_SIMD=generic|avx2 (cap the instruction set, to test fallbacks),
+ * EITP_INT8_KERNEL=generic|avx2|avxvnni|avx512vnni (pick matmulInt8's tiles, where the CPU has them), EITP_NATIVE_CACHE_MB
  * (freed memory kept for reuse, default 1024), EITP_GEMM_KC/MC/NC (GEMM blocking), EITP_NATIVE_ADDON (addon path).
  */
 import type { Backend, KernelArg, KernelOpName, KernelTable } from '../../backend.js';
@@ -26,7 +27,8 @@ const KERNEL_OPS = [
   'neg', 'exp', 'log', 'sqrt', 'rsqrt', 'tanh', 'sigmoid', 'relu', 'gelu', 'abs', 'square', 'erf', 'sign',
   'add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'where',
   'sum', 'mean', 'max', 'logsumexp', 'var', 'norm', 'argmax', 'matmul',
-  'softmax', 'logSoftmax', 'crossEntropy', 'layerNorm', 'embedding', 'scatterAdd', 'oneHot', 'concat', 'pad',
+  'softmax', 'logSoftmax', 'crossEntropy', 'layerNorm', 'softHistogram', 'softHistogramGrad', 'coherence', 'coherenceGrad',
+  'matmulInt8', 'tanhJvp', 'embedding', 'scatterAdd', 'oneHot', 'concat', 'pad',
   'contiguous', 'cast',
 ] as const satisfies readonly KernelOpName[];
 
@@ -126,7 +128,7 @@ export function setNativeThreads(n: number): number {
   return requireAddon().setThreads(n);
 }
 
-/** Threads, the GEMM micro-kernel chosen by cpuid, and whether kernels run synchronously. */
+/** Threads, the GEMM micro-kernel and int8 tiles chosen by cpuid, and whether kernels run synchronously. */
 export function nativeInfo(): NativeInfo {
   return requireAddon().info();
 }

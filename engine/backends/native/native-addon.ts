@@ -13,6 +13,8 @@ export interface NativeInfo {
   threads: number;
   /** The GEMM micro-kernel chosen by cpuid (EITP_SIMD=generic|avx2 caps it), e.g. 'avx512-12x32'. */
   gemmKernel: string;
+  /** matmulInt8's tiles, chosen by cpuid (EITP_SIMD caps, EITP_INT8_KERNEL picks), e.g. 'avx512vnni-4x4'. */
+  int8Kernel: string;
   /** The instruction set of the vectorised exp/tanh/erf kernels. */
   vmath: string;
   sync: boolean;

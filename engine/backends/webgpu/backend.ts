@@ -3,10 +3,12 @@ import type { Backend, KernelTable } from '../../backend.js';
 import type { DType, TypedArray } from '../../dtype.js';
 import { BackendError } from '../../errors.js';
 import type { GpuContext } from './context.js';
+import { eitpKernels } from './kernels-eitp.js';
 import { elementwiseKernels } from './kernels-elementwise.js';
 import { indexingKernels } from './kernels-indexing.js';
 import { matmulKernels } from './kernels-matmul.js';
 import { nnKernels } from './kernels-nn.js';
+import { quantKernels } from './kernels-quant.js';
 import { reduceKernels } from './kernels-reduce.js';
 import type { GpuBuffer } from './runtime.js';
 
@@ -20,6 +22,8 @@ export function webgpuKernels(g: GpuContext) {
     ...reduceKernels(g),
     ...matmulKernels(g),
     ...nnKernels(g),
+    ...eitpKernels(g),
+    ...quantKernels(g),
     ...indexingKernels(g),
   } satisfies Required<KernelTable<GpuBuffer>>;
 }

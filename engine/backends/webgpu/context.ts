@@ -2,7 +2,16 @@
 import type { Runtime } from './runtime.js';
 import type { PipelineCache } from './shaders.js';
 
+/** How matmulInt8 multiplies packed int8 words: dot4I8Packed, or byte arithmetic where WGSL lacks it. */
+export type Int8DotPath = 'packed' | 'unpacked';
+
 export interface GpuContext {
   readonly runtime: Runtime;
   readonly pipelines: PipelineCache;
+  /** WGSL language features of the instance (navigator.gpu.wgslLanguageFeatures). */
+  readonly wgslFeatures: ReadonlySet<string>;
+  /** 'packed' only where wgslFeatures has packed_4x8_integer_dot_product; tests switch it to reach both paths. */
+  int8Dot: Int8DotPath;
 }
+
+export const PACKED_DOT_FEATURE = 'packed_4x8_integer_dot_product';

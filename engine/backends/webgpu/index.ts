@@ -12,7 +12,7 @@ import type { Backend, BackendStatus } from '../../backend.js';
 import { registerBackend } from '../../device.js';
 import { BackendError } from '../../errors.js';
 import { createWebGpuBackend } from './backend.js';
-import type { GpuContext } from './context.js';
+import { type GpuContext, type Int8DotPath, PACKED_DOT_FEATURE } from './context.js';
 import { installTimerPolling, uninstallTimerPolling } from './dawn-workarounds.js';
 import type { PoolStats } from './pool.js';
 import { type KernelTime, Profiler } from './profile.js';
@@ -108,7 +108,9 @@ async function acquire(options: WebGpuOptions): Promise<BackendStatus> {
     );
     if (!process.env.EITP_WEBGPU_NO_TIMER_POLL) installTimerPolling();
     const runtime = new Runtime(device, { maxBatch: options.maxBatch ?? (Number(process.env.EITP_WEBGPU_MAX_BATCH) || 16), maxPooledBytes: options.maxPooledBytes ?? 512 << 20 });
-    const ctx: GpuContext = { runtime, pipelines: new PipelineCache(device) };
+    const wgslFeatures = new Set<string>(gpu.wgslLanguageFeatures ?? []);
+    const packedDot = wgslFeatures.has(PACKED_DOT_FEATURE) && process.env.EITP_WEBGPU_INT8_DOT !== 'unpacked';
+    const ctx: GpuContext = { runtime, pipelines: new PipelineCache(device), wgslFeatures, int8Dot: packedDot ? 'packed' : 'unpacked' };
     const info = adapter.info;
     const adapterName = [info?.vendor, info?.architecture, info?.device, info?.description].filter(Boolean).join(' ') || 'unnamed adapter';
     runtime.onLost = (reason) => {
@@ -147,6 +149,10 @@ function live(op: string): State {
 export interface WebGpuStats {
   adapter: string;
   features: readonly string[];
+  /** WGSL language features of the instance (navigator.gpu.wgslLanguageFeatures). */
+  wgslFeatures: readonly string[];
+  /** matmulInt8's integer dot product: 'packed' (dot4I8Packed) or 'unpacked'. */
+  int8Dot: Int8DotPath;
   pool: PoolStats;
   pipelines: number;
   dispatches: number;
@@ -158,7 +164,15 @@ export interface WebGpuStats {
 export function webgpuStats(): WebGpuStats {
   const s = live('webgpuStats');
   const r = s.ctx.runtime;
-  return { adapter: s.adapterName, features: s.features, pool: { ...r.pool.stats }, pipelines: s.ctx.pipelines.size, ...r.counters };
+  return {
+    adapter: s.adapterName,
+    features: s.features,
+    wgslFeatures: [...s.ctx.wgslFeatures],
+    int8Dot: s.ctx.int8Dot,
+    pool: { ...r.pool.stats },
+    pipelines: s.ctx.pipelines.size,
+    ...r.counters,
+  };
 }
 
 /** Submits everything recorded so far and waits until the device has run it. */
@@ -201,6 +215,21 @@ export function webgpuDevice(): GPUDevice {
 /** @internal the live kernel context (benchmarks of kernel variants). */
 export function webgpuContext(): GpuContext {
   return live('webgpuContext').ctx;
+}
+
+/**
+ * @internal selects matmulInt8's integer dot product: 'packed' (dot4I8Packed; needs the WGSL language feature
+ * packed_4x8_integer_dot_product) or 'unpacked'. The default is 'packed' where available, unless
+ * EITP_WEBGPU_INT8_DOT=unpacked was set at initialisation. Returns the previous choice.
+ */
+export function setWebGpuInt8Dot(path: Int8DotPath): Int8DotPath {
+  const ctx = live('setWebGpuInt8Dot').ctx;
+  if (path === 'packed' && !ctx.wgslFeatures.has(PACKED_DOT_FEATURE)) {
+    throw new BackendError(`this WebGPU instance lacks the WGSL language feature ${PACKED_DOT_FEATURE}`, { op: 'matmulInt8', backend: 'webgpu' });
+  }
+  const previous = ctx.int8Dot;
+  ctx.int8Dot = path;
+  return previous;
 }
 
 /** @internal the Dawn instance, so a peer library (the tfjs benchmark) can run on the same adapter. */

@@ -1,0 +1,275 @@
+// Tests of the fused EIT-P kernels (soft histogram, coherence, tanhJvp's matmul epilogue) and the int8 matmul under
+// the emulator, against naive double-precision host loops written from the spec. Shapes are ragged, grids have more
+// blocks than the emulator's workers, and the soft histogram's grid-stride loop takes several rounds.
+#include <climits>
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "test-util.h"
+
+namespace eitp_test {
+namespace {
+
+// ---- soft histogram -------------------------------------------------------------------------------------------------
+struct HistAttrs {
+  int bins;
+  double low, width, h;
+};
+
+SoftHist hist_params(int64_t n, const HistAttrs& a) {
+  SoftHist p{};
+  p.n = n;
+  p.bins = a.bins;
+  p.window = static_cast<int>(std::min(std::ceil(8 * a.h / a.width), static_cast<double>(a.bins)));
+  p.low_d = a.low;
+  p.width_d = a.width;
+  p.low = static_cast<float>(a.low);
+  p.width = static_cast<float>(a.width);
+  p.inv_2h2 = static_cast<float>(1 / (2 * a.h * a.h));
+  p.inv_h2 = static_cast<float>(1 / (a.h * a.h));
+  return p;
+}
+
+// The spec's soft assignment of one value: softmax over its window, visit(k, a_k, (c_k − u)/h²).
+template <class F>
+void assign(double u, const HistAttrs& a, F visit) {
+  const int reach = static_cast<int>(std::ceil(8 * a.h / a.width));
+  const int nearest = static_cast<int>(std::min<double>(a.bins - 1, std::max(0.0, std::floor((u - a.low) / a.width))));
+  const int lo = std::max(0, nearest - reach), hi = std::min(a.bins - 1, nearest + reach);
+  std::vector<double> l(hi - lo + 1);
+  double m = -INFINITY, z = 0;
+  for (int k = lo; k <= hi; ++k) {
+    const double d = a.low + (k + 0.5) * a.width - u;
+    l[k - lo] = -d * d / (2 * a.h * a.h);
+    m = std::max(m, l[k - lo]);
+  }
+  for (auto& v : l) z += v = std::exp(v - m);
+  for (int k = lo; k <= hi; ++k) visit(k, l[k - lo] / z, (a.low + (k + 0.5) * a.width - u) / (a.h * a.h));
+}
+
+void test_soft_histogram(int64_t n, const HistAttrs& a, float spread) {
+  auto u = randn(n, 11);
+  for (auto& v : u) v *= spread;
+  auto g = randn(a.bins, 12);
+  float *du = upload(u), *dg = upload(g), *counts = device<float>(a.bins), *grad = device<float>(n);
+  const SoftHist p = hist_params(n, a);
+  {
+    ScratchHolder scratch;
+    launch_soft_histogram(stream(), counts, du, p, scratch.fn());
+  }
+  launch_soft_histogram_grad(stream(), grad, du, dg, p);
+  std::vector<double> want(a.bins, 0.0);
+  int bad_grad = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    double gbar = 0, weighted = 0, slope = 0;
+    assign(u[i], a, [&](int k, double ak, double s) {
+      want[k] += ak;
+      gbar += ak * g[k];
+      weighted += ak * g[k] * s;
+      slope += ak * s;
+    });
+    if (!close(grad[i], static_cast<float>(weighted - gbar * slope), 1e-4f, 1e-5f) && bad_grad++ < 5) std::printf("  u=%.9g grad %.9g want %.9g\n", u[i], grad[i], weighted - gbar * slope);
+  }
+  int bad = 0;
+  double total = 0;
+  for (int k = 0; k < a.bins; ++k) bad += !close(counts[k], static_cast<float>(want[k]), 1e-4f, 1e-4f), total += counts[k];
+  EXPECT(bad == 0, "softHistogram n=%ld bins=%d: %d bins wrong", (long)n, a.bins, bad);
+  // Every value's weights sum to 1, so the counts sum to n.
+  EXPECT(std::fabs(total - static_cast<double>(n)) <= 1e-4 * n, "softHistogram counts sum to %f, not n = %ld", total, (long)n);
+  EXPECT(bad_grad == 0, "softHistogramGrad n=%ld bins=%d: %d values wrong", (long)n, a.bins, bad_grad);
+  cudaFree(du), cudaFree(dg), cudaFree(counts), cudaFree(grad);
+}
+
+// NaN values take part in no bin (and get no gradient); ±inf poison every bin of their window with NaN.
+void test_soft_histogram_nonfinite() {
+  const HistAttrs a{16, -2, 0.25, 0.25};
+  std::vector<float> u = {0.1f, NAN, -0.7f};
+  std::vector<float> g(16, 1.0f);
+  float *du = upload(u), *dg = upload(g), *counts = device<float>(16), *grad = device<float>(3);
+  ScratchHolder scratch;
+  launch_soft_histogram(stream(), counts, du, hist_params(3, a), scratch.fn());
+  launch_soft_histogram_grad(stream(), grad, du, dg, hist_params(3, a));
+  double total = 0;
+  for (int k = 0; k < 16; ++k) total += counts[k];
+  EXPECT(std::fabs(total - 2.0) < 1e-5, "NaN values are skipped: counts sum to %f, not 2", total);
+  EXPECT(grad[1] == 0.0f, "NaN value's gradient is 0, got %f", grad[1]);
+  u[1] = INFINITY;
+  float* du2 = upload(u);
+  launch_soft_histogram(stream(), counts, du2, hist_params(3, a), scratch.fn());
+  EXPECT(std::isnan(counts[15]) && !std::isnan(counts[0]), "+inf makes its window (the top bins) NaN only: %f %f", counts[15], counts[0]);
+  cudaFree(du), cudaFree(du2), cudaFree(dg), cudaFree(counts), cudaFree(grad);
+}
+
+// ---- coherence ------------------------------------------------------------------------------------------------------
+void test_coherence(int64_t rows, int64_t cols, int64_t offset) {
+  auto z = randn(offset + rows * cols, 21);
+  // correlated columns: column j also carries a share of column 0
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 1; j < cols; ++j) z[offset + i * cols + j] += 0.3f * z[offset + i * cols];
+  const float eps = 1e-5f;
+  const float g = 1.7f;
+  float *dz = upload(z), *loss = device<float>(1), *dg = upload(std::vector<float>{g}), *grad = device<float>(rows * cols);
+  {
+    ScratchHolder scratch;
+    launch_coherence(stream(), loss, dz + offset, rows, cols, eps, scratch.fn());
+  }
+  {
+    ScratchHolder scratch;
+    launch_coherence_grad(stream(), grad, dz + offset, dg, rows, cols, eps, scratch.fn());
+  }
+  // Reference in double.
+  std::vector<double> zh(rows * cols), mean(cols, 0.0), rstd(cols, 0.0), res(cols * cols, 0.0);
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j) mean[j] += z[offset + i * cols + j] / static_cast<double>(rows);
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j) rstd[j] += std::pow(z[offset + i * cols + j] - mean[j], 2) / rows;
+  for (auto& r : rstd) r = 1 / std::sqrt(r + eps);
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j) zh[i * cols + j] = (z[offset + i * cols + j] - mean[j]) * rstd[j];
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j)
+      for (int64_t k = 0; k < cols; ++k) res[j * cols + k] += zh[i * cols + j] * zh[i * cols + k];
+  double total = 0;
+  for (int64_t j = 0; j < cols; ++j)
+    for (int64_t k = 0; k < cols; ++k) {
+      res[j * cols + k] = res[j * cols + k] / rows - (j == k);
+      total += res[j * cols + k] * res[j * cols + k];
+    }
+  const double want = total / (cols * (cols - 1.0));
+  EXPECT(close(loss[0], static_cast<float>(want), 1e-4f, 1e-7f), "coherence %ldx%ld: %g, want %g", (long)rows, (long)cols, loss[0], want);
+  const double s = g * 4.0 / (rows * cols * (cols - 1.0));
+  std::vector<double> dzh(rows * cols, 0.0), ma(cols, 0.0), mab(cols, 0.0);
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j) {
+      double acc = 0;
+      for (int64_t k = 0; k < cols; ++k) acc += zh[i * cols + k] * res[k * cols + j];
+      dzh[i * cols + j] = s * acc;
+      ma[j] += dzh[i * cols + j] / rows;
+      mab[j] += dzh[i * cols + j] * zh[i * cols + j] / rows;
+    }
+  double scale = 0;
+  for (int64_t e = 0; e < rows * cols; ++e) scale = std::max(scale, std::fabs(dzh[e] * rstd[e % cols]));
+  int bad = 0;
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j) {
+      const double w = rstd[j] * (dzh[i * cols + j] - ma[j] - zh[i * cols + j] * mab[j]);
+      bad += !close(grad[i * cols + j], static_cast<float>(w), 1e-3f, static_cast<float>(1e-4 * scale));
+    }
+  EXPECT(bad == 0, "coherenceGrad %ldx%ld: %d wrong", (long)rows, (long)cols, bad);
+  cudaFree(dz), cudaFree(loss), cudaFree(dg), cudaFree(grad);
+}
+
+// ---- matmulInt8 -----------------------------------------------------------------------------------------------------
+// The spec's quantisation in f32 (the kernel's arithmetic exactly): codes, then (sx·ws)·Σ as the kernel rounds it.
+std::vector<float> int8_reference(const std::vector<float>& x, const std::vector<int8_t>& wq, const std::vector<float>& ws, int64_t m, int64_t n, int64_t k) {
+  std::vector<float> out(m * n);
+  for (int64_t i = 0; i < m; ++i) {
+    float amax = 0;
+    for (int64_t p = 0; p < k; ++p) amax = std::max(amax, std::fabs(x[i * k + p]));
+    const float inv = amax == 0 ? 0.0f : 127.0f / amax, sx = amax / 127.0f;
+    std::vector<int> codes(k);
+    for (int64_t p = 0; p < k; ++p) codes[p] = std::min(127, std::max(-127, static_cast<int>(std::nearbyint(x[i * k + p] * inv))));
+    for (int64_t j = 0; j < n; ++j) {
+      int64_t acc = 0;
+      for (int64_t p = 0; p < k; ++p) acc += static_cast<int64_t>(codes[p]) * wq[j * k + p];
+      out[i * n + j] = (sx * ws[j]) * static_cast<float>(acc);
+    }
+  }
+  return out;
+}
+
+void test_matmul_int8(int64_t m, int64_t n, int64_t k, int64_t wq_offset) {
+  auto x = randn(m * k, 31), ws = randn(n, 32);
+  for (auto& s : ws) s = 0.01f * std::fabs(s) + 1e-3f;
+  for (int64_t p = 0; p < k; ++p) x[3 % m * k + p] = 0.0f;  // an all-zero row: scale 0, output 0
+  if (m > 1 && k > 4) {
+    // Row 1 has amax 127, so inv = 1 and its codes are rint(x): exact ties, which round to even.
+    x[k] = 127.0f, x[k + 1] = 2.5f, x[k + 2] = 3.5f, x[k + 3] = -0.5f, x[k + 4] = -1.5f;
+  }
+  std::vector<int8_t> wq(wq_offset + n * k);
+  std::mt19937 gen(33);
+  for (auto& w : wq) w = static_cast<int8_t>(static_cast<int>(gen() % 255) - 127);
+  float *dx = upload(x), *dws = upload(ws), *out = device<float>(m * n);
+  int8_t* dwq = upload(wq);
+  const std::vector<int8_t> w(wq.begin() + wq_offset, wq.end());
+  for (const bool int8 : {false, true}) {
+    {
+      ScratchHolder scratch;
+      launch_matmul_int8(stream(), out, dx, dwq + wq_offset, dws, m, n, k, int8, scratch.fn());
+    }
+    int bad = 0;
+    if (int8) {
+      // Exact: the same f32 quantisation, exact integer sums, the same rounding of the epilogue.
+      const auto want = int8_reference(x, w, ws, m, n, k);
+      for (int64_t e = 0; e < m * n; ++e) bad += out[e] != want[e];
+    } else {
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < n; ++j) {
+          double acc = 0;
+          for (int64_t p = 0; p < k; ++p) acc += static_cast<double>(x[i * k + p]) * w[j * k + p];
+          bad += !close(out[i * n + j], static_cast<float>(ws[j] * acc), 1e-4f, 1e-4f);
+        }
+    }
+    EXPECT(bad == 0, "matmulInt8 %s m=%ld n=%ld k=%ld wq offset %ld: %d wrong", int8 ? "int8" : "f32", (long)m, (long)n, (long)k, (long)wq_offset, bad);
+  }
+  cudaFree(dx), cudaFree(dws), cudaFree(out), cudaFree(dwq);
+}
+
+// The emulator's integer intrinsics give the GPU's results.
+void test_int8_intrinsics() {
+  const auto pack = [](int a, int b, int c, int d) {
+    return static_cast<int>((static_cast<uint32_t>(a) & 0xff) | (static_cast<uint32_t>(b) & 0xff) << 8 | (static_cast<uint32_t>(c) & 0xff) << 16 | (static_cast<uint32_t>(d) & 0xff) << 24);
+  };
+  EXPECT(__dp4a(pack(1, -2, 127, -128), pack(3, 4, -127, -128), 10) == 10 + 3 - 8 - 16129 + 16384, "__dp4a signed bytes");
+  EXPECT(__dp4a(pack(127, 127, 127, 127), pack(127, 127, 127, 127), INT_MAX) == static_cast<int>(static_cast<uint32_t>(INT_MAX) + 4u * 16129u), "__dp4a wraps like the hardware");
+  EXPECT(__float2int_rn(2.5f) == 2 && __float2int_rn(3.5f) == 4 && __float2int_rn(-2.5f) == -2 && __float2int_rn(-0.5f) == 0, "__float2int_rn ties to even");
+  EXPECT(__float2int_rn(NAN) == 0 && __float2int_rn(1e10f) == INT_MAX && __float2int_rn(-1e10f) == INT_MIN, "__float2int_rn NaN and saturation");
+}
+
+// ---- tanhJvp: the f32 matmul with (1 − h²) fused into its epilogue --------------------------------------------------
+void test_tanh_jvp(int64_t b, int64_t out_f, int64_t in_f) {
+  auto v = randn(b * in_f, 41), w = randn(out_f * in_f, 42), h = randn(b * out_f, 43);
+  for (auto& y : h) y = std::tanh(y);
+  float *dv = upload(v), *dw = upload(w), *dh = upload(h), *out = device<float>(b * out_f);
+  MatmulArgs a{};
+  a.m = b, a.n = out_f, a.k = in_f;
+  a.batch.rank = 0;
+  a.batches = 1;
+  a.a = MatOperand{dv, 0, in_f, 1, Strides{}};
+  a.b = MatOperand{dw, 0, 1, in_f, Strides{}};  // wᵀ read in place
+  a.c = out;
+  a.h = dh;
+  launch_matmul(stream(), a);
+  int bad = 0;
+  for (int64_t i = 0; i < b; ++i)
+    for (int64_t j = 0; j < out_f; ++j) {
+      double acc = 0;
+      for (int64_t p = 0; p < in_f; ++p) acc += static_cast<double>(v[i * in_f + p]) * w[j * in_f + p];
+      const double y = h[i * out_f + j];
+      bad += !close(out[i * out_f + j], static_cast<float>((1 - y * y) * acc), 1e-4f, 1e-4f);
+    }
+  EXPECT(bad == 0, "tanhJvp b=%ld out=%ld in=%ld: %d wrong", (long)b, (long)out_f, (long)in_f, bad);
+  cudaFree(dv), cudaFree(dw), cudaFree(dh), cudaFree(out);
+}
+
+}  // namespace
+
+void test_eitp_kernels() {
+  test_soft_histogram(1031, {64, -4, 0.125, 0.125}, 2.5f);      // values beyond both ends of the range
+  test_soft_histogram(300001, {64, -4, 0.125, 0.125}, 1.0f);    // capped grid: each warp takes several rounds
+  test_soft_histogram(5003, {33, -3, 0.2, 0.15}, 1.0f);
+  test_soft_histogram(2000, {2000, -3, 0.003, 0.004}, 1.0f);    // per-warp histograms in the global spill area
+  test_soft_histogram_nonfinite();
+  test_coherence(67, 9, 0);      // one tile pair, scalar loads
+  test_coherence(1000, 70, 1);   // 3 tile pairs (ragged), many row chunks, z not 16-byte aligned
+  test_coherence(300, 132, 0);   // float4 loads, 6 tile pairs
+  test_int8_intrinsics();
+  test_matmul_int8(37, 130, 67, 0);   // ragged; int8 path packs the weights (K % 16 != 0)
+  test_matmul_int8(5, 9, 64, 0);      // weights read in place (K % 16 == 0, aligned); vector f32 loads
+  test_matmul_int8(130, 3, 48, 3);    // misaligned weights: packed; scalar f32 loads
+  test_tanh_jvp(7, 5, 33);            // 32×32 tiles
+  test_tanh_jvp(300, 260, 45);        // 128×128 tiles, vector A loads, ragged
+}
+
+}  // namespace eitp_test

@@ -1,0 +1,65 @@
+/**
+ * The fused EIT-P terms on the cuda backend (cuda/soft-histogram.cuh, cuda/coherence.cuh, cuda/matmul.cuh): the soft
+ * histogram and the coherence loss with their backward ops, and the tanh layer's Jacobian-vector step. Inputs are made dense first; the addon allocates the kernels'
+ * scratch (partial histograms, column statistics, Gram tiles) from its caching allocator.
+ */
+import type { Kernel, KernelOpName } from '../../backend.js';
+import type { CudaContext } from './context.js';
+import type { CudaBuffer } from './cuda-buffer.js';
+
+type CudaKernel<K extends KernelOpName> = Kernel<K, CudaBuffer>;
+
+export function eitpFusedKernels(ctx: CudaContext) {
+  const { addon } = ctx;
+  return {
+    softHistogram: (([u], o, { bins, low, width, bandwidth }) => {
+      const src = ctx.dense(u!, 'softHistogram');
+      try {
+        addon.softHistogram(o.buffer.id, src.id, src.offset, u!.layout.shape[0]!, bins, low, width, bandwidth);
+      } finally {
+        src.release();
+      }
+    }) as CudaKernel<'softHistogram'>,
+    softHistogramGrad: (([u, g], o, { bins, low, width, bandwidth }) => {
+      const [us, gs] = [ctx.dense(u!, 'softHistogramGrad'), ctx.dense(g!, 'softHistogramGrad')];
+      try {
+        addon.softHistogramGrad(o.buffer.id, us.id, us.offset, gs.id, gs.offset, u!.layout.shape[0]!, bins, low, width, bandwidth);
+      } finally {
+        us.release();
+        gs.release();
+      }
+    }) as CudaKernel<'softHistogramGrad'>,
+    coherence: (([z], o, { eps }) => {
+      const [rows, cols] = z!.layout.shape as [number, number];
+      const src = ctx.dense(z!, 'coherence');
+      try {
+        addon.coherence(o.buffer.id, src.id, src.offset, rows, cols, eps);
+      } finally {
+        src.release();
+      }
+    }) as CudaKernel<'coherence'>,
+    coherenceGrad: (([z, g], o, { eps }) => {
+      const [rows, cols] = z!.layout.shape as [number, number];
+      const [zs, gs] = [ctx.dense(z!, 'coherenceGrad'), ctx.dense(g!, 'coherenceGrad')];
+      try {
+        addon.coherenceGrad(o.buffer.id, zs.id, zs.offset, gs.id, gs.offset, rows, cols, eps);
+      } finally {
+        zs.release();
+        gs.release();
+      }
+    }) as CudaKernel<'coherenceGrad'>,
+    // (1 − h²) ⊙ (v·wᵀ): the f32 matmul kernel with the multiply fused into its epilogue.
+    tanhJvp: (([h, v, w], o) => {
+      const [batch, outF] = h!.layout.shape as [number, number];
+      const inF = v!.layout.shape[1]!;
+      const [hs, vs, ws] = [ctx.dense(h!, 'tanhJvp'), ctx.dense(v!, 'tanhJvp'), ctx.dense(w!, 'tanhJvp')];
+      try {
+        addon.tanhJvp(o.buffer.id, hs.id, hs.offset, vs.id, vs.offset, ws.id, ws.offset, batch, outF, inF);
+      } finally {
+        hs.release();
+        vs.release();
+        ws.release();
+      }
+    }) as CudaKernel<'tanhJvp'>,
+  };
+}

@@ -1,0 +1,180 @@
+/**
+ * Fused ops for the EIT-P regularisers (EITP-SPEC "H(θ)" and "Coherence loss"):
+ * - softHistogram: u [n] → soft bin counts [K] (the forward of the parameter entropy's histogram);
+ * - coherence: Z [N, d] → ‖R − I‖_F²/(d(d − 1)) with R the correlation matrix of Z's columns.
+ * - tanhJvp: (1 − h²) ⊙ (v Wᵀ), the Jacobian-vector step of a tanh layer that the FTLE chains through depth/time.
+ * The histogram's and the coherence loss's backward passes are ops as well (softHistogramGrad, coherenceGrad), so one backward step is one kernel on
+ * every backend. Each has a composite reference of primitive ops; the backward ops are differentiated through
+ * theirs (double backward is rare here and only needs to be right, not fast).
+ */
+import { vjp as vjpTransform } from '../autograd/transforms.js';
+import type { BackendName } from '../backend.js';
+import { eye, tensor } from '../creation.js';
+import { apply } from '../dispatch.js';
+import { ArgumentError, ShapeError } from '../errors.js';
+import type { Tensor } from '../tensor.js';
+import type { HistogramAttrs, OpAttrs } from './attrs.js';
+import { add, div, mul, sub } from './binary.js';
+import { ctx, meta, requireFloat, requireSameDtype } from './infer.js';
+import { matmul } from './matmul.js';
+import { softmax } from './nn.js';
+import type { OpDef } from './op-def.js';
+import { mean, sum, variance } from './reduce.js';
+import { square, sqrt } from './unary.js';
+import { reshape, transpose } from './views.js';
+
+type FusedName = 'softHistogram' | 'softHistogramGrad' | 'coherence' | 'coherenceGrad' | 'tanhJvp';
+
+/** Bin centres as a [1, K] row on u's backend. */
+function centres(u: Tensor, { bins, low, width }: HistogramAttrs): Tensor {
+  const c = Array.from({ length: bins }, (_, k) => low + (k + 0.5) * width);
+  return tensor(c, { dtype: u.dtype, backend: u.backend as BackendName, shape: [1, bins] });
+}
+
+/** a_ik = softmax_k(−(u_i − c_k)²/(2h²)) as [n, K], with (c_k − u_i)/h² (∂ logit/∂u) when asked. */
+function assignments(u: Tensor, attrs: HistogramAttrs): { a: Tensor; slope: Tensor } {
+  const diff = sub(centres(u, attrs), reshape(u, [u.size, 1]));
+  const h2 = attrs.bandwidth * attrs.bandwidth;
+  return { a: softmax(mul(square(diff), -1 / (2 * h2)), -1), slope: div(diff, h2) };
+}
+
+/** Column standardisation of Z [N, d]: Ẑ and 1/σ per column (population variance, like the spec). */
+function standardized(z: Tensor, eps: number): { zhat: Tensor; rstd: Tensor } {
+  const rstd = div(1, sqrt(add(variance(z, 0, true, 0), eps)));
+  return { zhat: mul(sub(z, mean(z, 0, true)), rstd), rstd };
+}
+
+function residual(zhat: Tensor): Tensor {
+  const [n, d] = [zhat.shape[0]!, zhat.shape[1]!];
+  return sub(div(matmul(transpose(zhat), zhat), n), eye(d, d, { dtype: zhat.dtype, backend: zhat.backend as BackendName }));
+}
+
+/** The VJP of a backward op: differentiate its composite (recorded, so it composes further). */
+function compositeVjp<K extends FusedName>(name: K, composite: (inputs: readonly Tensor[], attrs: OpAttrs[K]) => Tensor) {
+  return (g: Tensor, { inputs, attrs }: { inputs: readonly Tensor[]; attrs: OpAttrs[K] }): Tensor[] => {
+    const [, pullback] = vjpTransform((...xs: Tensor[]) => composite(xs, attrs), ...inputs);
+    const grads = pullback(g);
+    if (grads.length !== inputs.length) throw new ArgumentError(`composite VJP of ${name} returned ${grads.length} cotangents`, { op: name });
+    return grads;
+  };
+}
+
+function histogramInfer(op: FusedName, inputs: readonly Tensor[], attrs: HistogramAttrs) {
+  requireFloat(op, inputs);
+  requireSameDtype(op, inputs);
+  const u = inputs[0]!;
+  if (u.rank !== 1 || u.size === 0) throw new ShapeError('u must be a non-empty 1-D tensor', ctx(op, inputs));
+  if (!Number.isInteger(attrs.bins) || attrs.bins < 1) throw new ArgumentError(`bins must be a positive integer, got ${attrs.bins}`, ctx(op, inputs));
+  if (!(attrs.width > 0) || !(attrs.bandwidth > 0) || !Number.isFinite(attrs.low)) {
+    throw new ArgumentError(`width and bandwidth must be > 0 and low finite (got ${attrs.width}, ${attrs.bandwidth}, ${attrs.low})`, ctx(op, inputs));
+  }
+  return u;
+}
+
+function coherenceInfer(op: FusedName, inputs: readonly Tensor[]) {
+  requireFloat(op, inputs);
+  requireSameDtype(op, inputs);
+  const z = inputs[0]!;
+  if (z.rank !== 2 || z.shape[0]! < 2 || z.shape[1]! < 2) throw new ShapeError('z must be [N, d] with N >= 2 samples and d >= 2 features', ctx(op, inputs));
+  return z;
+}
+
+const histogramGradComposite = ([u, g]: readonly Tensor[], attrs: HistogramAttrs): Tensor => {
+  const { a, slope } = assignments(u!, attrs);
+  const row = reshape(g!, [1, attrs.bins]);
+  const gbar = sum(mul(a, row), -1, true);
+  return sum(mul(mul(a, sub(row, gbar)), slope), -1);
+};
+
+const coherenceGradComposite = ([z, g]: readonly Tensor[], { eps }: { eps: number }): Tensor => {
+  const [n, d] = [z!.shape[0]!, z!.shape[1]!];
+  const { zhat, rstd } = standardized(z!, eps);
+  const dzhat = mul(matmul(zhat, residual(zhat)), mul(g!, 4 / (n * d * (d - 1))));
+  return mul(rstd, sub(sub(dzhat, mean(dzhat, 0, true)), mul(zhat, mean(mul(dzhat, zhat), 0, true))));
+};
+
+export const eitpFusedDefs = {
+  softHistogram: {
+    arity: 1,
+    infer: (inputs, attrs) => meta([attrs.bins], histogramInfer('softHistogram', inputs, attrs).dtype),
+    vjp: (g, { inputs: [u], attrs }) => [apply('softHistogramGrad', [u!, g], attrs)],
+    jvp: 'composite',
+    composite: ([u], attrs) => sum(assignments(u!, attrs).a, 0),
+  },
+  softHistogramGrad: {
+    arity: 2,
+    infer: (inputs, attrs) => {
+      const u = histogramInfer('softHistogramGrad', inputs, attrs);
+      const g = inputs[1]!;
+      if (g.rank !== 1 || g.shape[0] !== attrs.bins) throw new ShapeError(`g must be [${attrs.bins}] (one value per bin)`, ctx('softHistogramGrad', inputs));
+      return meta(u.shape, u.dtype);
+    },
+    vjp: compositeVjp('softHistogramGrad', histogramGradComposite),
+    jvp: 'composite',
+    composite: histogramGradComposite,
+  },
+  coherence: {
+    arity: 1,
+    infer: (inputs) => meta([], coherenceInfer('coherence', inputs).dtype),
+    vjp: (g, { inputs: [z], attrs }) => [apply('coherenceGrad', [z!, g], attrs)],
+    jvp: 'composite',
+    composite: ([z], { eps }) => {
+      const d = z!.shape[1]!;
+      return div(sum(square(residual(standardized(z!, eps).zhat))), d * (d - 1));
+    },
+  },
+  coherenceGrad: {
+    arity: 2,
+    infer: (inputs) => {
+      const z = coherenceInfer('coherenceGrad', inputs);
+      if (inputs[1]!.rank !== 0) throw new ShapeError('g must be a scalar (the cotangent of the loss)', ctx('coherenceGrad', inputs));
+      return meta(z.shape, z.dtype);
+    },
+    vjp: compositeVjp('coherenceGrad', coherenceGradComposite),
+    jvp: 'composite',
+    composite: coherenceGradComposite,
+  },
+  tanhJvp: {
+    arity: 3,
+    infer: (inputs) => {
+      requireFloat('tanhJvp', inputs);
+      requireSameDtype('tanhJvp', inputs);
+      const [h, v, w] = inputs as [Tensor, Tensor, Tensor];
+      const ok = h.rank === 2 && v.rank === 2 && w.rank === 2 && h.shape[0] === v.shape[0] && w.shape[0] === h.shape[1] && w.shape[1] === v.shape[1];
+      if (!ok) throw new ShapeError('needs h [B, out], v [B, in] and w [out, in]', ctx('tanhJvp', inputs));
+      return meta(h.shape, h.dtype);
+    },
+    vjp: (g, { inputs: [h, v, w] }) => {
+      const slope = sub(1, square(h!));
+      const gs = mul(g, slope);
+      return [
+        h!.requiresGrad ? mul(mul(g, matmul(v!, transpose(w!))), mul(h!, -2)) : null,
+        v!.requiresGrad ? matmul(gs, w!) : null,
+        w!.requiresGrad ? matmul(transpose(gs), v!) : null,
+      ];
+    },
+    jvp: 'composite',
+    composite: ([h, v, w]) => mul(sub(1, square(h!)), matmul(v!, transpose(w!))),
+  },
+} satisfies { [K in FusedName]: OpDef<K> };
+
+/**
+ * J v for the tanh layer whose output is h = tanh(x Wᵀ + c) (c independent of x): (1 − h²) ⊙ (v Wᵀ).
+ * h [B, out], tangents v [B, in], w [out, in]. Differentiable in h, v and w.
+ */
+export function tanhJvp(h: Tensor, v: Tensor, w: Tensor): Tensor {
+  return apply('tanhJvp', [h, v, w], {});
+}
+
+/** The EIT-P soft histogram's defaults (EITP-SPEC: K = 64, centres from −4, Δ = h = 0.125). */
+export const EITP_HISTOGRAM: HistogramAttrs = { bins: 64, low: -4, width: 0.125, bandwidth: 0.125 };
+
+/** Soft bin counts Σ_i softmax_k(−(u_i − c_k)²/(2h²)) of a 1-D tensor u; differentiable in u. */
+export function softHistogram(u: Tensor, attrs: Partial<HistogramAttrs> = {}): Tensor {
+  return apply('softHistogram', [u], { ...EITP_HISTOGRAM, ...attrs });
+}
+
+/** ‖R − I‖_F²/(d(d − 1)) for the column correlation matrix R of z [N, d]; differentiable in z. */
+export function coherence(z: Tensor, opts: { eps?: number } = {}): Tensor {
+  return apply('coherence', [z], { eps: opts.eps ?? 1e-5 });
+}

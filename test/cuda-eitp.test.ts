@@ -1,0 +1,210 @@
+/**
+ * The cuda backend's fused EIT-P kernels and int8 matmul beyond the shared parity suite: matmulInt8 exact on
+ * integer-representable inputs (against integer arithmetic written here), soft histograms over grids of hundreds of
+ * blocks (and the global-memory path for many bins), coherence over many row chunks and Gram tiles, tanhJvp's
+ * large-tile epilogue, and i8 storage. Runs the CPU-emulated addon unless EITP_CUDA_EMULATION=0 asks for the real
+ * one (on a GPU machine).
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+
+process.env.EITP_CUDA_EMULATION ??= '1';
+
+const et = await import('../engine/index.js');
+const { TOLERANCE, compareArrays } = await import('./helpers/backends.js');
+type Tensor = import('../engine/index.js').Tensor;
+type Where = 'cpu' | 'cuda';
+
+const status = et.backendInfo().find((b) => b.name === 'cuda')!;
+if (process.env.EITP_REQUIRE_CUDA === '1' && !status.available) throw new Error(`EITP_REQUIRE_CUDA=1 but cuda is unavailable: ${status.reason}`);
+
+/** f on cpu and on cuda: the output and the gradients of its float inputs for a fixed cotangent. */
+async function both(f: (b: Where) => Tensor[], fn: (...xs: Tensor[]) => Tensor) {
+  const run = async (b: Where) => {
+    const [out, grads] = et.tidy(() => {
+      const inputs = f(b);
+      const [o, pullback] = et.vjp(fn, ...inputs);
+      return [o, pullback(et.randn(o.shape, { seed: 99, backend: b }))] as const;
+    });
+    const r = { out: await out.data(), grads: await Promise.all(grads.map((g) => g.data())) };
+    et.dispose([out, ...grads]);
+    return r;
+  };
+  return { cpu: await run('cpu'), cuda: await run('cuda') };
+}
+
+function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol = TOLERANCE.f32) {
+  const r = compareArrays(actual, expected, tol);
+  expect(r.ok, r.message).toBe(true);
+}
+
+function expectBoth(r: Awaited<ReturnType<typeof both>>, tol = TOLERANCE.f32) {
+  expectClose(r.cuda.out, r.cpu.out, tol);
+  r.cpu.grads.forEach((g, k) => expectClose(r.cuda.grads[k]!, g, tol));
+}
+
+async function onCuda(f: () => Tensor): Promise<ArrayLike<number>> {
+  const t = et.tidy(f);
+  const d = await t.data();
+  t.dispose();
+  return d;
+}
+
+const N = (shape: number[], seed: number, b: Where) => et.randn(shape, { seed, backend: b });
+
+/** Round half to even, written here for the test's own reference. */
+const rint = (v: number) => {
+  const f = Math.floor(v);
+  const d = v - f;
+  return d < 0.5 ? f : d > 0.5 ? f + 1 : f % 2 === 0 ? f : f + 1;
+};
+
+describe.runIf(status.available)('cuda EIT-P kernels and int8 matmul', () => {
+  afterAll(() => {
+    expect(et.memory().backends.cuda?.liveBuffers ?? 0).toBe(0);
+  });
+
+  describe('matmulInt8 exact on integer-representable inputs', () => {
+    // Rows of integers with amax exactly 127 quantise to themselves (inv = 1, scale 1), half-integers included
+    // (ties round to even); one row is all zeros. Scales are powers of two, and |Σ| < 2^24, so every output is an
+    // exact f32 value on both paths.
+    function problem(m: number, k: number, n: number, seed: number) {
+      const rng = new et.Rng(seed);
+      const x = new Float32Array(m * k);
+      for (let i = 0; i < m; i++) {
+        if (i === 2) continue; // the all-zero row
+        for (let p = 0; p < k; p++) x[i * k + p] = rng.int(-126, 127);
+        x[i * k + ((i * 7) % k)] = i % 2 ? -127 : 127;
+      }
+      // half-integer ties at the start of row 1 (its amax, 127 at position 7, makes its codes rint(x))
+      if (k > 8) [2.5, 3.5, -0.5, -1.5, 0.5].forEach((v, j) => (x[k + j] = v));
+      const wq = Int8Array.from({ length: n * k }, () => rng.int(-127, 128));
+      const ws = Float32Array.from({ length: n }, (_, j) => 2 ** -(j % 9));
+      return { x, wq, ws };
+    }
+    function expected(x: Float32Array, wq: Int8Array, ws: Float32Array, m: number, k: number, n: number, quantise: boolean) {
+      const out = new Float64Array(m * n);
+      for (let i = 0; i < m; i++) {
+        for (let j = 0; j < n; j++) {
+          let acc = 0;
+          for (let p = 0; p < k; p++) acc += (quantise ? rint(x[i * k + p]!) : x[i * k + p]!) * wq[j * k + p]!;
+          out[i * n + j] = acc * ws[j]!;
+        }
+      }
+      return Array.from(out);
+    }
+
+    it.each([
+      ['K = 67: weights repacked to 16-byte rows', 37, 67, 130],
+      ['K = 64: weights read in place', 9, 64, 5],
+      ['K = 3: a single partial word', 4, 3, 7],
+    ] as const)('%s', async (_name, m, k, n) => {
+      const { x, wq, ws } = problem(m, k, n, m + k + n);
+      for (const activations of ['int8', 'f32'] as const) {
+        const got = await onCuda(() =>
+          et.matmulInt8(et.tensor(x, { shape: [m, k], backend: 'cuda' }), et.tensor(wq, { shape: [n, k], backend: 'cuda' }), et.tensor(ws, { backend: 'cuda' }), { activations }),
+        );
+        expect(Array.from(got), activations).toEqual(expected(x, wq, ws, m, k, n, activations === 'int8'));
+      }
+    });
+
+    it('quantises each row by its own amax (x scaled by 0.5 per row: same codes, half the output)', async () => {
+      const m = 6;
+      const k = 33;
+      const n = 10;
+      const { x, wq, ws } = problem(m, k, n, 5);
+      const scaled = x.map((v, i) => v * 0.5 ** Math.floor(i / k));
+      const got = await onCuda(() =>
+        et.matmulInt8(et.tensor(scaled, { shape: [2, 3, k], backend: 'cuda' }), et.tensor(wq, { shape: [n, k], backend: 'cuda' }), et.tensor(ws, { backend: 'cuda' }), {
+          activations: 'int8',
+        }),
+      );
+      const want = expected(x, wq, ws, m, k, n, true).map((v, e) => v * 0.5 ** Math.floor(e / n));
+      expect(Array.from(got)).toEqual(want);
+    });
+  });
+
+  it('matmulInt8 on random and strided inputs matches the cpu backend, forward and backward', async () => {
+    for (const activations of ['f32', 'int8'] as const) {
+      const r = await both(
+        (b) => [N([70, 3, 45], 1, b), et.mul(et.abs(N([150], 2, b)), 0.01)],
+        (x, ws) => {
+          const wq = et.cast(et.sub(et.randint([150, 70], 0, 255, { seed: 3, backend: x.backend as Where }), 127), 'i8');
+          return et.matmulInt8(et.permute(x, [1, 2, 0]), wq, ws, { activations });
+        },
+      );
+      expectBoth(r, { rtol: 1e-4, atol: 1e-4 });
+    }
+  });
+
+  it('matmulInt8 with int8 activations refuses K where 32-bit accumulation could overflow', () => {
+    const k = 133153;
+    et.tidy(() => {
+      const x = et.zeros([1, k], { backend: 'cuda' });
+      const wq = et.zeros([1, k], { dtype: 'i8', backend: 'cuda' });
+      const ws = et.ones([1], { backend: 'cuda' });
+      expect(() => et.matmulInt8(x, wq, ws, { activations: 'int8' })).toThrow(et.BackendError);
+      expect(() => et.matmulInt8(x, wq, ws, { activations: 'int8' })).toThrow(/K <= 133152.*K = 133153/);
+    });
+  });
+
+  it('softHistogram over 200k values (hundreds of blocks on two workers) and its gradient match the cpu backend', async () => {
+    const r = await both((b) => [N([200003], 4, b)], (u) => et.softHistogram(et.mul(u, 1.7)));
+    expectBoth(r, { rtol: 1e-4, atol: 1e-3 });
+    // every value's weights sum to one
+    expect(Math.abs(Array.from(r.cuda.out).reduce((a, v) => a + v, 0) - 200003)).toBeLessThan(1);
+  });
+
+  it('softHistogram with 2000 bins (per-warp histograms in global memory) matches the cpu backend', async () => {
+    const attrs = { bins: 2000, low: -3, width: 0.003, bandwidth: 0.004 };
+    const r = await both((b) => [N([6001], 5, b)], (u) => et.softHistogram(u, attrs));
+    expectBoth(r, { rtol: 2e-4, atol: 1e-4 });
+  });
+
+  it('softHistogram is bit-identical from run to run (no float atomics)', async () => {
+    const run = () => onCuda(() => et.softHistogram(N([50000], 6, 'cuda')));
+    expect(Array.from(await run())).toEqual(Array.from(await run()));
+  });
+
+  it('coherence over many row chunks and Gram tiles (ragged and float4 paths) matches the cpu backend', async () => {
+    for (const [rows, cols, seed] of [
+      [1000, 70, 7],
+      [300, 132, 8],
+    ] as const) {
+      // correlated columns, so R is far from I
+      const r = await both((b) => [N([rows, cols], seed, b)], (z) => et.coherence(et.add(z, et.mul(et.slice(z, [0, 0], [rows, 1]), 0.4))));
+      expectBoth(r, { rtol: 2e-4, atol: 1e-6 });
+    }
+  });
+
+  it('coherence of a transposed view (made dense first) matches the cpu backend', async () => {
+    const r = await both((b) => [N([40, 500], 9, b)], (z) => et.coherence(et.transpose(z)));
+    expectBoth(r, { rtol: 2e-4, atol: 1e-6 });
+  });
+
+  it('tanhJvp on 128×128 tiles (ragged) matches the cpu backend', async () => {
+    const r = await both((b) => [et.tanh(N([300, 260], 10, b)), N([300, 45], 11, b), N([260, 45], 12, b)], (h, v, w) => et.tanhJvp(h, v, w));
+    expectBoth(r, { rtol: 1e-4, atol: 1e-4 });
+  });
+
+  it('holds i8 tensors: wrapping casts, arithmetic, reductions and reads as the cpu backend', async () => {
+    const f = Float32Array.from([-1.5, 127.9, 128, -129.7, 300, NaN, 1e10, -5]);
+    const ops: ((b: Where) => Tensor)[] = [
+      (b) => et.cast(et.tensor(f, { backend: b }), 'i8'),
+      (b) => et.neg(et.cast(et.tensor(f, { backend: b }), 'i8')),
+      (b) => et.add(et.cast(et.tensor(f, { backend: b }), 'i8'), et.cast(et.tensor(f, { backend: b }), 'i8')),
+      (b) => et.sum(et.cast(et.tensor(f, { backend: b }), 'i8')),
+      (b) => et.max(et.cast(et.tensor(f, { backend: b }), 'i8')),
+      (b) => et.argmax(et.cast(et.tensor(f, { backend: b }), 'i8')),
+      (b) => et.cast(et.cast(et.tensor(f, { backend: b }), 'i8'), 'f32'),
+    ];
+    for (const op of ops) {
+      const cpu = et.tidy(() => op('cpu'));
+      const cuda = et.tidy(() => op('cuda'));
+      expect(cuda.dtype).toBe(cpu.dtype);
+      const [a, c] = [await cuda.data(), await cpu.data()];
+      expect(a.constructor).toBe(c.constructor);
+      expect(Array.from(a)).toEqual(Array.from(c));
+      et.dispose([cpu, cuda]);
+    }
+  });
+});

@@ -1,0 +1,60 @@
+/**
+ * The fused EIT-P ops on the reference backend against closed forms: the soft histogram of one value is a discrete
+ * Gaussian around its bin, every value contributes a total weight of 1, and the coherence loss of orthogonal and
+ * of identical columns follows from R by hand. (Forward/backward against the composites and finite differences
+ * run for every op in test/fused-vs-composite.test.ts and test/gradcheck.test.ts.)
+ */
+import { describe, expect, it } from 'vitest';
+import * as et from '../engine/index.js';
+
+describe('softHistogram', () => {
+  it('one value on a bin centre spreads as e^(−j²/2) over its neighbours (h = Δ)', () => {
+    const k0 = 30;
+    const u = et.tensor([-4 + (k0 + 0.5) * 0.125], { dtype: 'f64' });
+    const counts = et.softHistogram(u).dataSync();
+    let z = 0;
+    for (let j = -40; j <= 40; j++) z += Math.exp(-(j * j) / 2);
+    for (let k = 0; k < 64; k++) expect(Math.abs(counts[k]! - Math.exp(-((k - k0) ** 2) / 2) / z)).toBeLessThan(1e-15);
+  });
+
+  it('each value contributes total weight 1, also far outside the bins', () => {
+    const u = et.tensor([-100, -4.01, 0, 3.99, 7, 1e6], { dtype: 'f64' });
+    const counts = et.softHistogram(u).dataSync();
+    expect(Math.abs(Array.from(counts).reduce((a, b) => a + b, 0) - 6)).toBeLessThan(1e-12);
+    // −100 and −4.01 sit entirely in the first bin's side; 1e6 in the last bin.
+    expect(counts[0]).toBeGreaterThan(1.5);
+    expect(counts[63]).toBeGreaterThan(1.5);
+  });
+
+  it('rejects empty input and bad attributes with typed errors', () => {
+    expect(() => et.softHistogram(et.zeros([0]))).toThrow(et.ShapeError);
+    expect(() => et.softHistogram(et.zeros([3, 2]))).toThrow(et.ShapeError);
+    expect(() => et.softHistogram(et.zeros([3]), { bins: 0 })).toThrow(et.ArgumentError);
+    expect(() => et.softHistogram(et.zeros([3]), { width: 0 })).toThrow(et.ArgumentError);
+    expect(() => et.softHistogram(et.zeros([3], { dtype: 'i32' }))).toThrow(et.DTypeError);
+  });
+});
+
+describe('coherence', () => {
+  it('orthogonal zero-mean columns: R = v/(v + ε)·I, so L = 2(ε/(1+ε))²/(d(d−1))', () => {
+    const z = et.tensor([[1, 1], [1, -1], [-1, 1], [-1, -1]], { dtype: 'f64' });
+    const eps = 1e-3;
+    expect(Math.abs(et.coherence(z, { eps }).dataSync()[0]! - (eps / (1 + eps)) ** 2)).toBeLessThan(1e-15);
+  });
+
+  it('two identical columns: every entry of R is v/(v + ε)', () => {
+    const col = [3, -1, 2, 0, -4];
+    const z = et.tensor(col.map((v) => [v, v]), { dtype: 'f64' });
+    const mean = col.reduce((a, b) => a + b, 0) / col.length;
+    const v = col.reduce((a, b) => a + (b - mean) ** 2, 0) / col.length;
+    const r = v / (v + 1e-5);
+    const expected = (2 * (r - 1) ** 2 + 2 * r * r) / 2;
+    expect(Math.abs(et.coherence(z).dataSync()[0]! - expected)).toBeLessThan(1e-12);
+  });
+
+  it('rejects fewer than 2 samples or features', () => {
+    expect(() => et.coherence(et.zeros([1, 4]))).toThrow(et.ShapeError);
+    expect(() => et.coherence(et.zeros([4, 1]))).toThrow(et.ShapeError);
+    expect(() => et.coherence(et.zeros([4]))).toThrow(et.ShapeError);
+  });
+});
