@@ -29,6 +29,11 @@ export interface Dynamics {
   readonly h0: Tensor;
   /** h_l = blocks[l-1](h_{l-1}); residual connections included inside each block. */
   readonly blocks: readonly ((h: Tensor) => Tensor)[];
+  /**
+   * Set when every block is a tanh layer h ↦ tanh(h Wᵀ + c) with c independent of h (an MLP's hidden layers, a
+   * tanh RNN's steps): W of each block, [out, in]. The FTLE then steps tangents with the fused et.tanhJvp.
+   */
+  readonly tanhWeights?: readonly Tensor[];
 }
 
 /** The structure the l1 path norm propagates ones through (EITP-SPEC "Path norm"). Weights are [out, in] like torch. */

@@ -8,6 +8,7 @@
  */
 import * as et from '../../engine/index.js';
 import { requirePositiveInt, requireTokens } from './check.js';
+import { linear, matmulWeight } from './linear.js';
 import type { ActivationTap, Dynamics, EitpModel, ForwardResult, PathStructure } from './eitp-model.js';
 
 export interface GptConfig {
@@ -82,7 +83,7 @@ export class GptBlock extends et.nn.Module<[et.Tensor, ActivationTap[]?], et.Ten
     const [B, T, d] = h.shape as [number, number, number];
     const H = this.heads;
     const hd = d / H;
-    const qkv = this.qkv.forward(this.ln1.forward(h)); // [B, T, 3d]
+    const qkv = linear(this.qkv, this.ln1.forward(h)); // [B, T, 3d]
     const [q, k0, v] = et.split(qkv, 3, -1).map((t) => t.reshape([B, T, H, hd]).permute([0, 2, 1, 3])) as [et.Tensor, et.Tensor, et.Tensor];
     let k = k0;
     if (this.smear && T > 1) {
@@ -94,10 +95,10 @@ export class GptBlock extends et.nn.Module<[et.Tensor, ActivationTap[]?], et.Ten
     const probs = et.softmax(scores, -1);
     if (taps) taps.push({ name: `blocks.${this.index}.attn.probs`, activation: probs, flops: 2 * B * H * T * T * hd });
     const att = probs.matmul(v).permute([0, 2, 1, 3]).reshape([B, T, d]);
-    const h1 = h.add(this.proj.forward(att));
-    const a = this.fc.forward(this.ln2.forward(h1)).gelu({ approximate: 'tanh' });
+    const h1 = h.add(linear(this.proj, att));
+    const a = linear(this.fc, this.ln2.forward(h1)).gelu({ approximate: 'tanh' });
     if (taps) taps.push({ name: `blocks.${this.index}.mlp.gelu`, activation: a, flops: 2 * B * T * this.fc.outFeatures * d });
-    return h1.add(this.fcOut.forward(a));
+    return h1.add(linear(this.fcOut, a));
   }
 }
 
@@ -164,7 +165,7 @@ export class CharGpt extends et.nn.Module<[et.Tensor, { taps?: boolean }?], Forw
   }
 
   private unembed(h: et.Tensor): et.Tensor {
-    return this.head ? this.head.forward(h) : h.matmul(this.wte.transpose());
+    return this.head ? linear(this.head, h) : matmulWeight(h, this.wte);
   }
 
   entropyWeights(): et.Tensor[] {

@@ -4,6 +4,7 @@
  */
 import * as et from '../../engine/index.js';
 import { fmtShape, requirePositiveInt } from './check.js';
+import { linear } from './linear.js';
 import type { ActivationTap, Dynamics, EitpModel, ForwardResult, PathStructure } from './eitp-model.js';
 
 export interface MlpConfig {
@@ -37,7 +38,7 @@ export class MlpModel extends et.nn.Module<[et.Tensor, { taps?: boolean }?], For
   }
 
   private hiddenBlock(i: number): (h: et.Tensor) => et.Tensor {
-    return (h) => et.nn.activate(this.net.layers[i]!.forward(h), this.net.activation);
+    return (h) => et.nn.activate(linear(this.net.layers[i]!, h), this.net.activation);
   }
 
   forward(x: et.Tensor, opts: { taps?: boolean } = {}): ForwardResult {
@@ -50,7 +51,7 @@ export class MlpModel extends et.nn.Module<[et.Tensor, { taps?: boolean }?], For
       const next = layers[i + 1]!;
       if (opts.taps) taps.push({ name: `layers.${i}.${this.net.activation}`, activation: h, flops: 2 * x.shape[0]! * next.inFeatures * next.outFeatures });
     }
-    const logits = layers[layers.length - 1]!.forward(h);
+    const logits = linear(layers[layers.length - 1]!, h);
     return opts.taps ? { logits, taps: { activations: taps, features: h } } : { logits };
   }
 
@@ -60,7 +61,10 @@ export class MlpModel extends et.nn.Module<[et.Tensor, { taps?: boolean }?], For
 
   dynamics(x: et.Tensor): Dynamics {
     this.checkInput(x);
-    return { h0: x, blocks: Array.from({ length: this.depth }, (_, i) => this.hiddenBlock(i)) };
+    const blocks = Array.from({ length: this.depth }, (_, i) => this.hiddenBlock(i));
+    // tanh hidden layers: the FTLE can step tangents through them with the fused et.tanhJvp
+    if (this.net.activation !== 'tanh') return { h0: x, blocks };
+    return { h0: x, blocks, tanhWeights: this.net.layers.slice(0, this.depth).map((l) => l.weight) };
   }
 
   pathStructure(): PathStructure {

@@ -5,6 +5,7 @@
  */
 import * as et from '../../engine/index.js';
 import { requirePositiveInt, requireTokens } from './check.js';
+import { linear } from './linear.js';
 import type { ActivationTap, Dynamics, EitpModel, ForwardResult, PathStructure } from './eitp-model.js';
 
 export interface RnnConfig {
@@ -44,13 +45,13 @@ export class TanhRnn extends et.nn.Module<[et.Tensor, { taps?: boolean }?], Forw
   /** The input drive W_ih e(x_t) + b of every step: [B, T, H]. */
   private drive(x: et.Tensor): et.Tensor {
     requireTokens('TanhRnn', x, this.config.context);
-    return this.input.forward(this.embedding.forward(x));
+    return linear(this.input, this.embedding.forward(x));
   }
 
   private step(u: et.Tensor, t: number): (h: et.Tensor) => et.Tensor {
     const [B, , H] = u.shape as [number, number, number];
     const ut = u.slice([0, t, 0], [B, t + 1, H]).reshape([B, H]);
-    return (h) => ut.add(this.recurrent.forward(h)).tanh();
+    return (h) => ut.add(linear(this.recurrent, h)).tanh();
   }
 
   forward(x: et.Tensor, opts: { taps?: boolean } = {}): ForwardResult {
@@ -63,7 +64,7 @@ export class TanhRnn extends et.nn.Module<[et.Tensor, { taps?: boolean }?], Forw
       hs.push(h);
     }
     const states = et.stack(hs, 1); // [B, T, H]
-    const logits = this.output.forward(this.config.readout === 'last' ? h : states);
+    const logits = linear(this.output, this.config.readout === 'last' ? h : states);
     if (!opts.taps) return { logits };
     const V = this.config.vocabSize;
     // each h_t feeds the next recurrent matmul (except the last) and the output layer (all of them for 'all')
@@ -79,7 +80,9 @@ export class TanhRnn extends et.nn.Module<[et.Tensor, { taps?: boolean }?], Forw
   dynamics(x: et.Tensor): Dynamics {
     const u = this.drive(x);
     const [B, T, H] = u.shape as [number, number, number];
-    return { h0: et.zeros([B, H]), blocks: Array.from({ length: T }, (_, t) => this.step(u, t)) };
+    // every step is h ↦ tanh(u_t + h W_hhᵀ + b): the FTLE steps tangents with the fused et.tanhJvp
+    const tanhWeights = Array.from({ length: T }, () => this.recurrent.weight);
+    return { h0: et.zeros([B, H]), blocks: Array.from({ length: T }, (_, t) => this.step(u, t)), tanhWeights };
   }
 
   pathStructure(): PathStructure {

@@ -42,6 +42,8 @@ export interface TrainConfig {
   /** Run directory: checkpoint, metrics.jsonl, config.json. */
   out: string;
   backend: string;
+  /** Gradual magnitude pruning of the weight matrices during training (src/compress/pruning.ts); absent: none. */
+  compress?: { prune: { finalSparsity: number; startStep: number; endStep: number; every: number } };
 }
 
 /** EITP-SPEC defaults (the λ of the total objective, temperature, FTLE, path norm, subsets), from src/eitp. */
@@ -171,7 +173,17 @@ export const CONFIG_SCHEMA: Schema = {
     checkpointEvery: nonNegInt,
     out: { type: 'string' },
     backend: { type: 'string', enum: ['auto', 'cpu', 'native', 'webgpu', 'cuda'] },
+    compress: {
+      type: 'object',
+      fields: {
+        prune: {
+          type: 'object',
+          fields: { finalSparsity: { type: 'number', min: 0, max: 1 }, startStep: nonNegInt, endStep: nonNegInt, every: posInt },
+        },
+      },
+    },
   },
+  optional: ['compress'],
 };
 
 /**
@@ -197,6 +209,11 @@ export function resolveConfig(user: unknown = {}, overrides: Record<string, unkn
   const cfg = validate<TrainConfig>(merged, CONFIG_SCHEMA);
   if (cfg.task.kind === 'text' && cfg.task.path === '') {
     throw new ConfigError('task.path', 'config field task.path: a text task needs the path of a text file (--data <file>)');
+  }
+  const prune = cfg.compress?.prune;
+  if (prune && prune.finalSparsity >= 1) throw new ConfigError('compress.prune.finalSparsity', `config field compress.prune.finalSparsity: must be below 1, got ${prune.finalSparsity}`);
+  if (prune && (prune.endStep < prune.startStep || prune.endStep > cfg.steps)) {
+    throw new ConfigError('compress.prune.endStep', `config field compress.prune.endStep: must be in [startStep, steps] = [${prune.startStep}, ${cfg.steps}], got ${prune.endStep}`);
   }
   if (cfg.model.kind === 'gpt' && cfg.model.width % cfg.model.heads !== 0) {
     throw new ConfigError('model.heads', `config field model.heads: must divide model.width (${cfg.model.width}), got ${cfg.model.heads}`);

@@ -12,6 +12,8 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as et from '../../engine/index.js';
+import { weightMatrices } from '../compress/int8-model.js';
+import { MagnitudePruner, sparsityAfter } from '../compress/pruning.js';
 import type { TaskData } from '../data/task.js';
 import { type EitpReport, defaultEitpConfig, disposeEitpState, eitpObjective, readEitpReport, temperature, termGradientNorms } from '../eitp/index.js';
 import type { EitpBatch, EitpConfig, EitpObjective, EitpTrainingState, TermName } from '../eitp/objective-api.js';
@@ -155,6 +157,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const warmup = Math.min(config.warmupSteps, config.steps);
   const scheduler = new et.optim.LrScheduler(optimizer, et.optim.cosine(config.steps, { warmupSteps: warmup, minLr: config.minLr }));
   const eitpCfg: EitpConfig = config.eitp ?? defaultEitpConfig;
+  // gradual magnitude pruning: masks recomputed on schedule, applied after every update, saved as "prune.<i>"
+  const pruneCfg = config.compress?.prune;
+  const pruner = pruneCfg ? new MagnitudePruner(weightMatrices(model).map((w) => w.tensor), pruneCfg) : null;
   const metrics = new MetricsLog(paths.metrics);
 
   let step = 0;
@@ -169,6 +174,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       et.dispose(Object.values(optTensors));
     }
     scheduler.loadStateDict(ckpt.state.scheduler);
+    if (pruner) pruner.loadMasks(ckpt.tensors, 'prune.', sparsityAfter(ckpt.state.step, pruner.schedule));
     et.setRngState(ckpt.state.rng.global);
     step = ckpt.state.step;
     tokens = ckpt.state.tokens;
@@ -195,7 +201,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     if (lastCheckpointStep === step && lastCheckpoint) return lastCheckpoint;
     await assertFiniteParameters(model, step, lastCheckpoint);
     const opt = optimizer.stateDict();
-    const tensors = { ...(await hostTensors('model.', model.stateDict())), ...(await hostTensors('optim.', opt.tensors)) };
+    const tensors = { ...(await hostTensors('model.', model.stateDict())), ...(await hostTensors('optim.', opt.tensors)), ...(await pruner?.hostMasks('prune.')) };
     const state: TrainState = {
       format: 'eitp-train/1',
       step,
@@ -243,6 +249,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       });
       tokens += tokensPerStep;
       try {
+        await pruner?.afterStep(step);
         if (checkFiniteOnCpu && !isLog) {
           const v = out.obj.total.dataSync()[0]!;
           if (!Number.isFinite(v)) diverged(`the total loss is ${v}`);
@@ -315,6 +322,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   } finally {
     progress?.clear();
     optimizer.dispose();
+    pruner?.dispose();
     disposeEitpState(model);
   }
   const seconds = elapsed();
