@@ -8,3 +8,4 @@ export * from './data/index.js';
 export * from './train/index.js';
 export { trainMlp, MLP_JOB_DEFAULTS, type MlpJobOptions, type MlpJobResult } from './cli/train-mlp.js';
 export * from './eitp/index.js';
+export * from './compress/index.js';

@@ -2,6 +2,8 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { printInfo } from './info.js';
 import { registerTrainCommands } from './train-command.js';
+import { registerExperimentCommand } from './experiment-command.js';
+import { registerCompressCommand } from './compress-command.js';
 
 const program = new Command('eitp').description('EIT-P: a tensor engine with autodiff and the EIT-P training framework').showHelpAfterError();
 
@@ -11,6 +13,8 @@ program
   .action(() => printInfo());
 
 registerTrainCommands(program);
+registerExperimentCommand(program);
+registerCompressCommand(program);
 
 const list = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
 const positiveNumber = (name: string) => (v: string) => {

@@ -6,23 +6,16 @@ import { readFileSync } from 'node:fs';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import * as et from '../../engine/index.js';
 import { resolveConfig } from '../train/config.js';
+import { COMPRESSED_FORMAT, type CompressedState, loadCompressed } from '../compress/compressed-checkpoint.js';
+import { type CheckpointManifest, manifestPath } from '../train/checkpoint.js';
 import { evaluate } from '../train/evaluate.js';
 import { loadRun } from '../train/load.js';
 import { Progress } from '../train/progress.js';
 import { sampleText } from '../train/sample.js';
 import { train } from '../train/trainer.js';
+import { backendName, positiveInt } from './options.js';
 import { describeModel, evalLines, summaryLines } from './summary.js';
 import { MLP_JOB_DEFAULTS, trainMlp } from './train-mlp.js';
-
-const BACKENDS = ['auto', 'cpu', 'native', 'webgpu', 'cuda'];
-
-function positiveInt(name: string) {
-  return (v: string) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive integer, got '${v}'`);
-    return n;
-  };
-}
 
 function nonNegativeInt(name: string) {
   return (v: string) => {
@@ -40,12 +33,33 @@ function number(name: string, min = -Infinity) {
   };
 }
 
-function backendName(v: string): string {
-  if (!BACKENDS.includes(v)) throw new InvalidArgumentError(`unknown backend '${v}'; expected one of ${BACKENDS.join(', ')}`);
-  return v;
-}
 
 export class UsageError extends Error {}
+
+/** Whether a run directory (or manifest) holds an `eitp compress` checkpoint: only its manifest is read. */
+function isCompressedRun(run: string): boolean {
+  try {
+    const manifest = JSON.parse(readFileSync(manifestPath(run), 'utf8')) as CheckpointManifest;
+    return manifest.state.format === COMPRESSED_FORMAT;
+  } catch {
+    return false; // loadRun reports a missing or unreadable checkpoint with its reason
+  }
+}
+
+/** `eitp eval` of a compressed checkpoint: the int8 model on its task's held-out set. */
+async function evalCompressed(run: string, backend: string | undefined): Promise<void> {
+  const manifest = JSON.parse(readFileSync(manifestPath(run), 'utf8')) as { state: CompressedState };
+  et.setBackend((backend ?? manifest.state.config.backend) as et.BackendName | 'auto');
+  const r = loadCompressed(run, { withData: true });
+  try {
+    const ev = await evaluate(r.model, r.data!);
+    console.log(`${describeModel(r.state.config, r.model.numParameters())}, compressed (int8, ${r.state.activations} activations, ${r.bytes} bytes), ${r.data!.describe()} (backend ${et.getBackend()})`);
+    for (const line of evalLines(ev, r.state.config.task.kind)) console.log(line);
+  } finally {
+    r.forms.dispose();
+    et.dispose(r.model.parameters());
+  }
+}
 
 function readConfigFile(path: string): unknown {
   let text: string;
@@ -189,6 +203,7 @@ export function registerTrainCommands(program: Command): void {
     .argument('[run]', 'run directory or checkpoint.json', 'runs/main')
     .option('--backend <name>', 'auto, cpu, native, webgpu or cuda', backendName)
     .action(async (run: string, flags: { backend?: string }) => {
+      if (isCompressedRun(run)) return evalCompressed(run, flags.backend);
       const r = loadRun(run, { withData: true, ...(flags.backend ? { backend: flags.backend } : {}) });
       const ev = await evaluate(r.model, r.data!);
       console.log(`${describeModel(r.state.config, r.model.numParameters())} at step ${r.state.step}, ${r.data!.describe()} (backend ${et.getBackend()})`);
