@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BENCH_USAGE, FAMILIES, parseBenchArgs, runBench } from '../src/bench/index.js';
 
-const SCRIPT_SUITES = ['native', 'webgpu', 'cuda', 'train'];
+const SCRIPT_SUITES = ['native', 'webgpu', 'cuda', 'train', 'eitp'];
 const here = dirname(fileURLToPath(import.meta.url));
 
 /** bench/<suite>-*.ts entry points: helper modules that another bench script imports are not run on their own. */

@@ -118,14 +118,14 @@ function referenceFtle(model: TinyTanhMlp, x: number[][], v0: number[][], mode: 
 }
 
 describe('FTLE on a tanh network', () => {
-  it('matches a plain-JS reference with explicit Jacobians (both modes)', () => {
+  it.each(['fused', 'composite'] as const)('matches a plain-JS reference with explicit Jacobians (both modes, %s tangents)', (kernels) => {
     et.tidy(() => {
       const model = new TinyTanhMlp({ inputs: 3, hidden: 5, classes: 2, blocks: 3 }, { seed: 1, dtype: 'f64', gain: 1.5 });
       const x = et.randn([2, 3], { seed: 8, dtype: 'f64' });
       const d = model.dynamics(x);
       const v0 = matFrom(randomDirection(d.h0, 77));
       for (const mode of ['power', 'benettin'] as const) {
-        const got = scalar(lyapunovExponent(d, { mode, seed: 77 }));
+        const got = scalar(lyapunovExponent(d, { mode, seed: 77, kernels }));
         expect(Math.abs(got - referenceFtle(model, matFrom(x), v0, mode)), mode).toBeLessThan(1e-10);
       }
     });

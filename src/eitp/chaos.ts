@@ -19,6 +19,11 @@ export interface LyapunovOptions {
   readonly seed?: number;
   /** Power-iteration steps before the differentiated one (spec: 2). */
   readonly powerIterations?: number;
+  /**
+   * 'fused' (default): where the dynamics are tanh layers (Dynamics.tanhWeights), tangents step through the fused
+   * et.tanhJvp; 'composite': always the generic et.jvp.
+   */
+  readonly kernels?: 'fused' | 'composite';
 }
 
 /** ‖t_b‖ over all non-batch axes: [B]. */
@@ -49,11 +54,34 @@ export function randomDirection(h0: Tensor, seed: number): Tensor {
   return normalizeRows(et.randn(h0.shape, { seed: seed >>> 0, dtype: h0.dtype, backend: h0.backend as et.BackendName }));
 }
 
+/** The dynamics' tanh weights when the fused tangent step applies (one weight per block, [B, width] states). */
+function fusedWeights(d: Dynamics, kernels: 'fused' | 'composite' | undefined): readonly Tensor[] | null {
+  const w = d.tanhWeights;
+  return (kernels ?? 'fused') === 'fused' && w && w.length === d.blocks.length && d.h0.rank === 2 ? w : null;
+}
+
+/** J v through the composed blocks, forward mode by hand: h_l = F_l(h_{l−1}), t_l = (1 − h_l²) ⊙ (t_{l−1} W_lᵀ). */
+function tanhTangent(d: Dynamics, weights: readonly Tensor[], h0: Tensor, v: Tensor): Tensor {
+  let h = h0;
+  let t = v;
+  d.blocks.forEach((block, l) => {
+    h = block(h);
+    t = et.tanhJvp(h, t, weights[l]!);
+  });
+  return t;
+}
+
+/** J v at h0 (differentiable in θ and h0 where they require it). */
+function tangent(d: Dynamics, h0: Tensor, v: Tensor, kernels: 'fused' | 'composite' | undefined): Tensor {
+  const weights = fusedWeights(d, kernels);
+  return weights ? tanhTangent(d, weights, h0, v) : et.jvp(composed(d.blocks), [h0], [v])[1];
+}
+
 /**
  * Two (by default) power-iteration steps on JᵀJ at h0 without θ-gradients: w = J v (JVP), v ← Jᵀw/‖Jᵀw‖ (VJP).
  * Returns the direction (stop-gradient); J is linearised once and the VJP's pullback reused.
  */
-export function powerDirection(d: Dynamics, v0: Tensor, iterations = 2): Tensor {
+export function powerDirection(d: Dynamics, v0: Tensor, iterations = 2, kernels?: 'fused' | 'composite'): Tensor {
   const F = composed(d.blocks);
   return et.tidy(() => {
     const h0 = d.h0.stopGradient();
@@ -61,7 +89,7 @@ export function powerDirection(d: Dynamics, v0: Tensor, iterations = 2): Tensor 
     if (iterations <= 0) return v;
     const [, pullback] = et.vjp(F, h0);
     for (let i = 0; i < iterations; i++) {
-      const [, w] = et.jvp(F, [h0], [v]);
+      const w = tangent(d, h0, v, kernels);
       const [jtw] = pullback(w.stopGradient());
       v = normalizeRows(jtw!).stopGradient();
     }
@@ -70,20 +98,27 @@ export function powerDirection(d: Dynamics, v0: Tensor, iterations = 2): Tensor 
 }
 
 /** Λ̂ along a fixed direction: (1/L)·mean_b ln‖J v_b‖, differentiable in θ (and h0); v is stop-gradient. */
-export function lyapunovAlong(d: Dynamics, v: Tensor): Tensor {
+export function lyapunovAlong(d: Dynamics, v: Tensor, kernels?: 'fused' | 'composite'): Tensor {
   checkDynamics(d);
-  const [, jv] = et.jvp(composed(d.blocks), [d.h0], [v.stopGradient()]);
-  return rowNorms(jv).log().mean().div(d.blocks.length);
+  return rowNorms(tangent(d, d.h0, v.stopGradient(), kernels)).log().mean().div(d.blocks.length);
 }
 
 /** Benettin: per block δ_l = J_l u_{l−1}, g_l = ‖δ_l‖, u_l = sg(δ_l/g_l); Λ̂ = (1/L) Σ_l mean_b ln g_l. */
-export function lyapunovBenettin(d: Dynamics, u0: Tensor): Tensor {
+export function lyapunovBenettin(d: Dynamics, u0: Tensor, kernels?: 'fused' | 'composite'): Tensor {
   checkDynamics(d);
+  const weights = fusedWeights(d, kernels);
   let h = d.h0;
   let u = u0.stopGradient();
   let acc: Tensor | null = null;
-  for (const block of d.blocks) {
-    const [next, delta] = et.jvp(block, [h], [u]);
+  for (const [l, block] of d.blocks.entries()) {
+    let next: Tensor;
+    let delta: Tensor;
+    if (weights) {
+      next = block(h);
+      delta = et.tanhJvp(next, u, weights[l]!);
+    } else {
+      [next, delta] = et.jvp(block, [h], [u]);
+    }
     const g = rowNorms(delta);
     const term = g.log().mean();
     acc = acc ? acc.add(term) : term;
@@ -99,10 +134,10 @@ export function lyapunovExponent(d: Dynamics, opts: LyapunovOptions = {}): Tenso
   checkDynamics(d);
   const mode = opts.mode ?? 'power';
   const v0 = et.noGrad(() => randomDirection(d.h0, opts.seed ?? 0));
-  if (mode === 'benettin') return lyapunovBenettin(d, v0);
+  if (mode === 'benettin') return lyapunovBenettin(d, v0, opts.kernels);
   if (mode !== 'power') throw new et.ArgumentError(`unknown FTLE mode '${String(mode)}' (power | benettin)`, { op: 'lyapunov' });
-  const v = powerDirection(d, v0, opts.powerIterations ?? 2);
-  return lyapunovAlong(d, v);
+  const v = powerDirection(d, v0, opts.powerIterations ?? 2, opts.kernels);
+  return lyapunovAlong(d, v, opts.kernels);
 }
 
 /** L_chaos = (Λ̂ − Λ*)², or max(Λ̂ − Λ*, 0)² when one-sided (only chaos is penalised). */

@@ -16,13 +16,15 @@ export interface CoherenceOptions {
   /** Features kept (a fixed seeded subset) when d is larger; default 256. */
   readonly maxFeatures?: number;
   readonly seed?: number;
+  /** 'fused' (default): the engine's coherence op; 'composite': the same math from primitive ops. */
+  readonly kernels?: 'fused' | 'composite';
 }
 
 export interface CoherenceResult {
   /** L_coh = ‖R − I‖_F²/(d(d − 1)) */
   readonly loss: Tensor;
-  /** R − I, [d, d] (d after the feature subset) */
-  readonly residual: Tensor;
+  /** R − I, [d, d] (d after the feature subset), without gradient: built on first call (report steps only). */
+  readonly residual: () => Tensor;
   readonly samples: number;
   readonly features: number;
 }
@@ -63,12 +65,25 @@ export function coherenceLoss(z: Tensor, opts: CoherenceOptions = {}): Coherence
   }
   const d = x.shape[1]!;
   if (n < 4 * d) warnFewSamples(n, d);
-  const mu = x.mean(0, true);
-  const zhat = x.sub(mu).div(x.var(0, true, 0).add(VARIANCE_EPS).sqrt());
-  const r = zhat.transpose().matmul(zhat).div(n);
-  const residual = r.sub(et.eye(d, d, { dtype: x.dtype, backend: x.backend as et.BackendName }));
-  const loss = residual.square().sum().div(d * (d - 1));
-  return { loss, residual, samples: n, features: d };
+  if ((opts.kernels ?? 'fused') === 'composite') {
+    const residual = residualMatrix(x);
+    return { loss: residual.square().sum().div(d * (d - 1)), residual: () => residual, samples: n, features: d };
+  }
+  let residual: Tensor | null = null;
+  const source = x.stopGradient();
+  return {
+    loss: et.coherence(x, { eps: VARIANCE_EPS }),
+    residual: () => (residual ??= et.noGrad(() => residualMatrix(source))),
+    samples: n,
+    features: d,
+  };
+}
+
+/** R − I of x [N, d]: R the correlation matrix of its columns (population variance + ε, as the spec says). */
+function residualMatrix(x: Tensor): Tensor {
+  const [n, d] = [x.shape[0]!, x.shape[1]!];
+  const zhat = x.sub(x.mean(0, true)).div(x.var(0, true, 0).add(VARIANCE_EPS).sqrt());
+  return zhat.transpose().matmul(zhat).div(n).sub(et.eye(d, d, { dtype: x.dtype, backend: x.backend as et.BackendName }));
 }
 
 /** The reported norms of R − I (no gradient): ‖R − I‖_F/d and ‖R − I‖_2 by power iteration (R − I is symmetric). */

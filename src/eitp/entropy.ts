@@ -22,7 +22,9 @@ export interface EntropyOptions {
   /** Weights sampled per tensor (a fixed seeded subset); default 65 536. */
   readonly maxSamples?: number;
   readonly seed?: number;
-  /** Rows of the [n, K] soft assignment built at once (memory bound of the forward); default 16 384. */
+  /** 'fused' (default): the engine's softHistogram op; 'composite': softmax over an [n, K] assignment matrix. */
+  readonly kernels?: 'fused' | 'composite';
+  /** Composite only: rows of the [n, K] soft assignment built at once (memory bound of the forward); default 16 384. */
   readonly chunkRows?: number;
 }
 
@@ -35,10 +37,17 @@ export function binCentres(like: Tensor): Tensor {
  * H in nats of the soft histogram of already standardised values u [n]:
  * a_ik = softmax_k(−(u_i − c_k)²/(2h²)), p_k = mean_i a_ik, H = −Σ p_k ln(p_k + 1e-12).
  */
-export function softHistogramEntropy(u: Tensor, opts: { chunkRows?: number } = {}): Tensor {
+export function softHistogramEntropy(u: Tensor, opts: { kernels?: 'fused' | 'composite'; chunkRows?: number } = {}): Tensor {
   if (u.rank !== 1 || u.size === 0) throw new et.ShapeError('needs a non-empty 1-D tensor of standardised values', { op: 'softHistogramEntropy', shapes: [u.shape] });
+  const counts = (opts.kernels ?? 'fused') === 'fused' ? et.softHistogram(u, et.EITP_HISTOGRAM) : compositeCounts(u, opts.chunkRows);
+  const p = counts.div(u.size);
+  return p.mul(p.add(1e-12).log()).sum().neg();
+}
+
+/** Σ_i a_ik from primitive ops, in chunks of rows so the [n, K] temporaries stay bounded. */
+function compositeCounts(u: Tensor, chunkRows: number | undefined): Tensor {
   const n = u.size;
-  const chunk = Math.max(1, Math.floor(opts.chunkRows ?? CHUNK_ROWS));
+  const chunk = Math.max(1, Math.floor(chunkRows ?? CHUNK_ROWS));
   const c = binCentres(u);
   const inv2h2 = 1 / (2 * BANDWIDTH * BANDWIDTH);
   // −(u − c)²/(2h²) = (2uc − c²)/(2h²) − u²/(2h²); the last part is the same for every bin of a row and cancels in
@@ -52,8 +61,7 @@ export function softHistogramEntropy(u: Tensor, opts: { chunkRows?: number } = {
     const part = et.softmax(uc.mul(slope).add(offset), -1).sum(0);
     counts = counts ? counts.add(part) : part;
   }
-  const p = counts!.div(n);
-  return p.mul(p.add(1e-12).log()).sum().neg();
+  return counts!;
 }
 
 /** The seeded sample of w (flattened) that H_W is computed on: all of w when it has at most maxSamples values. */
@@ -77,7 +85,7 @@ export function weightEntropy(w: Tensor, opts: EntropyOptions & { index?: number
     return [flat.mean(), flat.var(undefined, false, 0).sqrt()];
   });
   const u = x.sub(mu!.stopGradient()).div(sigma!.stopGradient().add(1e-8));
-  return softHistogramEntropy(u, opts.chunkRows === undefined ? {} : { chunkRows: opts.chunkRows });
+  return softHistogramEntropy(u, { kernels: opts.kernels ?? 'fused', ...(opts.chunkRows === undefined ? {} : { chunkRows: opts.chunkRows }) });
 }
 
 export interface ParameterEntropy {

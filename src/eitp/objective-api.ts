@@ -26,6 +26,11 @@ export interface EitpConfig {
   readonly coherence: { readonly maxFeatures: number; readonly seed: number };
   readonly entropy: { readonly maxSamples: number; readonly seed: number };
   readonly iemAlpha: number; // default 0.1
+  /**
+   * 'fused' (default): the entropy histogram and the coherence loss run as the engine's fused ops (one kernel
+   * forward, one backward). 'composite': the same math from primitive ops — the reference the bench compares with.
+   */
+  readonly kernels?: 'fused' | 'composite';
   /** The "Ĥ in range" and "T in range" emergence conditions (the spec leaves the ranges open); defaults in src/eitp/iem.ts. */
   readonly emergence?: { readonly entropy: readonly [number, number]; readonly temperature: readonly [number, number] };
 }

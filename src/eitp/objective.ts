@@ -106,7 +106,7 @@ export function eitpObjective(
   // terms together, so E_min^J is refreshed whenever Ĥ is measured (report steps, or IEM on) and reused between.
   const ms = stateFor(model);
   const cachedEMin = ms.eMinJoules && !ms.eMinJoules.isDisposed ? ms.eMinJoules : undefined;
-  const entropyOf = () => parameterEntropy(model.entropyWeights(), config.entropy);
+  const entropyOf = () => parameterEntropy(model.entropyWeights(), { ...config.entropy, kernels: config.kernels ?? 'fused' });
   const entropy = on.iem ? entropyOf() : report || (on.thermo && !cachedEMin) ? et.noGrad(entropyOf) : null;
   if (entropy) {
     metrics[METRICS.entropy] = sg(entropy.normalized);
@@ -134,18 +134,18 @@ export function eitpObjective(
     const x = batch.inputs;
     const sub = Math.min(x.shape[0] ?? 1, config.chaos.subBatch);
     const dyn = model.dynamics(sub < (x.shape[0] ?? 1) ? x.slice([0], [sub]) : x);
-    return lyapunovExponent(dyn, { mode: config.chaos.mode, seed: mixSeed(config.chaos.seed ?? 0, state.step) });
+    return lyapunovExponent(dyn, { mode: config.chaos.mode, seed: mixSeed(config.chaos.seed ?? 0, state.step), kernels: config.kernels ?? 'fused' });
   });
   if (lyapunov) {
     metrics[METRICS.lyapunov] = sg(lyapunov);
     if (on.chaos) terms.chaos = chaosLoss(lyapunov, config.chaos.target, config.chaos.oneSided);
   }
 
-  const coherence = compute(on.coherence, () => coherenceLoss(out.taps!.features, config.coherence));
+  const coherence = compute(on.coherence, () => coherenceLoss(out.taps!.features, { ...config.coherence, kernels: config.kernels ?? 'fused' }));
   if (coherence) {
     if (on.coherence) terms.coherence = coherence.loss;
     if (report) {
-      const norms = coherenceNorms(coherence.residual);
+      const norms = coherenceNorms(coherence.residual());
       metrics[METRICS.coherenceFrobenius] = norms.frobeniusPerD;
       metrics[METRICS.coherenceSpectral] = norms.spectral;
     }

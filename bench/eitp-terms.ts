@@ -1,0 +1,174 @@
+/**
+ * `npm run bench -- eitp [--quick] [--backends native,webgpu,cpu] [--json FILE]`: what each EIT-P term costs.
+ *
+ * For a small char-GPT (the main job's size) and an MLP, per backend: one forward + backward of the task loss
+ * (the base), then the same step with each term switched on alone at the spec's λ, then all of them; the terms
+ * with fused kernels (entropy histogram, coherence) run both fused and from primitive ops (composite). Rows give
+ * the median step time with p25–p75 and the overhead against the base. A second table times the fused ops
+ * themselves (forward + backward) against their composites at the sizes the objective uses.
+ * Targets (issue #5): all terms together ≤ 25 % on top of a step; each fused kernel ≥ 3x its composite.
+ */
+import { writeFileSync } from 'node:fs';
+import { Bench } from 'tinybench';
+import * as et from '../engine/index.js';
+import { quantileSorted } from '../src/bench/stats.js';
+import { eitpConfig, eitpObjective } from '../src/eitp/index.js';
+import type { EitpConfig } from '../src/eitp/objective-api.js';
+import type { EitpModel } from '../src/models/eitp-model.js';
+import { CharGpt } from '../src/models/gpt.js';
+import { MlpModel } from '../src/models/mlp.js';
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const option = (name: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const TIME_MS = quick ? 150 : 1200;
+
+interface Stat {
+  median: number;
+  p25: number;
+  p75: number;
+  samples: number;
+}
+
+interface Workload {
+  name: string;
+  model: EitpModel & et.nn.Module<never, unknown>;
+  inputs: et.Tensor;
+  targets: et.Tensor;
+  /** Rows and width of the coherence features; the entropy sample of the largest weight. */
+  features: [number, number];
+}
+
+function workloads(): Workload[] {
+  const rng = new et.Rng(1);
+  const ints = (n: number, below: number) => Int32Array.from({ length: n }, () => rng.int(0, below));
+  const [B, T, V] = [32, 24, 21];
+  const gpt = new CharGpt({ vocabSize: V, context: T, width: 32, depth: 2, heads: 2, seed: 0 });
+  const mlp = new MlpModel({ sizes: [64, 256, 256, 10], seed: 0 });
+  return [
+    { name: 'char-GPT d32 L2 T24 B32', model: gpt as never, inputs: et.tensor(ints(B * T, V), { shape: [B, T] }), targets: et.tensor(ints(B * T, V), { shape: [B, T] }), features: [B * T, 32] },
+    { name: 'MLP 64-256-256-10 B64', model: mlp as never, inputs: et.randn([64, 64], { seed: 2 }), targets: et.tensor(ints(64, 10), { shape: [64] }), features: [64, 256] },
+  ];
+}
+
+const OFF = { lambdaThermo: 0, lambdaChaos: 0, lambdaCoherence: 0, lambdaPath: 0, betaIem: 0 };
+
+/** The step variants: the base, each term alone (fused and composite where it has fused kernels), everything. */
+function variants(): { name: string; config: EitpConfig | null }[] {
+  const on = (o: Partial<EitpConfig>, kernels: 'fused' | 'composite' = 'fused') => eitpConfig({ ...OFF, ...o, kernels } as never);
+  return [
+    { name: 'task loss only (base)', config: null },
+    { name: 'thermo (λ1 0.01)', config: on({ lambdaThermo: 0.01 }) },
+    { name: 'chaos, power FTLE (λ2 0.1)', config: on({ lambdaChaos: 0.1 }) },
+    { name: 'coherence fused (λ3 0.1)', config: on({ lambdaCoherence: 0.1 }) },
+    { name: 'coherence composite', config: on({ lambdaCoherence: 0.1 }, 'composite') },
+    { name: 'path norm (λ4 0.01)', config: on({ lambdaPath: 0.01 }) },
+    { name: 'entropy via IEM fused (β 0.01)', config: on({ betaIem: 0.01 }) },
+    { name: 'entropy via IEM composite', config: on({ betaIem: 0.01 }, 'composite') },
+    { name: 'all terms, spec λ (fused)', config: eitpConfig({ kernels: 'fused' } as never) },
+    { name: 'all terms, spec λ (composite)', config: eitpConfig({ kernels: 'composite' } as never) },
+    { name: 'all terms + IEM β 0.01 (fused)', config: eitpConfig({ betaIem: 0.01, kernels: 'fused' } as never) },
+  ];
+}
+
+async function measure(tasks: { name: string; run: () => Promise<void> }[]): Promise<Stat[]> {
+  const bench = new Bench({ retainSamples: true, time: TIME_MS, iterations: quick ? 5 : 15, warmup: true, warmupTime: quick ? 50 : 300, warmupIterations: 3 });
+  for (const t of tasks) bench.add(t.name, t.run);
+  await bench.run();
+  return bench.tasks.map((t) => {
+    const r = t.result as { error?: unknown; latency?: { samples?: readonly number[] } } | undefined;
+    if (r?.error) throw new Error(`${t.name} failed: ${String(r.error)}`);
+    const ms = [...(r?.latency?.samples ?? [])].sort((a, b) => a - b);
+    if (!ms.length) throw new Error(`${t.name}: no samples`);
+    return { median: quantileSorted(ms, 0.5), p25: quantileSorted(ms, 0.25), p75: quantileSorted(ms, 0.75), samples: ms.length };
+  });
+}
+
+/** One forward + backward (gradients accumulated, then cleared), with the loss read back. */
+function stepTask(w: Workload, config: EitpConfig | null): () => Promise<void> {
+  let step = 0;
+  return async () => {
+    const loss = et.tidy(() => {
+      step++;
+      const l = config
+        ? eitpObjective(w.model, { inputs: w.inputs, targets: w.targets }, config, { epoch: 0, step, report: false }).total
+        : et.crossEntropy(w.model.forward(w.inputs).logits, w.targets);
+      l.backward();
+      return l;
+    });
+    await loss.data();
+    loss.dispose();
+    for (const p of w.model.parameters()) p.zeroGrad();
+  };
+}
+
+/** Forward + backward of a fused op, or of its composite, on a fixed input. */
+function opTask(op: 'softHistogram' | 'coherence', x: et.Tensor, composite: boolean): () => Promise<void> {
+  const attrs = op === 'softHistogram' ? et.EITP_HISTOGRAM : { eps: 1e-5 };
+  const def = et.opTable()[op] as { composite: (xs: et.Tensor[], attrs: object) => et.Tensor };
+  // a fixed non-uniform cotangent, so the backward does real work
+  const weights = et.keep(et.rand(op === 'softHistogram' ? [et.EITP_HISTOGRAM.bins] : [], { seed: 6, backend: x.backend as et.BackendName }));
+  const f = (v: et.Tensor) => {
+    const out = composite ? def.composite([v], attrs) : op === 'softHistogram' ? et.softHistogram(v) : et.coherence(v);
+    return out.mul(weights).sum();
+  };
+  return async () => {
+    const g = et.tidy(() => et.grad(f)(x) as et.Tensor);
+    await g.data();
+    g.dispose();
+  };
+}
+
+const fmt = (s: Stat) => `${s.median.toFixed(2)} ms (${s.p25.toFixed(2)}–${s.p75.toFixed(2)})`;
+
+async function main(): Promise<void> {
+  if (args.includes('--webgpu') || option('--backends')?.includes('webgpu')) await et.initWebGPU().catch(() => undefined);
+  const available = et.backendInfo().filter((b) => b.available && !b.emulated).map((b) => b.name);
+  const wanted = (option('--backends') ?? (args.includes('--webgpu') ? 'native,webgpu' : 'native')).split(',');
+  const backends = wanted.filter((b) => available.includes(b as et.BackendName)) as et.BackendName[];
+  for (const b of wanted.filter((x) => !backends.includes(x as et.BackendName))) console.log(`not measured: ${b} (unavailable here)`);
+  const json: unknown[] = [];
+  for (const backend of backends) {
+    et.setBackend(backend);
+    for (const w of workloads()) {
+      const vs = variants();
+      const stats = await measure(vs.map((v) => ({ name: v.name, run: stepTask(w, v.config) })));
+      const base = stats[0]!.median;
+      console.log(`\n### ${backend}: ${w.name}, forward + backward per iteration (median, p25–p75)\n`);
+      console.log('| step | time | overhead vs base |');
+      console.log('| --- | --- | --- |');
+      vs.forEach((v, i) => {
+        const s = stats[i]!;
+        console.log(`| ${v.name} | ${fmt(s)} | ${i === 0 ? '—' : `${(((s.median - base) / base) * 100).toFixed(0)} %`} |`);
+        json.push({ backend, workload: w.name, step: v.name, ...s, overhead: (s.median - base) / base });
+      });
+      const allFused = stats[vs.findIndex((v) => v.name.startsWith('all terms, spec λ (fused)'))]!;
+      const over = (allFused.median - base) / base;
+      console.log(`\nall terms (spec λ, fused) add ${(over * 100).toFixed(0)} % (target ≤ 25 %: ${over <= 0.25 ? 'met' : 'NOT met'})`);
+      et.dispose([w.inputs, w.targets, ...w.model.parameters()]);
+    }
+    // the fused ops alone, at the objective's sizes
+    const cases = [
+      { name: 'softHistogram n=65536', op: 'softHistogram' as const, x: et.randn([65536], { seed: 3 }).mul(1.2) },
+      { name: 'coherence N=768 d=32', op: 'coherence' as const, x: et.randn([768, 32], { seed: 4 }) },
+      { name: 'coherence N=4096 d=256', op: 'coherence' as const, x: et.randn([4096, 256], { seed: 5 }) },
+    ];
+    const opStats = await measure(cases.flatMap((c) => [{ name: `${c.name} fused`, run: opTask(c.op, c.x, false) }, { name: `${c.name} composite`, run: opTask(c.op, c.x, true) }]));
+    console.log(`\n### ${backend}: fused op vs composite, forward + backward\n`);
+    console.log('| op | fused | composite | speedup (target ≥ 3x) |');
+    console.log('| --- | --- | --- | --- |');
+    cases.forEach((c, i) => {
+      const [f, k] = [opStats[2 * i]!, opStats[2 * i + 1]!];
+      console.log(`| ${c.name} | ${fmt(f)} | ${fmt(k)} | ${(k.median / f.median).toFixed(1)}x |`);
+      json.push({ backend, op: c.name, fused: f, composite: k, speedup: k.median / f.median });
+    });
+    et.dispose(cases.map((c) => c.x));
+  }
+  const out = option('--json');
+  if (out) writeFileSync(out, JSON.stringify(json, null, 2));
+}
+
+await main();
