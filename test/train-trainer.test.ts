@@ -102,6 +102,8 @@ describe('config', () => {
     expect(() => resolveConfig({ stepz: 3 })).toThrow(/config field stepz: unknown field/);
     expect(() => resolveConfig({ task: { kind: 'text' } })).toThrow(/task.path: a text task needs the path/);
     expect(resolveConfig({ model: { kind: 'rnn' } }, { steps: 7 }).model).toEqual({ kind: 'rnn', hidden: 64, embed: 16 });
+    expect(resolveConfig({ eitp: { kernels: 'composite' } }).eitp.kernels).toBe('composite');
+    expect(() => resolveConfig({ eitp: { kernels: 'fast' } })).toThrow(/config field eitp.kernels: expected one of "fused", "composite", got "fast"/);
   });
 });
 

@@ -65,7 +65,7 @@ export const MODEL_DEFAULTS: { [K in ModelConfig['kind']]: Omit<Extract<ModelCon
 export const DEFAULT_CONFIG: TrainConfig = {
   task: { kind: 'retrieval', ...TASK_DEFAULTS.retrieval },
   model: { kind: 'gpt', ...MODEL_DEFAULTS.gpt },
-  steps: 1200,
+  steps: 2400,
   batchSize: 32,
   lr: 1e-2,
   weightDecay: 0.01,
@@ -109,12 +109,13 @@ const eitpSchema: Schema = {
     coherence: { type: 'object', fields: { maxFeatures: posInt, seed: nonNegInt } },
     entropy: { type: 'object', fields: { maxSamples: posInt, seed: nonNegInt } },
     iemAlpha: { type: 'number' },
+    kernels: { type: 'string', enum: ['fused', 'composite'] },
     emergence: {
       type: 'object',
       fields: { entropy: { type: 'array', items: { type: 'number' }, minItems: 2 }, temperature: { type: 'array', items: { type: 'number' }, minItems: 2 } },
     },
   },
-  optional: ['emergence'],
+  optional: ['emergence', 'kernels'],
 };
 
 export const CONFIG_SCHEMA: Schema = {
