@@ -3,6 +3,7 @@
 // reported by the next read, readSync, sync or run, naming the op that failed.
 #include <napi.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -52,7 +53,22 @@ struct Context {
   std::deque<PendingRead> reads;
   bool syncMode = false;
   bool tsfnRefed = false;
+  // Bytes of buffers disposed on the JS side whose release waits in the stream queue (behind the kernels using them).
+  std::shared_ptr<std::atomic<size_t>> pendingFreeBytes = std::make_shared<std::atomic<size_t>>(0);
 };
+
+// How far the JS thread may run ahead of the stream, in bytes of freed-but-not-yet-released buffers
+// (EITP_NATIVE_MAX_PENDING_MB, default 512). A loop that never reads back (a training loop logging every 50 steps)
+// would otherwise queue step after step, each holding its temporaries until the stream reaches their frees: at
+// width 512 that took a process to 23 GB and the OOM killer. Past the limit, allocate waits for the stream.
+size_t maxPendingBytes() {
+  static const size_t limit = [] {
+    const char* v = std::getenv("EITP_NATIVE_MAX_PENDING_MB");
+    const long mb = v ? std::strtol(v, nullptr, 10) : 512;
+    return static_cast<size_t>(mb < 1 ? 1 : mb) << 20;
+  }();
+  return limit;
+}
 
 Context& ctx(const Napi::Env& env) {
   Context* c = env.GetInstanceData<Context>();
@@ -111,7 +127,13 @@ void freeBlock(Context& c, Block* b) {
     releaseBlock(b);
   } else {
     // The stream may run this at once: b must not be touched after the enqueue.
-    c.stream->enqueue("free", [b](ThreadPool&) { releaseBlock(b); });
+    const size_t bytes = b->bytes;
+    std::shared_ptr<std::atomic<size_t>> pending = c.pendingFreeBytes;
+    pending->fetch_add(bytes, std::memory_order_relaxed);
+    c.stream->enqueue("free", [b, bytes, pending](ThreadPool&) {
+      releaseBlock(b);
+      pending->fetch_sub(bytes, std::memory_order_relaxed);
+    });
   }
 }
 
@@ -120,6 +142,8 @@ Napi::Value Alloc(const Napi::CallbackInfo& info) {
     Context& c = ctx(env);
     const double n = info[0].As<Napi::Number>().DoubleValue();
     if (!(n >= 0) || n > 1e15) throw KernelError("invalid allocation size");
+    // Backpressure: let the stream catch up before memory the JS side already gave back piles up in its queue.
+    if (c.pendingFreeBytes->load(std::memory_order_relaxed) > maxPendingBytes()) c.stream->waitFor(c.stream->submitted());
     Block* b = new Block();
     b->bytes = static_cast<size_t>(n);
     b->data = allocateHost(b->bytes);
@@ -378,6 +402,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
     o.Set("vmath", vmath().isa);
     o.Set("sync", c.syncMode);
     o.Set("cachedBytes", static_cast<double>(cachedHostBytes()));
+    o.Set("pendingFreeBytes", static_cast<double>(c.pendingFreeBytes->load(std::memory_order_relaxed)));
     return o;
   });
 }

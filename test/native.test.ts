@@ -74,6 +74,34 @@ describe.skipIf(!hasNative)('native backend', () => {
     }
   });
 
+  it('the JS thread cannot run ahead of the stream by more than EITP_NATIVE_MAX_PENDING_MB of freed buffers', () => {
+    // A stalled stream, then 16 kernels y = −x on 1 MiB buffers, both freed right after the call: without
+    // backpressure all 32 MiB would wait in the queue; with a 4 MiB cap, allocate waits for the stream instead.
+    const script = `
+      const a = require(${JSON.stringify(`${process.cwd()}/${ADDON_FILE}`)});
+      const n = 1 << 18; // f32 values: 1 MiB
+      const meta = new Float64Array([1, 0, 1, 0, n, 1, 0, 1, n]); // one f32 input [n] (offset 0, stride 1), f32 output [n]
+      a.stallStream(200);
+      let peak = 0;
+      for (let i = 0; i < 16; i++) {
+        const x = a.alloc(4 * n);
+        const y = a.alloc(4 * n);
+        a.run('neg', [x, y], meta, new Float64Array(0));
+        a.free(x);
+        a.free(y);
+        peak = Math.max(peak, a.info().pendingFreeBytes);
+      }
+      a.sync();
+      console.log(peak, a.info().pendingFreeBytes);`;
+    const run = (env: Record<string, string>) => execFileSync(process.execPath, ['-e', script], { env: { ...process.env, ...env }, encoding: 'utf8' }).trim().split(' ').map(Number);
+    const [capped, after] = run({ EITP_NATIVE_MAX_PENDING_MB: '4' });
+    expect(capped).toBeGreaterThan(0);
+    expect(capped).toBeLessThanOrEqual(6 << 20); // the cap plus the two buffers freed after the last allocation
+    expect(after).toBe(0);
+    const [uncapped] = run({ EITP_NATIVE_MAX_PENDING_MB: '1024' });
+    expect(uncapped).toBe(32 << 20); // the same loop without the cap queues every free: the test can tell
+  });
+
   it('the fallback GEMM micro-kernels (EITP_SIMD=generic, avx2) are right on ragged shapes', () => {
     // A fresh process per instruction set: the choice is made once, at load.
     const script = `

@@ -8,7 +8,8 @@
  * Environment: EITP_THREADS (pool size, default the cores this process may use), EITP_NATIVE_SYNC=1 (run each
  * kernel at its call), EITP_SIMD=generic|avx2 (cap the instruction set, to test fallbacks),
  * EITP_INT8_KERNEL=generic|avx2|avxvnni|avx512vnni (pick matmulInt8's tiles, where the CPU has them), EITP_NATIVE_CACHE_MB
- * (freed memory kept for reuse, default 1024), EITP_GEMM_KC/MC/NC (GEMM blocking), EITP_NATIVE_ADDON (addon path).
+ * (freed memory kept for reuse, default 1024), EITP_NATIVE_MAX_PENDING_MB (how far, in bytes of freed buffers awaiting
+ * their queued release, the JS thread may run ahead before an allocation waits for the stream; default 512), EITP_GEMM_KC/MC/NC (GEMM blocking), EITP_NATIVE_ADDON (addon path).
  */
 import type { Backend, KernelArg, KernelOpName, KernelTable } from '../../backend.js';
 import { type DType, type TypedArray, itemSize } from '../../dtype.js';
