@@ -98,7 +98,7 @@ export function loadCompressed(pathOrDir: string, { withData = false, activation
       if (!key.startsWith(PREFIX)) throw new CheckpointError(`${ck.path}: unexpected tensor "${key}"`);
       const name = key.slice(PREFIX.length);
       if (e.kind === 'int8') matrices.set(name, e.q);
-      // int8 matrices are loaded as placeholders of their shape here; attachInt8 writes their dequantised values
+      // an int8 matrix enters the state dict as zeros of its shape; attachInt8 then writes its dequantised values
       dict[name] = e.kind === 'f32' ? et.tensor(e.data, { shape: e.shape }) : et.zeros(e.shape);
     }
     try {
