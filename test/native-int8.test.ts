@@ -13,18 +13,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import * as et from '../engine/index.js';
 import { nativeInfo, setNativeThreads } from '../engine/backends/native/index.js';
 import { availableBackends } from './helpers/backends.js';
+import { onHost } from './helpers/on-host.js';
 
 const hasNative = availableBackends().includes('native');
 const backend = 'native' as const;
-
-/** Runs f in a tidy scope and returns its host-side result (tidy itself only passes tensors and plain values). */
-function onHost<T>(f: () => T): T {
-  let result: T | undefined;
-  et.tidy(() => {
-    result = f();
-  });
-  return result as T;
-}
 
 interface Case {
   name: string;
