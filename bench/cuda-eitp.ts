@@ -16,28 +16,14 @@
  * addon (EITP_CUDA_EMULATION=1) is refused unless --emulator is given, because its timings say nothing about GPUs.
  */
 import * as et from '../engine/index.js';
-import { cudaInfo, cudaSynchronize } from '../engine/backends/cuda/index.js';
+import { cudaInfo } from '../engine/backends/cuda/index.js';
+import { timeIt } from './cuda-timing.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
 }
 const dims = (s: string) => s.split('x').map(Number);
-
-/** Mean ms per call: one warm-up call, then at least minIters calls and minMs, synchronising every 4 calls. */
-async function timeIt(fn: () => void, minMs: number, minIters: number): Promise<number> {
-  fn();
-  await cudaSynchronize();
-  let iters = 0;
-  const t0 = performance.now();
-  do {
-    fn();
-    iters++;
-    if (iters % 4 === 0) await cudaSynchronize();
-  } while (iters < minIters || performance.now() - t0 < minMs);
-  await cudaSynchronize();
-  return (performance.now() - t0) / iters;
-}
 
 type Composite = (inputs: readonly et.Tensor[], attrs: never) => et.Tensor;
 const composite = (op: et.OpName) => (et.opTable()[op] as unknown as { composite: Composite }).composite;

@@ -9,7 +9,8 @@
  * addon (EITP_CUDA_EMULATION=1) is refused unless --emulator is given, because its timings say nothing about GPUs.
  */
 import * as et from '../engine/index.js';
-import { cudaInfo, cudaSynchronize } from '../engine/backends/cuda/index.js';
+import { cudaInfo } from '../engine/backends/cuda/index.js';
+import { timeIt } from './cuda-timing.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -22,20 +23,6 @@ function fp32LanesPerSm(cc: string): number {
   if (major === 8 && minor === 0) return 64; // A100
   if (major === 7) return 64;
   return 128; // sm_86, sm_89, sm_90 (H100), sm_100, sm_120
-}
-
-async function timeIt(fn: () => void, minMs: number, minIters: number): Promise<number> {
-  fn();
-  await cudaSynchronize(); // warm-up: allocator cache, first-launch costs
-  let iters = 0;
-  const t0 = performance.now();
-  do {
-    fn();
-    iters++;
-    if (iters % 4 === 0) await cudaSynchronize();
-  } while (iters < minIters || performance.now() - t0 < minMs);
-  await cudaSynchronize();
-  return (performance.now() - t0) / iters;
 }
 
 async function main(): Promise<number> {
