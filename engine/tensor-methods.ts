@@ -169,6 +169,11 @@ P.assign = function (src) {
   src.assertLive('assign');
   if (!shapesEqual(src.shape, this.shape)) throw new ShapeError('assign needs equal shapes', { op: 'assign', shapes: [this.shape, src.shape] });
   if (src.dtype !== this.dtype) throw new DTypeError('assign needs equal dtypes', { op: 'assign', dtypes: [this.dtype, src.dtype] });
+  // A dense src is shared (storage is immutable); a strided view, or one that would pin a larger buffer, is copied.
+  if (src.isContiguous && src.offset === 0 && src.storage.numel === src.size && src.storage.backend === this.storage.backend) {
+    this.shareStorage(src);
+    return this;
+  }
   const copy = noGrad(() => apply('contiguous', [src], {}));
   this.adoptStorage(copy);
   return this;

@@ -132,17 +132,31 @@ export class Tensor {
     }
   }
 
-  /** @internal replaces this tensor's storage by `src`'s, which must be a dense tensor of the same shape; src is consumed. */
-  adoptStorage(src: Tensor): void {
-    if (!src.isContiguous || src.offset !== 0 || src.storage.numel !== this.size) {
-      throw new BackendError('adoptStorage needs a dense tensor', { op: 'assign', shapes: [this.shape, src.shape] });
+  /**
+   * @internal makes this tensor a view of `src`'s storage: src must be contiguous (any offset) with this tensor's
+   * size, on the same backend. Storage is never written after creation, so sharing it is safe; src stays usable.
+   */
+  shareStorage(src: Tensor): void {
+    if (!src.isContiguous || src.size !== this.size) {
+      throw new BackendError('shareStorage needs a contiguous tensor of the same size', { op: 'assign', shapes: [this.shape, src.shape] });
+    }
+    if (src.storage.backend !== this.storage.backend) {
+      throw new BackendError(`cannot assign a ${src.backend} tensor to a ${this.backend} tensor; copy it over with et.toBackend(t, name) first`, {
+        op: 'assign',
+        backend: this.backend,
+      });
     }
     src.storage.retain();
     this.storage.release();
     this.storage = src.storage;
     (this as { strides: readonly number[] }).strides = Object.freeze(contiguousStrides(this.shape));
-    (this as { offset: number }).offset = 0;
+    (this as { offset: number }).offset = src.offset;
     retrack(this);
+  }
+
+  /** @internal replaces this tensor's storage by `src`'s (a contiguous tensor of the same size); src is consumed. */
+  adoptStorage(src: Tensor): void {
+    this.shareStorage(src);
     src.dispose();
   }
 

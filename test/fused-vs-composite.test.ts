@@ -31,6 +31,26 @@ const CASES: FusedCase[] = [
   { op: 'coherence', attrs: { eps: 1e-5 }, inputs: (b) => [N([67, 9], 20, b)] },
   { op: 'coherenceGrad', attrs: { eps: 1e-5 }, inputs: (b) => [N([67, 9], 21, b), N([], 22, b)] },
   { op: 'tanhJvp', attrs: {}, inputs: (b) => [N([7, 33], 23, b).tanh(), N([7, 5], 24, b), N([33, 5], 25, b)] },
+  { op: 'crossEntropyGrad', attrs: { reduction: 'mean' }, inputs: (b) => [N([33, 7], 26, b), et.randint([33], 0, 7, { seed: 27, backend: b }), N([], 28, b)] },
+  { op: 'crossEntropyGrad', attrs: { reduction: 'none' }, inputs: (b) => [N([3, 5, 7], 29, b), et.randint([3, 5], 0, 7, { seed: 30, backend: b }), N([3, 5], 31, b)] },
+  { op: 'layerNormGrad', attrs: { eps: 1e-5 }, inputs: (b) => [N([7, 33], 32, b), N([33], 33, b), N([7, 33], 34, b)] },
+  { op: 'activationGrad', attrs: { activation: 'relu' }, inputs: (b) => [N([7, 33], 35, b).relu(), N([7, 33], 36, b)] },
+  { op: 'activationGrad', attrs: { activation: 'tanh' }, inputs: (b) => [N([7, 33], 37, b).tanh(), N([7, 33], 38, b)] },
+  { op: 'activationGrad', attrs: { activation: 'sigmoid' }, inputs: (b) => [N([7, 33], 39, b).sigmoid(), N([7, 33], 40, b)] },
+  { op: 'linear', attrs: { activation: 'relu' }, inputs: (b) => [N([7, 33], 41, b), N([5, 33], 42, b).transpose(), N([5], 43, b)] },
+  { op: 'linear', attrs: { activation: 'none' }, inputs: (b) => [N([33, 7], 44, b), N([7, 65], 45, b), N([65], 46, b)] },
+  { op: 'linear', attrs: { activation: 'tanh' }, inputs: (b) => [N([5, 17], 47, b), N([17, 9], 48, b), N([9], 49, b)] },
+  { op: 'linear', attrs: { activation: 'sigmoid' }, inputs: (b) => [N([5, 17], 50, b), N([9, 17], 51, b).transpose(), N([9], 52, b)] },
+  {
+    op: 'adamStep',
+    attrs: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, decay: 1, stepSize: 0.01, bias2Sqrt: 0.05 },
+    inputs: (b) => [N([7, 33], 53, b), N([7, 33], 54, b), N([7, 33], 55, b), N([7, 33], 56, b).square()],
+  },
+  {
+    op: 'adamStep',
+    attrs: { beta1: 0.8, beta2: 0.99, eps: 1e-6, weightDecay: 0, decay: 0.999, stepSize: 0.1, bias2Sqrt: 0.3 },
+    inputs: (b) => [N([1031], 57, b), N([1031], 58, b), N([1031], 59, b), N([1031], 60, b).abs()],
+  },
 ];
 
 it('every op with a composite reference has a fused-vs-composite case', () => {

@@ -1,5 +1,6 @@
 /** Linear: y = x W^T + b over the last axis, with PyTorch's weight layout [out, in] and default init. */
 import * as et from '../index.js';
+import { activate } from './activation.js';
 import { positiveInt } from './check.js';
 import { Module } from './module.js';
 import { seedOpt } from './seed.js';
@@ -31,7 +32,8 @@ export class Linear extends Module {
     this.bias = bias ? et.rand([outFeatures], { ...init, ...seedOpt(seed, 1) }) : null;
   }
 
-  forward(x: et.Tensor): et.Tensor {
+  /** y = act(x Wᵀ + b); with a bias the bias and activation run in the matmul's epilogue (one et.linear kernel). */
+  forward(x: et.Tensor, activation: 'none' | et.GradActivation = 'none'): et.Tensor {
     const last = x.shape[x.shape.length - 1];
     if (x.rank === 0 || last !== this.inFeatures) {
       throw new et.ShapeError(`Linear(${this.inFeatures}, ${this.outFeatures}): the input's last axis must be ${this.inFeatures}`, {
@@ -40,8 +42,10 @@ export class Linear extends Module {
         dtypes: [x.dtype, this.weight.dtype],
       });
     }
+    const wt = this.weight.transpose();
+    if (this.bias) return x.rank === 1 ? et.linear(x.unsqueeze(0), wt, this.bias, activation).squeeze(0) : et.linear(x, wt, this.bias, activation);
     // matmul broadcasts over any leading axes of x against the 2-D W^T.
-    const y = x.matmul(this.weight.transpose());
-    return this.bias ? y.add(this.bias) : y;
+    const y = x.matmul(wt);
+    return activate(y, activation);
   }
 }

@@ -1,28 +1,17 @@
 /** MLP: Linear layers of the given sizes with an activation between them (none after the last layer). */
 import * as et from '../index.js';
+import { type Activation, activate } from './activation.js';
 import { Linear } from './linear.js';
 import { Module } from './module.js';
 import { deriveSeed } from './seed.js';
 
-export type Activation = 'relu' | 'tanh' | 'gelu';
+export { type Activation, activate };
 
 export interface MLPOptions {
   activation?: Activation;
   seed?: number;
   bias?: boolean;
   dtype?: et.DType;
-}
-
-export function activate(x: et.Tensor, activation: Activation): et.Tensor {
-  switch (activation) {
-    case 'relu':
-      return x.relu();
-    case 'tanh':
-      return x.tanh();
-    case 'gelu':
-      // torch.nn.GELU's default is the exact erf form.
-      return x.gelu({ approximate: 'none' });
-  }
 }
 
 export class MLP extends Module {
@@ -50,9 +39,12 @@ export class MLP extends Module {
 
   forward(x: et.Tensor): et.Tensor {
     let h = x;
+    // relu and tanh run in the matmul's epilogue; gelu's backward needs its input, so it stays a separate op.
+    const fused = this.activation === 'gelu' ? null : this.activation;
     this.layers.forEach((layer, i) => {
-      h = layer.forward(h);
-      if (i < this.layers.length - 1) h = activate(h, this.activation);
+      const hidden = i < this.layers.length - 1;
+      h = layer.forward(h, hidden && fused ? fused : 'none');
+      if (hidden && !fused) h = activate(h, this.activation);
     });
     return h;
   }

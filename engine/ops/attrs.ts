@@ -21,6 +21,24 @@ export interface HistogramAttrs {
   readonly bandwidth: number;
 }
 
+/** Activations whose derivative follows from the output alone, so a fused epilogue needs to keep only y. */
+export type GradActivation = 'relu' | 'tanh' | 'sigmoid';
+
+/**
+ * One Adam/AdamW step, torch's single-tensor math with the scalars folded on the host (in doubles):
+ * g' = g + weightDecay·p, m' = β1·m + (1 − β1)·g', v' = β2·v + (1 − β2)·g'², p' = decay·p − (m'/(√v'/bias2Sqrt + eps))·stepSize.
+ * Adam: weightDecay = λ, decay = 1. AdamW: weightDecay = 0, decay = 1 − lr·λ. stepSize = lr/(1 − β1^t), bias2Sqrt = √(1 − β2^t).
+ */
+export interface AdamStepAttrs {
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  readonly weightDecay: number;
+  readonly decay: number;
+  readonly stepSize: number;
+  readonly bias2Sqrt: number;
+}
+
 export interface OpAttrs {
   // elementwise unary
   neg: None;
@@ -66,6 +84,12 @@ export interface OpAttrs {
   logSoftmax: { readonly axis: number };
   crossEntropy: { readonly reduction: 'mean' | 'sum' | 'none' };
   layerNorm: { readonly eps: number };
+  // fused training kernels: the backward passes of the nn ops, the matmul epilogue and the optimizer update
+  crossEntropyGrad: { readonly reduction: 'mean' | 'sum' | 'none' };
+  layerNormGrad: { readonly eps: number };
+  activationGrad: { readonly activation: GradActivation };
+  linear: { readonly activation: 'none' | GradActivation };
+  adamStep: AdamStepAttrs;
   // fused EIT-P terms (their backward passes are ops too, so every backend runs them fused)
   softHistogram: HistogramAttrs;
   softHistogramGrad: HistogramAttrs;

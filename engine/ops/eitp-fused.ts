@@ -7,14 +7,14 @@
  * every backend. Each has a composite reference of primitive ops; the backward ops are differentiated through
  * theirs (double backward is rare here and only needs to be right, not fast).
  */
-import { vjp as vjpTransform } from '../autograd/transforms.js';
 import type { BackendName } from '../backend.js';
 import { eye, tensor } from '../creation.js';
 import { apply } from '../dispatch.js';
 import { ArgumentError, ShapeError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
-import type { HistogramAttrs, OpAttrs } from './attrs.js';
+import type { HistogramAttrs } from './attrs.js';
 import { add, div, mul, sub } from './binary.js';
+import { compositeVjp } from './composite-vjp.js';
 import { ctx, meta, requireFloat, requireSameDtype } from './infer.js';
 import { matmul } from './matmul.js';
 import { softmax } from './nn.js';
@@ -47,16 +47,6 @@ function standardized(z: Tensor, eps: number): { zhat: Tensor; rstd: Tensor } {
 function residual(zhat: Tensor): Tensor {
   const [n, d] = [zhat.shape[0]!, zhat.shape[1]!];
   return sub(div(matmul(transpose(zhat), zhat), n), eye(d, d, { dtype: zhat.dtype, backend: zhat.backend as BackendName }));
-}
-
-/** The VJP of a backward op: differentiate its composite (recorded, so it composes further). */
-function compositeVjp<K extends FusedName>(name: K, composite: (inputs: readonly Tensor[], attrs: OpAttrs[K]) => Tensor) {
-  return (g: Tensor, { inputs, attrs }: { inputs: readonly Tensor[]; attrs: OpAttrs[K] }): Tensor[] => {
-    const [, pullback] = vjpTransform((...xs: Tensor[]) => composite(xs, attrs), ...inputs);
-    const grads = pullback(g);
-    if (grads.length !== inputs.length) throw new ArgumentError(`composite VJP of ${name} returned ${grads.length} cotangents`, { op: name });
-    return grads;
-  };
 }
 
 function histogramInfer(op: FusedName, inputs: readonly Tensor[], attrs: HistogramAttrs) {

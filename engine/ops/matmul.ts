@@ -25,10 +25,7 @@ export const matmulDefs = {
     },
     // Only the cotangents that are needed (a data batch needs none). When an operand is a transposed view (Linear's
     // Wᵀ), its cotangent is computed as (gᵀ·a)ᵀ so that, after the transpose's own VJP, it arrives dense.
-    vjp: (g, { inputs: [a, b] }) => [
-      a!.requiresGrad ? (isTransposedView(a!) ? transpose(mm(b!, transpose(g))) : mm(g, transpose(b!))) : null,
-      b!.requiresGrad ? (isTransposedView(b!) ? transpose(mm(transpose(g), a!)) : mm(transpose(a!), g)) : null,
-    ],
+    vjp: (g, { inputs: [a, b] }) => matmulCotangents(g, a!, b!),
     jvp: ([ta, tb], { inputs: [a, b] }) => {
       if (ta && tb) return add(mm(ta, b!), mm(a!, tb));
       return ta ? mm(ta, b!) : mm(a!, tb!);
@@ -37,6 +34,14 @@ export const matmulDefs = {
 } satisfies { matmul: OpDef<'matmul'> };
 
 const mm = (a: Tensor, b: Tensor): Tensor => apply('matmul', [a, b], {});
+
+/** The cotangents of a·b for g, only those that are needed (shared with the fused linear op). */
+export function matmulCotangents(g: Tensor, a: Tensor, b: Tensor): [Tensor | null, Tensor | null] {
+  return [
+    a.requiresGrad ? (isTransposedView(a) ? transpose(mm(b, transpose(g))) : mm(g, transpose(b))) : null,
+    b.requiresGrad ? (isTransposedView(b) ? transpose(mm(transpose(g), a)) : mm(transpose(a), g)) : null,
+  ];
+}
 
 /** A matrix whose last two axes are stored column-major (a transpose of dense data). */
 function isTransposedView(t: Tensor): boolean {

@@ -12,23 +12,26 @@ import { ctx, meta, requireFloat, requireInt, requireSameDtype } from './infer.j
 import { oneHot } from './indexing.js';
 import type { OpDef } from './op-def.js';
 import { logsumexp, mean, sum } from './reduce.js';
+import { layerNormGrads } from './train-fused.js';
 import { exp, neg, rsqrt, square } from './unary.js';
-import { expand, reshape } from './views.js';
-
-/** All axes but the last: where layerNorm's weight and bias gradients are summed. */
-const leadingAxes = (x: Tensor) => Array.from({ length: x.rank - 1 }, (_, i) => i);
 
 function normalized(x: Tensor, eps: number): Tensor {
   const centered = sub(x, mean(x, -1, true));
   return mul(centered, rsqrt(add(mean(square(centered), -1, true), eps)));
 }
 
-function crossEntropyInfer(inputs: readonly Tensor[], reduction: 'mean' | 'sum' | 'none') {
+/** Float logits [..., C] and integer targets [...] (shared with crossEntropyGrad); returns them. */
+export function checkLogitsAndTargets(op: 'crossEntropy' | 'crossEntropyGrad', inputs: readonly Tensor[]): [Tensor, Tensor] {
   const [logits, targets] = inputs as [Tensor, Tensor];
-  requireFloat('crossEntropy', inputs, 0);
-  requireInt('crossEntropy', inputs, 1);
+  requireFloat(op, inputs, 0);
+  requireInt(op, inputs, 1);
   const ok = logits.rank >= 1 && targets.rank === logits.rank - 1 && targets.shape.every((d, i) => d === logits.shape[i]);
-  if (!ok) throw new ShapeError('logits must be [..., C] and targets [...] with the same leading shape', ctx('crossEntropy', inputs));
+  if (!ok) throw new ShapeError('logits must be [..., C] and targets [...] with the same leading shape', ctx(op, inputs));
+  return [logits, targets];
+}
+
+function crossEntropyInfer(inputs: readonly Tensor[], reduction: 'mean' | 'sum' | 'none') {
+  const [logits, targets] = checkLogitsAndTargets('crossEntropy', inputs);
   return meta(reduction === 'none' ? targets.shape : [], logits.dtype);
 }
 
@@ -50,14 +53,7 @@ export const nnDefs = {
   crossEntropy: {
     arity: 2,
     infer: (inputs, { reduction }) => crossEntropyInfer(inputs, reduction),
-    vjp: (g, { inputs: [logits, targets], attrs: { reduction } }) => {
-      const classes = logits!.shape[logits!.rank - 1]!;
-      const diff = sub(softmax(logits!, -1), oneHot(targets!, classes, logits!.dtype));
-      const rows = targets!.size;
-      if (reduction === 'none') return [mul(diff, expand(reshape(g, [...targets!.shape, 1]), logits!.shape)), null];
-      const scale = reduction === 'mean' ? mul(g, 1 / Math.max(rows, 1)) : g;
-      return [mul(diff, expand(reshape(scale, Array(logits!.rank).fill(1)), logits!.shape)), null];
-    },
+    vjp: (g, { inputs: [logits, targets], attrs: { reduction } }) => [apply('crossEntropyGrad', [logits!, targets!, g], { reduction }), null],
     jvp: 'composite',
     composite: ([logits, targets], { reduction }) => {
       const classes = logits!.shape[logits!.rank - 1]!;
@@ -77,13 +73,9 @@ export const nnDefs = {
       }
       return meta(x.shape, x.dtype);
     },
-    vjp: (g, { inputs: [x, w], attrs: { eps } }) => {
-      const centered = sub(x!, mean(x!, -1, true));
-      const rstd = rsqrt(add(mean(square(centered), -1, true), eps));
-      const xhat = mul(centered, rstd);
-      const dxhat = mul(g, w!);
-      const dx = mul(rstd, sub(sub(dxhat, mean(dxhat, -1, true)), mul(xhat, mean(mul(dxhat, xhat), -1, true))));
-      return [dx, sum(mul(g, xhat), leadingAxes(x!)), sum(g, leadingAxes(x!))];
+    vjp: (g, { inputs: [x, w, b], attrs: { eps } }) => {
+      const [dx, dw, db] = layerNormGrads(x!, w!, g, eps);
+      return [x!.requiresGrad ? dx : null, w!.requiresGrad ? dw : null, b!.requiresGrad ? db : null];
     },
     jvp: 'composite',
     composite: ([x, w, b], { eps }) => add(mul(normalized(x!, eps), w!), b!),

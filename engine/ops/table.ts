@@ -11,6 +11,7 @@ import type { OpTable } from './op-def.js';
 import { quantDefs } from './quant.js';
 import { reduceDefs } from './reduce.js';
 import { structureDefs } from './structure.js';
+import { trainFusedDefs } from './train-fused.js';
 import { unaryDefs } from './unary.js';
 import { viewDefs } from './views.js';
 
@@ -27,6 +28,7 @@ export function opTable(): OpTable {
     ...reduceDefs,
     ...matmulDefs,
     ...nnDefs,
+    ...trainFusedDefs,
     ...eitpFusedDefs,
     ...quantDefs,
     ...indexingDefs,

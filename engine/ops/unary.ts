@@ -9,6 +9,7 @@ import { add, gt, mul, sub, div } from './binary.js';
 import { ctx, meta, requireFloat } from './infer.js';
 import type { OpCtx, OpDef } from './op-def.js';
 import { DTypeError } from '../errors.js';
+import { activationGrad } from './train-fused.js';
 
 type UnaryName = 'neg' | 'exp' | 'log' | 'sqrt' | 'rsqrt' | 'tanh' | 'sigmoid' | 'relu' | 'gelu' | 'abs' | 'square' | 'erf' | 'sign';
 
@@ -58,9 +59,10 @@ export const unaryDefs = {
   log: unary('log', { derivative: (x) => div(1, x) }),
   sqrt: unary('sqrt', { derivative: (_x, y) => div(0.5, y) }),
   rsqrt: unary('rsqrt', { derivative: (_x, y) => mul(mul(square(y), y), -0.5) }),
-  tanh: unary('tanh', { derivative: (_x, y) => sub(1, square(y)) }),
-  sigmoid: unary('sigmoid', { derivative: (_x, y) => mul(y, sub(1, y)) }),
-  relu: unary('relu', { derivative: (x) => apply('cast', [gt(x, 0)], { dtype: x.dtype }) }),
+  // The VJPs of tanh, sigmoid and relu are one fused activationGrad kernel from the output; JVPs use f′.
+  tanh: { ...unary('tanh', { derivative: (_x, y) => sub(1, square(y)) }), vjp: (g, { output }) => [activationGrad(output, g, 'tanh')] },
+  sigmoid: { ...unary('sigmoid', { derivative: (_x, y) => mul(y, sub(1, y)) }), vjp: (g, { output }) => [activationGrad(output, g, 'sigmoid')] },
+  relu: { ...unary('relu', { derivative: (x) => apply('cast', [gt(x, 0)], { dtype: x.dtype }) }), vjp: (g, { output }) => [activationGrad(output, g, 'relu')] },
   gelu: unary('gelu', {
     derivative: (x, _y, { approximate }) => geluDerivative(x, approximate),
     composite: (x, { approximate }) =>

@@ -1,6 +1,8 @@
 /**
  * Adam, exactly torch.optim.Adam's single-tensor update (L2 weight decay added to the gradient, bias correction
  * folded into the step size and the denominator). AdamW reuses it with decoupled weight decay.
+ * By default one fused et.adamStep kernel per parameter updates p and both moments (`fused: false` runs the
+ * same math as a chain of elementwise ops, the reference the fused kernels are tested against).
  */
 import * as et from '../index.js';
 import { Optimizer } from './optimizer.js';
@@ -10,18 +12,21 @@ export interface AdamOptions {
   betas?: readonly [number, number];
   eps?: number;
   weightDecay?: number;
+  /** One fused kernel per parameter (default) or a chain of elementwise ops. */
+  fused?: boolean;
 }
 
 export class Adam extends Optimizer {
   readonly betas: readonly [number, number];
   readonly eps: number;
   readonly weightDecay: number;
+  readonly fused: boolean;
   /** AdamW: decay the parameter directly instead of adding weightDecay * p to the gradient. */
   protected get decoupled(): boolean {
     return false;
   }
 
-  constructor(params: Iterable<et.Tensor>, { lr = 1e-3, betas = [0.9, 0.999], eps = 1e-8, weightDecay = 0 }: AdamOptions = {}) {
+  constructor(params: Iterable<et.Tensor>, { lr = 1e-3, betas = [0.9, 0.999], eps = 1e-8, weightDecay = 0, fused = true }: AdamOptions = {}) {
     super(params, lr);
     const op = new.target.name;
     betas.forEach((b, i) => {
@@ -32,31 +37,48 @@ export class Adam extends Optimizer {
     this.betas = [betas[0], betas[1]];
     this.eps = eps;
     this.weightDecay = weightDecay;
+    this.fused = fused;
   }
 
   get type(): string {
     return 'Adam';
   }
 
-  protected hyper(): Record<string, number | number[]> {
-    return { betas: [...this.betas], eps: this.eps, weightDecay: this.weightDecay };
+  protected hyper(): Record<string, number | boolean | number[]> {
+    return { betas: [...this.betas], eps: this.eps, weightDecay: this.weightDecay, fused: this.fused };
   }
 
   protected update(i: number, p: et.Tensor, grad: et.Tensor, step: number): void {
     const [beta1, beta2] = this.betas;
-    let g = grad;
-    if (this.weightDecay !== 0) {
-      if (this.decoupled) p.assign(p.mul(1 - this.lr * this.weightDecay));
-      else g = g.add(p.mul(this.weightDecay));
-    }
     const expAvg = this.stateTensor(i, 'expAvg');
     const expAvgSq = this.stateTensor(i, 'expAvgSq');
-    expAvg.assign(expAvg.mul(beta1).add(g.mul(1 - beta1)));
-    expAvgSq.assign(expAvgSq.mul(beta2).add(g.mul(g).mul(1 - beta2)));
     // Scalars in JS doubles, as torch computes them in Python floats.
     const biasCorrection1 = 1 - beta1 ** step;
     const biasCorrection2 = 1 - beta2 ** step;
     const stepSize = this.lr / biasCorrection1;
+    const decay = this.decoupled && this.weightDecay !== 0 ? 1 - this.lr * this.weightDecay : 1;
+    if (this.fused) {
+      const packed = et.adamStep(p, grad, expAvg, expAvgSq, {
+        beta1,
+        beta2,
+        eps: this.eps,
+        weightDecay: this.decoupled ? 0 : this.weightDecay,
+        decay,
+        stepSize,
+        bias2Sqrt: Math.sqrt(biasCorrection2),
+      });
+      // p, m and v become views of the one packed output (contiguous at offsets 0, n, 2n): no copies.
+      const part = (k: number) => et.reshape(et.slice(packed, [k, ...p.shape.map(() => 0)], [k + 1, ...p.shape]), p.shape);
+      [p, expAvg, expAvgSq].forEach((t, k) => t.shareStorage(part(k)));
+      return;
+    }
+    let g = grad;
+    if (this.weightDecay !== 0) {
+      if (this.decoupled) p.assign(p.mul(decay));
+      else g = g.add(p.mul(this.weightDecay));
+    }
+    expAvg.assign(expAvg.mul(beta1).add(g.mul(1 - beta1)));
+    expAvgSq.assign(expAvgSq.mul(beta2).add(g.mul(g).mul(1 - beta2)));
     const denom = expAvgSq.sqrt().div(Math.sqrt(biasCorrection2)).add(this.eps);
     p.assign(p.sub(expAvg.div(denom).mul(stepSize)));
   }

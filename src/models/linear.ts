@@ -55,9 +55,10 @@ export function matmulWeight(x: et.Tensor, w: et.Tensor): et.Tensor {
   return q ? et.matmulInt8(x, q.wq, q.scales, { activations: q.activations }) : x.matmul(w.transpose());
 }
 
-/** A Linear layer's forward, through the int8 form of its weight when it has one. */
-export function linear(layer: et.nn.Linear, x: et.Tensor): et.Tensor {
-  if (!int8Forms.has(layer.weight)) return layer.forward(x);
+/** A Linear layer's forward act(x·Wᵀ + b), through the int8 form of its weight when it has one. */
+export function linear(layer: et.nn.Linear, x: et.Tensor, activation: 'none' | et.GradActivation = 'none'): et.Tensor {
+  if (!int8Forms.has(layer.weight)) return layer.forward(x, activation);
   const y = matmulWeight(x, layer.weight);
-  return layer.bias ? y.add(layer.bias) : y;
+  const z = layer.bias ? y.add(layer.bias) : y;
+  return et.nn.activate(z, activation);
 }

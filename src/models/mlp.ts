@@ -38,7 +38,10 @@ export class MlpModel extends et.nn.Module<[et.Tensor, { taps?: boolean }?], For
   }
 
   private hiddenBlock(i: number): (h: et.Tensor) => et.Tensor {
-    return (h) => et.nn.activate(linear(this.net.layers[i]!, h), this.net.activation);
+    const layer = this.net.layers[i]!;
+    const act = this.net.activation;
+    // relu and tanh run in the matmul's epilogue; gelu's backward needs its input, so it stays a separate op.
+    return act === 'gelu' ? (h) => et.nn.activate(linear(layer, h), act) : (h) => linear(layer, h, act);
   }
 
   forward(x: et.Tensor, opts: { taps?: boolean } = {}): ForwardResult {

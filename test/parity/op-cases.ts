@@ -62,9 +62,48 @@ export const OP_CASES: OpCase[] = [
   { name: 'softmax', covers: ['softmax'], inputs: [S(7, 33)], fn: (x) => et.softmax(x!, -1) },
   { name: 'softmax axis 0', covers: ['softmax'], inputs: [S(7, 5, 3)], fn: (x) => et.softmax(x!, 0) },
   { name: 'logSoftmax', covers: ['logSoftmax'], inputs: [S(3, 7, 33)], fn: (x) => et.logSoftmax(x!, 1) },
-  { name: 'crossEntropy mean', covers: ['crossEntropy', 'oneHot'], inputs: [S(33, 7), I(7, 33)], fn: (x, t) => et.crossEntropy(x!, t!) },
+  { name: 'crossEntropy mean', covers: ['crossEntropy', 'crossEntropyGrad'], inputs: [S(33, 7), I(7, 33)], fn: (x, t) => et.crossEntropy(x!, t!) },
+  { name: 'crossEntropy sum', covers: ['crossEntropy', 'crossEntropyGrad'], inputs: [S(1, 257), I(257, 1)], fn: (x, t) => et.crossEntropy(x!, t!, { reduction: 'sum' }) },
+  { name: 'crossEntropyGrad (double backward)', covers: ['crossEntropyGrad'], inputs: [S(7, 5), I(5, 7)], fn: (x, t) => et.grad((z: et.Tensor) => et.crossEntropy(z, t!))(x!) as et.Tensor },
+  { name: 'oneHot', covers: ['oneHot'], inputs: [S(33, 7), I(7, 33)], fn: (x, t) => et.mul(x!, et.oneHot(t!, 7, x!.dtype)) },
   { name: 'crossEntropy none 3-D', covers: ['crossEntropy'], inputs: [S(3, 5, 7), I(7, 3, 5)], fn: (x, t) => et.crossEntropy(x!, t!, { reduction: 'none' }) },
-  { name: 'layerNorm', covers: ['layerNorm'], inputs: [S(7, 33), S(33), S(33)], fn: (x, w, b) => et.layerNorm(x!, w!, b!, 1e-5) },
+  { name: 'layerNorm', covers: ['layerNorm', 'layerNormGrad'], inputs: [S(7, 33), S(33), S(33)], fn: (x, w, b) => et.layerNorm(x!, w!, b!, 1e-5) },
+  { name: 'layerNorm 3-D wide', covers: ['layerNorm', 'layerNormGrad'], inputs: [S(3, 5, 257), S(257), S(257)], fn: (x, w, b) => et.layerNorm(x!, w!, b!, 1e-5) },
+  { name: 'layerNorm one row', covers: ['layerNorm', 'layerNormGrad'], inputs: [S(1, 7), S(7), S(7)], fn: (x, w, b) => et.layerNorm(x!, w!, b!, 1e-5) },
+  {
+    name: 'layerNormGrad (double backward)',
+    covers: ['layerNormGrad'],
+    inputs: [S(5, 9), S(9), S(9)],
+    fn: (x, w, b) => {
+      const [dx, dw] = et.grad((z: et.Tensor, g: et.Tensor) => et.layerNorm(z, g, b!, 1e-5).square().sum(), { argnums: [0, 1] })(x!, w!) as et.Tensor[];
+      return dx!.add(dw!);
+    },
+  },
+  {
+    name: 'activationGrad (double backward)',
+    covers: ['activationGrad'],
+    inputs: [S(7, 33)],
+    fn: (x) => et.grad((z: et.Tensor) => et.tanh(z).add(et.sigmoid(z)).add(et.relu(z)).square().sum())(x!) as et.Tensor,
+  },
+  { name: 'linear relu, transposed weight', covers: ['linear', 'activationGrad'], inputs: [S(7, 33), S(5, 33), S(5)], fn: (x, w, b) => et.linear(x!, et.transpose(w!), b!, 'relu') },
+  { name: 'linear none, dense weight', covers: ['linear'], inputs: [S(33, 7), S(7, 65), S(65)], fn: (x, w, b) => et.linear(x!, w!, b!) },
+  { name: 'linear tanh 3-D x', covers: ['linear', 'activationGrad'], inputs: [S(3, 5, 17), S(257, 17), S(257)], fn: (x, w, b) => et.linear(x!, et.transpose(w!), b!, 'tanh') },
+  { name: 'linear sigmoid one row', covers: ['linear', 'activationGrad'], inputs: [S(1, 129), S(129, 3), S(3)], fn: (x, w, b) => et.linear(x!, w!, b!, 'sigmoid') },
+  {
+    name: 'adamStep',
+    covers: ['adamStep'],
+    inputs: [S(7, 33), S(7, 33), S(7, 33), P(7, 33)],
+    fn: (p, g, m, v) => et.adamStep(p!, g!, m!, v!, { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, decay: 1, stepSize: 0.01, bias2Sqrt: 0.05 }),
+  },
+  {
+    name: 'adamStep on offset views (AdamW)',
+    covers: ['adamStep', 'slice'],
+    inputs: [P(3, 257), S(257)],
+    fn: (pk, g) => {
+      const part = (k: number) => et.reshape(et.slice(pk!, [k, 0], [k + 1, 257]), [257]);
+      return et.adamStep(part(0), g!, part(1), part(2), { beta1: 0.8, beta2: 0.99, eps: 1e-6, weightDecay: 0, decay: 0.999, stepSize: 0.1, bias2Sqrt: 0.3 });
+    },
+  },
   // u·3 spreads values past the histogram's ±4 range; 4099 values span many workgroups / blocks / thread chunks.
   { name: 'softHistogram', covers: ['softHistogram', 'softHistogramGrad'], inputs: [S(257)], fn: (u) => et.softHistogram(et.mul(u!, 3)) },
   { name: 'softHistogram large', covers: ['softHistogram', 'softHistogramGrad'], inputs: [S(4099)], fn: (u) => et.softHistogram(u!, { bins: 33, low: -3, width: 0.2, bandwidth: 0.15 }) },

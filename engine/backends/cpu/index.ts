@@ -9,6 +9,7 @@ import { matmulKernels } from './matmul.js';
 import { nnKernels } from './nn.js';
 import { quantKernels } from './quant.js';
 import { reduceKernels } from './reduce.js';
+import { trainFusedKernels } from './train-fused.js';
 
 /** Every kernel op is required here: the cpu backend is the oracle, so it must cover the whole table. */
 const kernels = {
@@ -16,6 +17,7 @@ const kernels = {
   ...reduceKernels,
   ...matmulKernels,
   ...nnKernels,
+  ...trainFusedKernels,
   ...eitpFusedKernels,
   ...quantKernels,
   ...indexingKernels,

@@ -33,6 +33,16 @@ function softmaxLike(log: boolean): CpuKernel<'softmax' | 'logSoftmax'> {
   };
 }
 
+/** Mean and 1/sqrt(var + eps) of a[s .. s + d) (population variance around the mean, two passes). */
+export function rowMoments(a: ArrayLike<number>, s: number, d: number, eps: number): { mu: number; rstd: number } {
+  let mu = 0;
+  for (let j = 0; j < d; j++) mu += a[s + j]!;
+  mu /= d;
+  let v = 0;
+  for (let j = 0; j < d; j++) v += (a[s + j]! - mu) ** 2;
+  return { mu, rstd: 1 / Math.sqrt(v / d + eps) };
+}
+
 export const nnKernels = {
   softmax: softmaxLike(false) as CpuKernel<'softmax'>,
   logSoftmax: softmaxLike(true) as CpuKernel<'logSoftmax'>,
@@ -71,12 +81,7 @@ export const nnKernels = {
     const rows = d === 0 ? 0 : a.length / d;
     for (let i = 0; i < rows; i++) {
       const s = i * d;
-      let mu = 0;
-      for (let j = 0; j < d; j++) mu += a[s + j]!;
-      mu /= d;
-      let v = 0;
-      for (let j = 0; j < d; j++) v += (a[s + j]! - mu) ** 2;
-      const rstd = 1 / Math.sqrt(v / d + eps);
+      const { mu, rstd } = rowMoments(a, s, d, eps);
       for (let j = 0; j < d; j++) r[s + j] = (a[s + j]! - mu) * rstd * gamma[j]! + beta[j]!;
     }
   }) as CpuKernel<'layerNorm'>,
