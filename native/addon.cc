@@ -292,7 +292,7 @@ Arg decodeArg(const double*& m, const double* end, Block* b, bool isOutput) {
 
 // Work small enough to run on the JS thread when nothing is queued: ~100 microseconds at most.
 bool smallWork(const Task& t) {
-  if (t.op == "matmul" || t.op == "matmulInt8" || t.op == "tanhJvp") {
+  if (t.op == "matmul" || t.op == "matmulInt8" || t.op == "tanhJvp" || t.op == "linear") {
     const Arg& a = t.inputs[t.op == "tanhJvp" ? 1 : 0];  // the operand whose last axis is the inner dimension
     const double flops = static_cast<double>(t.output.numel()) * static_cast<double>(a.shape[a.rank() - 1]);
     return flops < static_cast<double>(1 << 22);
@@ -348,7 +348,7 @@ Napi::Value Run(const Napi::CallbackInfo& info) {
     }
     bool ready = true;
     for (int i = 0; i < nIn; i++) ready = ready && blocks[i]->lastWrite <= c.stream->completed();
-    if (ready) validateArguments(*task);
+    if (ready && !validateArguments(*task)) validateTrainFusedArguments(*task);
     const uint64_t seq = c.stream->enqueue(op, [task, fn](ThreadPool& pool) { fn(*task, pool); });
     for (int i = 0; i < nIn; i++) blocks[i]->lastUse = std::max(blocks[i]->lastUse, seq);
     blocks[nIn]->lastUse = blocks[nIn]->lastWrite = seq;
@@ -488,7 +488,7 @@ KernelFn findKernel(const std::string& op) {
   static const std::unordered_map<std::string, KernelFn> table = [] {
     std::unordered_map<std::string, KernelFn> t;
     for (auto list : {elementwiseKernels(), reduceKernels(), nnKernels(), indexingKernels(), matmulKernels(), softHistogramKernels(),
-                      coherenceKernels(), int8MatmulKernels(), tanhJvpKernels()}) {
+                      coherenceKernels(), int8MatmulKernels(), tanhJvpKernels(), trainFusedKernels()}) {
       for (const KernelEntry& e : list) t[e.name] = e.fn;
     }
     return t;

@@ -95,9 +95,12 @@ std::vector<KernelEntry> softHistogramKernels();
 std::vector<KernelEntry> coherenceKernels();
 std::vector<KernelEntry> int8MatmulKernels();
 std::vector<KernelEntry> tanhJvpKernels();
+std::vector<KernelEntry> trainFusedKernels();
 
 // Synchronous argument checks (index ranges) that can run on the JS thread when the inputs are already computed, so
 // that bad indices throw at the call like the cpu backend. Returns false when the op has no such check.
 bool validateArguments(const Task& task);
+// The same for the fused training ops (crossEntropyGrad's targets), in native/train-fused.cc.
+bool validateTrainFusedArguments(const Task& task);
 
 }  // namespace eitp

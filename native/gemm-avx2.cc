@@ -11,7 +11,7 @@ namespace {
 constexpr int MR = 6;
 constexpr int NR = 16;
 
-void kernelAvx2(int64_t k, const float* ap, const float* bp, float* c, int64_t ldc, int accumulate) {
+void kernelAvx2(int64_t k, const float* ap, const float* bp, float* c, int64_t ldc, int accumulate, const float* bias, int relu) {
   __m256 acc[MR][2];
 #pragma GCC unroll 6
   for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
@@ -33,6 +33,15 @@ void kernelAvx2(int64_t k, const float* ap, const float* bp, float* c, int64_t l
     if (accumulate) {
       acc[r][0] = _mm256_add_ps(acc[r][0], _mm256_loadu_ps(row));
       acc[r][1] = _mm256_add_ps(acc[r][1], _mm256_loadu_ps(row + 8));
+    }
+    if (bias) {
+      acc[r][0] = _mm256_add_ps(acc[r][0], _mm256_loadu_ps(bias));
+      acc[r][1] = _mm256_add_ps(acc[r][1], _mm256_loadu_ps(bias + 8));
+    }
+    if (relu) {
+      // max(0, z) returns its second operand when either is NaN, so NaN passes through like the relu op.
+      acc[r][0] = _mm256_max_ps(_mm256_setzero_ps(), acc[r][0]);
+      acc[r][1] = _mm256_max_ps(_mm256_setzero_ps(), acc[r][1]);
     }
     _mm256_storeu_ps(row, acc[r][0]);
     _mm256_storeu_ps(row + 8, acc[r][1]);

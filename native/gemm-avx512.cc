@@ -11,7 +11,7 @@ namespace {
 constexpr int MR = 12;
 constexpr int NR = 32;
 
-void kernelAvx512(int64_t k, const float* ap, const float* bp, float* c, int64_t ldc, int accumulate) {
+void kernelAvx512(int64_t k, const float* ap, const float* bp, float* c, int64_t ldc, int accumulate, const float* bias, int relu) {
   __m512 acc[MR][2];
 #pragma GCC unroll 12
   for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
@@ -34,6 +34,17 @@ void kernelAvx512(int64_t k, const float* ap, const float* bp, float* c, int64_t
     if (accumulate) {
       acc[r][0] = _mm512_add_ps(acc[r][0], _mm512_loadu_ps(row));
       acc[r][1] = _mm512_add_ps(acc[r][1], _mm512_loadu_ps(row + 16));
+    }
+    if (bias) {
+      acc[r][0] = _mm512_add_ps(acc[r][0], _mm512_loadu_ps(bias));
+      acc[r][1] = _mm512_add_ps(acc[r][1], _mm512_loadu_ps(bias + 16));
+    }
+    if (relu) {
+      // !(z <= 0) ? z : 0 (NaN passes through, like the relu op) as a zero-masked move. (Not _mm512_max_ps: GCC 12's
+      // header for it trips -Wmaybe-uninitialized, GCC bug 105593.)
+      const __m512 zero = _mm512_setzero_ps();
+      acc[r][0] = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(acc[r][0], zero, _CMP_NLE_UQ), acc[r][0]);
+      acc[r][1] = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(acc[r][1], zero, _CMP_NLE_UQ), acc[r][1]);
     }
     _mm512_storeu_ps(row, acc[r][0]);
     _mm512_storeu_ps(row + 16, acc[r][1]);

@@ -8,7 +8,8 @@ namespace {
 constexpr int MR = 4;
 constexpr int NR = 16;
 
-void kernelGeneric(int64_t k, const float* ap, const float* bp, float* c, int64_t ldc, int accumulate) {
+void kernelGeneric(int64_t k, const float* ap, const float* bp, float* c, int64_t ldc, int accumulate, const float* bias,
+                   int relu) {
   float acc[MR][NR] = {};
   for (int64_t p = 0; p < k; p++) {
     for (int r = 0; r < MR; r++) {
@@ -21,10 +22,16 @@ void kernelGeneric(int64_t k, const float* ap, const float* bp, float* c, int64_
   for (int r = 0; r < MR; r++) {
     float* row = c + r * ldc;
     if (accumulate) {
-      for (int j = 0; j < NR; j++) row[j] += acc[r][j];
-    } else {
-      for (int j = 0; j < NR; j++) row[j] = acc[r][j];
+      for (int j = 0; j < NR; j++) acc[r][j] += row[j];
     }
+    if (bias) {
+      for (int j = 0; j < NR; j++) acc[r][j] += bias[j];
+    }
+    if (relu) {
+      // !(z <= 0) ? z : 0, so NaN passes through like the relu op.
+      for (int j = 0; j < NR; j++) acc[r][j] = !(acc[r][j] <= 0) ? acc[r][j] : 0.0f;
+    }
+    for (int j = 0; j < NR; j++) row[j] = acc[r][j];
   }
 }
 

@@ -1,7 +1,12 @@
 // The GEMM driver (BLIS/GotoBLAS loop order): for each nc-wide block of B and kc-deep slice of K, pack B; for each
 // mc-tall block of A, pack A; then sweep the micro-kernel over the packed panels. Threads take disjoint regions of
-// C and pack their own panels, so they never synchronise inside a product. Also the `matmul` op kernel.
+// C and pack their own panels, so they never synchronise inside a product. The last kc block of each tile applies
+// the optional epilogue (bias + activation) as it stores C. Also the `matmul` op kernel.
 #include "gemm.h"
+
+#ifdef EITP_X86
+#include <xmmintrin.h>
+#endif
 
 #include <algorithm>
 #include <cstdlib>
@@ -10,6 +15,7 @@
 
 #include "common.h"
 #include "thread-pool.h"
+#include "vmath.h"
 
 namespace eitp {
 
@@ -86,9 +92,37 @@ void packB(const MicroKernel& uk, int64_t kc, int64_t nc, const float* b, int64_
         for (int64_t c = cols; c < NR; c++) dst[c] = 0.0f;
       }
     } else {
-      for (int64_t c = 0; c < cols; c++) {
-        const float* src = b + (j + c) * csb;
-        for (int64_t p = 0; p < kc; p++) panel[p * NR + c] = src[p * rsb];
+      // B read column by column (a transposed view: rsb = 1), over 64-deep slices of k: the slice of the panel
+      // being written (64 x NR floats) stays in L1, where a whole kc x NR panel (up to 48 KiB) would not.
+      for (int64_t p0 = 0; p0 < kc; p0 += 64) {
+        const int64_t p1 = std::min<int64_t>(kc, p0 + 64);
+        int64_t c = 0;
+#ifdef EITP_X86
+        // 4 x 4 blocks transposed in SSE registers (baseline x86-64): columns c..c+3 at k steps p..p+3.
+        if (rsb == 1) {
+          for (; c + 4 <= cols; c += 4) {
+            const float* s0 = b + (j + c) * csb;
+            const float *s1 = s0 + csb, *s2 = s1 + csb, *s3 = s2 + csb;
+            int64_t p = p0;
+            for (; p + 4 <= p1; p += 4) {
+              __m128 r0 = _mm_loadu_ps(s0 + p), r1 = _mm_loadu_ps(s1 + p), r2 = _mm_loadu_ps(s2 + p), r3 = _mm_loadu_ps(s3 + p);
+              _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+              _mm_storeu_ps(panel + p * NR + c, r0);
+              _mm_storeu_ps(panel + (p + 1) * NR + c, r1);
+              _mm_storeu_ps(panel + (p + 2) * NR + c, r2);
+              _mm_storeu_ps(panel + (p + 3) * NR + c, r3);
+            }
+            for (; p < p1; p++) {
+              float* dst = panel + p * NR + c;
+              dst[0] = s0[p], dst[1] = s1[p], dst[2] = s2[p], dst[3] = s3[p];
+            }
+          }
+        }
+#endif
+        for (; c < cols; c++) {
+          const float* src = b + (j + c) * csb;
+          for (int64_t p = p0; p < p1; p++) panel[p * NR + c] = src[p * rsb];
+        }
       }
       for (int64_t c = cols; c < NR; c++) {
         for (int64_t p = 0; p < kc; p++) panel[p * NR + c] = 0.0f;
@@ -123,29 +157,65 @@ struct PackBuffers {
 
 thread_local PackBuffers tlsPack;
 
+// The tanh/sigmoid part of an epilogue (bias and relu happen in the micro-kernel): vmath over each row of a tile
+// just stored, while it is in L1. The same vmath function as the tanh and sigmoid ops, so results match them.
+using RowFn = void (*)(const float*, float*, int64_t);
+
+RowFn epilogueRowFn(const Epilogue* ep) {
+  if (!ep) return nullptr;
+  if (ep->activation == Activation::Tanh) return vmath().tanh;
+  if (ep->activation == Activation::Sigmoid) return vmath().sigmoid;
+  return nullptr;
+}
+
 // Sweeps the micro-kernel over packed A rows [0, mc) and packed B columns [jb, je) of the current block. The A
-// micro-panel stays in L1 while B micro-panels stream from L2/L3.
+// micro-panel stays in L1 while B micro-panels stream from L2/L3. `ep` (the last K block only) is the epilogue,
+// its bias already offset to the block's first column.
 void macroKernel(const MicroKernel& uk, int64_t kc, int64_t mc, int64_t jb, int64_t je, const float* pa, const float* pb,
-                 float* c, int64_t ldc, int accumulate) {
+                 float* c, int64_t ldc, int accumulate, const Epilogue* ep) {
   const int MR = uk.mr, NR = uk.nr;
+  const float* bias = ep ? ep->bias : nullptr;
+  const int relu = ep && ep->activation == Activation::Relu;
+  const RowFn rowFn = epilogueRowFn(ep);
   alignas(64) float tile[32 * 32];
   for (int64_t ir = 0; ir < mc; ir += MR) {
     const int64_t mr = std::min<int64_t>(MR, mc - ir);
     for (int64_t jr = jb; jr < je; jr += NR) {
       const int64_t nr = std::min<int64_t>(NR, je - jr);
       float* cij = c + ir * ldc + jr;
+      const float* tb = bias ? bias + jr : nullptr;
       if (mr == MR && nr == NR) {
-        uk.fn(kc, pa + ir * kc, pb + jr * kc, cij, ldc, accumulate);
+        uk.fn(kc, pa + ir * kc, pb + jr * kc, cij, ldc, accumulate, tb, relu);
       } else {
-        // Edge tile: compute the full tile into a scratch block, then copy the valid part.
-        uk.fn(kc, pa + ir * kc, pb + jr * kc, tile, NR, 0);
+        // Edge tile: compute the full tile into a scratch block, then copy the valid part (with the epilogue's
+        // bias and relu, in the micro-kernel's order: acc + C, + bias, relu).
+        uk.fn(kc, pa + ir * kc, pb + jr * kc, tile, NR, 0, nullptr, 0);
         for (int64_t r = 0; r < mr; r++) {
           for (int64_t q = 0; q < nr; q++) {
-            cij[r * ldc + q] = accumulate ? cij[r * ldc + q] + tile[r * NR + q] : tile[r * NR + q];
+            float v = accumulate ? tile[r * NR + q] + cij[r * ldc + q] : tile[r * NR + q];
+            if (tb) v += tb[q];
+            if (relu) v = !(v <= 0) ? v : 0.0f;
+            cij[r * ldc + q] = v;
           }
         }
       }
+      if (rowFn) {
+        for (int64_t r = 0; r < mr; r++) rowFn(cij + r * ldc, cij + r * ldc, nr);
+      }
     }
+  }
+}
+
+// C = act(bias) for an empty inner dimension (k = 0): the product is all zeros.
+void epilogueOfZeros(int64_t m, int64_t n, float* c, int64_t ldc, const Epilogue* ep) {
+  const RowFn rowFn = epilogueRowFn(ep);
+  for (int64_t i = 0; i < m; i++) {
+    float* row = c + i * ldc;
+    for (int64_t j = 0; j < n; j++) {
+      const float v = ep && ep->bias ? 0.0f + ep->bias[j] : 0.0f;
+      row[j] = ep && ep->activation == Activation::Relu ? (v > 0 ? v : 0.0f) : v;
+    }
+    if (rowFn) rowFn(row, row, n);
   }
 }
 
@@ -166,10 +236,10 @@ const MicroKernel& activeMicroKernel() {
 // dynamically, each packing its own block of A: no redundant packing, and a thread slowed by another process on
 // its core just takes fewer items.
 void sgemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t rsa, int64_t csa, const float* b, int64_t rsb,
-           int64_t csb, float* c, int64_t ldc, ThreadPool& pool, bool parallel) {
+           int64_t csb, float* c, int64_t ldc, ThreadPool& pool, bool parallel, const Epilogue* epilogue) {
   if (m == 0 || n == 0) return;
   if (k == 0) {
-    for (int64_t i = 0; i < m; i++) std::memset(c + i * ldc, 0, sizeof(float) * n);
+    epilogueOfZeros(m, n, c, ldc, epilogue);
     return;
   }
   const MicroKernel& uk = activeMicroKernel();
@@ -202,6 +272,11 @@ void sgemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t rsa, int64_t
     for (int64_t pc = 0; pc < k; pc += KC) {
       const int64_t kc = std::min<int64_t>(KC, k - pc);
       const int accumulate = pc > 0;
+      // Only the last K block may apply the epilogue: before it, C holds partial sums.
+      Epilogue blockEp;
+      const bool withEp = epilogue && pc + kc == k;
+      if (withEp) blockEp = {epilogue->bias ? epilogue->bias + jc : nullptr, epilogue->activation};
+      const Epilogue* ep = withEp ? &blockEp : nullptr;
       const float* bsrc = b + pc * rsb + jc * csb;
       const int64_t packParts = std::min<int64_t>(threads, panels);
       forEach(packParts, [&](int64_t part, int) {
@@ -215,7 +290,7 @@ void sgemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t rsa, int64_t
         if (i0 >= i1 || j0 >= j1) return;
         float* pa = PackBuffers::grow(tlsPack.a, tlsPack.aSize, static_cast<size_t>(kcMax * std::max(mcMax, i1 - i0 + MR)));
         packA(uk, i1 - i0, kc, a + i0 * rsa + pc * csa, rsa, csa, pa);
-        macroKernel(uk, kc, i1 - i0, j0, j1, pa, pb, c + i0 * ldc + jc, ldc, accumulate);
+        macroKernel(uk, kc, i1 - i0, j0, j1, pa, pb, c + i0 * ldc + jc, ldc, accumulate, ep);
       });
     }
   }

@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "common.h"
+#include "row-max.h"
 #include "strided.h"
 #include "thread-pool.h"
 #include "vmath.h"
@@ -16,30 +17,6 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 
 // Math.max: NaN if either operand is NaN.
 inline double jsMax(double a, double b) { return (a != a || b != b) ? std::numeric_limits<double>::quiet_NaN() : (a > b ? a : b); }
-
-// Math.max over a row: NaN if any element is NaN (checked apart so the max loop vectorises).
-// Eight independent running maxima: a single select chain is latency-bound (and max does not vectorise without
-// -ffast-math).
-float rowMax(const float* x, int64_t n) {
-  const float ninf = -std::numeric_limits<float>::infinity();
-  float m[8] = {ninf, ninf, ninf, ninf, ninf, ninf, ninf, ninf};
-  int nan = 0;
-  int64_t j = 0;
-  for (; j + 8 <= n; j += 8) {
-    for (int k = 0; k < 8; k++) {
-      m[k] = x[j + k] > m[k] ? x[j + k] : m[k];
-      nan |= x[j + k] != x[j + k];
-    }
-  }
-  for (; j < n; j++) {
-    m[0] = x[j] > m[0] ? x[j] : m[0];
-    nan |= x[j] != x[j];
-  }
-  if (nan) return std::numeric_limits<float>::quiet_NaN();
-  float r = m[0];
-  for (int k = 1; k < 8; k++) r = m[k] > r ? m[k] : r;
-  return r;
-}
 
 // Sum in double with interleaved accumulators (fixed order).
 double sumDouble(const float* x, int64_t n) {

@@ -5,7 +5,7 @@
  */
 import type { KernelArg, KernelOpName } from '../../backend.js';
 import type { DType } from '../../dtype.js';
-import type { HistogramAttrs, OpAttrs, ReduceAttrs } from '../../ops/attrs.js';
+import type { GradActivation, HistogramAttrs, OpAttrs, ReduceAttrs } from '../../ops/attrs.js';
 
 /** Must match enum DType in native/common.h. */
 export const DTYPE_CODES: Partial<Record<DType, number>> = { f32: 0, i32: 1, i8: 2, u8: 3 };
@@ -44,6 +44,12 @@ const histogram = (a: HistogramAttrs) => Float64Array.of(a.bins, a.low, a.width,
 
 const reduce = (a: ReduceAttrs, ...extra: number[]) => Float64Array.from([a.axes.length, ...a.axes, a.keepdims ? 1 : 0, ...extra]);
 
+/** Must match enum Activation in native/gemm.h (also activationGrad's code in native/train-fused.cc). */
+const ACTIVATION_CODES: Record<'none' | GradActivation, number> = { none: 0, relu: 1, tanh: 2, sigmoid: 3 };
+
+/** 0 mean, 1 sum, 2 none, as native/nn.cc and native/train-fused.cc read them. */
+const reductionCode = (r: 'mean' | 'sum' | 'none') => (r === 'mean' ? 0 : r === 'sum' ? 1 : 2);
+
 /** Per-op attribute encoders; ops without attributes (or whose only attribute is the output dtype) send nothing. */
 const ENCODERS: { [K in KernelOpName]?: (attrs: OpAttrs[K]) => Float64Array } = {
   gelu: (a) => Float64Array.of(a.approximate === 'tanh' ? 1 : 0),
@@ -56,8 +62,14 @@ const ENCODERS: { [K in KernelOpName]?: (attrs: OpAttrs[K]) => Float64Array } = 
   argmax: (a) => Float64Array.of(a.axis),
   softmax: (a) => Float64Array.of(a.axis),
   logSoftmax: (a) => Float64Array.of(a.axis),
-  crossEntropy: (a) => Float64Array.of(a.reduction === 'mean' ? 0 : a.reduction === 'sum' ? 1 : 2),
+  crossEntropy: (a) => Float64Array.of(reductionCode(a.reduction)),
   layerNorm: (a) => Float64Array.of(a.eps),
+  crossEntropyGrad: (a) => Float64Array.of(reductionCode(a.reduction)),
+  layerNormGrad: (a) => Float64Array.of(a.eps),
+  activationGrad: (a) => Float64Array.of(ACTIVATION_CODES[a.activation]),
+  linear: (a) => Float64Array.of(ACTIVATION_CODES[a.activation]),
+  // the order kAdamStep in native/train-fused.cc reads them
+  adamStep: (a) => Float64Array.of(a.beta1, a.beta2, a.eps, a.weightDecay, a.decay, a.stepSize, a.bias2Sqrt),
   softHistogram: histogram,
   softHistogramGrad: histogram,
   coherence: (a) => Float64Array.of(a.eps),

@@ -29,7 +29,8 @@ const KERNEL_OPS = [
   'add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'where',
   'sum', 'mean', 'max', 'logsumexp', 'var', 'norm', 'argmax', 'matmul',
   'softmax', 'logSoftmax', 'crossEntropy', 'layerNorm', 'softHistogram', 'softHistogramGrad', 'coherence', 'coherenceGrad',
-  'matmulInt8', 'tanhJvp', 'embedding', 'scatterAdd', 'oneHot', 'concat', 'pad',
+  'matmulInt8', 'tanhJvp', 'crossEntropyGrad', 'layerNormGrad', 'activationGrad', 'linear', 'adamStep',
+  'embedding', 'scatterAdd', 'oneHot', 'concat', 'pad',
   'contiguous', 'cast',
 ] as const satisfies readonly KernelOpName[];
 

@@ -1,0 +1,260 @@
+// The fused training kernels (engine/backends/cpu/train-fused.ts is the reference): softmax cross-entropy backward,
+// layerNorm backward, activation backward, matmul + bias + activation, and the Adam step.
+// - crossEntropyGrad: one pass per row (max, exponentials by vmath, sum in double, then the write), rows in parallel;
+// - layerNormGrad: row statistics in double; dw/db summed per row block (blocks fixed by the shape alone, never the
+//   thread count) and then over blocks in block order, so the results are the same for any EITP_THREADS;
+// - linear: the packed SGEMM with its epilogue (gemm.h), bias and activation applied as the last K block stores C;
+// - activationGrad, adamStep: the per-ISA loops of train-vec.h, split over the pool.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "common.h"
+#include "gemm.h"
+#include "row-max.h"
+#include "rowwise.h"
+#include "strided.h"
+#include "thread-pool.h"
+#include "train-vec.h"
+#include "vmath.h"
+
+namespace eitp {
+
+namespace {
+
+void requireF32(const Arg& a, const char* what) {
+  if (a.dtype != DType::F32) throw KernelError(std::string(what) + " must be f32, got " + dtypeName(a.dtype));
+}
+
+// ---- crossEntropyGrad -----------------------------------------------------------------------------------------------
+
+// A fixed-order sum in double with eight interleaved accumulators (vectorisable, same result for every split).
+template <typename F>
+double laneSum(int64_t n, F term) {
+  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8) {
+    for (int k = 0; k < 8; k++) acc[k] += term(j + k);
+  }
+  double tail = 0;
+  for (; j < n; j++) tail += term(j);
+  return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail;
+}
+
+// The forward crossEntropy kernel's check and message: a bad target is the caller's error (ArgumentError in JS).
+template <typename I>
+void checkTargets(const I* targets, int64_t rows, int64_t classes) {
+  for (int64_t i = 0; i < rows; i++) {
+    const int64_t y = static_cast<int64_t>(targets[i]);
+    if (!(y >= 0 && y < classes)) {
+      throw KernelError("target " + std::to_string(y) + " at position " + std::to_string(i) + " is outside [0, " + std::to_string(classes) + ")", true);
+    }
+  }
+}
+
+template <typename I>
+void crossEntropyGradTyped(const Task& t, ThreadPool& pool) {
+  const Arg& logits = t.inputs[0];
+  const int64_t classes = logits.shape[logits.rank() - 1];
+  const int64_t rows = t.inputs[1].numel();
+  Dense<I> targets(t.inputs[1], pool);
+  checkTargets(targets.get(), rows, classes);
+  Dense<float> x(logits, pool);
+  Dense<float> g(t.inputs[2], pool);
+  const int reduction = static_cast<int>(t.attrs.at(0));  // 0 mean, 1 sum, 2 none
+  if (reduction < 0 || reduction > 2) throw KernelError("unknown reduction code " + std::to_string(reduction));
+  float* out = static_cast<float*>(t.output.data);
+  const auto vexp = vmath().exp;
+  pool.parallelRange(rows, std::max<int64_t>(1, 8192 / std::max<int64_t>(classes, 1)), [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; i++) {
+      const float* row = x.get() + i * classes;
+      float* y = out + i * classes;
+      const float m = rowMax(row, classes);
+      for (int64_t j = 0; j < classes; j++) y[j] = row[j] - m;
+      vexp(y, y, classes);  // the output row holds the exponentials until the write below
+      const double z = laneSum(classes, [&](int64_t j) { return static_cast<double>(y[j]); });
+      const double scale = reduction == 2 ? g[i] : reduction == 1 ? g[0] : g[0] / static_cast<double>(rows);
+      const double inv = 1 / z;
+      const int64_t target = static_cast<int64_t>(targets[i]);
+      const double atTarget = (y[target] * inv - 1) * scale;  // softmax − 1 at the target, before the row is overwritten
+      for (int64_t j = 0; j < classes; j++) y[j] = static_cast<float>(y[j] * inv * scale);
+      y[target] = static_cast<float>(atTarget);
+    }
+  });
+}
+
+void kCrossEntropyGrad(const Task& t, ThreadPool& pool) {
+  requireF32(t.inputs[0], "logits");
+  requireF32(t.inputs[2], "g");
+  switch (t.inputs[1].dtype) {
+    case DType::I32: crossEntropyGradTyped<int32_t>(t, pool); break;
+    case DType::I8: crossEntropyGradTyped<int8_t>(t, pool); break;
+    case DType::U8: crossEntropyGradTyped<uint8_t>(t, pool); break;
+    default: throw KernelError("targets must be an integer tensor");
+  }
+}
+
+// ---- layerNormGrad --------------------------------------------------------------------------------------------------
+
+// Rows per block of the dw/db partial sums: a function of the shape only (at most 64 blocks, each at least ~8192
+// elements), so that the sums come out the same whatever the thread count.
+int64_t rowsPerBlock(int64_t rows, int64_t d) {
+  return std::max<int64_t>({1, (rows + 63) / 64, (8192 + d - 1) / d});
+}
+
+void kLayerNormGrad(const Task& t, ThreadPool& pool) {
+  for (const Arg& a : t.inputs) requireF32(a, "every input");
+  const Arg& xa = t.inputs[0];
+  const double eps = t.attrs.at(0);
+  const int64_t d = xa.shape[xa.rank() - 1];
+  const int64_t rows = d == 0 ? 0 : xa.numel() / d;
+  if (d == 0) return;
+  Dense<float> x(xa, pool), w(t.inputs[1], pool), g(t.inputs[2], pool);
+  float* out = static_cast<float*>(t.output.data);
+  const int64_t per = rowsPerBlock(rows, d);
+  const int64_t blocks = (rows + per - 1) / per;
+  // partial[b] = [dw of block b (d values), db of block b (d values)]
+  std::vector<double> partial(static_cast<size_t>(blocks * 2 * d), 0.0);
+  const double invD = 1 / static_cast<double>(d);
+  pool.parallelFor(blocks, [&](int64_t blk, int) {
+    std::vector<double> xhat(static_cast<size_t>(d));
+    double* dw = partial.data() + blk * 2 * d;
+    double* db = dw + d;
+    const float* gamma = w.get();
+    for (int64_t i = blk * per, end = std::min(rows, (blk + 1) * per); i < end; i++) {
+      const float* a = x.get() + i * d;
+      const float* gi = g.get() + i * d;
+      const double mu = laneSum(d, [&](int64_t j) { return static_cast<double>(a[j]); }) * invD;
+      const double var = laneSum(d, [&](int64_t j) { return (a[j] - mu) * (a[j] - mu); }) * invD;
+      const double rstd = 1 / std::sqrt(var + eps);
+      for (int64_t j = 0; j < d; j++) {
+        xhat[j] = (a[j] - mu) * rstd;
+        dw[j] += static_cast<double>(gi[j]) * xhat[j];
+        db[j] += gi[j];
+      }
+      const double meanGw = laneSum(d, [&](int64_t j) { return static_cast<double>(gi[j]) * gamma[j]; }) * invD;
+      const double meanGwX = laneSum(d, [&](int64_t j) { return static_cast<double>(gi[j]) * gamma[j] * xhat[j]; }) * invD;
+      float* dx = out + i * d;
+      for (int64_t j = 0; j < d; j++) dx[j] = static_cast<float>(rstd * (static_cast<double>(gi[j]) * gamma[j] - meanGw - xhat[j] * meanGwX));
+    }
+  });
+  // Column sums over the blocks, always in block order.
+  float* dwOut = out + rows * d;
+  float* dbOut = dwOut + d;
+  pool.parallelRange(d, 2048, [&](int64_t j0, int64_t j1) {
+    for (int64_t j = j0; j < j1; j++) {
+      double sw = 0, sb = 0;
+      for (int64_t blk = 0; blk < blocks; blk++) {
+        sw += partial[blk * 2 * d + j];
+        sb += partial[blk * 2 * d + d + j];
+      }
+      dwOut[j] = static_cast<float>(sw);
+      dbOut[j] = static_cast<float>(sb);
+    }
+  });
+}
+
+// ---- activationGrad -------------------------------------------------------------------------------------------------
+
+using GradFn = void (*)(const float*, const float*, float*, int64_t);
+
+void kActivationGrad(const Task& t, ThreadPool& pool) {
+  const Arg& y = t.inputs[0];
+  const Arg& g = t.inputs[1];
+  requireF32(y, "y");
+  requireF32(g, "g");
+  const int code = static_cast<int>(t.attrs.at(0));
+  const TrainVec& tv = trainVec();
+  const GradFn fn = code == 1 ? tv.reluGrad : code == 2 ? tv.tanhGrad : code == 3 ? tv.sigmoidGrad : nullptr;
+  if (!fn) throw KernelError("unknown activation code " + std::to_string(code));
+  const float* ys = static_cast<const float*>(y.data);
+  const float* gs = static_cast<const float*>(g.data);
+  float* out = static_cast<float*>(t.output.data);
+  rowwise<2>({&y, &g}, t.output.numel(), pool, [&](int64_t o, int64_t len, const std::array<int64_t, 2>& off, const std::array<int64_t, 2>& ls) {
+    if (ls[0] == 1 && ls[1] == 1) {
+      fn(ys + off[0], gs + off[1], out + o, len);
+      return;
+    }
+    // Strided rows through small buffers: the same function as the contiguous case, so the same results.
+    float yb[256], gb[256];
+    for (int64_t j0 = 0; j0 < len; j0 += 256) {
+      const int64_t n = std::min<int64_t>(256, len - j0);
+      for (int64_t j = 0; j < n; j++) {
+        yb[j] = ys[off[0] + (j0 + j) * ls[0]];
+        gb[j] = gs[off[1] + (j0 + j) * ls[1]];
+      }
+      fn(yb, gb, out + o + j0, n);
+    }
+  });
+}
+
+// ---- linear ---------------------------------------------------------------------------------------------------------
+
+void kLinear(const Task& t, ThreadPool& pool) {
+  for (const Arg& a : t.inputs) requireF32(a, "every input");
+  const Arg& x = t.inputs[0];
+  const Arg& w = t.inputs[1];
+  const Arg& b = t.inputs[2];
+  if (x.rank() != 2 || w.rank() != 2 || b.rank() != 1 || w.shape[0] != x.shape[1] || b.shape[0] != w.shape[1]) {
+    throw KernelError("needs x [M, K], w [K, N] and b [N]");
+  }
+  const int code = static_cast<int>(t.attrs.at(0));
+  if (code < 0 || code > 3) throw KernelError("unknown activation code " + std::to_string(code));
+  const int64_t m = x.shape[0], k = x.shape[1], n = w.shape[1];
+  Dense<float> bias(b, pool);
+  const Epilogue ep{bias.get(), static_cast<Activation>(code)};
+  // Both operands are read through their strides, as matmul does: a transposed weight view ([K, N] with strides
+  // [1, K]) is packed column by column, with no copy.
+  sgemm(m, n, k, x.ptr<float>(), x.strides[0], x.strides[1], w.ptr<float>(), w.strides[0], w.strides[1],
+        static_cast<float*>(t.output.data), n, pool, true, &ep);
+}
+
+// ---- adamStep -------------------------------------------------------------------------------------------------------
+
+void kAdamStep(const Task& t, ThreadPool& pool) {
+  for (const Arg& a : t.inputs) requireF32(a, "every input");
+  if (t.attrs.size() != 7) throw KernelError("adamStep needs 7 scalars");
+  const std::vector<double>& a = t.attrs;  // beta1, beta2, eps, weightDecay, decay, stepSize, bias2Sqrt
+  // 1 − β in double first, as the reference does, then rounded once.
+  const AdamScalars s{static_cast<float>(a[0]), static_cast<float>(1 - a[0]), static_cast<float>(a[1]),
+                      static_cast<float>(1 - a[1]),  static_cast<float>(a[2]), static_cast<float>(a[3]),
+                      static_cast<float>(a[4]),      static_cast<float>(a[5]), static_cast<float>(a[6])};
+  // Views at offsets of one buffer (the optimizer's packed state) are contiguous: Dense reads them in place.
+  Dense<float> p(t.inputs[0], pool), g(t.inputs[1], pool), m(t.inputs[2], pool), v(t.inputs[3], pool);
+  const int64_t n = t.inputs[0].numel();
+  float* out = static_cast<float*>(t.output.data);
+  const auto adam = trainVec().adam;
+  pool.parallelRange(n, 16384, [&](int64_t b, int64_t e) {
+    adam(p.get() + b, g.get() + b, m.get() + b, v.get() + b, out + b, out + n + b, out + 2 * n + b, e - b, s);
+  });
+}
+
+}  // namespace
+
+// crossEntropyGrad's target check at the call when the targets are already computed, like crossEntropy's
+// (validateArguments): a bad target then throws there, as on cpu, rather than at the next read.
+bool validateTrainFusedArguments(const Task& t) {
+  if (t.op != "crossEntropyGrad") return false;
+  const Arg& logits = t.inputs[0];
+  const Arg& targets = t.inputs[1];
+  const int64_t classes = logits.shape[logits.rank() - 1];
+  ThreadPool serial(1);
+  switch (targets.dtype) {
+    case DType::I32: checkTargets(Dense<int32_t>(targets, serial).get(), targets.numel(), classes); break;
+    case DType::I8: checkTargets(Dense<int8_t>(targets, serial).get(), targets.numel(), classes); break;
+    case DType::U8: checkTargets(Dense<uint8_t>(targets, serial).get(), targets.numel(), classes); break;
+    default: break;  // the kernel reports a non-integer dtype
+  }
+  return true;
+}
+
+std::vector<KernelEntry> trainFusedKernels() {
+  return {{"crossEntropyGrad", kCrossEntropyGrad},
+          {"layerNormGrad", kLayerNormGrad},
+          {"activationGrad", kActivationGrad},
+          {"linear", kLinear},
+          {"adamStep", kAdamStep}};
+}
+
+}  // namespace eitp

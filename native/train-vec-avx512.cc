@@ -1,0 +1,11 @@
+// train-vec compiled for the avx512 instruction set (see train-vec.h; flags in CMakeLists.txt).
+#include <cstdint>
+
+#include "train-vec.h"
+
+namespace eitp {
+namespace train_vec_avx512 {
+#define EITP_TRAIN_VEC_NS avx512
+#include "train-vec-impl.h"
+}  // namespace train_vec_avx512
+}  // namespace eitp

@@ -1,0 +1,482 @@
+/**
+ * The fused training ops (crossEntropyGrad, layerNormGrad, activationGrad, linear, adamStep) on the native backend:
+ * against the cpu reference on ragged shapes and strided/offset views, against their composites on native itself,
+ * the same results on 1, 2 and 3 threads, linear's GEMM epilogue on every micro-kernel (EITP_SIMD), and a bad target
+ * as a typed error (at the call, and from the asynchronous stream) with the process carrying on.
+ */
+import { execFileSync } from 'node:child_process';
+import { afterAll, describe, expect, it } from 'vitest';
+import { apply } from '../engine/dispatch.js';
+import * as et from '../engine/index.js';
+import { nativeInfo, setNativeThreads } from '../engine/backends/native/index.js';
+import { ADDON_FILE, type NativeAddon, loadAddon } from '../engine/backends/native/native-addon.js';
+import { availableBackends, compareArrays } from './helpers/backends.js';
+import { onHost } from './helpers/on-host.js';
+
+const hasNative = availableBackends().includes('native');
+type Where = 'cpu' | 'native';
+type Activation = 'none' | 'relu' | 'tanh' | 'sigmoid';
+
+function normals(n: number, seed: number, scale = 1): Float32Array {
+  const rng = new et.Rng(seed);
+  return Float32Array.from({ length: n }, () => scale * rng.normal());
+}
+
+function maxAbs(a: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]!));
+  return m;
+}
+
+function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, rtol: number, atol: number, label: string) {
+  const cmp = compareArrays(actual, expected, { rtol, atol });
+  expect(cmp.ok, `${label}: ${cmp.message}`).toBe(true);
+}
+
+/** The op's result on a backend, as host data: the builder makes its inputs there. */
+function on(where: Where, build: (b: Where) => et.Tensor): Float32Array {
+  return onHost(() => build(where).dataSync() as Float32Array);
+}
+
+function composite(op: et.OpName, inputs: et.Tensor[], attrs: object): et.Tensor {
+  const def = et.opTable()[op] as { composite: (xs: et.Tensor[], attrs: object) => et.Tensor };
+  return def.composite(inputs, attrs);
+}
+
+const t32 = (data: Float32Array, shape: number[], b: Where) => et.tensor(data, { shape, backend: b });
+
+// ---- linear ----------------------------------------------------------------------------------------------------------
+
+interface LinearCase {
+  m: number;
+  k: number;
+  n: number;
+  transposed: boolean;
+}
+
+/** x [m, k], and w as data of [k, n] (dense) or of [n, k] (viewed transposed), b [n]. */
+function linearData({ m, k, n }: LinearCase, seed: number) {
+  return { x: normals(m * k, seed), w: normals(k * n, seed + 1, 1 / Math.sqrt(Math.max(k, 1))), b: normals(n, seed + 2) };
+}
+
+function linearOn(where: Where, c: LinearCase, seed: number, activation: Activation, fused = true): Float32Array {
+  const d = linearData(c, seed);
+  return on(where, (b) => {
+    const x = t32(d.x, [c.m, c.k], b);
+    const w = c.transposed ? et.transpose(t32(d.w, [c.n, c.k], b)) : t32(d.w, [c.k, c.n], b);
+    const bias = t32(d.b, [c.n], b);
+    return fused ? et.linear(x, w, bias, activation) : composite('linear', [x, w, bias], { activation });
+  });
+}
+
+/** |x|·|w| + |b| per output element: the scale of its f32 rounding error. */
+function linearScale(c: LinearCase, seed: number): Float64Array {
+  const d = linearData(c, seed);
+  const s = new Float64Array(c.m * c.n);
+  for (let i = 0; i < c.m; i++) {
+    for (let j = 0; j < c.n; j++) {
+      let acc = Math.abs(d.b[j]!);
+      for (let p = 0; p < c.k; p++) acc += Math.abs(d.x[i * c.k + p]! * (c.transposed ? d.w[j * c.k + p]! : d.w[p * c.n + j]!));
+      s[i * c.n + j] = acc;
+    }
+  }
+  return s;
+}
+
+function expectWithinScale(actual: Float32Array, expected: Float32Array, scale: Float64Array, label: string) {
+  let worst = -1;
+  for (let i = 0; i < expected.length; i++) {
+    if (!(Math.abs(actual[i]! - expected[i]!) <= 2e-6 * scale[i]! + 1e-7)) worst = i;
+  }
+  expect(worst, `${label}: index ${worst}: got ${actual[worst]}, expected ${expected[worst]}`).toBe(-1);
+}
+
+const ACTIVATIONS: Activation[] = ['none', 'relu', 'tanh', 'sigmoid'];
+// Ragged against every tile size; K past one and two KC blocks; N past one NC block (3072) so the bias is offset by the
+// column block; 130 x 300 x 200 is large enough for the GEMM to use the threads.
+const LINEAR_SHAPES: [number, number, number][] = [
+  [1, 1, 1],
+  [7, 33, 257],
+  [33, 257, 7],
+  [67, 401, 45],
+  [13, 1000, 31],
+  [9, 17, 3100],
+  [130, 300, 200],
+  [4, 0, 5],
+];
+
+describe.skipIf(!hasNative)('native linear (matmul + bias + activation epilogue)', () => {
+  it.each(LINEAR_SHAPES.flatMap(([m, k, n]) => [false, true].map((transposed) => [m, k, n, transposed] as const)))(
+    '(m, k, n) = (%i, %i, %i), w transposed view: %s — every activation matches cpu',
+    (m, k, n, transposed) => {
+      const c = { m, k, n, transposed };
+      const scale = linearScale(c, m + k + n);
+      for (const act of ACTIVATIONS) {
+        expectWithinScale(linearOn('native', c, m + k + n, act), linearOn('cpu', c, m + k + n, act), scale, `${act}`);
+      }
+    },
+  );
+
+  it('equals its composite act(matmul(x, w) + b) on native bit for bit (same GEMM, epilogue in the same order)', () => {
+    for (const [m, k, n] of [
+      [67, 401, 45],
+      [9, 17, 3100],
+      [130, 300, 200],
+    ] as const) {
+      for (const transposed of [false, true]) {
+        for (const act of ACTIVATIONS) {
+          const c = { m, k, n, transposed };
+          expect(Array.from(linearOn('native', c, 5, act)), `${m}x${k}x${n} ${act}`).toEqual(Array.from(linearOn('native', c, 5, act, false)));
+        }
+      }
+    }
+  });
+
+  it('relu clamps to exactly 0 and sigmoid/tanh saturate to their limits', () => {
+    // x = [1], w = [[1, 1, 1, 1]], b picks the pre-activations −100, −0.5, 0.5, 100
+    const out = (act: Activation) =>
+      Array.from(on('native', (b) => et.linear(t32(Float32Array.of(1), [1, 1], b), t32(Float32Array.of(1, 1, 1, 1), [1, 4], b), t32(Float32Array.of(-101, -1.5, -0.5, 99), [4], b), act)));
+    expect(out('none')).toEqual([-100, -0.5, 0.5, 100]);
+    expect(out('relu')).toEqual([0, 0, 0.5, 100]);
+    expect(out('tanh')[0]).toBe(-1);
+    expect(out('tanh')[3]).toBe(1);
+    expect(out('tanh')[2]).toBeCloseTo(Math.tanh(0.5), 6);
+    expect(out('sigmoid')[0]).toBeLessThan(1e-40);
+    expect(out('sigmoid')[3]).toBe(1);
+    expect(out('sigmoid')[1]).toBeCloseTo(1 / (1 + Math.exp(0.5)), 6);
+  });
+
+  it('the epilogue is right on every micro-kernel, and the elementwise loops agree on every ISA (EITP_SIMD=generic, avx2, best)', () => {
+    // A fresh process per instruction set (kernels are chosen once, at load), calling the addon directly. linear: x
+    // [m, k] dense, w a transposed view of [n, k] data, against a float64 reference. activationGrad and adamStep: their
+    // outputs, which must be identical on every ISA (no FMA contraction in those loops).
+    const script = `
+      const a = require(${JSON.stringify(`${process.cwd()}/${ADDON_FILE}`)});
+      const put = (data) => { const h = a.alloc(4 * data.length); a.write(h, data); return h; };
+      const vec = (n, f) => Float32Array.from({ length: n }, (_, i) => f(i));
+      const run = (op, inputs, outShape, attrs) => {
+        const meta = [inputs.length];
+        for (const [, shape, strides] of inputs) meta.push(0, shape.length, 0, ...shape, ...strides);
+        meta.push(0, outShape.length, ...outShape);
+        const handles = inputs.map(([data]) => put(data));
+        const numel = outShape.reduce((p, d) => p * d, 1);
+        const out = a.alloc(4 * numel);
+        a.run(op, [...handles, out], new Float64Array(meta), new Float64Array(attrs));
+        const r = new Float32Array(a.readSync(out, 4 * numel));
+        for (const h of [...handles, out]) a.free(h);
+        return r;
+      };
+      let worst = 0;
+      for (const [m, k, n] of [[13, 300, 45], [67, 401, 33], [5, 20, 3100], [31, 700, 70]]) {
+        const X = vec(m * k, (i) => Math.sin(i * 0.37));
+        const W = vec(n * k, (i) => Math.cos(i * 0.11) / Math.sqrt(k)); // [n, k]
+        const B = vec(n, (j) => 0.5 * Math.sin(j));
+        for (const [code, f] of [[0, (z) => z], [1, (z) => (z > 0 ? z : 0)], [2, Math.tanh], [3, (z) => 1 / (1 + Math.exp(-z))]]) {
+          const C = run('linear', [[X, [m, k], [k, 1]], [W, [k, n], [1, k]], [B, [n], [1]]], [m, n], [code]);
+          for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
+            let s = B[j], bound = Math.abs(B[j]);
+            for (let p = 0; p < k; p++) { s += X[i * k + p] * W[j * k + p]; bound += Math.abs(X[i * k + p] * W[j * k + p]); }
+            worst = Math.max(worst, Math.abs(C[i * n + j] - f(s)) / (bound + 1e-30));
+          }
+        }
+      }
+      const n = 1037;
+      const y = vec(n, (i) => Math.tanh(3 * Math.sin(i))), g = vec(n, (i) => Math.cos(i * 1.3));
+      const grads = [1, 2, 3].map((code) => Array.from(run('activationGrad', [[y, [n], [1]], [g, [n], [1]]], [n], [code])));
+      const v = vec(n, (i) => Math.sin(i * 0.7) ** 2 * 1e-3);
+      const adam = Array.from(run('adamStep', [[y, [n], [1]], [g, [n], [1]], [vec(n, (i) => 0.01 * Math.sin(i)), [n], [1]], [v, [n], [1]]], [3, n],
+        [0.9, 0.999, 1e-8, 0.01, 0.999, 0.003, 0.05]));
+      console.log(JSON.stringify({ kernel: a.info().gemmKernel, worst, grads, adam }));`;
+    const runs = ['generic', 'avx2', ''].map((simd) => {
+      const r = JSON.parse(execFileSync(process.execPath, ['-e', script], { env: { ...process.env, EITP_SIMD: simd }, encoding: 'utf8' })) as {
+        kernel: string;
+        worst: number;
+        grads: number[][];
+        adam: number[];
+      };
+      if (simd) expect(r.kernel.startsWith(simd) || r.kernel.startsWith('generic'), r.kernel).toBe(true);
+      expect(r.worst, r.kernel).toBeLessThan(2e-6);
+      return r;
+    });
+    expect(runs[0]!.kernel.startsWith('generic')).toBe(true);
+    for (const r of runs.slice(1)) {
+      expect(r.grads, r.kernel).toEqual(runs[0]!.grads);
+      expect(r.adam, r.kernel).toEqual(runs[0]!.adam);
+    }
+  });
+});
+
+// ---- crossEntropyGrad ------------------------------------------------------------------------------------------------
+
+type Reduction = 'mean' | 'sum' | 'none';
+
+function crossEntropyGradOn(where: Where, shape: number[], reduction: Reduction, seed: number, fused = true, dtype: 'i32' | 'u8' = 'i32') {
+  const classes = shape[shape.length - 1]!;
+  const lead = shape.slice(0, -1);
+  const rows = lead.reduce((p, d) => p * d, 1);
+  const logits = normals(rows * classes, seed, 3);
+  const rng = new et.Rng(seed + 1);
+  const targets = Array.from({ length: rows }, () => rng.int(0, classes));
+  const g = reduction === 'none' ? normals(rows, seed + 2) : Float32Array.of(1.7);
+  return on(where, (b) => {
+    const z = t32(logits, shape, b);
+    const t = et.tensor(dtype === 'i32' ? Int32Array.from(targets) : Uint8Array.from(targets), { shape: lead, backend: b });
+    const gt = t32(g, reduction === 'none' ? lead : [], b);
+    return fused ? apply('crossEntropyGrad', [z, t, gt], { reduction }) : composite('crossEntropyGrad', [z, t, gt], { reduction });
+  });
+}
+
+const CE_SHAPES: number[][] = [[0, 4], [1, 1], [7, 33], [257, 10], [1, 257], [3, 5, 7], [33, 1000]];
+
+describe.skipIf(!hasNative)('native crossEntropyGrad', () => {
+  it.each(CE_SHAPES.flatMap((s) => (['mean', 'sum', 'none'] as const).map((r) => [JSON.stringify(s), r] as const)))(
+    'logits %s, reduction %s: matches cpu and the composite on native',
+    (shapeText, reduction) => {
+      const shape = JSON.parse(shapeText) as number[];
+      const expected = crossEntropyGradOn('cpu', shape, reduction, shape.length * 100 + shape[0]!);
+      const actual = crossEntropyGradOn('native', shape, reduction, shape.length * 100 + shape[0]!);
+      // softmax values carry the f32 exponential's few-ulp error, absolute at the scale of |g|
+      const atol = 1e-6 * Math.max(maxAbs(expected), 1e-30);
+      expectClose(actual, expected, 1e-5, atol, 'vs cpu');
+      expectClose(actual, crossEntropyGradOn('native', shape, reduction, shape.length * 100 + shape[0]!, false), 1e-5, atol, 'vs composite');
+    },
+  );
+
+  it('u8 targets match cpu', () => {
+    const expected = crossEntropyGradOn('cpu', [9, 200], 'sum', 3, true, 'u8');
+    expectClose(crossEntropyGradOn('native', [9, 200], 'sum', 3, true, 'u8'), expected, 1e-5, 1e-6 * maxAbs(expected), 'u8');
+  });
+
+  it('a target outside [0, C) is an ArgumentError at the call, naming the op; the process carries on', () => {
+    const logits = et.tensor(normals(4 * 3, 8), { shape: [4, 3], backend: 'native' });
+    const g = et.tensor(1, { backend: 'native' });
+    for (const bad of [3, -1]) {
+      const t = et.tensor(Int32Array.from([0, 1, bad, 2]), { backend: 'native' });
+      expect(() => apply('crossEntropyGrad', [logits, t, g], { reduction: 'mean' })).toThrow(et.ArgumentError);
+      expect(() => apply('crossEntropyGrad', [logits, t, g], { reduction: 'mean' })).toThrow(
+        new RegExp(`crossEntropyGrad: target ${bad} at position 2 is outside \\[0, 3\\)`),
+      );
+      t.dispose();
+    }
+    const ok = onHost(() => apply('crossEntropyGrad', [logits, et.tensor(Int32Array.from([0, 1, 2, 2]), { backend: 'native' }), g], { reduction: 'sum' }).dataSync());
+    expect(ok.length).toBe(12);
+    expect(Math.abs(ok[0]! + ok[1]! + ok[2]!)).toBeLessThan(1e-6); // each row of softmax − onehot sums to 0
+    et.dispose([logits, g]);
+  });
+
+  it.skipIf(hasNative && nativeInfo().sync)('a bad target computed by queued work rejects read() with an ArgumentError', async () => {
+    const logits = et.tensor(normals(2 * 5, 9), { shape: [2, 5], backend: 'native' });
+    const ones = et.ones([256, 256], { backend: 'native' });
+    (loadAddon() as NativeAddon).stallStream(100); // what follows is still queued when crossEntropyGrad is called
+    const big = et.matmul(ones, ones); // 256 everywhere
+    const t = et.tidy(() => et.cast(et.sub(et.slice(et.reshape(big, [-1]), [0], [2]), 250), 'i32')); // [6, 6]: out of range
+    const g = et.tensor(1, { backend: 'native' });
+    const out = apply('crossEntropyGrad', [logits, t, g], { reduction: 'mean' });
+    const err = await out.data().then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(et.ArgumentError);
+    expect(String((err as Error).message)).toMatch(/target 6 at position 0 is outside \[0, 5\)/);
+    const fine = et.tidy(() => et.add(logits, 1));
+    expect((await fine.data())[0]).toBeCloseTo((await logits.data())[0]! + 1, 5);
+    et.dispose([logits, ones, big, t, g, out, fine]);
+  });
+});
+
+// ---- layerNormGrad ---------------------------------------------------------------------------------------------------
+
+function layerNormGradOn(where: Where, shape: number[], seed: number, mode: 'fused' | 'composite' | 'strided' = 'fused') {
+  const d = shape[shape.length - 1]!;
+  const n = shape.reduce((p, s) => p * s, 1);
+  const x = normals(n, seed, 2);
+  const w = normals(d, seed + 1);
+  const g = normals(n, seed + 2);
+  for (let i = 0; i < n; i++) x[i]! += 0.5 * (i % d); // a row mean and spread to take out
+  return on(where, (b) => {
+    if (mode === 'strided') {
+      // x and g as transposed views of [d, rows] data (2-D shapes only)
+      const rows = n / d;
+      const xt = new Float32Array(n);
+      const gt = new Float32Array(n);
+      for (let i = 0; i < rows; i++) for (let j = 0; j < d; j++) [xt[j * rows + i], gt[j * rows + i]] = [x[i * d + j]!, g[i * d + j]!];
+      return apply('layerNormGrad', [et.transpose(t32(xt, [d, rows], b)), t32(w, [d], b), et.transpose(t32(gt, [d, rows], b))], { eps: 1e-5 });
+    }
+    const inputs = [t32(x, shape, b), t32(w, [d], b), t32(g, shape, b)];
+    return mode === 'fused' ? apply('layerNormGrad', inputs, { eps: 1e-5 }) : composite('layerNormGrad', inputs, { eps: 1e-5 });
+  });
+}
+
+/** Per packed row group (dx rows, dw, db), a tolerance scaled to that group's magnitude. */
+function expectLayerNormClose(actual: Float32Array, expected: Float32Array, d: number, rtol: number, label: string) {
+  const rows = expected.length / d - 2;
+  const parts: [string, number, number][] = [
+    ['dx', 0, rows * d],
+    ['dw', rows * d, (rows + 1) * d],
+    ['db', (rows + 1) * d, (rows + 2) * d],
+  ];
+  for (const [name, lo, hi] of parts) {
+    const e = expected.subarray(lo, hi);
+    expectClose(actual.subarray(lo, hi), e, rtol, 1e-6 * Math.max(maxAbs(e), 1e-30), `${label} ${name}`);
+  }
+}
+
+const LN_SHAPES: number[][] = [[0, 5], [1, 7], [7, 1], [1, 1], [33, 257], [2, 3, 33], [300, 65], [4096, 64], [1000, 9]];
+
+describe.skipIf(!hasNative)('native layerNormGrad', () => {
+  it.each(LN_SHAPES.map((s) => [JSON.stringify(s)]))('x %s: matches cpu and the composite on native', (shapeText) => {
+    const shape = JSON.parse(shapeText) as number[];
+    const d = shape[shape.length - 1]!;
+    const expected = layerNormGradOn('cpu', shape, shape[0]!);
+    const actual = layerNormGradOn('native', shape, shape[0]!);
+    expectLayerNormClose(actual, expected, d, 1e-5, 'vs cpu');
+    // the composite computes in f32 ops: its own error is larger
+    expectLayerNormClose(actual, layerNormGradOn('native', shape, shape[0]!, 'composite'), d, 1e-4, 'vs composite');
+  });
+
+  it('d = 1: dx is 0 (x̂ = 0), dw = 0 and db = Σg', () => {
+    const out = layerNormGradOn('native', [5, 1], 3);
+    const g = normals(5, 5);
+    expect(Array.from(out.subarray(0, 6))).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(out[6]).toBeCloseTo(g.reduce((s, v) => s + v, 0), 5);
+  });
+
+  it('reads transposed (non-contiguous) x and g', () => {
+    const expected = layerNormGradOn('cpu', [70, 33], 4);
+    expectLayerNormClose(layerNormGradOn('native', [70, 33], 4, 'strided'), expected, 33, 1e-5, 'strided');
+  });
+});
+
+// ---- activationGrad --------------------------------------------------------------------------------------------------
+
+type GradActivation = 'relu' | 'tanh' | 'sigmoid';
+
+/** y as the activation's output (relu with exact zeros, tanh and sigmoid near saturation too), g any. */
+function activationGradOn(where: Where, n: number, act: GradActivation, seed: number, mode: 'fused' | 'composite' | 'strided' = 'fused') {
+  const z = normals(n, seed, 3);
+  const y = Float32Array.from(z, (v) => (act === 'relu' ? Math.max(v, 0) : act === 'tanh' ? Math.tanh(v) : 1 / (1 + Math.exp(-v))));
+  const g = normals(n, seed + 1);
+  return on(where, (b) => {
+    if (mode === 'strided') {
+      // [rows, 7] read through a transposed view of [7, rows] data
+      const rows = n / 7;
+      const view = (a: Float32Array) => et.transpose(t32(Float32Array.from({ length: n }, (_, e) => a[(e % rows) * 7 + Math.floor(e / rows)]!), [7, rows], b));
+      return et.activationGrad(view(y), view(g), act);
+    }
+    const inputs = [t32(y, [n], b), t32(g, [n], b)];
+    return mode === 'fused' ? et.activationGrad(inputs[0]!, inputs[1]!, act) : composite('activationGrad', inputs, { activation: act });
+  });
+}
+
+describe.skipIf(!hasNative)('native activationGrad', () => {
+  it.each((['relu', 'tanh', 'sigmoid'] as const).flatMap((a) => [1, 7, 33, 257, 100003].map((n) => [a, n] as const)))(
+    '%s, n = %i: matches cpu and the composite on native',
+    (act, n) => {
+      const expected = activationGradOn('cpu', n, act, n);
+      const actual = activationGradOn('native', n, act, n);
+      expectClose(actual, expected, 2e-6, 0, 'vs cpu');
+      // the composite's 1 − y² loses up to ~1e-7 absolute to cancellation as |y| → 1
+      expectClose(actual, activationGradOn('native', n, act, n, 'composite'), 1e-5, 1e-6 * maxAbs(expected), 'vs composite');
+    },
+  );
+
+  it.each(['relu', 'tanh', 'sigmoid'] as const)('%s reads transposed views', (act) => {
+    expectClose(activationGradOn('native', 7 * 41, act, 6, 'strided'), activationGradOn('cpu', 7 * 41, act, 6, 'strided'), 2e-6, 0, act);
+  });
+
+  it('relu keeps g·0 = NaN for an infinite g where y ≤ 0, like g·f′', () => {
+    const out = on('native', (b) => et.activationGrad(t32(Float32Array.of(0, 2, -1), [3], b), t32(Float32Array.of(Infinity, Infinity, 5), [3], b), 'relu'));
+    expect(Array.from(out)).toEqual([NaN, Infinity, 0]);
+  });
+});
+
+// ---- adamStep --------------------------------------------------------------------------------------------------------
+
+interface AdamCase {
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  decay: number;
+  stepSize: number;
+  bias2Sqrt: number;
+}
+const ADAM: AdamCase = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, decay: 1, stepSize: 0.01 / (1 - 0.9 ** 3), bias2Sqrt: Math.sqrt(1 - 0.999 ** 3) };
+const ADAMW: AdamCase = { ...ADAM, decay: 1 - 0.01 * 0.1 };
+const ADAM_L2: AdamCase = { ...ADAM, weightDecay: 0.05, beta1: 0.8, beta2: 0.99, eps: 1e-6 };
+
+/** p, m, v as views at offsets 0, n, 2n of one packed [3, n] buffer (as the optimizer keeps them), or separate. */
+function adamOn(where: Where, n: number, a: AdamCase, seed: number, mode: 'packed' | 'separate' | 'composite' | 'strided' = 'packed') {
+  const p = normals(n, seed);
+  const g = normals(n, seed + 1, 0.1);
+  const m = normals(n, seed + 2, 0.05);
+  const v = Float32Array.from(normals(n, seed + 3, 0.05), (x) => x * x);
+  return on(where, (b) => {
+    let inputs: et.Tensor[];
+    if (mode === 'packed') {
+      const state = t32(Float32Array.from([...p, ...m, ...v]), [3, n], b);
+      const row = (i: number) => et.reshape(et.slice(state, [i, 0], [i + 1, n]), [n]);
+      inputs = [row(0), t32(g, [n], b), row(1), row(2)];
+    } else if (mode === 'strided') {
+      // [n/7, 7] tensors read through transposed views of [7, n/7] data
+      const rows = n / 7;
+      const view = (x: Float32Array) => et.transpose(t32(Float32Array.from({ length: n }, (_, e) => x[(e % rows) * 7 + Math.floor(e / rows)]!), [7, rows], b));
+      inputs = [view(p), view(g), view(m), view(v)];
+    } else {
+      inputs = [t32(p, [n], b), t32(g, [n], b), t32(m, [n], b), t32(v, [n], b)];
+    }
+    return mode === 'composite' ? composite('adamStep', inputs, a) : et.adamStep(inputs[0]!, inputs[1]!, inputs[2]!, inputs[3]!, a);
+  });
+}
+
+/** p′, m′, v′ each within tolerance scaled to its own magnitude. */
+function expectAdamClose(actual: Float32Array, expected: Float32Array, rtol: number, label: string) {
+  const n = expected.length / 3;
+  ['p', 'm', 'v'].forEach((name, i) => {
+    const e = expected.subarray(i * n, (i + 1) * n);
+    expectClose(actual.subarray(i * n, (i + 1) * n), e, rtol, 1e-6 * Math.max(maxAbs(e), 1e-30), `${label} ${name}′`);
+  });
+}
+
+describe.skipIf(!hasNative)('native adamStep', () => {
+  it.each(
+    [
+      ['adam', ADAM],
+      ['adamw (decay ≠ 1)', ADAMW],
+      ['adam + L2 (weightDecay ≠ 0)', ADAM_L2],
+    ].flatMap(([name, a]) => [1, 7, 33, 257, 100003].map((n) => [name as string, n, a as AdamCase] as const)),
+  )('%s, n = %i, offset views of one buffer: matches cpu and the composite on native', (_name, n, a) => {
+    const expected = adamOn('cpu', n, a, n, 'separate');
+    expectAdamClose(adamOn('native', n, a, n, 'packed'), expected, 1e-5, 'packed vs cpu');
+    expectAdamClose(adamOn('native', n, a, n, 'separate'), expected, 1e-5, 'separate vs cpu');
+    expectAdamClose(adamOn('native', n, a, n, 'packed'), adamOn('native', n, a, n, 'composite'), 1e-5, 'vs composite');
+  });
+
+  it('reads transposed (strided) views', () => {
+    expectAdamClose(adamOn('native', 7 * 37, ADAM_L2, 3, 'strided'), adamOn('cpu', 7 * 37, ADAM_L2, 3, 'strided'), 1e-5, 'strided');
+  });
+});
+
+// ---- thread-count independence -----------------------------------------------------------------------------------------
+
+describe.skipIf(!hasNative)('native fused training ops on 1, 2 and 3 threads', () => {
+  const initialThreads = hasNative ? nativeInfo().threads : 1;
+  afterAll(() => {
+    if (hasNative) setNativeThreads(initialThreads);
+  });
+
+  it('give identical results', () => {
+    const runs = [1, 2, 3].map((threads) => {
+      expect(setNativeThreads(threads)).toBe(threads);
+      return [
+        linearOn('native', { m: 130, k: 300, n: 200, transposed: true }, 1, 'tanh'),
+        crossEntropyGradOn('native', [3000, 37], 'mean', 2),
+        layerNormGradOn('native', [2000, 96], 3),
+        layerNormGradOn('native', [64, 4096], 4),
+        activationGradOn('native', 300001, 'sigmoid', 5),
+        adamOn('native', 300001, ADAM_L2, 6),
+      ].map((r) => Array.from(r));
+    });
+    runs.slice(1).forEach((r) => r.forEach((out, i) => expect(out, `output ${i}`).toEqual(runs[0]![i])));
+  });
+});
