@@ -3,18 +3,43 @@
 // are slow on CPU Vulkan (lavapipe), and GPUs still get TM·TN-fold reuse from registers. Operands are read through
 // their strides, so transposed views need no copy. TM, TN (consts: they size arrays) and the workgroup shape are
 // set by the loader per variant.
+// The `linear` op reuses this kernel with an epilogue applied as each accumulator is stored: + bias[c] (HAS_BIAS),
+// then an activation (ACT). Both default to off, so plain matmul stores the accumulators unchanged.
 // #include common.wgsl
+// #include scalar-math.wgsl
 const TM = 4u;
 const TN = 4u;
 override WGX: u32 = 16u;
 override WGY: u32 = 4u;
+override HAS_BIAS: bool = false;
+// 0 none, 1 relu, 2 tanh, 3 sigmoid
+override ACT: u32 = 0u;
 
 // rs/cs: row and column strides of A and B; batch: the batch axes of each operand (offset = matrix offset).
-struct Params { m: u32, n: u32, k: u32, batches: u32, ars: u32, acs: u32, brs: u32, bcs: u32, ba: Layout, bb: Layout }
+// bias_at / bias_stride: where bias element c lives (bias_at + c·bias_stride), read only when HAS_BIAS.
+struct Params {
+  m: u32, n: u32, k: u32, batches: u32, ars: u32, acs: u32, brs: u32, bcs: u32, ba: Layout, bb: Layout,
+  bias_at: u32, bias_stride: u32,
+}
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> A: array<f32>;
 @group(0) @binding(2) var<storage, read> B: array<f32>;
 @group(0) @binding(3) var<storage, read_write> C: array<f32>;
+// Plain matmul binds any read-only buffer here (the pipeline layout is derived from the source, which names it).
+@group(0) @binding(4) var<storage, read> BIAS: array<f32>;
+
+// relu matches the reference's z > 0 ? z : 0 (NaN becomes 0); tanh and sigmoid use the overflow-safe forms.
+fn epilogue(z: f32, c: u32) -> f32 {
+  var v = z;
+  if (HAS_BIAS) { v += BIAS[P.bias_at + c * P.bias_stride]; }
+  switch ACT {
+    case 1u: { v = select(0.0, v, v > 0.0 || is_nan(v)); }  // NaN passes through, like the relu op
+    case 2u: { v = tanh_safe(v); }
+    case 3u: { v = sigmoid(v); }
+    default: {}
+  }
+  return v;
+}
 
 @compute @workgroup_size(WGX, WGY)
 fn main(@builtin(global_invocation_id) gid: vec3u) {
@@ -46,7 +71,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
     if (r < P.m) {
       for (var j = 0u; j < TN; j++) {
         let c = col0 + j;
-        if (c < P.n) { C[cBase + r * P.n + c] = acc[i][j]; }
+        if (c < P.n) { C[cBase + r * P.n + c] = epilogue(acc[i][j], c); }
       }
     }
   }

@@ -10,6 +10,7 @@ import { matmulKernels } from './kernels-matmul.js';
 import { nnKernels } from './kernels-nn.js';
 import { quantKernels } from './kernels-quant.js';
 import { reduceKernels } from './kernels-reduce.js';
+import { trainKernels } from './kernels-train.js';
 import type { GpuBuffer } from './runtime.js';
 
 /** f64 stays on cpu (WGSL has no f64); u8 / i8 are stored one per 32-bit word. */
@@ -23,6 +24,7 @@ export function webgpuKernels(g: GpuContext) {
     ...matmulKernels(g),
     ...nnKernels(g),
     ...eitpKernels(g),
+    ...trainKernels(g),
     ...quantKernels(g),
     ...indexingKernels(g),
   } satisfies Required<KernelTable<GpuBuffer>>;

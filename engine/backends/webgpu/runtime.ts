@@ -30,7 +30,7 @@ const ARENA_BYTES = 1 << 18;
 const MAX_GROUPS = 65535;
 
 /** Index errors found by kernels: [flag, op code, value, position, limit]. */
-const STATUS_OPS = ['embedding', 'scatterAdd', 'oneHot', 'crossEntropy'] as const;
+const STATUS_OPS = ['embedding', 'scatterAdd', 'oneHot', 'crossEntropy', 'crossEntropyGrad'] as const;
 export type StatusOp = (typeof STATUS_OPS)[number];
 export const statusCode = (op: StatusOp): number => STATUS_OPS.indexOf(op) + 1;
 
@@ -229,7 +229,7 @@ export class Runtime {
       this.device.queue.writeBuffer(this.status, 0, new Uint32Array(8));
       const op = STATUS_OPS[status[1]! - 1] ?? 'unknown';
       const value = status[2]! | 0;
-      const what = op === 'crossEntropy' ? 'target' : 'index';
+      const what = op === 'crossEntropy' || op === 'crossEntropyGrad' ? 'target' : 'index';
       throw new ArgumentError(`${what} ${value} at position ${status[3]} is outside [0, ${status[4]}) (found on the device; reported at the next read)`, { op, backend: 'webgpu' });
     }
   }

@@ -1,0 +1,365 @@
+/**
+ * The fused training kernels of the webgpu backend (crossEntropyGrad, layerNormGrad, activationGrad, linear,
+ * adamStep) against the cpu reference kernels on ragged shapes, against their composite references on webgpu
+ * itself, and against hand-computed values; linear on shapes that reach every matmul variant it can pick, with w
+ * dense and as a transposed view; the out-of-range target error.
+ */
+import { describe, expect, it } from 'vitest';
+import { apply as applyOp } from '../engine/dispatch.js';
+import { ArgumentError } from '../engine/errors.js';
+import * as et from '../engine/index.js';
+import { initWebGPU, webgpuDevice } from '../engine/backends/webgpu/index.js';
+import { MATMUL_VARIANTS, pickVariant } from '../engine/backends/webgpu/kernels-matmul.js';
+import { kernelSource } from '../engine/backends/webgpu/shaders.js';
+import { compareArrays } from './helpers/backends.js';
+
+const status = await initWebGPU();
+if (!status.available && process.env.EITP_REQUIRE_WEBGPU === '1') throw new Error(`webgpu unavailable: ${status.reason}`);
+
+type Tol = { rtol: number; atol: number };
+/** f32 kernels against the cpu reference: a few ulps relative, plus an absolute floor for values near 0. */
+const TOL: Tol = { rtol: 1e-5, atol: 1e-6 };
+
+async function onBoth(fn: (b: et.BackendName) => et.Tensor): Promise<[Float32Array, Float32Array]> {
+  const out: Float32Array[] = [];
+  for (const b of ['webgpu', 'cpu'] as const) {
+    const t = et.tidy(() => fn(b));
+    out.push((await t.data()) as Float32Array);
+    t.dispose();
+  }
+  return out as [Float32Array, Float32Array];
+}
+
+/** The fused op and its composite reference, both on webgpu. */
+async function fusedAndComposite(op: keyof et.OpAttrs, inputs: () => et.Tensor[], attrs: object): Promise<[Float32Array, Float32Array]> {
+  const def = et.opTable()[op] as { composite: (xs: et.Tensor[], attrs: object) => et.Tensor };
+  const out: Float32Array[] = [];
+  for (const mode of ['fused', 'composite'] as const) {
+    const t = et.tidy(() => (mode === 'fused' ? applyOp(op, inputs(), attrs as never) : def.composite(inputs(), attrs)));
+    out.push((await t.data()) as Float32Array);
+    t.dispose();
+  }
+  return out as [Float32Array, Float32Array];
+}
+
+function expectClose([got, want]: [ArrayLike<number>, ArrayLike<number>], tol: Tol = TOL): void {
+  const cmp = compareArrays(got, want, tol);
+  expect(cmp.ok, cmp.message).toBe(true);
+}
+
+const randn = (shape: number[], seed: number, b: et.BackendName) => et.randn(shape, { seed, backend: b });
+
+describe.runIf(status.available)('webgpu training kernel sources', () => {
+  it.each([
+    ['cross-entropy-grad.wgsl', { TT: 'i32' }],
+    ['cross-entropy-grad.wgsl', { TT: 'u32' }],
+    ['layer-norm-grad.wgsl', {}],
+    ['activation-grad.wgsl', {}],
+    ['adam-step.wgsl', {}],
+    ...Object.values(MATMUL_VARIANTS).map((v) => ['matmul.wgsl', { TM: `${v.tm}u`, TN: `${v.tn}u` }] as const),
+  ] as [string, Record<string, string>][])('%s %o compiles', async (file, defines) => {
+    const module = webgpuDevice().createShaderModule({ code: kernelSource(file, defines) });
+    const info = await module.getCompilationInfo();
+    expect(info.messages.filter((m) => m.type === 'error').map((m) => `${m.lineNum}:${m.linePos} ${m.message}`)).toEqual([]);
+  });
+});
+
+describe.runIf(status.available)('webgpu crossEntropyGrad', () => {
+  type Reduction = et.OpAttrs['crossEntropyGrad']['reduction'];
+  const ceInputs = (shape: number[], reduction: Reduction, b: et.BackendName): et.Tensor[] => {
+    const classes = shape[shape.length - 1]!;
+    const lead = shape.slice(0, -1);
+    const logits = randn(shape, shape.length * 100 + classes, b).mul(3);
+    const targets = et.randint(lead, 0, classes, { seed: classes + 7, backend: b });
+    const g = reduction === 'none' ? randn(lead, 5, b) : et.full([], 0.7, { backend: b });
+    return [logits, targets, g];
+  };
+  const SHAPES: number[][] = [[1, 1], [7, 3], [33, 10], [257, 33], [3, 5, 7]];
+  const REDUCTIONS: Reduction[] = ['mean', 'sum', 'none'];
+  const CASES = SHAPES.flatMap((s) => REDUCTIONS.map((r) => [s, r] as const));
+
+  it.each(CASES)('logits %j, reduction %s, matches cpu', async (shape, reduction) => {
+    expectClose(await onBoth((b) => applyOp('crossEntropyGrad', ceInputs(shape, reduction, b), { reduction })));
+  });
+
+  it.each(CASES)('logits %j, reduction %s, matches its composite on webgpu', async (shape, reduction) => {
+    expectClose(await fusedAndComposite('crossEntropyGrad', () => ceInputs(shape, reduction, 'webgpu'), { reduction }));
+  });
+
+  it('equal logits: softmax is uniform (hand-computed)', async () => {
+    const z = et.zeros([2, 4], { backend: 'webgpu' });
+    const t = et.tensor([2, 0], { dtype: 'i32', backend: 'webgpu' });
+    const g = et.full([], 2, { backend: 'webgpu' });
+    const d = applyOp('crossEntropyGrad', [z, t, g], { reduction: 'mean' });
+    // (0.25 − onehot)·(2/2)
+    expect(Array.from(await d.data())).toEqual([0.25, 0.25, -0.75, 0.25, -0.75, 0.25, 0.25, 0.25]);
+    et.dispose([z, t, g, d]);
+  });
+
+  it('reads a transposed view of the logits', async () => {
+    expectClose(
+      await onBoth((b) =>
+        applyOp('crossEntropyGrad', [randn([6, 9], 3, b).transpose(), et.randint([9], 0, 6, { seed: 2, backend: b }), et.full([], 1.5, { backend: b })], { reduction: 'sum' }),
+      ),
+    );
+  });
+
+  it('a target outside [0, C) is an ArgumentError at the next read, and the backend keeps working', async () => {
+    const z = randn([3, 5], 1, 'webgpu');
+    const bad = et.tensor([0, 5, 1], { dtype: 'i32', backend: 'webgpu' });
+    const g = et.full([], 1, { backend: 'webgpu' });
+    const d = applyOp('crossEntropyGrad', [z, bad, g], { reduction: 'mean' });
+    const read = d.data();
+    await expect(read).rejects.toBeInstanceOf(ArgumentError);
+    await expect(read).rejects.toThrow(/target 5 at position 1 is outside \[0, 5\)/);
+    const negative = et.tensor([-1, 0, 0], { dtype: 'i32', backend: 'webgpu' });
+    const d2 = applyOp('crossEntropyGrad', [z, negative, g], { reduction: 'sum' });
+    await expect(d2.data()).rejects.toThrow(/target -1 at position 0 is outside \[0, 5\)/);
+    const good = et.tensor([4, 0, 2], { dtype: 'i32', backend: 'webgpu' });
+    const ok = applyOp('crossEntropyGrad', [z, good, g], { reduction: 'mean' });
+    expect((await ok.data()).every(Number.isFinite)).toBe(true);
+    et.dispose([z, bad, g, d, negative, d2, good, ok]);
+  });
+});
+
+describe.runIf(status.available)('webgpu layerNormGrad', () => {
+  /** x: a ramp along the row plus noise, so that few rows are nearly constant (see expectLayerNormClose). */
+  const lnInputs = (shape: number[], b: et.BackendName): et.Tensor[] => {
+    const d = shape[shape.length - 1]!;
+    const ramp = et.tensor(Float32Array.from({ length: d }, (_, j) => (j % 5) - 2), { backend: b });
+    return [randn(shape, d + 1, b).mul(0.4).add(ramp), randn([d], d + 2, b), randn(shape, d + 3, b)];
+  };
+  /**
+   * dx row by row against the size of what it is computed from: dx_j = rstd·(gŵ_j − mean gŵ − x̂_j·mean gŵx̂) is a
+   * difference of terms up to rstd·max|g·w| (and x̂ = (x − μ)·rstd carries f32's error of x times rstd), and can be
+   * far smaller than its terms, so an f32 kernel matches it to ~1e-5 of S = rstd·max|g·w|·(1 + rstd·max|x|), not
+   * of dx itself. dw, db: sums of `rows` terms of size ~1, to ~√rows ulps of a term. x, w, g: the cpu inputs.
+   */
+  const expectLayerNormClose = ([got, want]: [Float32Array, Float32Array], [x, w, g]: et.Tensor[]): void => {
+    const [xs, ws, gs] = [x!, w!, g!].map((t) => t.contiguous().dataSync() as Float32Array) as [Float32Array, Float32Array, Float32Array];
+    const d = ws.length;
+    const rows = got.length / d - 2;
+    for (let i = 0; i < rows; i++) {
+      const row = Array.from(xs.subarray(i * d, (i + 1) * d));
+      const mu = row.reduce((a, v) => a + v, 0) / d;
+      const rstd = 1 / Math.sqrt(row.reduce((a, v) => a + (v - mu) ** 2, 0) / d + 1e-5);
+      let gw = 0;
+      for (let j = 0; j < d; j++) gw = Math.max(gw, Math.abs(gs[i * d + j]! * ws[j]!));
+      const size = rstd * gw * (1 + rstd * Math.max(...row.map(Math.abs)));
+      const cmp = compareArrays(got.subarray(i * d, (i + 1) * d), want.subarray(i * d, (i + 1) * d), { rtol: 0, atol: 1e-5 * size + 1e-7 });
+      if (!cmp.ok) expect(cmp.ok, `dx row ${i}: ${cmp.message}`).toBe(true);
+    }
+    expectClose([got.subarray(rows * d), want.subarray(rows * d)], { rtol: 1e-5, atol: 2e-6 * Math.sqrt(rows) });
+  };
+  // rows = 1 and 32 (one chunk, written directly), 33 (two chunks), 257 (nine), 40 001 (the chunk grows past 32
+  // rows to keep ≤ 1024 partials); d = 1, ragged against the 64-invocation workgroups
+  const SHAPES: number[][] = [[1, 7], [7, 1], [32, 5], [33, 65], [257, 33], [3, 11, 13], [40_001, 3], [5, 300]];
+
+  it.each(SHAPES.map((s) => [s]))('x %j matches cpu', async (shape) => {
+    expectLayerNormClose(await onBoth((b) => applyOp('layerNormGrad', lnInputs(shape, b), { eps: 1e-5 })), lnInputs(shape, 'cpu'));
+  });
+
+  it.each(SHAPES.filter((s) => s[0]! < 1000).map((s) => [s]))('x %j matches its composite on webgpu', async (shape) => {
+    expectLayerNormClose(await fusedAndComposite('layerNormGrad', () => lnInputs(shape, 'webgpu'), { eps: 1e-5 }), lnInputs(shape, 'cpu'));
+  });
+
+  it('d = 1: dx = 0, dw = 0, db = Σ g (closed form)', async () => {
+    const x = et.tensor([[1], [-2], [5]], { backend: 'webgpu' });
+    const w = et.tensor([3], { backend: 'webgpu' });
+    const g = et.tensor([[0.5], [0.25], [2]], { backend: 'webgpu' });
+    const out = applyOp('layerNormGrad', [x, w, g], { eps: 1e-5 });
+    expect(Array.from(await out.data())).toEqual([0, 0, 0, 0, 2.75]);
+    et.dispose([x, w, g, out]);
+  });
+
+  it('the column sums are the same bits on every run (fixed-order reduction)', async () => {
+    const inputs = lnInputs([5000, 17], 'webgpu');
+    const a = applyOp('layerNormGrad', inputs, { eps: 1e-5 });
+    const b = applyOp('layerNormGrad', inputs, { eps: 1e-5 });
+    expect(Array.from(await a.data())).toEqual(Array.from(await b.data()));
+    et.dispose([...inputs, a, b]);
+  });
+
+  it('reads strided x and g', async () => {
+    const inputs = (b: et.BackendName) => [randn([9, 40], 1, b).transpose(), randn([9], 2, b), randn([9, 40], 3, b).transpose()];
+    expectLayerNormClose(await onBoth((b) => applyOp('layerNormGrad', inputs(b), { eps: 1e-5 })), inputs('cpu'));
+  });
+});
+
+describe.runIf(status.available)('webgpu activationGrad', () => {
+  const ACTS = ['relu', 'tanh', 'sigmoid'] as const;
+  const output = (act: (typeof ACTS)[number], shape: number[], seed: number, b: et.BackendName): et.Tensor => {
+    const x = randn(shape, seed, b).mul(2);
+    return act === 'relu' ? x.relu() : act === 'tanh' ? x.tanh() : x.sigmoid();
+  };
+  const CASES = ACTS.flatMap((a) => [1, 7, 257, 4099].map((n) => [a, n] as const));
+
+  it.each(CASES)('%s, n = %i, matches cpu and its composite', async (act, n) => {
+    expectClose(await onBoth((b) => et.activationGrad(output(act, [n], n, b), randn([n], n + 1, b), act)));
+    expectClose(await fusedAndComposite('activationGrad', () => [output(act, [n], n, 'webgpu'), randn([n], n + 1, 'webgpu')], { activation: act }));
+  });
+
+  it.each(ACTS)('%s reads strided and broadcast operands', async (act) => {
+    expectClose(await onBoth((b) => et.activationGrad(output(act, [13, 6], 2, b).transpose(), randn([6, 13], 3, b), act)));
+    expectClose(await onBoth((b) => et.activationGrad(output(act, [6, 13], 4, b), et.expand(randn([1, 13], 5, b), [6, 13]), act)));
+  });
+
+  it('hand-computed values', async () => {
+    const g = et.tensor([3, 4, 5], { backend: 'webgpu' });
+    const r = et.activationGrad(et.tensor([-1, 0, 2], { backend: 'webgpu' }), g, 'relu');
+    const t = et.activationGrad(et.tensor([0.5, -0.5, 1], { backend: 'webgpu' }), g, 'tanh');
+    const s = et.activationGrad(et.tensor([0.5, 0.25, 1], { backend: 'webgpu' }), g, 'sigmoid');
+    expect(Array.from(await r.data())).toEqual([0, 0, 5]);
+    expect(Array.from(await t.data())).toEqual([2.25, 3, 0]);
+    expect(Array.from(await s.data())).toEqual([0.75, 0.75, 0]);
+    et.dispose([g, r, t, s]);
+  });
+});
+
+describe.runIf(status.available)('webgpu linear', () => {
+  const ACTS = ['none', 'relu', 'tanh', 'sigmoid'] as const;
+  // [M, K, N] and the matmul variant pickVariant gives [M, N]; all but the MLP shape [64, 784, 256] leave ragged
+  // edges against the variant's tile (block × workgroup)
+  const SHAPES: [number, number, number, keyof typeof MATMUL_VARIANTS][] = [
+    [1, 1, 1, 'small'],
+    [7, 5, 9, 'small'],
+    [100, 17, 3, 'skinny'],
+    [300, 9, 1, 'skinny'],
+    [33, 40, 65, 'medium'],
+    [9, 70, 600, 'medium'],
+    [67, 37, 129, 'large'],
+    [64, 784, 256, 'large'],
+  ];
+  /** x [M, K], w [K, N] (dense, or the transpose of an [N, K] weight), b [N]; values keep z = x·w + b near 1. */
+  const linInputs = (m: number, k: number, n: number, transposed: boolean, b: et.BackendName): et.Tensor[] => {
+    const x = randn([m, k], m + k, b);
+    const scale = 1 / Math.sqrt(k);
+    const w = transposed ? randn([n, k], k + n, b).mul(scale).transpose() : randn([k, n], k + n, b).mul(scale);
+    return [x, w, randn([n], n, b)];
+  };
+  const CASES = SHAPES.flatMap(([m, k, n, v]) => ACTS.flatMap((act) => [false, true].map((t) => [m, k, n, v, act, t] as const)));
+
+  it.each(SHAPES)('[%i, %i]·[%i, …] picks the %s variant', (m, _k, n, v) => {
+    expect(pickVariant(m, n)).toBe(MATMUL_VARIANTS[v]);
+  });
+
+  it.each(CASES)('[%i, %i]·[%i, %i] (%s), %s, transposed w: %s, matches cpu', async (m, k, n, _v, act, t) => {
+    // f32 sums of k products against the cpu's: the error grows like √k ulps of the terms
+    expectClose(await onBoth((b) => et.linear(...(linInputs(m, k, n, t, b) as [et.Tensor, et.Tensor, et.Tensor]), act)), { rtol: 1e-5, atol: 2e-6 * Math.sqrt(k) });
+  });
+
+  it.each(CASES)('[%i, %i]·[%i, %i] (%s), %s, transposed w: %s, equals matmul + add + activation on webgpu', async (m, k, n, _v, act, t) => {
+    const [fused, composite] = await fusedAndComposite('linear', () => linInputs(m, k, n, t, 'webgpu'), { activation: act });
+    // the same kernel computes the same accumulators; the epilogue adds the bias and applies the same scalar functions
+    expect(Array.from(fused)).toEqual(Array.from(composite));
+  });
+
+  it('k = 0: act(b) in every row', async () => {
+    const x = et.zeros([3, 0], { backend: 'webgpu' });
+    const w = et.zeros([0, 2], { backend: 'webgpu' });
+    const b = et.tensor([-1.5, 2], { backend: 'webgpu' });
+    const y = et.linear(x, w, b, 'relu');
+    expect(Array.from(await y.data())).toEqual([0, 2, 0, 2, 0, 2]);
+    et.dispose([x, w, b, y]);
+  });
+
+  it('hand-computed: [[1, 2]]·[[1, −1], [2, 1]] + [0.5, −2] through relu', async () => {
+    const y = et.linear(et.tensor([[1, 2]], { backend: 'webgpu' }), et.tensor([[1, -1], [2, 1]], { backend: 'webgpu' }), et.tensor([0.5, -2], { backend: 'webgpu' }), 'relu');
+    // z = [5.5, −1]
+    expect(Array.from(await y.data())).toEqual([5.5, 0]);
+    y.dispose();
+  });
+
+  it('reads a bias that is an offset view, and a broadcast (stride 0) one', async () => {
+    for (const act of ['tanh', 'none'] as const) {
+      expectClose(
+        await onBoth((b) => {
+          const [x, w] = linInputs(33, 20, 40, true, b);
+          const bias = act === 'tanh' ? et.slice(randn([50], 9, b), [7], [47]) : et.expand(randn([1], 9, b), [40]);
+          expect([bias.layout.strides[0], bias.layout.offset]).toEqual(act === 'tanh' ? [1, 7] : [0, 0]);
+          return et.linear(x!, w!, bias, act);
+        }),
+      );
+    }
+  });
+});
+
+describe.runIf(status.available)('webgpu adamStep', () => {
+  const ADAM: et.OpAttrs['adamStep'] = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, decay: 1, stepSize: 0.01, bias2Sqrt: Math.sqrt(1 - 0.999 ** 3) };
+  const ADAM_WD: et.OpAttrs['adamStep'] = { ...ADAM, weightDecay: 0.05 };
+  const ADAMW: et.OpAttrs['adamStep'] = { ...ADAM, decay: 1 - 0.01 * 0.1, stepSize: 0.03 };
+  const CONFIGS = [['adam', ADAM], ['adam + weight decay', ADAM_WD], ['adamw (decay ≠ 1)', ADAMW]] as const;
+
+  /** p, g, m, v as four separate tensors; v ≥ 0. */
+  const separate = (shape: number[], b: et.BackendName): et.Tensor[] => [
+    randn(shape, 1, b),
+    randn(shape, 2, b),
+    randn(shape, 3, b).mul(0.1),
+    randn(shape, 4, b).mul(0.1).square(),
+  ];
+  /** p, m, v as rows of one packed [3, n] buffer (offsets 0, n, 2n), as the optimizer keeps them. */
+  const packed = (n: number, b: et.BackendName): et.Tensor[] => {
+    const host = new Float32Array(3 * n);
+    const r = et.randn([3 * n], { seed: 11, backend: 'cpu' }).dataSync() as Float32Array;
+    for (let i = 0; i < n; i++) {
+      host[i] = r[i]!;
+      host[n + i] = 0.1 * r[n + i]!;
+      host[2 * n + i] = 0.01 * r[2 * n + i]! ** 2;
+    }
+    const all = et.tensor(host, { shape: [3, n], backend: b });
+    const row = (k: number) => et.slice(all, [k, 0], [k + 1, n]).reshape([n]);
+    return [row(0), randn([n], 12, b), row(1), row(2)];
+  };
+  const CASES = CONFIGS.flatMap(([name, a]) => [1, 7, 257, 4099].map((n) => [name, n, a] as const));
+
+  it.each(CASES)('%s, n = %i, matches cpu and its composite', async (_name, n, a) => {
+    expectClose(await onBoth((b) => et.adamStep(...(separate([n], b) as [et.Tensor, et.Tensor, et.Tensor, et.Tensor]), a)));
+    expectClose(await fusedAndComposite('adamStep', () => separate([n], 'webgpu'), a));
+  });
+
+  it.each(CASES)('%s, n = %i, reads p, m, v as offset views of one buffer', async (_name, n, a) => {
+    et.tidy(() => {
+      const [p, , m, v] = packed(n, 'webgpu');
+      expect([p!.layout.offset, m!.layout.offset, v!.layout.offset]).toEqual([0, n, 2 * n]);
+      expect(m!.storage).toBe(p!.storage);
+    });
+    expectClose(await onBoth((b) => et.adamStep(...(packed(n, b) as [et.Tensor, et.Tensor, et.Tensor, et.Tensor]), a)));
+    expectClose(await fusedAndComposite('adamStep', () => packed(n, 'webgpu'), a));
+  });
+
+  it('reads transposed and broadcast operands', async () => {
+    expectClose(
+      await onBoth((b) => {
+        const [p, , m, v] = separate([7, 5], b);
+        return et.adamStep(p!.transpose(), et.expand(randn([1, 7], 3, b), [5, 7]), m!.transpose(), v!.transpose(), ADAMW);
+      }),
+    );
+  });
+
+  it('three chained steps on views of the previous output match cpu', async () => {
+    expectClose(
+      await onBoth((b) => {
+        let [p, , m, v] = packed(300, b);
+        for (let s = 0; s < 3; s++) {
+          const out = et.adamStep(p!, randn([300], 20 + s, b), m!, v!, ADAM_WD);
+          [p, m, v] = [0, 1, 2].map((k) => et.slice(out, [k, 0], [k + 1, 300]).reshape([300]));
+        }
+        return et.stack([p!, m!, v!], 0);
+      }),
+    );
+  });
+
+  it("a first step moves p by stepSize·sign(g)·(1 − β1) / (1 − β1) = lr (hand-computed)", async () => {
+    const t = (v: number[]) => et.tensor(v, { backend: 'webgpu' });
+    const a = { beta1: 0.9, beta2: 0.999, eps: 0, weightDecay: 0, decay: 1, stepSize: 0.01 / (1 - 0.9), bias2Sqrt: Math.sqrt(1 - 0.999) };
+    const out = et.adamStep(t([1, -2]), t([0.5, -4]), t([0, 0]), t([0, 0]), a);
+    const d = await out.data();
+    // m′ = 0.1·g, v′ = 0.001·g², √v′/√0.001 = |g|: p′ = p − (0.1·g/|g|)·0.1 = p − 0.01·sign(g)
+    expect(d[0]).toBeCloseTo(0.99, 6);
+    expect(d[1]).toBeCloseTo(-1.99, 6);
+    expect(Array.from(d.slice(2, 4))).toEqual([Math.fround(0.05), Math.fround(-0.4)]);
+    expect(d[4]).toBeCloseTo(0.00025, 9);
+    expect(d[5]).toBeCloseTo(0.016, 8);
+    out.dispose();
+  });
+});
