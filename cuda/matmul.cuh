@@ -6,11 +6,23 @@
 // current one is multiplied, then stored to the other buffer; one barrier per K-slice.
 // Operands are read through their strides (transposed and broadcast batch views need no copy); when an operand
 // is dense row-major with 4-aligned extents, its tile loads are float4 vector loads. Ragged edges are zero-filled
-// in shared memory and masked on store. kTanhJvp fuses tanhJvp's epilogue: C = (1 − H²) ⊙ (A·B).
+// in shared memory and masked on store. The epilogue parameter fuses an elementwise step into the store:
+// kEpiTanhJvp is tanhJvp's C = (1 − H²) ⊙ (A·B), kEpiBiasAct is linear's C = act(A·B + bias).
 #pragma once
 #include "common.cuh"
 
 namespace eitp {
+
+enum MatmulEpilogue : int { kEpiPlain = 0, kEpiTanhJvp = 1, kEpiBiasAct = 2 };
+
+// linear's activation of z = (A·B)[r][c] + bias[c], as the reference (engine/backends/cpu/train-fused.ts) has it
+// (relu passes NaN through, like the relu op).
+EITP_DEV float linear_activation(float z, int act) {
+  if (act == kActRelu) return (z > 0.0f || is_nan(z)) ? z : 0.0f;
+  if (act == kActTanh) return tanhf(z);
+  if (act == kActSigmoid) return 1.0f / (1.0f + expf(-z));
+  return z;
+}
 
 template <int BM, int BN, int BK, int TM, int TN, bool kVecA, bool kVecB>
 struct MatmulTile {
@@ -97,7 +109,7 @@ struct MatmulTile {
   static EITP_HD int sub_col(int tx, int j) { return j < TN / 2 ? tx * (TN / 2) + j : BN / 2 + tx * (TN / 2) + j - TN / 2; }
 };
 
-template <int BM, int BN, int BK, int TM, int TN, bool kVecA, bool kVecB, bool kTanhJvp = false>
+template <int BM, int BN, int BK, int TM, int TN, bool kVecA, bool kVecB, int kEpi = kEpiPlain>
 // One block of 256 threads per SM is guaranteed (up to 255 registers a thread). Asking for two (<= 128 registers)
 // makes ptxas spill the 8x8 variants (the spill gate rejects it): the 64-bit index math needs to go first.
 __global__ void __launch_bounds__((BM / TM) * (BN / TN)) matmul_kernel(MatmulArgs args) {
@@ -166,6 +178,15 @@ __global__ void __launch_bounds__((BM / TM) * (BN / TN)) matmul_kernel(MatmulArg
     }
 
     float* C = args.c + bz * M * N;
+    // linear's bias for this thread's TN columns, loaded once rather than once per row.
+    [[maybe_unused]] float bias[kEpi == kEpiBiasAct ? TN : 1];
+    if constexpr (kEpi == kEpiBiasAct) {
+#pragma unroll
+      for (int j = 0; j < TN; ++j) {
+        const int64_t c = col0 + T::sub_col(tx, j);
+        bias[j] = c < N ? args.bias[c] : 0.0f;
+      }
+    }
 #pragma unroll
     for (int i = 0; i < TM; ++i) {
       const int64_t r = row0 + T::sub_row(ty, i);
@@ -174,9 +195,11 @@ __global__ void __launch_bounds__((BM / TM) * (BN / TN)) matmul_kernel(MatmulArg
       for (int j = 0; j < TN; ++j) {
         const int64_t c = col0 + T::sub_col(tx, j);
         if (c >= N) continue;
-        if constexpr (kTanhJvp) {
+        if constexpr (kEpi == kEpiTanhJvp) {
           const float y = args.h[bz * M * N + r * N + c];
           C[r * N + c] = (1.0f - y * y) * acc[i][j];
+        } else if constexpr (kEpi == kEpiBiasAct) {
+          C[r * N + c] = linear_activation(acc[i][j] + bias[j], args.act);
         } else {
           C[r * N + c] = acc[i][j];
         }

@@ -7,6 +7,16 @@
 
 namespace eitp {
 
+// A row's max (NaN if any element is NaN) and Σ exp(x − max), reduced over the block: every thread gets both.
+EITP_DEV void row_max_sumexp(const float* xr, int64_t len, float* scratch, float& m, float& z) {
+  m = -INFINITY;
+  for (int64_t j = threadIdx.x; j < len; j += blockDim.x) m = MaxNanF()(m, xr[j]);
+  m = block_reduce(m, MaxNanF(), -INFINITY, scratch);
+  z = 0.0f;
+  for (int64_t j = threadIdx.x; j < len; j += blockDim.x) z += expf(xr[j] - m);
+  z = block_reduce(z, AddF(), 0.0f, scratch);
+}
+
 // Softmax over rows of `len` contiguous elements: max, then sum of exp, then write (three passes over the row).
 // Outputs are formed from x − max (exp(x − m)/z, or (x − m) − log z), never as x − (m + log z): in f32, m + log z
 // drops log z when |m| is large (logits of hundreds with one dominant entry), which costs the small probabilities
@@ -16,12 +26,8 @@ __global__ void __launch_bounds__(256) softmax_rows_kernel(const float* __restri
   const int64_t row = blockIdx.x;
   const float* xr = x + row * len;
   float* yr = y + row * len;
-  float m = -INFINITY;
-  for (int64_t j = threadIdx.x; j < len; j += blockDim.x) m = MaxNanF()(m, xr[j]);
-  m = block_reduce(m, MaxNanF(), -INFINITY, scratch);
-  float z = 0.0f;
-  for (int64_t j = threadIdx.x; j < len; j += blockDim.x) z += expf(xr[j] - m);
-  z = block_reduce(z, AddF(), 0.0f, scratch);
+  float m, z;
+  row_max_sumexp(xr, len, scratch, m, z);
   const float lz = logf(z);
   for (int64_t j = threadIdx.x; j < len; j += blockDim.x) {
     const float v = xr[j] - m;
@@ -51,12 +57,8 @@ __global__ void __launch_bounds__(256) cross_entropy_kernel(const float* __restr
   __shared__ float scratch[32];
   const int64_t row = blockIdx.x;
   const float* xr = logits + row * classes;
-  float m = -INFINITY;
-  for (int64_t j = threadIdx.x; j < classes; j += blockDim.x) m = MaxNanF()(m, xr[j]);
-  m = block_reduce(m, MaxNanF(), -INFINITY, scratch);
-  float z = 0.0f;
-  for (int64_t j = threadIdx.x; j < classes; j += blockDim.x) z += expf(xr[j] - m);
-  z = block_reduce(z, AddF(), 0.0f, scratch);
+  float m, z;
+  row_max_sumexp(xr, classes, scratch, m, z);
   if (threadIdx.x != 0) return;
   const int32_t t = targets[row];
   if (t < 0 || t >= classes) {

@@ -27,7 +27,7 @@ struct DeviceError {
   int pad;
   long long position, value, limit;
 };
-enum ErrorOp : int { kErrNone = 0, kErrEmbedding = 1, kErrScatterAdd = 2, kErrOneHot = 3, kErrCrossEntropy = 4 };
+enum ErrorOp : int { kErrNone = 0, kErrEmbedding = 1, kErrScatterAdd = 2, kErrOneHot = 3, kErrCrossEntropy = 4, kErrCrossEntropyGrad = 5 };
 
 struct ReduceGeom {
   Shape kept;       // output shape
@@ -46,13 +46,28 @@ struct MatOperand {
   Strides batch;   // strides over the batch shape (offset unused)
 };
 
+// The activations of linear's epilogue (and activationGrad's derivatives, relu / tanh / sigmoid only).
+enum Activation : int { kActNone = 0, kActRelu = 1, kActTanh = 2, kActSigmoid = 3 };
+
 struct MatmulArgs {
   MatOperand a, b;
-  float* c;        // dense [batches, M, N]
-  const float* h;  // null, or dense [batches, M, N]: tanhJvp's epilogue c = (1 − h²) ⊙ (a·b)
+  float* c;           // dense [batches, M, N]
+  const float* h;     // null, or dense [batches, M, N]: tanhJvp's epilogue c = (1 − h²) ⊙ (a·b)
+  const float* bias;  // null, or dense [N]: linear's epilogue c = act(a·b + bias) with `act` an Activation
+  int act;
   int64_t m, n, k;
   Shape batch;
   int64_t batches;
+};
+
+// How crossEntropyGrad scales a row: g/rows ('mean'), g ('sum'), g[row] ('none').
+enum CrossEntropyScale : int { kScaleMean = 0, kScaleSum = 1, kScaleNone = 2 };
+
+// One Adam/AdamW step's scalars (engine/ops/attrs.ts AdamStepAttrs), folded on the host in double, then rounded.
+struct AdamParams {
+  float beta1, one_minus_beta1;  // m' = beta1·m + (1 − beta1)·g'
+  float beta2, one_minus_beta2;  // v' = beta2·v + (1 − beta2)·g'²
+  float eps, weight_decay, decay, step_size, bias2_sqrt;
 };
 
 // The soft histogram (softHistogram / softHistogramGrad): bin k has centre low + (k + 0.5)·width; a value takes

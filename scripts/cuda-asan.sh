@@ -4,7 +4,7 @@
 # caught, so a silently broken sanitizer setup cannot pass. No GPU, nvcc or Node needed: g++ >= 10 on x86-64.
 #   scripts/cuda-asan.sh            (build dir: build/cuda-asan, override with EITP_CUDA_ASAN_DIR)
 #   scripts/cuda-asan.sh --addon    also builds the emulated addon with the sanitizers and runs the parity,
-#                                   fused-vs-composite, cuda and cuda-eitp suites on it (node with libasan preloaded)
+#                                   fused-vs-composite, cuda, cuda-eitp and cuda-train-fused suites on it (node with libasan preloaded)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 out="${EITP_CUDA_ASAN_DIR:-$root/build/cuda-asan}"
@@ -13,7 +13,8 @@ cxx="${CXX:-g++}"
 flags=(-std=c++20 -O1 -g -DEITP_CUDA_EMU -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
        -fno-strict-aliasing -Wall -Wno-unknown-pragmas -I"$root/cuda")
 echo "[cuda-asan] building $out/kernels-test"
-"$cxx" "${flags[@]}" -o "$out/kernels-test" "$root/cuda/tests/kernels-test.cc" "$root/cuda/tests/eitp-kernels-test.cc" "$root/cuda/addon/launch-emu.cc" -lpthread
+"$cxx" "${flags[@]}" -o "$out/kernels-test" "$root/cuda/tests/kernels-test.cc" "$root/cuda/tests/eitp-kernels-test.cc" "$root/cuda/tests/train-kernels-test.cc" \
+  "$root/cuda/addon/launch-emu.cc" -lpthread
 # detect_leaks=0: the emulator's worker pool is deliberately never torn down (see cuda/emu/emu.h).
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}"
@@ -42,6 +43,6 @@ if [[ "${1:-}" == "--addon" ]]; then
   # for real, so a use after free is seen.
   # allocator_may_return_null: test/cuda.test.ts asks for 2^46 bytes on purpose and expects an error, not an abort.
   (cd "$root" && ASAN_OPTIONS="$ASAN_OPTIONS:allocator_may_return_null=1" LD_PRELOAD="$("$cxx" -print-file-name=libasan.so)" EITP_CUDA_NO_CACHE=1 EITP_CUDA_EMULATION=1 EITP_REQUIRE_CUDA=1 \
-    EITP_CUDA_ADDON_DIR="$addon_build/Release" npx vitest run test/parity.test.ts test/fused-vs-composite.test.ts test/cuda.test.ts test/cuda-eitp.test.ts)
+    EITP_CUDA_ADDON_DIR="$addon_build/Release" npx vitest run test/parity.test.ts test/fused-vs-composite.test.ts test/cuda.test.ts test/cuda-eitp.test.ts test/cuda-train-fused.test.ts)
   echo "[cuda-asan] ok: the JS suites pass on the sanitized emulated addon"
 fi

@@ -14,7 +14,12 @@
 namespace eitp {
 namespace {
 
-const char* const kErrorOps[] = {"", "embedding: index", "scatterAdd: index", "oneHot: index", "crossEntropy: target"};
+// What each ErrorOp (types.h) checked: the op, and what the bad value was.
+struct ErrorOpName {
+  const char *op, *what;
+};
+const ErrorOpName kErrorOps[] = {{"", ""}, {"embedding", "index"}, {"scatterAdd", "index"}, {"oneHot", "index"}, {"crossEntropy", "target"}, {"crossEntropyGrad", "target"}};
+constexpr int kErrorOpCount = static_cast<int>(sizeof kErrorOps / sizeof kErrorOps[0]);
 
 // Waits for the stream up to an event on a libuv worker thread, then (on the JS thread) checks the device's
 // index-error record and hands the copied bytes to JS. Used by read() and synchronize().
@@ -40,10 +45,18 @@ class Waiter : public Napi::AsyncWorker {
     if (rec.code > 0) {
       // Report once, then clear the record for the work that follows.
       cudaMemsetAsync(d.error_record(), 0, sizeof(DeviceError), d.raw_stream());
-      const char* what = rec.code < 5 ? kErrorOps[rec.code] : "index";
-      deferred_.Reject(Napi::Error::New(env, std::string("cuda: ") + what + " " + std::to_string(rec.value) + " at position " + std::to_string(rec.position) +
+      const ErrorOpName name = rec.code < kErrorOpCount ? kErrorOps[rec.code] : ErrorOpName{"kernel", "index"};
+      Napi::Object e = Napi::Error::New(env, std::string("cuda: ") + name.op + ": " + name.what + " " + std::to_string(rec.value) + " at position " + std::to_string(rec.position) +
                                                  " is outside [0, " + std::to_string(rec.limit) + ") (checked on the device, reported at the next readback)")
-                           .Value());
+                           .Value();
+      // The fields, so the engine can raise its typed error (engine/backends/cuda/addon.ts, deviceIndexError).
+      e.Set("code", "EITP_CUDA_INDEX");
+      e.Set("op", name.op);
+      e.Set("what", name.what);
+      e.Set("value", static_cast<double>(rec.value));
+      e.Set("position", static_cast<double>(rec.position));
+      e.Set("limit", static_cast<double>(rec.limit));
+      deferred_.Reject(e);
     } else {
       auto ab = Napi::ArrayBuffer::New(env, bytes_);
       if (bytes_) std::memcpy(ab.Data(), host_, bytes_);
@@ -224,6 +237,11 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   def(env, exports, "oneHot", op(op_one_hot));
   def(env, exports, "copy2d", op(op_copy2d));
   def(env, exports, "pad", op(op_pad));
+  def(env, exports, "crossEntropyGrad", op(op_cross_entropy_grad));
+  def(env, exports, "layerNormGrad", op(op_layer_norm_grad));
+  def(env, exports, "activationGrad", op(op_activation_grad));
+  def(env, exports, "linear", op(op_linear));
+  def(env, exports, "adamStep", op(op_adam_step));
   return exports;
 }
 

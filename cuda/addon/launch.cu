@@ -14,6 +14,7 @@
 #include "../soft-histogram.cuh"
 #include "../coherence.cuh"
 #include "../matmul-int8.cuh"
+#include "../train-fused.cuh"
 
 namespace eitp {
 
@@ -279,43 +280,60 @@ bool vec_ok(const MatOperand& o, int64_t inner_extent, const Shape& batch) {
   return true;
 }
 
-template <int BM, int BN, int BK, int TM, int TN, bool VA, bool VB, bool TJ = false>
+template <int BM, int BN, int BK, int TM, int TN, bool VA, bool VB, int Epi = kEpiPlain>
 void matmul_tiles(const Stream& s, const char* name, const MatmulArgs& a) {
   constexpr int kThreads = (BM / TM) * (BN / TN);
   const int64_t gy = (a.m + BM - 1) / BM, gx = (a.n + BN - 1) / BN;
   if (gy > 65535) throw LaunchError("matmul with more than 65535 row tiles (M too large)");
   const dim3 grid(static_cast<unsigned>(gx), static_cast<unsigned>(gy), static_cast<unsigned>(std::min<int64_t>(a.batches, 65535)));
-  run(s, name, &matmul_kernel<BM, BN, BK, TM, TN, VA, VB, TJ>, grid, dim3(kThreads), 0, a);
+  run(s, name, &matmul_kernel<BM, BN, BK, TM, TN, VA, VB, Epi>, grid, dim3(kThreads), 0, a);
 }
 
 // tanhJvp's fused epilogue: B is wᵀ (a transposed view, never float4-loadable), so only A's load mode varies.
 void matmul_tanh_jvp(const Stream& s, const MatmulArgs& a) {
   if (a.m * a.n >= 256 * 256) {
-    if (vec_ok(a.a, a.k, a.batch)) return matmul_tiles<128, 128, 8, 8, 8, true, false, true>(s, "matmul<128x128,vec A,tanhJvp>", a);
-    return matmul_tiles<128, 128, 8, 8, 8, false, false, true>(s, "matmul<128x128,tanhJvp>", a);
+    if (vec_ok(a.a, a.k, a.batch)) return matmul_tiles<128, 128, 8, 8, 8, true, false, kEpiTanhJvp>(s, "matmul<128x128,vec A,tanhJvp>", a);
+    return matmul_tiles<128, 128, 8, 8, 8, false, false, kEpiTanhJvp>(s, "matmul<128x128,tanhJvp>", a);
   }
-  matmul_tiles<32, 32, 8, 2, 2, false, false, true>(s, "matmul<32x32,tanhJvp>", a);
+  matmul_tiles<32, 32, 8, 2, 2, false, false, kEpiTanhJvp>(s, "matmul<32x32,tanhJvp>", a);
+}
+
+// Kernel names per epilogue, for the launch-error messages (static strings: the last launch keeps the pointer).
+struct MatmulNames {
+  const char *vec_ab, *vec_a, *vec_b, *large, *small;
+};
+constexpr MatmulNames kPlainNames{"matmul<128x128,vec A,vec B>", "matmul<128x128,vec A>", "matmul<128x128,vec B>", "matmul<128x128>", "matmul<32x32>"};
+constexpr MatmulNames kLinearNames{"linear<128x128,vec A,vec B>", "linear<128x128,vec A>", "linear<128x128,vec B>", "linear<128x128>", "linear<32x32>"};
+
+// Large products: 128×128 tiles, 8×8 per thread. Small ones (many tests, tiny layers): 32×32 tiles, 2×2 per
+// thread, so a 7×5 product does not leave 99% of a 128×128 tile idle.
+template <int Epi>
+void matmul_any(const Stream& s, const MatmulArgs& a, const MatmulNames& names) {
+  if (a.m * a.n >= 256 * 256) {
+    const bool va = vec_ok(a.a, a.k, a.batch), vb = vec_ok(a.b, a.n, a.batch);
+    if (va && vb) return matmul_tiles<128, 128, 8, 8, 8, true, true, Epi>(s, names.vec_ab, a);
+    if (va) return matmul_tiles<128, 128, 8, 8, 8, true, false, Epi>(s, names.vec_a, a);
+    if (vb) return matmul_tiles<128, 128, 8, 8, 8, false, true, Epi>(s, names.vec_b, a);
+    return matmul_tiles<128, 128, 8, 8, 8, false, false, Epi>(s, names.large, a);
+  }
+  matmul_tiles<32, 32, 8, 2, 2, false, false, Epi>(s, names.small, a);
 }
 }  // namespace
 
 void launch_matmul(const Stream& s, const MatmulArgs& a) {
   if (a.batches == 0 || a.m == 0 || a.n == 0) return;
-  // With K = 0 the tanhJvp epilogue still runs ((1 − h²)·0 is NaN where h is infinite, as in the reference).
+  // With K = 0 the epilogues still run: (1 − h²)·0 is NaN where h is infinite, as in the reference, and linear's
+  // output is act(bias).
   if (a.h) return matmul_tanh_jvp(s, a);
+  if (a.bias) {
+    if (a.act < kActNone || a.act > kActSigmoid) throw LaunchError("linear: unknown activation " + std::to_string(a.act));
+    return matmul_any<kEpiBiasAct>(s, a, kLinearNames);
+  }
   if (a.k == 0) {
     check(cudaMemsetAsync(a.c, 0, static_cast<size_t>(a.batches * a.m * a.n) * sizeof(float), s.stream), "cudaMemsetAsync (matmul with K = 0)");
     return;
   }
-  // Large products: 128×128 tiles, 8×8 per thread. Small ones (many tests, tiny layers): 32×32 tiles, 2×2 per
-  // thread, so a 7×5 product does not leave 99% of a 128×128 tile idle.
-  if (a.m * a.n >= 256 * 256) {
-    const bool va = vec_ok(a.a, a.k, a.batch), vb = vec_ok(a.b, a.n, a.batch);
-    if (va && vb) return matmul_tiles<128, 128, 8, 8, 8, true, true>(s, "matmul<128x128,vec A,vec B>", a);
-    if (va) return matmul_tiles<128, 128, 8, 8, 8, true, false>(s, "matmul<128x128,vec A>", a);
-    if (vb) return matmul_tiles<128, 128, 8, 8, 8, false, true>(s, "matmul<128x128,vec B>", a);
-    return matmul_tiles<128, 128, 8, 8, 8, false, false>(s, "matmul<128x128>", a);
-  }
-  matmul_tiles<32, 32, 8, 2, 2, false, false>(s, "matmul<32x32>", a);
+  matmul_any<kEpiPlain>(s, a, kPlainNames);
 }
 
 // ---- nn ----------------------------------------------------------------------------------------------------------
@@ -497,6 +515,56 @@ void launch_matmul_int8(const Stream& s, float* out, const float* x, const int8_
     wp = packed;
   }
   run(s, "matmul_int8<dp4a>", &mm_dp4a_kernel, grid, dim3(kQThreads), 0, xq, wp, sx, ws, out, m, n, pitch);
+}
+
+// ---- fused training ops ---------------------------------------------------------------------------------------------
+void launch_cross_entropy_grad(const Stream& s, float* out, const float* logits, const int32_t* targets, const float* g, int64_t rows, int64_t classes, int scale_mode) {
+  // classes == 0 still launches: every target is then out of range, which the kernel reports.
+  if (rows == 0) return;
+  run(s, "cross_entropy_grad", &cross_entropy_grad_kernel, dim3(grid_dim(rows, "crossEntropyGrad")), dim3(row_block(classes)), 0, logits, targets, g, out, rows, classes, scale_mode, s.err);
+}
+
+void launch_layer_norm_grad(const Stream& s, float* out, const float* x, const float* w, const float* g, int64_t rows, int64_t d, float eps, const Scratch& scratch) {
+  if (d == 0) return;
+  float* dw = out + rows * d;
+  float* db = dw + d;
+  if (rows == 0) {
+    check(cudaMemsetAsync(dw, 0, static_cast<size_t>(2 * d) * sizeof(float), s.stream), "cudaMemsetAsync (layerNormGrad of no rows)");
+    return;
+  }
+  float* mu = take<float>(scratch, rows);
+  float* rstd = take<float>(scratch, rows);
+  run(s, "ln_grad_rows", &ln_grad_rows_kernel, dim3(grid_dim(rows, "layerNormGrad")), dim3(row_block(d)), 0, x, w, g, out, mu, rstd, d, eps);
+  // dw, db: per (32 columns × row chunk) partial sums, then a fixed-order sum over the chunks. One chunk writes the
+  // output rows directly.
+  const int64_t across = (d + 31) / 32;
+  const ColGeom geo = col_geom(rows, d, across, 64, 8);
+  if (geo.chunks > 65535) throw LaunchError("layerNormGrad with more than 65535 row chunks");
+  const bool direct = geo.chunks == 1;
+  float* pw = direct ? dw : take<float>(scratch, geo.chunks * d);
+  float* pb = direct ? db : take<float>(scratch, geo.chunks * d);
+  run(s, "ln_grad_cols", &ln_grad_cols_kernel, dim3(grid_dim(across, "ln_grad_cols"), static_cast<unsigned>(geo.chunks)), dim3(32, 8), 0, x, g, mu, rstd, geo, pw, pb);
+  if (!direct) run(s, "col_sum2", &col_sum2_kernel, dim3(grid_dim((d + kBlock - 1) / kBlock, "col_sum2")), dim3(kBlock), 0, pw, pb, geo.chunks, d, dw, db);
+}
+
+void launch_activation_grad(const Stream& s, int act, float* out, int64_t n, const Shape& shape, const Operand& y, const Operand& g) {
+  if (n == 0) return;
+  switch (act) {
+    case kActRelu: return map2<ReluGradOp, float, float>(s, "activation_grad<relu>", ReluGradOp(), out, n, shape, y, g);
+    case kActTanh: return map2<TanhGradOp, float, float>(s, "activation_grad<tanh>", TanhGradOp(), out, n, shape, y, g);
+    case kActSigmoid: return map2<SigmoidGradOp, float, float>(s, "activation_grad<sigmoid>", SigmoidGradOp(), out, n, shape, y, g);
+    default: throw LaunchError("activationGrad: unknown activation " + std::to_string(act));
+  }
+}
+
+void launch_adam_step(const Stream& s, float* out, const float* p, const float* g, const float* m, const float* v, int64_t n, const AdamParams& a) {
+  if (n == 0) return;
+  const auto aligned = [](const float* q) { return reinterpret_cast<uintptr_t>(q) % 16 == 0; };
+  if (n % 4 == 0 && aligned(out) && aligned(p) && aligned(g) && aligned(m) && aligned(v)) {
+    run(s, "adam_step<vec>", &adam_step_kernel<true>, stride_grid(n / 4), dim3(kBlock), 0, p, g, m, v, out, n, a);
+  } else {
+    run(s, "adam_step", &adam_step_kernel<false>, stride_grid(n), dim3(kBlock), 0, p, g, m, v, out, n, a);
+  }
 }
 
 // ---- indexing and structure ----------------------------------------------------------------------------------

@@ -54,7 +54,7 @@ void launch_copy(const Stream&, DType dt, void* out, int64_t n, const Shape& sha
 void launch_reduce(const Stream&, ReduceOp op, DType dt, void* out, const void* in, const ReduceGeom& g, float correction);
 void launch_argmax(const Stream&, DType dt, int32_t* out, const void* in, const ReduceGeom& g);
 
-// args.h set: tanhJvp's epilogue, C = (1 − h²) ⊙ (A·B).
+// args.h set: tanhJvp's epilogue, C = (1 − h²) ⊙ (A·B); args.bias set: linear's, C = act(A·B + bias).
 void launch_matmul(const Stream&, const MatmulArgs& args);
 
 void launch_softmax(const Stream&, float* y, const float* x, int64_t outer, int64_t len, int64_t inner, bool log_out);
@@ -76,6 +76,15 @@ void launch_coherence_grad(const Stream&, float* dz, const float* z, const float
 // K above this makes the 'int8' path's 32-bit accumulator able to overflow (127²·K >= 2^31).
 constexpr int64_t kInt8MaxK = 133152;
 void launch_matmul_int8(const Stream&, float* out, const float* x, const int8_t* wq, const float* ws, int64_t m, int64_t n, int64_t k, bool int8_activations, const Scratch& scratch);
+
+// Fused training ops (train-fused.cuh) on dense f32 inputs; activationGrad reads strided operands. scale_mode is a
+// CrossEntropyScale; act an Activation (relu, tanh or sigmoid for activationGrad).
+void launch_cross_entropy_grad(const Stream&, float* out, const float* logits, const int32_t* targets, const float* g, int64_t rows, int64_t classes, int scale_mode);
+// out [rows + 2, d] = [dx rows; dw; db].
+void launch_layer_norm_grad(const Stream&, float* out, const float* x, const float* w, const float* g, int64_t rows, int64_t d, float eps, const Scratch& scratch);
+void launch_activation_grad(const Stream&, int act, float* out, int64_t n, const Shape& shape, const Operand& y, const Operand& g);
+// out [3, n] = [p′; m′; v′].
+void launch_adam_step(const Stream&, float* out, const float* p, const float* g, const float* m, const float* v, int64_t n, const AdamParams& a);
 
 void launch_embedding(const Stream&, DType dt, void* out, const void* table, const int32_t* ids, int64_t n, int64_t rows, int64_t dim);
 void launch_scatter_add(const Stream&, float* out, const int32_t* ids, const float* values, int64_t n, int64_t rows, int64_t dim);

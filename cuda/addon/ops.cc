@@ -141,13 +141,14 @@ void op_argmax(const Napi::CallbackInfo& info) {
 }
 
 namespace {
-// (id, offset, rowStride, colStride, batchStrides) at info[i..i+4] for a [batch..., rows, cols] operand.
-MatOperand mat_operand(const Napi::CallbackInfo& info, size_t i, const Shape& batch, int64_t rows, int64_t cols, const char* what) {
+// (id, offset, rowStride, colStride, batchStrides) at info[i..i+4] for a [batch..., rows, cols] operand; without
+// batch axes (with_batch false) only the first four.
+MatOperand mat_operand(const Napi::CallbackInfo& info, size_t i, const Shape& batch, int64_t rows, int64_t cols, const char* what, bool with_batch = true) {
   MatOperand o{};
   o.offset = arg_int(info[i + 1], "offset");
   o.rs = arg_int(info[i + 2], "row stride");
   o.cs = arg_int(info[i + 3], "column stride");
-  o.batch = arg_strides(info[i + 4], 0, batch);
+  o.batch = with_batch ? arg_strides(info[i + 4], 0, batch) : Strides{};
   // Check the whole [batch..., rows, cols] view against the buffer.
   if (batch.rank + 2 > kMaxDims) throw LaunchError("matmul has more than 6 batch axes after merging");
   Shape full = batch;
@@ -380,6 +381,92 @@ void op_pad(const Napi::CallbackInfo& info) {
   const void* src = checked_range(dev(), arg_id(info[2]), dt, arg_int(info[3], "offset"), n, "pad input");
   void* dst = dense_out(info[1], dt, out_n, "pad output");
   launch_pad(dev().stream(), dt, dst, src, n, out_n, in_shape, out_shape, before);
+}
+
+// ---- fused training ops (train-fused.cuh) -----------------------------------------------------------------------------
+namespace {
+const std::unordered_map<std::string, int> kScaleModes = {{"mean", kScaleMean}, {"sum", kScaleSum}, {"none", kScaleNone}};
+const std::unordered_map<std::string, int> kActivations = {{"none", kActNone}, {"relu", kActRelu}, {"tanh", kActTanh}, {"sigmoid", kActSigmoid}};
+
+float arg_f32(const Napi::Value& v, const char* what) { return static_cast<float>(arg_number(v, what)); }
+}  // namespace
+
+// crossEntropyGrad(out, x, xOffset, targets(i32), tOffset, g, gOffset, rows, classes, reduction): dense logits
+// [rows, classes]; g is one value ('mean', 'sum') or one per row ('none').
+void op_cross_entropy_grad(const Napi::CallbackInfo& info) {
+  const int64_t rows = arg_int(info[7], "rows"), classes = arg_int(info[8], "classes");
+  if (rows < 0 || classes < 0) throw LaunchError("crossEntropyGrad: negative dimension");
+  const int mode = parse_enum(info[9], kScaleModes, "crossEntropyGrad reduction");
+  const float* x = f32_range(info, 1, rows * classes, "crossEntropyGrad logits");
+  auto* t = static_cast<const int32_t*>(checked_range(dev(), arg_id(info[3]), kI32, arg_int(info[4], "offset"), rows, "crossEntropyGrad targets"));
+  const float* g = f32_range(info, 5, mode == kScaleNone ? rows : 1, "crossEntropyGrad cotangent");
+  auto* out = static_cast<float*>(dense_out(info[0], kF32, rows * classes, "crossEntropyGrad output"));
+  launch_cross_entropy_grad(dev().stream(), out, x, t, g, rows, classes, mode);
+}
+
+// layerNormGrad(out, x, xOffset, w, wOffset, g, gOffset, rows, d, eps): out [rows + 2, d] = [dx; dw; db].
+void op_layer_norm_grad(const Napi::CallbackInfo& info) {
+  const int64_t rows = arg_int(info[7], "rows"), d = arg_int(info[8], "d");
+  if (rows < 0 || d < 1) throw LaunchError("layerNormGrad: needs rows >= 0 and d >= 1");
+  const float* x = f32_range(info, 1, rows * d, "layerNormGrad input");
+  const float* w = f32_range(info, 3, d, "layerNormGrad weight");
+  const float* g = f32_range(info, 5, rows * d, "layerNormGrad cotangent");
+  auto* out = static_cast<float*>(dense_out(info[0], kF32, (rows + 2) * d, "layerNormGrad output"));
+  ScratchBlocks scratch;
+  launch_layer_norm_grad(dev().stream(), out, x, w, g, rows, d, arg_f32(info[9], "eps"), scratch.fn());
+}
+
+// activationGrad(activation, out, shape, y(3), g(3)): g·f′ from the output y, strided operands.
+void op_activation_grad(const Napi::CallbackInfo& info) {
+  const int act = parse_enum(info[0], kActivations, "activationGrad activation");
+  if (act == kActNone) throw LaunchError("activationGrad: activation must be relu, tanh or sigmoid");
+  const Shape shape = arg_shape(info[2], "shape");
+  const int64_t n = numel(shape);
+  auto* out = static_cast<float*>(dense_out(info[1], kF32, n, "activationGrad output"));
+  launch_activation_grad(dev().stream(), act, out, n, shape, operand(info, 3, kF32, shape, "activationGrad y"), operand(info, 6, kF32, shape, "activationGrad cotangent"));
+}
+
+// linear(out, m, n, k, x(4), w(4), b, bOffset, activation): act(x·w + b), x [m, k] and w [k, n] as (id, offset,
+// rowStride, colStride) strided views (a transposed w is read in place), b dense [n].
+void op_linear(const Napi::CallbackInfo& info) {
+  MatmulArgs a{};
+  a.m = arg_int(info[1], "m");
+  a.n = arg_int(info[2], "n");
+  a.k = arg_int(info[3], "k");
+  if (a.m < 0 || a.n < 0 || a.k < 0) throw LaunchError("linear: negative dimension");
+  a.batch.rank = 0;
+  a.batches = 1;
+  a.a = mat_operand(info, 4, a.batch, a.m, a.k, "linear x", false);
+  a.b = mat_operand(info, 8, a.batch, a.k, a.n, "linear w", false);
+  a.bias = f32_range(info, 12, a.n, "linear bias");
+  a.act = parse_enum(info[14], kActivations, "linear activation");
+  a.c = static_cast<float*>(dense_out(info[0], kF32, a.m * a.n, "linear output"));
+  launch_matmul(dev().stream(), a);
+}
+
+// adamStep(out, p, pOffset, g, gOffset, m, mOffset, v, vOffset, n, beta1, beta2, eps, weightDecay, decay, stepSize,
+// bias2Sqrt): out [3, n] = [p′; m′; v′] from dense inputs. 1 − β is taken in double before rounding to f32.
+void op_adam_step(const Napi::CallbackInfo& info) {
+  const int64_t n = arg_int(info[9], "n");
+  if (n < 0) throw LaunchError("adamStep: negative size");
+  const float* p = f32_range(info, 1, n, "adamStep parameter");
+  const float* g = f32_range(info, 3, n, "adamStep gradient");
+  const float* m = f32_range(info, 5, n, "adamStep first moment");
+  const float* v = f32_range(info, 7, n, "adamStep second moment");
+  const double beta1 = arg_number(info[10], "beta1"), beta2 = arg_number(info[11], "beta2");
+  AdamParams a{};
+  a.beta1 = static_cast<float>(beta1);
+  a.one_minus_beta1 = static_cast<float>(1.0 - beta1);
+  a.beta2 = static_cast<float>(beta2);
+  a.one_minus_beta2 = static_cast<float>(1.0 - beta2);
+  a.eps = arg_f32(info[12], "eps");
+  a.weight_decay = arg_f32(info[13], "weightDecay");
+  a.decay = arg_f32(info[14], "decay");
+  a.step_size = arg_f32(info[15], "stepSize");
+  a.bias2_sqrt = arg_f32(info[16], "bias2Sqrt");
+  if (!(a.bias2_sqrt > 0.0f)) throw LaunchError("adamStep: bias2Sqrt must be > 0");
+  auto* out = static_cast<float*>(dense_out(info[0], kF32, 3 * n, "adamStep output"));
+  launch_adam_step(dev().stream(), out, p, g, m, v, n, a);
 }
 
 }  // namespace eitp

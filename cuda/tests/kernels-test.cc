@@ -1,6 +1,7 @@
 // Kernel logic tests on the CPU: the real kernel headers, compiled by g++ under the emulator (cuda/emu), run
-// against naive host loops (the fused EIT-P and int8 kernels' tests are in eitp-kernels-test.cc). Built with
-// AddressSanitizer by scripts/cuda-asan.sh, so an out-of-bounds access in a kernel fails the run. Shapes are ragged (not multiples of any tile) and grids have more blocks than the
+// against naive host loops (the fused EIT-P and int8 kernels' tests are in eitp-kernels-test.cc, the fused training
+// kernels' in train-kernels-test.cc). Built with AddressSanitizer by scripts/cuda-asan.sh, so an out-of-bounds access
+// in a kernel fails the run. Shapes are ragged (not multiples of any tile) and grids have more blocks than the
 // emulator's worker threads. Exit status 0 = all passed.
 #include <cmath>
 #include <cstdio>
@@ -236,6 +237,7 @@ int main(int argc, char** argv) {
   test_scatter_add_and_index_error();
   test_emulator_catches_bugs();
   test_eitp_kernels();
+  test_train_kernels();
   if (failures) {
     std::printf("%d failure(s)\n", failures);
     return 1;

@@ -95,5 +95,7 @@ class ScratchHolder {
 
 // The fused EIT-P and int8 kernels' tests (eitp-kernels-test.cc).
 void test_eitp_kernels();
+// The fused training kernels' tests (train-kernels-test.cc).
+void test_train_kernels();
 
 }  // namespace eitp_test

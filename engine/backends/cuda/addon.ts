@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ArgumentError } from '../../errors.js';
 
 export type CudaDType = 'f32' | 'i32' | 'i8' | 'u8';
 
@@ -63,6 +64,42 @@ export interface CudaAddon {
   oneHot(dtype: CudaDType, out: Id, ids: Id, idsOffset: number, n: number, classes: number): void;
   copy2d(dtype: CudaDType, dst: Id, dstOffset: number, src: Id, srcOffset: number, rows: number, cols: number, pitch: number): void;
   pad(dtype: CudaDType, out: Id, x: Id, xOffset: number, inShape: Shape, outShape: Shape, before: Shape): void;
+  crossEntropyGrad(out: Id, x: Id, xOffset: number, targets: Id, tOffset: number, g: Id, gOffset: number, rows: number, classes: number, reduction: 'mean' | 'sum' | 'none'): void;
+  layerNormGrad(out: Id, x: Id, xOffset: number, w: Id, wOffset: number, g: Id, gOffset: number, rows: number, d: number, eps: number): void;
+  activationGrad(activation: 'relu' | 'tanh' | 'sigmoid', out: Id, shape: Shape, y: Id, yOffset: number, yStrides: Strides, g: Id, gOffset: number, gStrides: Strides): void;
+  linear(
+    out: Id, m: number, n: number, k: number,
+    x: Id, xOffset: number, xRowStride: number, xColStride: number,
+    w: Id, wOffset: number, wRowStride: number, wColStride: number,
+    b: Id, bOffset: number, activation: 'none' | 'relu' | 'tanh' | 'sigmoid',
+  ): void;
+  adamStep(
+    out: Id, p: Id, pOffset: number, g: Id, gOffset: number, m: Id, mOffset: number, v: Id, vOffset: number, n: number,
+    beta1: number, beta2: number, eps: number, weightDecay: number, decay: number, stepSize: number, bias2Sqrt: number,
+  ): void;
+}
+
+/** The fields of the rejection when a kernel found a bad index or target (read() and synchronize() report it). */
+interface DeviceIndexRejection {
+  code: 'EITP_CUDA_INDEX';
+  op: string;
+  what: string;
+  value: number;
+  position: number;
+  limit: number;
+}
+
+/**
+ * An index or target that a kernel found out of range is bad input, as on the other backends: the addon's
+ * rejection becomes an ArgumentError naming the op; any other rejection passes through unchanged.
+ */
+export function deviceIndexError(e: unknown): unknown {
+  const r = e as Partial<DeviceIndexRejection> | null;
+  if (!(e instanceof Error) || r?.code !== 'EITP_CUDA_INDEX') return e;
+  return new ArgumentError(`${r.what} ${r.value} at position ${r.position} is outside [0, ${r.limit}) (checked on the device, reported at the next readback)`, {
+    op: r.op,
+    backend: 'cuda',
+  });
 }
 
 export interface LoadedAddon {

@@ -6,7 +6,7 @@
 import type { Backend, KernelTable } from '../../backend.js';
 import { type DType, type TypedArray, itemSize } from '../../dtype.js';
 import { BackendError } from '../../errors.js';
-import { type CudaDeviceInfo, type LoadedAddon, loadCudaAddon } from './addon.js';
+import { type CudaDeviceInfo, type LoadedAddon, deviceIndexError, loadCudaAddon } from './addon.js';
 import { CUDA_DTYPES, CudaContext } from './context.js';
 import type { CudaBuffer } from './cuda-buffer.js';
 import { eitpFusedKernels } from './eitp-fused.js';
@@ -15,6 +15,7 @@ import { indexingKernels } from './indexing.js';
 import { nnKernels } from './nn.js';
 import { quantKernels } from './quant.js';
 import { reduceKernels } from './reduce.js';
+import { trainFusedKernels } from './train-fused.js';
 
 export interface CudaBackend extends Backend<CudaBuffer> {
   /** The device and which addon runs the kernels (a GPU build, or the CPU emulator). */
@@ -34,6 +35,7 @@ export function createCudaBackend(loaded: LoadedAddon): CudaBackend {
     ...eitpFusedKernels(ctx),
     ...quantKernels(ctx),
     ...indexingKernels(ctx),
+    ...trainFusedKernels(ctx),
   } satisfies Required<KernelTable<CudaBuffer>>;
   return {
     name: 'cuda',
@@ -57,7 +59,9 @@ export function createCudaBackend(loaded: LoadedAddon): CudaBackend {
     },
     async read(buffer: CudaBuffer, dtype: DType, numel: number): Promise<TypedArray> {
       const Ctor = TYPED[ctx.dt(dtype, 'read')];
-      const bytes = await addon.read(buffer.id, 0, numel * Ctor.BYTES_PER_ELEMENT);
+      const bytes = await addon.read(buffer.id, 0, numel * Ctor.BYTES_PER_ELEMENT).catch((e: unknown) => {
+        throw deviceIndexError(e);
+      });
       return new Ctor(bytes);
     },
     destroy() {
@@ -90,5 +94,7 @@ export function cudaInfo(): (CudaDeviceInfo & { addon: string }) | null {
 export async function cudaSynchronize(): Promise<void> {
   const r = loadCudaBackend();
   if ('unavailable' in r) throw new BackendError(`backend 'cuda' is unavailable: ${r.unavailable}`, { backend: 'cuda' });
-  await loadedAddon!.synchronize();
+  await loadedAddon!.synchronize().catch((e: unknown) => {
+    throw deviceIndexError(e);
+  });
 }

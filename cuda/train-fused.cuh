@@ -1,0 +1,158 @@
+// The fused training kernels (semantics: engine/backends/cpu/train-fused.ts) on dense f32 inputs, except
+// activationGrad, which reads strided operands through map_kernel. linear is the f32 matmul with its bias +
+// activation epilogue (matmul.cuh, kEpiBiasAct).
+//
+//   cross_entropy_grad_kernel   block per row: the row max, the sum of exp, then (softmax − onehot)·scale, as the
+//       forward cross_entropy_kernel; an out-of-range target is recorded in the device error record (reported at
+//       the next readback) and its row is NaN;
+//   ln_grad_rows_kernel   block per row: dx, and the row's mean and rstd for the column pass;
+//   ln_grad_cols_kernel + col_sum2_kernel   dw = Σ g·x̂ and db = Σ g per column: partial sums per (32 columns ×
+//       row chunk) block, then summed over the chunks in chunk order (no atomics, so the result is the same on
+//       every run);
+//   ReluGradOp / TanhGradOp / SigmoidGradOp   activationGrad's g·f′(y) for map_kernel;
+//   adam_step_kernel   one grid-stride pass reading p, g, m, v and writing [p′; m′; v′] (float4 when aligned).
+#pragma once
+#include "common.cuh"
+#include "nn.cuh"
+
+namespace eitp {
+
+// ---- crossEntropyGrad -------------------------------------------------------------------------------------------
+// dlogits[row, j] = (softmax(row)_j − [j == target])·s, s = g/rows ('mean'), g ('sum') or g[row] ('none').
+__global__ void __launch_bounds__(256) cross_entropy_grad_kernel(const float* __restrict__ logits, const int32_t* __restrict__ targets, const float* __restrict__ g, float* __restrict__ out,
+                                                                 int64_t rows, int64_t classes, int scale_mode, DeviceError* err) {
+  __shared__ float scratch[32];
+  const int64_t row = blockIdx.x;
+  const float* xr = logits + row * classes;
+  float* yr = out + row * classes;
+  const int32_t t = targets[row];  // every thread reads it, so the bad-target exit below is block-uniform
+  if (t < 0 || t >= classes) {
+    if (threadIdx.x == 0) report_index_error(err, kErrCrossEntropyGrad, row, t, classes);
+    for (int64_t j = threadIdx.x; j < classes; j += blockDim.x) yr[j] = NAN;
+    return;
+  }
+  float m, z;
+  row_max_sumexp(xr, classes, scratch, m, z);
+  const float s = scale_mode == kScaleNone ? g[row] : scale_mode == kScaleMean ? g[0] / static_cast<float>(rows) : g[0];
+  for (int64_t j = threadIdx.x; j < classes; j += blockDim.x) yr[j] = (expf(xr[j] - m) / z - (j == t ? 1.0f : 0.0f)) * s;
+}
+
+// ---- layerNormGrad ----------------------------------------------------------------------------------------------
+// With x̂ = (x − μ)·rstd and gw = g·w: dx = rstd·(gw − mean(gw) − x̂·mean(gw·x̂)). Two reading passes before the
+// write: Σx with Σgw, then Σ(x − μ)² with Σgw·(x − μ) (mean(gw·x̂) = rstd·Σgw·(x − μ)/d), so the variance is
+// taken around the mean as in layer_norm_kernel.
+__global__ void __launch_bounds__(256) ln_grad_rows_kernel(const float* __restrict__ x, const float* __restrict__ w, const float* __restrict__ g, float* __restrict__ dx,
+                                                           float* __restrict__ row_mu, float* __restrict__ row_rstd, int64_t d, float eps) {
+  __shared__ float scratch[32];
+  const int64_t row = blockIdx.x;
+  const float* xr = x + row * d;
+  const float* gr = g + row * d;
+  const float inv_d = 1.0f / static_cast<float>(d);
+  float sx = 0.0f, sgw = 0.0f;
+  for (int64_t j = threadIdx.x; j < d; j += blockDim.x) {
+    sx += xr[j];
+    sgw += gr[j] * w[j];
+  }
+  const float mu = block_reduce(sx, AddF(), 0.0f, scratch) * inv_d;
+  const float mean_gw = block_reduce(sgw, AddF(), 0.0f, scratch) * inv_d;
+  float q = 0.0f, sgwc = 0.0f;
+  for (int64_t j = threadIdx.x; j < d; j += blockDim.x) {
+    const float c = xr[j] - mu;
+    q += c * c;
+    sgwc += gr[j] * w[j] * c;
+  }
+  const float var = block_reduce(q, AddF(), 0.0f, scratch) * inv_d;
+  const float rstd = 1.0f / sqrtf(var + eps);
+  const float mean_gwx = block_reduce(sgwc, AddF(), 0.0f, scratch) * rstd * inv_d;
+  float* dr = dx + row * d;
+  for (int64_t j = threadIdx.x; j < d; j += blockDim.x) {
+    const float xh = (xr[j] - mu) * rstd;
+    dr[j] = rstd * (gr[j] * w[j] - mean_gw - xh * mean_gwx);
+  }
+  if (threadIdx.x == 0) row_mu[row] = mu, row_rstd[row] = rstd;
+}
+
+// Block (32, 8) over 32 columns × one chunk of rows (x walks columns, so loads coalesce; y strides the rows): the
+// chunk's Σ g·x̂ and Σ g per column, the 8 row-phase sums combined in a fixed order, into pw / pb [chunk][cols].
+__global__ void __launch_bounds__(256) ln_grad_cols_kernel(const float* __restrict__ x, const float* __restrict__ g, const float* __restrict__ row_mu, const float* __restrict__ row_rstd, ColGeom geo,
+                                                           float* __restrict__ pw, float* __restrict__ pb) {
+  __shared__ float red_w[8][33], red_b[8][33];
+  const int tx = threadIdx.x, ty = threadIdx.y;
+  const int64_t col = static_cast<int64_t>(blockIdx.x) * 32 + tx;
+  const int64_t r0 = static_cast<int64_t>(blockIdx.y) * geo.chunk, r1 = lesser(geo.rows, r0 + geo.chunk);
+  const bool ok = col < geo.cols;
+  float sw = 0.0f, sb = 0.0f;
+  if (ok)
+    for (int64_t r = r0 + ty; r < r1; r += 8) {
+      const float gv = g[r * geo.cols + col];
+      sw += gv * ((x[r * geo.cols + col] - row_mu[r]) * row_rstd[r]);
+      sb += gv;
+    }
+  red_w[ty][tx] = sw;
+  red_b[ty][tx] = sb;
+  __syncthreads();
+  if (ty == 0 && ok) {
+    float tw = 0.0f, tb = 0.0f;
+    for (int y = 0; y < 8; ++y) tw += red_w[y][tx], tb += red_b[y][tx];
+    pw[static_cast<int64_t>(blockIdx.y) * geo.cols + col] = tw;
+    pb[static_cast<int64_t>(blockIdx.y) * geo.cols + col] = tb;
+  }
+}
+
+// Sums two [chunks][cols] partial arrays over the chunks, in chunk order.
+__global__ void __launch_bounds__(256) col_sum2_kernel(const float* __restrict__ pa, const float* __restrict__ pb, int64_t chunks, int64_t cols, float* __restrict__ sa, float* __restrict__ sb) {
+  const int64_t j = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (j >= cols) return;
+  float a = 0.0f, b = 0.0f;
+  for (int64_t c = 0; c < chunks; ++c) a += pa[c * cols + j], b += pb[c * cols + j];
+  sa[j] = a;
+  sb[j] = b;
+}
+
+// ---- activationGrad: g·f′ from the output y ----------------------------------------------------------------------
+struct ReluGradOp {
+  EITP_HD float operator()(float y, float g) const { return g * (y > 0.0f ? 1.0f : 0.0f); }
+};
+struct TanhGradOp {
+  EITP_HD float operator()(float y, float g) const { return g * (1.0f - y * y); }
+};
+struct SigmoidGradOp {
+  EITP_HD float operator()(float y, float g) const { return g * (y * (1.0f - y)); }
+};
+
+// ---- adamStep -----------------------------------------------------------------------------------------------------
+EITP_DEV void adam_one(float p, float g, float m, float v, const AdamParams& a, float& p1, float& m1, float& v1) {
+  const float gr = a.weight_decay != 0.0f ? g + a.weight_decay * p : g;
+  m1 = a.beta1 * m + a.one_minus_beta1 * gr;
+  v1 = a.beta2 * v + a.one_minus_beta2 * gr * gr;
+  p1 = a.decay * p - (m1 / (sqrtf(v1) / a.bias2_sqrt + a.eps)) * a.step_size;
+}
+
+// out = [p′; m′; v′], each n long. kVec: n % 4 == 0 and every pointer 16-byte aligned, so the pass runs over float4s.
+// The output is not __restrict__: each element is read before it is written by the same thread, so an update in
+// place (inputs that are views of the output) stays correct.
+template <bool kVec>
+__global__ void __launch_bounds__(256) adam_step_kernel(const float* p, const float* g, const float* m, const float* v, float* out, int64_t n, AdamParams a) {
+  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  const int64_t first = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if constexpr (kVec) {
+    float4* po = reinterpret_cast<float4*>(out);
+    const int64_t n4 = n / 4;
+    for (int64_t i = first; i < n4; i += step) {
+      const float4 pv = reinterpret_cast<const float4*>(p)[i], gv = reinterpret_cast<const float4*>(g)[i];
+      const float4 mv = reinterpret_cast<const float4*>(m)[i], vv = reinterpret_cast<const float4*>(v)[i];
+      float4 p1, m1, v1;
+      adam_one(pv.x, gv.x, mv.x, vv.x, a, p1.x, m1.x, v1.x);
+      adam_one(pv.y, gv.y, mv.y, vv.y, a, p1.y, m1.y, v1.y);
+      adam_one(pv.z, gv.z, mv.z, vv.z, a, p1.z, m1.z, v1.z);
+      adam_one(pv.w, gv.w, mv.w, vv.w, a, p1.w, m1.w, v1.w);
+      po[i] = p1;
+      po[n4 + i] = m1;
+      po[2 * n4 + i] = v1;
+    }
+  } else {
+    for (int64_t i = first; i < n; i += step) adam_one(p[i], g[i], m[i], v[i], a, out[i], out[n + i], out[2 * n + i]);
+  }
+}
+
+}  // namespace eitp
