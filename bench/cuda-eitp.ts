@@ -18,15 +18,7 @@
 import * as et from '../engine/index.js';
 import { cudaInfo } from '../engine/backends/cuda/index.js';
 import { timeIt } from './cuda-timing.js';
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
-}
-const dims = (s: string) => s.split('x').map(Number);
-
-type Composite = (inputs: readonly et.Tensor[], attrs: never) => et.Tensor;
-const composite = (op: et.OpName) => (et.opTable()[op] as unknown as { composite: Composite }).composite;
+import { arg, dims, compositeOf as composite } from './bench-args.js';
 
 /** Forward, and forward + backward (the VJP for a fixed cotangent), of the fused op and of its composite. */
 async function fusedVsComposite(label: string, op: et.OpName, attrs: object, fused: (xs: et.Tensor[]) => et.Tensor, inputs: et.Tensor[], minMs: number) {

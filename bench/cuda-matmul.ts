@@ -11,11 +11,7 @@
 import * as et from '../engine/index.js';
 import { cudaInfo } from '../engine/backends/cuda/index.js';
 import { timeIt } from './cuda-timing.js';
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
-}
+import { arg } from './bench-args.js';
 
 /** FP32 lanes per SM by compute capability (CUDA C Programming Guide, "Arithmetic Instructions"). */
 function fp32LanesPerSm(cc: string): number {

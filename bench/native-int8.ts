@@ -12,11 +12,8 @@
 import { Bench } from 'tinybench';
 import * as et from '../engine/index.js';
 import { nativeInfo, nativeSync, setNativeThreads } from '../engine/backends/native/index.js';
+import { arg, compositeOf } from './bench-args.js';
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
-}
 const list = (s: string) => s.split(',').map(Number);
 
 const threads = Number(arg('threads', '2'));
@@ -78,9 +75,6 @@ async function int8Table(): Promise<void> {
     }
   }
 }
-
-type Composite = (inputs: readonly et.Tensor[], attrs: never) => et.Tensor;
-const compositeOf = (op: et.OpName) => (et.opTable()[op] as unknown as { composite: Composite }).composite;
 
 /** Forward, and forward + backward (the gradient of Σ out·c for a fixed c), fused and composite. */
 async function fusedRow(label: string, make: () => et.Tensor, fused: (x: et.Tensor) => et.Tensor, composite: (x: et.Tensor) => et.Tensor) {

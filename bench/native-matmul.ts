@@ -13,15 +13,11 @@ import { spawnSync } from 'node:child_process';
 import { Bench } from 'tinybench';
 import * as et from '../engine/index.js';
 import { nativeInfo, nativeSync, setNativeThreads } from '../engine/backends/native/index.js';
+import { arg } from './bench-args.js';
 
 interface Stat {
   gflops: number;
   spreadPct: number;
-}
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
 }
 
 const sizes = arg('sizes', '128,256,512,1024,2048').split(',').map(Number);

@@ -20,15 +20,11 @@
 import { Bench } from 'tinybench';
 import * as et from '../engine/index.js';
 import { nativeInfo, setNativeThreads } from '../engine/backends/native/index.js';
+import { arg } from './bench-args.js';
 
 type Tf = typeof import('@tensorflow/tfjs-core');
 type TfTensor = import('@tensorflow/tfjs-core').Tensor;
 type TfVariable = import('@tensorflow/tfjs-core').Variable;
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
-}
 
 const BATCH = 64;
 const SIZES = [784, 256, 10] as const;

@@ -1,0 +1,16 @@
+/** Helpers shared by the bench scripts (imported, so bench/run.ts does not run this file on its own). */
+import * as et from '../engine/index.js';
+
+/** The value after `--name` on the command line, or the fallback. */
+export function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
+}
+
+/** "64x784x256" → [64, 784, 256]. */
+export const dims = (s: string): number[] => s.split('x').map(Number);
+
+type Composite = (inputs: readonly et.Tensor[], attrs: never) => et.Tensor;
+
+/** A fused op's composite reference from the op table (the attrs type is erased: the op is chosen at run time). */
+export const compositeOf = (op: et.OpName): Composite => (et.opTable()[op] as unknown as { composite: Composite }).composite;
