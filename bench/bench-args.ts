@@ -14,3 +14,6 @@ type Composite = (inputs: readonly et.Tensor[], attrs: never) => et.Tensor;
 
 /** A fused op's composite reference from the op table (the attrs type is erased: the op is chosen at run time). */
 export const compositeOf = (op: et.OpName): Composite => (et.opTable()[op] as unknown as { composite: Composite }).composite;
+
+/** The coherence loss from primitive ops only: standardise, ẐᵀẐ/N, − I, square, sum (the fused path's peer). */
+export const coherenceComposite = (z: et.Tensor): et.Tensor => et.coherenceOfCorrelation(compositeOf('correlation')([z], { eps: 1e-5 } as never));

@@ -7,8 +7,8 @@
  *
  * - softHistogram, n = 1M values, the EIT-P defaults (K = 64): fused (per-warp shared-memory histograms + a
  *   deterministic reduction) vs the composite, which materialises the [n, K] soft assignments;
- * - coherence, z [N = 16384, d = 256]: fused (column statistics + split Gram tiles with the −I/square epilogue) vs
- *   the composite (mean/var, standardise, matmul, square, sum);
+ * - coherence, z [N = 16384, d = 256]: fused (correlation: column statistics + upper-triangle split-K Gram tiles, then
+ *   the d×d −I/square/sum ops) vs the composite (mean/var, standardise, matmul, square, sum);
  * - matmulInt8 at M = 4096, K = N = 4096: 'int8' activations (per-row quantisation + __dp4a integer GEMM) and 'f32'
  *   activations (int8 weights widened on the fly) against the f32 matmul x · wᵀ.
  *
@@ -18,14 +18,17 @@
 import * as et from '../engine/index.js';
 import { cudaInfo } from '../engine/backends/cuda/index.js';
 import { timeIt } from './cuda-timing.js';
-import { arg, dims, compositeOf as composite } from './bench-args.js';
+import { arg, coherenceComposite, compositeOf, dims } from './bench-args.js';
 
 /** Forward, and forward + backward (the VJP for a fixed cotangent), of the fused op and of its composite. */
-async function fusedVsComposite(label: string, op: et.OpName, attrs: object, fused: (xs: et.Tensor[]) => et.Tensor, inputs: et.Tensor[], minMs: number) {
-  const modes = {
-    fused,
-    composite: (xs: et.Tensor[]) => composite(op)(xs, attrs as never),
-  };
+async function fusedVsComposite(
+  label: string,
+  composite: (xs: et.Tensor[]) => et.Tensor,
+  fused: (xs: et.Tensor[]) => et.Tensor,
+  inputs: et.Tensor[],
+  minMs: number,
+) {
+  const modes = { fused, composite };
   const row: Record<string, number> = {};
   for (const [mode, f] of Object.entries(modes)) {
     row[`${mode} fwd`] = await timeIt(() => et.tidy(() => void f(inputs)), minMs, 3);
@@ -65,10 +68,10 @@ async function main(): Promise<number> {
   console.log('\nfused vs composite (time per call; ratio = composite / fused)');
   const histN = Number(arg('hist-n', info.emulated ? '4096' : String(1 << 20)));
   const u = et.tidy(() => et.mul(et.randn([histN], { seed: 1 }), 1.5));
-  await fusedVsComposite(`softHistogram n=${histN}, K=64`, 'softHistogram', et.EITP_HISTOGRAM, ([v]) => et.softHistogram(v!), [u], minMs);
+  await fusedVsComposite(`softHistogram n=${histN}, K=64`, (xs) => compositeOf('softHistogram')(xs, et.EITP_HISTOGRAM as never), ([v]) => et.softHistogram(v!), [u], minMs);
   const [cohN, cohD] = dims(arg('coh', info.emulated ? '256x32' : '16384x256')) as [number, number];
   const z = et.randn([cohN, cohD], { seed: 2 });
-  await fusedVsComposite(`coherence z [${cohN}, ${cohD}]`, 'coherence', { eps: 1e-5 }, ([t]) => et.coherence(t!), [z], minMs);
+  await fusedVsComposite(`coherence z [${cohN}, ${cohD}]`, ([t]) => coherenceComposite(t!), ([t]) => et.coherence(t!), [z], minMs);
   et.dispose([u, z]);
 
   const [m, k, n] = dims(arg('mm', info.emulated ? '128x128x128' : '4096x4096x4096')) as [number, number, number];

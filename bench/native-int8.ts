@@ -12,7 +12,7 @@
 import { Bench } from 'tinybench';
 import * as et from '../engine/index.js';
 import { nativeInfo, nativeSync, setNativeThreads } from '../engine/backends/native/index.js';
-import { arg, compositeOf } from './bench-args.js';
+import { arg, coherenceComposite, compositeOf } from './bench-args.js';
 
 const list = (s: string) => s.split(',').map(Number);
 
@@ -103,13 +103,12 @@ async function fusedTable(): Promise<void> {
       (u) => hist([u], et.EITP_HISTOGRAM as never),
     );
   }
-  const coh = compositeOf('coherence');
   for (const d of [128, 256]) {
     await fusedRow(
       `coherence N=4096 d=${d}`,
       () => et.randn([4096, d], { seed: 5, backend }),
       (z) => et.coherence(z),
-      (z) => coh([z], { eps: 1e-5 } as never),
+      coherenceComposite,
     );
   }
 }

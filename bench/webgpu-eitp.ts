@@ -12,6 +12,7 @@
 import { Bench } from 'tinybench';
 import * as et from '../engine/index.js';
 import { destroyWebGPU, initWebGPU, setWebGpuInt8Dot, webgpuStats } from '../engine/backends/webgpu/index.js';
+import { coherenceComposite } from './bench-args.js';
 
 const quick = process.argv.includes('--quick');
 const status = await initWebGPU();
@@ -101,16 +102,15 @@ const composite = (op: et.OpName) => (et.opTable()[op] as unknown as { composite
 {
   const z = et.randn([4096, 128], { seed: 3 });
   const g = et.full([], 1);
-  const coh = composite('coherence');
   const withGrad = (f: (x: et.Tensor) => et.Tensor) => () => {
     const [out, pullback] = et.vjp(f, z);
     return [out, ...pullback(g)];
   };
   const rows = await measure([
     ['fused forward', timed(() => [et.coherence(z)])],
-    ['composite forward', timed(() => [coh([z], { eps: 1e-5 })])],
+    ['composite forward', timed(() => [coherenceComposite(z)])],
     ['fused fwd+bwd', timed(withGrad((x) => et.coherence(x)))],
-    ['composite fwd+bwd', timed(withGrad((x) => coh([x], { eps: 1e-5 })))],
+    ['composite fwd+bwd', timed(withGrad(coherenceComposite))],
   ]);
   report('coherence, N = 4096, d = 128', rows, (i) => i | 1);
   et.dispose([z, g]);

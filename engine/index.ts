@@ -38,7 +38,7 @@ export { matmul } from './ops/matmul.js';
 export { softmax, logSoftmax, crossEntropy, layerNorm } from './ops/nn.js';
 export { linear, activationGrad, adamStep } from './ops/train-fused.js';
 export type { GradActivation, AdamStepAttrs } from './ops/attrs.js';
-export { softHistogram, coherence, tanhJvp, EITP_HISTOGRAM } from './ops/eitp-fused.js';
+export { softHistogram, correlation, coherence, coherenceOfCorrelation, tanhJvp, EITP_HISTOGRAM } from './ops/eitp-fused.js';
 export { matmulInt8 } from './ops/quant.js';
 export { embedding, scatterAdd, oneHot } from './ops/indexing.js';
 export { concat, stack, split, pad } from './ops/structure.js';

@@ -5,7 +5,9 @@
  * run for every op in test/fused-vs-composite.test.ts and test/gradcheck.test.ts.)
  */
 import { describe, expect, it } from 'vitest';
+import { apply } from '../engine/dispatch.js';
 import * as et from '../engine/index.js';
+import { availableBackends } from './helpers/backends.js';
 
 describe('softHistogram', () => {
   it('one value on a bin centre spreads as e^(−j²/2) over its neighbours (h = Δ)', () => {
@@ -52,9 +54,39 @@ describe('coherence', () => {
     expect(Math.abs(et.coherence(z).dataSync()[0]! - expected)).toBeLessThan(1e-12);
   });
 
+  it('correlation: identical columns give v/(v + ε) everywhere, opposite ones −v/(v + ε)', () => {
+    const col = [3, -1, 2, 0, -4];
+    const z = et.tensor(col.map((v) => [v, -v, v]), { dtype: 'f64' });
+    const mean = col.reduce((a, b) => a + b, 0) / col.length;
+    const v = col.reduce((a, b) => a + (b - mean) ** 2, 0) / col.length;
+    const r = v / (v + 1e-5);
+    const got = et.correlation(z).dataSync();
+    const want = [r, -r, r, -r, r, -r, r, -r, r];
+    for (let i = 0; i < 9; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThan(1e-14);
+  });
+
+  it('correlationGrad rejects a cotangent that is not [d, d]', () => {
+    const z = et.zeros([4, 3]);
+    expect(() => apply('correlationGrad', [z, et.zeros([3, 2])], { eps: 1e-5 })).toThrow(/gR must be \[3, 3\]/);
+  });
+
   it('rejects fewer than 2 samples or features', () => {
+    expect(() => et.correlation(et.zeros([3, 1]))).toThrow(et.ShapeError);
     expect(() => et.coherence(et.zeros([1, 4]))).toThrow(et.ShapeError);
     expect(() => et.coherence(et.zeros([4, 1]))).toThrow(et.ShapeError);
     expect(() => et.coherence(et.zeros([4]))).toThrow(et.ShapeError);
+  });
+});
+
+describe.each(availableBackends())('correlation on %s', (backend) => {
+  it('R is exactly symmetric with a unit diagonal up to ε (N = 257, d = 67)', async () => {
+    const z = et.randn([257, 67], { seed: 11, backend });
+    const r = et.correlation(z, { eps: 0 });
+    const a = await r.data();
+    for (let j = 0; j < 67; j++) {
+      expect(Math.abs(a[j * 67 + j]! - 1)).toBeLessThan(1e-5);
+      for (let k = j + 1; k < 67; k++) expect(a[j * 67 + k]).toBe(a[k * 67 + j]);
+    }
+    et.dispose([z, r]);
   });
 });

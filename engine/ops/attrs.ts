@@ -93,8 +93,9 @@ export interface OpAttrs {
   // fused EIT-P terms (their backward passes are ops too, so every backend runs them fused)
   softHistogram: HistogramAttrs;
   softHistogramGrad: HistogramAttrs;
-  coherence: { readonly eps: number };
-  coherenceGrad: { readonly eps: number };
+  /** R = ẐᵀẐ/N, the correlation matrix of z's columns (exactly symmetric). */
+  correlation: { readonly eps: number };
+  correlationGrad: { readonly eps: number };
   /** J v of a tanh layer h = tanh(x Wᵀ + c): (1 − h²) ⊙ (v Wᵀ), the FTLE's per-layer step. */
   tanhJvp: None;
   // quantised inference: int8 weights with per-output-channel scales

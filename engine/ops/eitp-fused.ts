@@ -1,9 +1,10 @@
 /**
  * Fused ops for the EIT-P regularisers (EITP-SPEC "H(θ)" and "Coherence loss"):
  * - softHistogram: u [n] → soft bin counts [K] (the forward of the parameter entropy's histogram);
- * - coherence: Z [N, d] → ‖R − I‖_F²/(d(d − 1)) with R the correlation matrix of Z's columns.
+ * - correlation: Z [N, d] → R = ẐᵀẐ/N, the correlation matrix of Z's columns; the coherence loss
+ *   ‖R − I‖_F²/(d(d − 1)) is a few d×d ops on it, and its backward receives R instead of recomputing the Gram.
  * - tanhJvp: (1 − h²) ⊙ (v Wᵀ), the Jacobian-vector step of a tanh layer that the FTLE chains through depth/time.
- * The histogram's and the coherence loss's backward passes are ops as well (softHistogramGrad, coherenceGrad), so one backward step is one kernel on
+ * The histogram's and the correlation's backward passes are ops as well (softHistogramGrad, correlationGrad), so one backward step is one kernel on
  * every backend. Each has a composite reference of primitive ops; the backward ops are differentiated through
  * theirs (double backward is rare here and only needs to be right, not fast).
  */
@@ -23,7 +24,7 @@ import { mean, sum, variance } from './reduce.js';
 import { square, sqrt } from './unary.js';
 import { reshape, transpose } from './views.js';
 
-type FusedName = 'softHistogram' | 'softHistogramGrad' | 'coherence' | 'coherenceGrad' | 'tanhJvp';
+type FusedName = 'softHistogram' | 'softHistogramGrad' | 'correlation' | 'correlationGrad' | 'tanhJvp';
 
 /** Bin centres as a [1, K] row on u's backend. */
 function centres(u: Tensor, { bins, low, width }: HistogramAttrs): Tensor {
@@ -44,9 +45,8 @@ function standardized(z: Tensor, eps: number): { zhat: Tensor; rstd: Tensor } {
   return { zhat: mul(sub(z, mean(z, 0, true)), rstd), rstd };
 }
 
-function residual(zhat: Tensor): Tensor {
-  const [n, d] = [zhat.shape[0]!, zhat.shape[1]!];
-  return sub(div(matmul(transpose(zhat), zhat), n), eye(d, d, { dtype: zhat.dtype, backend: zhat.backend as BackendName }));
+function gram(zhat: Tensor): Tensor {
+  return div(matmul(transpose(zhat), zhat), zhat.shape[0]!);
 }
 
 function histogramInfer(op: FusedName, inputs: readonly Tensor[], attrs: HistogramAttrs) {
@@ -76,10 +76,11 @@ const histogramGradComposite = ([u, g]: readonly Tensor[], attrs: HistogramAttrs
   return sum(mul(mul(a, sub(row, gbar)), slope), -1);
 };
 
-const coherenceGradComposite = ([z, g]: readonly Tensor[], { eps }: { eps: number }): Tensor => {
-  const [n, d] = [z!.shape[0]!, z!.shape[1]!];
+/** dẐ = Ẑ·(gR + gRᵀ)/N, then layerNorm's backward per column. */
+const correlationGradComposite = ([z, gR]: readonly Tensor[], { eps }: { eps: number }): Tensor => {
+  const n = z!.shape[0]!;
   const { zhat, rstd } = standardized(z!, eps);
-  const dzhat = mul(matmul(zhat, residual(zhat)), mul(g!, 4 / (n * d * (d - 1))));
+  const dzhat = matmul(zhat, div(add(gR!, transpose(gR!)), n));
   return mul(rstd, sub(sub(dzhat, mean(dzhat, 0, true)), mul(zhat, mean(mul(dzhat, zhat), 0, true))));
 };
 
@@ -103,26 +104,28 @@ export const eitpFusedDefs = {
     jvp: 'composite',
     composite: histogramGradComposite,
   },
-  coherence: {
+  correlation: {
     arity: 1,
-    infer: (inputs) => meta([], coherenceInfer('coherence', inputs).dtype),
-    vjp: (g, { inputs: [z], attrs }) => [apply('coherenceGrad', [z!, g], attrs)],
-    jvp: 'composite',
-    composite: ([z], { eps }) => {
-      const d = z!.shape[1]!;
-      return div(sum(square(residual(standardized(z!, eps).zhat))), d * (d - 1));
+    infer: (inputs) => {
+      const z = coherenceInfer('correlation', inputs);
+      return meta([z.shape[1]!, z.shape[1]!], z.dtype);
     },
+    vjp: (g, { inputs: [z], attrs }) => [apply('correlationGrad', [z!, g], attrs)],
+    jvp: 'composite',
+    composite: ([z], { eps }) => gram(standardized(z!, eps).zhat),
   },
-  coherenceGrad: {
+  correlationGrad: {
     arity: 2,
     infer: (inputs) => {
-      const z = coherenceInfer('coherenceGrad', inputs);
-      if (inputs[1]!.rank !== 0) throw new ShapeError('g must be a scalar (the cotangent of the loss)', ctx('coherenceGrad', inputs));
+      const z = coherenceInfer('correlationGrad', inputs);
+      const g = inputs[1]!;
+      const d = z.shape[1]!;
+      if (g.rank !== 2 || g.shape[0] !== d || g.shape[1] !== d) throw new ShapeError(`gR must be [${d}, ${d}] (the cotangent of R)`, ctx('correlationGrad', inputs));
       return meta(z.shape, z.dtype);
     },
-    vjp: compositeVjp('coherenceGrad', coherenceGradComposite),
+    vjp: compositeVjp('correlationGrad', correlationGradComposite),
     jvp: 'composite',
-    composite: coherenceGradComposite,
+    composite: correlationGradComposite,
   },
   tanhJvp: {
     arity: 3,
@@ -164,7 +167,19 @@ export function softHistogram(u: Tensor, attrs: Partial<HistogramAttrs> = {}): T
   return apply('softHistogram', [u], { ...EITP_HISTOGRAM, ...attrs });
 }
 
+/** R = ẐᵀẐ/N for z [N, d]: the correlation matrix of z's columns (population variance + eps); differentiable in z. */
+export function correlation(z: Tensor, opts: { eps?: number } = {}): Tensor {
+  return apply('correlation', [z], { eps: opts.eps ?? 1e-5 });
+}
+
+/** ‖R − I‖_F²/(d(d − 1)) for R a correlation matrix [d, d] (from et.correlation): the EIT-P coherence loss. */
+export function coherenceOfCorrelation(r: Tensor): Tensor {
+  const d = r.shape[0]!;
+  const eyeD = eye(d, d, { dtype: r.dtype, backend: r.backend as BackendName });
+  return div(sum(square(sub(r, eyeD))), d * (d - 1));
+}
+
 /** ‖R − I‖_F²/(d(d − 1)) for the column correlation matrix R of z [N, d]; differentiable in z. */
 export function coherence(z: Tensor, opts: { eps?: number } = {}): Tensor {
-  return apply('coherence', [z], { eps: opts.eps ?? 1e-5 });
+  return coherenceOfCorrelation(correlation(z, opts));
 }

@@ -69,11 +69,12 @@ export function coherenceLoss(z: Tensor, opts: CoherenceOptions = {}): Coherence
     const residual = residualMatrix(x);
     return { loss: residual.square().sum().div(d * (d - 1)), residual: () => residual, samples: n, features: d };
   }
+  // One fused kernel gives R; the loss and the reported norms both read it, and its backward receives R too.
+  const r = et.correlation(x, { eps: VARIANCE_EPS });
   let residual: Tensor | null = null;
-  const source = x.stopGradient();
   return {
-    loss: et.coherence(x, { eps: VARIANCE_EPS }),
-    residual: () => (residual ??= et.noGrad(() => residualMatrix(source))),
+    loss: et.coherenceOfCorrelation(r),
+    residual: () => (residual ??= et.noGrad(() => r.stopGradient().sub(et.eye(d, d, { dtype: r.dtype, backend: r.backend as et.BackendName })))),
     samples: n,
     features: d,
   };

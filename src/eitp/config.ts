@@ -50,4 +50,5 @@ export function checkConfig(c: EitpConfig): void {
   if (c.path.mode !== 'l1_path' && c.path.mode !== 'spectral_sum') throw new et.ArgumentError(`path.mode must be 'l1_path' or 'spectral_sum', got '${String(c.path.mode)}'`, { op });
   if (!Number.isInteger(c.coherence.maxFeatures) || c.coherence.maxFeatures < 2) throw new et.ArgumentError(`coherence.maxFeatures must be an integer >= 2, got ${c.coherence.maxFeatures}`, { op });
   if (!Number.isInteger(c.entropy.maxSamples) || c.entropy.maxSamples < 1) throw new et.ArgumentError(`entropy.maxSamples must be a positive integer, got ${c.entropy.maxSamples}`, { op });
+  if (c.every !== undefined && !(Number.isInteger(c.every) && c.every >= 1)) throw new et.ArgumentError(`every must be a positive integer (1 = every step), got ${c.every}`, { op });
 }

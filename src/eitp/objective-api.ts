@@ -31,6 +31,12 @@ export interface EitpConfig {
    * forward, one backward). 'composite': the same math from primitive ops — the reference the bench compares with.
    */
   readonly kernels?: 'fused' | 'composite';
+  /**
+   * Lazy regularisation (as StyleGAN2 does for its R1 penalty): apply the λ terms only on steps where
+   * step % every == 0, weighted by λ·every so their expected contribution per step is unchanged. Default 1 (every
+   * step, the spec). On report steps the reported quantities are still measured, without gradient when skipped.
+   */
+  readonly every?: number;
   /** The "Ĥ in range" and "T in range" emergence conditions (the spec leaves the ranges open); defaults in src/eitp/iem.ts. */
   readonly emergence?: { readonly entropy: readonly [number, number]; readonly temperature: readonly [number, number] };
 }

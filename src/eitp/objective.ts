@@ -77,12 +77,15 @@ export function eitpObjective(
     throw new et.ArgumentError('the model has no parameters (parameters() is empty): there is nothing to regularise or train', { op });
   }
   const report = state.report ?? true;
+  // Lazy regularisation: the λ terms take part on every `every`-th step only, with weight λ·every.
+  const every = config.every ?? 1;
+  const applied = state.step % every === 0;
   const on = {
-    thermo: config.lambdaThermo !== 0,
-    chaos: config.lambdaChaos !== 0,
-    coherence: config.lambdaCoherence !== 0,
-    path: config.lambdaPath !== 0,
-    iem: config.betaIem !== 0,
+    thermo: applied && config.lambdaThermo !== 0,
+    chaos: applied && config.lambdaChaos !== 0,
+    coherence: applied && config.lambdaCoherence !== 0,
+    path: applied && config.lambdaPath !== 0,
+    iem: applied && config.betaIem !== 0,
   };
   /** A switched-on term is computed with gradient; a switched-off one only on report steps, without. */
   const compute = <T>(enabled: boolean, fn: () => T): T | null => (enabled ? fn() : report ? et.noGrad(fn) : null);
@@ -180,11 +183,11 @@ export function eitpObjective(
     weights[name] = w;
     total = total.add(t.mul(w));
   };
-  add('thermo', config.lambdaThermo);
-  add('chaos', config.lambdaChaos);
-  add('coherence', config.lambdaCoherence);
-  add('path', config.lambdaPath);
-  add('iem', -config.betaIem);
+  add('thermo', config.lambdaThermo * every);
+  add('chaos', config.lambdaChaos * every);
+  add('coherence', config.lambdaCoherence * every);
+  add('path', config.lambdaPath * every);
+  add('iem', -config.betaIem * every);
   if (total.size !== 1 || total.rank !== 0) {
     throw new et.ShapeError('the EIT-P objective must be a scalar; check the model\'s logits and targets', { op, shapes: [total.shape] });
   }

@@ -110,12 +110,13 @@ const eitpSchema: Schema = {
     entropy: { type: 'object', fields: { maxSamples: posInt, seed: nonNegInt } },
     iemAlpha: { type: 'number' },
     kernels: { type: 'string', enum: ['fused', 'composite'] },
+    every: posInt,
     emergence: {
       type: 'object',
       fields: { entropy: { type: 'array', items: { type: 'number' }, minItems: 2 }, temperature: { type: 'array', items: { type: 'number' }, minItems: 2 } },
     },
   },
-  optional: ['emergence', 'kernels'],
+  optional: ['emergence', 'kernels', 'every'],
 };
 
 export const CONFIG_SCHEMA: Schema = {

@@ -107,8 +107,10 @@ export const OP_CASES: OpCase[] = [
   // u·3 spreads values past the histogram's ±4 range; 4099 values span many workgroups / blocks / thread chunks.
   { name: 'softHistogram', covers: ['softHistogram', 'softHistogramGrad'], inputs: [S(257)], fn: (u) => et.softHistogram(et.mul(u!, 3)) },
   { name: 'softHistogram large', covers: ['softHistogram', 'softHistogramGrad'], inputs: [S(4099)], fn: (u) => et.softHistogram(u!, { bins: 33, low: -3, width: 0.2, bandwidth: 0.15 }) },
-  { name: 'coherence', covers: ['coherence', 'coherenceGrad'], inputs: [S(67, 9)], fn: (z) => et.coherence(z!) },
-  { name: 'coherence wide', covers: ['coherence', 'coherenceGrad'], inputs: [S(257, 33)], fn: (z) => et.coherence(et.add(z!, et.slice(z!, [0, 0], [257, 1]))) },
+  { name: 'coherence', covers: ['correlation', 'correlationGrad'], inputs: [S(67, 9)], fn: (z) => et.coherence(z!) },
+  { name: 'coherence wide', covers: ['correlation', 'correlationGrad'], inputs: [S(257, 33)], fn: (z) => et.coherence(et.add(z!, et.slice(z!, [0, 0], [257, 1]))) },
+  { name: 'correlation (non-symmetric cotangent)', covers: ['correlation', 'correlationGrad'], inputs: [S(7, 5)], fn: (z) => et.correlation(z!) },
+  { name: 'correlation wide', covers: ['correlation', 'correlationGrad'], inputs: [S(9, 67)], fn: (z) => et.correlation(z!) },
   { name: 'tanhJvp', covers: ['tanhJvp'], inputs: [S(7, 33), S(7, 5), S(33, 5)], fn: (h, v, w) => et.tanhJvp(et.tanh(h!), v!, w!) },
   { name: 'tanhJvp wide', covers: ['tanhJvp'], inputs: [S(3, 257), S(3, 67), S(257, 67)], fn: (h, v, w) => et.tanhJvp(et.tanh(h!), v!, w!) },
   {

@@ -1,6 +1,6 @@
 /**
- * Reference kernels of the fused EIT-P ops: the soft histogram (and its backward) and the coherence loss (and its
- * backward). They compute in f64 whatever the storage dtype, so they are the accurate side of every parity test.
+ * Reference kernels of the fused EIT-P ops: the soft histogram (and its backward) and the correlation matrix of the
+ * coherence loss (and its backward). They compute in f64 whatever the storage dtype, so they are the accurate side of every parity test.
  */
 import type { Kernel, KernelOpName } from '../../backend.js';
 import type { HistogramAttrs } from '../../ops/attrs.js';
@@ -47,16 +47,16 @@ function standardize(z: ArrayLike<number>, n: number, d: number, eps: number): {
   return { zhat, rstd };
 }
 
-/** R − I with R = ẐᵀẐ/N, [d, d] row-major. */
-function residual(zhat: Float64Array, n: number, d: number): Float64Array {
+/** R = ẐᵀẐ/N, [d, d] row-major; each pair j ≤ k summed once and written to both halves, so R is exactly symmetric. */
+function gram(zhat: Float64Array, n: number, d: number): Float64Array {
   const r = new Float64Array(d * d);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < d; j++) {
-      const a = zhat[i * d + j]!;
-      for (let k = 0; k < d; k++) r[j * d + k] += a * zhat[i * d + k]!;
+  for (let j = 0; j < d; j++) {
+    for (let k = j; k < d; k++) {
+      let acc = 0;
+      for (let i = 0; i < n; i++) acc += zhat[i * d + j]! * zhat[i * d + k]!;
+      r[j * d + k] = r[k * d + j] = acc / n;
     }
   }
-  for (let j = 0; j < d * d; j++) r[j] = r[j]! / n - (j % (d + 1) === 0 ? 1 : 0);
   return r;
 }
 
@@ -88,25 +88,24 @@ export const eitpFusedKernels = {
     }
   }) satisfies CpuKernel<'softHistogramGrad'>,
 
-  coherence: (([z], o, { eps }) => {
+  correlation: (([z], o, { eps }) => {
     const [n, d] = z!.layout.shape as [number, number];
-    const res = residual(standardize(dense(z!), n, d, eps).zhat, n, d);
-    let total = 0;
-    for (let j = 0; j < d * d; j++) total += res[j]! * res[j]!;
-    out(o)[0] = total / (d * (d - 1));
-  }) satisfies CpuKernel<'coherence'>,
+    out(o).set(gram(standardize(dense(z!), n, d, eps).zhat, n, d));
+  }) satisfies CpuKernel<'correlation'>,
 
-  coherenceGrad: (([z, g], o, { eps }) => {
+  correlationGrad: (([z, g], o, { eps }) => {
     const [n, d] = z!.layout.shape as [number, number];
     const { zhat, rstd } = standardize(dense(z!), n, d, eps);
-    const res = residual(zhat, n, d);
-    const scale = (dense(g!)[0]! * 4) / (n * d * (d - 1));
+    const gr = dense(g!);
+    // S = (gR + gRᵀ)/N; dẐ = Ẑ·S.
+    const sym = new Float64Array(d * d);
+    for (let j = 0; j < d; j++) for (let k = 0; k < d; k++) sym[j * d + k] = (gr[j * d + k]! + gr[k * d + j]!) / n;
     const dzhat = new Float64Array(n * d);
     for (let i = 0; i < n; i++) {
       for (let j = 0; j < d; j++) {
         let acc = 0;
-        for (let k = 0; k < d; k++) acc += zhat[i * d + k]! * res[k * d + j]!;
-        dzhat[i * d + j] = scale * acc;
+        for (let k = 0; k < d; k++) acc += zhat[i * d + k]! * sym[k * d + j]!;
+        dzhat[i * d + j] = acc;
       }
     }
     // Per column, layerNorm's backward: r_j (dẐ − mean dẐ − Ẑ·mean(dẐ Ẑ)).
@@ -122,7 +121,7 @@ export const eitpFusedKernels = {
     for (let i = 0; i < n; i++) {
       for (let j = 0; j < d; j++) r[i * d + j] = rstd[j]! * (dzhat[i * d + j]! - meanG[j]! - zhat[i * d + j]! * meanGZ[j]!);
     }
-  }) satisfies CpuKernel<'coherenceGrad'>,
+  }) satisfies CpuKernel<'correlationGrad'>,
 
   tanhJvp: (([h, v, w], o) => {
     const [b, rows] = h!.layout.shape as [number, number];
