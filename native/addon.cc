@@ -297,10 +297,11 @@ bool smallWork(const Task& t) {
     const double flops = static_cast<double>(t.output.numel()) * static_cast<double>(a.shape[a.rank() - 1]);
     return flops < static_cast<double>(1 << 22);
   }
-  if (t.op == "coherence" || t.op == "coherenceGrad") {
-    // Two [d, d]-by-N products (the Gram, and backward Ẑ(R − I)) dominate.
+  if (t.op == "correlation" || t.op == "correlationGrad") {
+    // The Gram's upper half (N d²/2 multiply-adds) or, backward, the product Ẑ·S (N d²) dominates.
     const Arg& z = t.inputs[0];
-    return static_cast<double>(z.shape[0]) * static_cast<double>(z.shape[1]) * static_cast<double>(z.shape[1]) < static_cast<double>(1 << 20);
+    const double macs = static_cast<double>(z.shape[0]) * static_cast<double>(z.shape[1]) * static_cast<double>(z.shape[1]);
+    return (t.op == "correlation" ? macs / 2 : macs) < static_cast<double>(1 << 20);
   }
   if (t.op == "softHistogram" || t.op == "softHistogramGrad") {
     // About 2W + 1 exponentials per value (17 with the EIT-P defaults).
@@ -488,7 +489,7 @@ KernelFn findKernel(const std::string& op) {
   static const std::unordered_map<std::string, KernelFn> table = [] {
     std::unordered_map<std::string, KernelFn> t;
     for (auto list : {elementwiseKernels(), reduceKernels(), nnKernels(), indexingKernels(), matmulKernels(), softHistogramKernels(),
-                      coherenceKernels(), int8MatmulKernels(), tanhJvpKernels(), trainFusedKernels()}) {
+                      correlationKernels(), int8MatmulKernels(), tanhJvpKernels(), trainFusedKernels()}) {
       for (const KernelEntry& e : list) t[e.name] = e.fn;
     }
     return t;

@@ -92,7 +92,7 @@ std::vector<KernelEntry> nnKernels();
 std::vector<KernelEntry> indexingKernels();
 std::vector<KernelEntry> matmulKernels();
 std::vector<KernelEntry> softHistogramKernels();
-std::vector<KernelEntry> coherenceKernels();
+std::vector<KernelEntry> correlationKernels();
 std::vector<KernelEntry> int8MatmulKernels();
 std::vector<KernelEntry> tanhJvpKernels();
 std::vector<KernelEntry> trainFusedKernels();

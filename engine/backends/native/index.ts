@@ -28,7 +28,7 @@ const KERNEL_OPS = [
   'neg', 'exp', 'log', 'sqrt', 'rsqrt', 'tanh', 'sigmoid', 'relu', 'gelu', 'abs', 'square', 'erf', 'sign',
   'add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'where',
   'sum', 'mean', 'max', 'logsumexp', 'var', 'norm', 'argmax', 'matmul',
-  'softmax', 'logSoftmax', 'crossEntropy', 'layerNorm', 'softHistogram', 'softHistogramGrad', 'coherence', 'coherenceGrad',
+  'softmax', 'logSoftmax', 'crossEntropy', 'layerNorm', 'softHistogram', 'softHistogramGrad', 'correlation', 'correlationGrad',
   'matmulInt8', 'tanhJvp', 'crossEntropyGrad', 'layerNormGrad', 'activationGrad', 'linear', 'adamStep',
   'embedding', 'scatterAdd', 'oneHot', 'concat', 'pad',
   'contiguous', 'cast',
