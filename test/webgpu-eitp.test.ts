@@ -1,8 +1,8 @@
 /**
- * The fused EIT-P kernels of the webgpu backend (kernels/soft-histogram*.wgsl, kernels/coherence-*.wgsl) against
+ * The fused EIT-P kernels of the webgpu backend (kernels/soft-histogram*.wgsl, kernels/correlation-*.wgsl) against
  * the cpu reference kernels, on shapes that reach every launch path: histograms over hundreds of workgroups and
- * over more bins than one workgroup's table holds, g read from storage instead of workgroup memory, Gram blocks of
- * every size, ragged edges and strided inputs.
+ * over more bins than one workgroup's table holds, g read from storage instead of workgroup memory, SYRK blocks of
+ * every size with and without split K, ragged edges and strided inputs.
  */
 import { describe, expect, it } from 'vitest';
 import { apply as applyOp } from '../engine/dispatch.js';
@@ -32,7 +32,9 @@ function expectClose([got, want]: [ArrayLike<number>, ArrayLike<number>], tol = 
 
 /** u = scale·N(0, 1) with every 97th value pushed far outside the bins (both sides). */
 function values(n: number, seed: number, scale: number, b: et.BackendName): et.Tensor {
-  const host = et.randn([n], { seed, backend: 'cpu' }).dataSync() as Float32Array;
+  const r = et.randn([n], { seed, backend: 'cpu' });
+  const host = r.dataSync() as Float32Array;
+  r.dispose();
   const data = host.map((v, i) => (i % 97 === 5 ? (i % 2 ? 40 : -40) + v : scale * v));
   return et.tensor(data, { backend: b });
 }
@@ -81,38 +83,115 @@ describe.runIf(status.available)('webgpu soft histogram', () => {
   });
 
   it('softHistogramGrad is 0 for a constant cotangent (Σ_k a_ik = 1)', async () => {
-    const du = applyOp('softHistogramGrad', [values(4099, 5, 3, 'webgpu'), et.full([64], 0.75, { backend: 'webgpu' })], EITP);
+    const du = et.tidy(() => applyOp('softHistogramGrad', [values(4099, 5, 3, 'webgpu'), et.full([64], 0.75, { backend: 'webgpu' })], EITP));
     const data = await du.data();
     du.dispose();
     expect(Math.max(...Array.from(data, Math.abs))).toBeLessThan(1e-5);
   });
 });
 
-describe.runIf(status.available)('webgpu coherence', () => {
-  // [N, d]: d picks the Gram block (1 below 32, 4 below 256, 8 above); ragged against the 8×8 workgroups
-  const SHAPES: [number, number][] = [[2, 2], [7, 3], [33, 9], [257, 33], [130, 64], [1031, 257], [301, 300]];
+describe.runIf(status.available)('webgpu correlation', () => {
+  // [N, d]: d picks the SYRK block (1 below 16, 4 below 64, 8 above) and is ragged against it; N from 2 to 4099
+  // covers one split and split K (N ≥ 512 with few block pairs: 2..16 partial Grams summed)
+  const SHAPES: [number, number][] = [[2, 2], [7, 3], [33, 9], [257, 33], [130, 64], [1031, 257], [301, 300], [4099, 5], [4099, 67], [600, 130]];
+  /** z with columns of different means and scales, so standardisation matters. */
+  const zOf = (n: number, d: number, b: et.BackendName): et.Tensor =>
+    et.randn([n, d], { seed: n + d, backend: b }).mul(et.rand([d], { seed: 2, backend: b }).add(0.5)).add(et.randn([d], { seed: 1, backend: b }));
 
-  it.each(SHAPES)('coherence of [%i, %i] matches cpu', async (n, d) => {
-    expectClose(await onBoth((b) => et.coherence(et.randn([n, d], { seed: n + d, backend: b }).add(et.randn([d], { seed: 1, backend: b })))));
+  it.each(SHAPES)('correlation of [%i, %i] matches cpu and is exactly symmetric', async (n, d) => {
+    const [got, want] = await onBoth((b) => et.correlation(zOf(n, d, b)));
+    expectClose([got, want]);
+    const bits = new Uint32Array(got.buffer, got.byteOffset, got.length);
+    let asymmetric = 0;
+    for (let j = 0; j < d; j++) for (let k = j + 1; k < d; k++) if (bits[j * d + k] !== bits[k * d + j]) asymmetric++;
+    expect(asymmetric).toBe(0);
   });
 
-  it.each(SHAPES)('coherenceGrad of [%i, %i] matches cpu', async (n, d) => {
+  it.each(SHAPES)('correlationGrad of [%i, %i] with a non-symmetric gR matches cpu', async (n, d) => {
+    // gR·N keeps S = (gR + gRᵀ)/N of order one
+    const gR = (b: et.BackendName) => et.randn([d, d], { seed: n * d, backend: b }).mul(n);
+    const [got, want] = await onBoth((b) => applyOp('correlationGrad', [zOf(n, d, b), gR(b)], { eps: 1e-5 }));
+    // dz_ij = r_j(dẐ_ij − column means) cancels (wholly for N = 2), so f32 leaves rounding of size ε·r·|dẐ| in it:
+    // the absolute tolerance follows max r·max|dẐ|, from primitive ops on cpu
+    const scale = et.tidy(() => {
+      const z = zOf(n, d, 'cpu');
+      const r = et.rsqrt(et.variance(z, 0, true, 0).add(1e-5));
+      const dzhat = et.matmul(z.sub(et.mean(z, 0, true)).mul(r), gR('cpu').add(gR('cpu').transpose()).div(n));
+      return et.max(r).mul(et.max(et.abs(dzhat)));
+    });
+    expectClose([got, want], { rtol: TOLERANCE.f32.rtol, atol: 1e-6 * (await scale.item()) });
+    scale.dispose();
+  });
+
+  it('correlationGrad of an antisymmetric gR is exactly 0 (S = (gR + gRᵀ)/N = 0)', async () => {
+    const dz = et.tidy(() => {
+      const a = et.randn([67, 67], { seed: 5, backend: 'webgpu' });
+      return applyOp('correlationGrad', [zOf(1031, 67, 'webgpu'), a.sub(a.transpose())], { eps: 1e-5 });
+    });
+    expect(Array.from(await dz.data()).every((v) => v === 0)).toBe(true);
+    dz.dispose();
+  });
+
+  it('R has var/(var + eps) on its diagonal and ±1 for (anti)proportional columns', async () => {
+    // columns x, 3x + 1 and −x/2: |ρ| = var/(var + eps) with each column's own variance (eps = 0.1 makes it visible)
+    const [r, v] = et.tidy(() => {
+      const x = et.randn([4096, 1], { seed: 3, backend: 'webgpu' });
+      return [et.correlation(et.concat([x, x.mul(3).add(1), x.mul(-0.5)], 1), { eps: 0.1 }), et.variance(x, 0, false, 0)];
+    });
+    const [rv, vx] = [await r.data(), await v.item()];
+    const rho = [vx, 9 * vx, vx / 4].map((s) => s / (s + 0.1));
+    const geo = (a: number, b: number) => Math.sqrt(rho[a]! * rho[b]!);
+    const want = [rho[0], geo(0, 1), -geo(0, 2), geo(0, 1), rho[1], -geo(1, 2), -geo(0, 2), -geo(1, 2), rho[2]] as number[];
+    expectClose([rv, want]);
+    et.dispose([r, v]);
+  });
+
+  it('reads transposed views of z and gR', async () => {
+    expectClose(await onBoth((b) => et.correlation(et.randn([17, 100], { seed: 8, backend: b }).transpose())));
     expectClose(
-      await onBoth((b) => applyOp('coherenceGrad', [et.randn([n, d], { seed: n * d, backend: b }), et.full([], 0.7, { backend: b })], { eps: 1e-5 })),
+      await onBoth((b) =>
+        applyOp('correlationGrad', [et.randn([17, 100], { seed: 8, backend: b }).transpose(), et.randn([17, 17], { seed: 9, backend: b }).transpose().mul(100)], { eps: 1e-5 }),
+      ),
     );
+  });
+});
+
+describe.runIf(status.available)('webgpu coherence through correlation', () => {
+  type Composite = (inputs: readonly et.Tensor[], attrs: { eps: number }) => et.Tensor;
+  /** The loss from primitive ops: the correlation op's composite (standardise, ẐᵀẐ/N), then − I, square, sum. */
+  const composite = (z: et.Tensor) => et.coherenceOfCorrelation((et.opTable().correlation.composite as Composite)([z], { eps: 1e-5 }));
+
+  it.each([[33, 9], [257, 33], [1031, 257]])('coherence of [%i, %i] and its gradient match cpu', async (n, d) => {
+    const lossAndGrad = (b: et.BackendName) => {
+      const [loss, pullback] = et.vjp((z) => et.coherence(z), et.randn([n, d], { seed: n, backend: b }).add(et.randn([d], { seed: 4, backend: b })));
+      return et.concat([loss.reshape([1]), pullback(et.full([], 1, { backend: b }))[0]!.reshape([n * d]).mul(n * d)]);
+    };
+    expectClose(await onBoth(lossAndGrad));
+  });
+
+  it('the fused loss and gradient match the composite on webgpu', async () => {
+    const z = et.tidy(() => et.randn([1031, 67], { seed: 6, backend: 'webgpu' }).add(et.randn([67], { seed: 7, backend: 'webgpu' })));
+    const run = async (f: (x: et.Tensor) => et.Tensor) => {
+      const [loss, dz] = et.tidy(() => {
+        const [l, pullback] = et.vjp(f, z);
+        return [l, pullback(et.full([], 1, { backend: 'webgpu' }))[0]!];
+      });
+      const out = [await loss.item(), ...Array.from(await dz.data(), (v) => v * 1031 * 67)];
+      et.dispose([loss, dz]);
+      return out;
+    };
+    expectClose([await run((x) => et.coherence(x)), await run(composite)]);
+    z.dispose();
   });
 
   it('correlated columns: the loss is ≈ 1 (two identical features, d = 2)', async () => {
-    const x = et.randn([4096, 1], { seed: 3, backend: 'webgpu' });
-    const l = et.coherence(et.concat([x, x.mul(3).add(1)], 1));
+    const l = et.tidy(() => {
+      const x = et.randn([4096, 1], { seed: 3, backend: 'webgpu' });
+      return et.coherence(et.concat([x, x.mul(3).add(1)], 1));
+    });
     // R = [[1, ρ], [ρ, 1]] with ρ = var/(var + eps) ≈ 1, so ‖R − I‖²/(d(d − 1)) = ρ² ≈ 1
     expect(await l.item()).toBeCloseTo(1, 3);
     l.dispose();
-  });
-
-  it('reads a transposed view of z', async () => {
-    expectClose(await onBoth((b) => et.coherence(et.randn([17, 100], { seed: 8, backend: b }).transpose())));
-    expectClose(await onBoth((b) => applyOp('coherenceGrad', [et.randn([17, 100], { seed: 8, backend: b }).transpose(), et.full([], 1, { backend: b })], { eps: 1e-5 })));
   });
 });
 
@@ -130,10 +209,11 @@ describe.runIf(status.available)('webgpu tanhJvp', () => {
   it('h = 0 leaves v wᵀ; |h| = 1 gives 0', async () => {
     const v = et.tensor([[1, 2]], { backend: 'webgpu' });
     const w = et.tensor([[3, 4], [5, -6], [0.5, 0.25]], { backend: 'webgpu' });
-    const out = et.tanhJvp(et.tensor([[0, 1, -0.5]], { backend: 'webgpu' }), v, w);
+    const h = et.tensor([[0, 1, -0.5]], { backend: 'webgpu' });
+    const out = et.tanhJvp(h, v, w);
     // v wᵀ = [11, −7, 1]; (1 − h²) = [1, 0, 0.75] (+ 0 folds the −0 of 0·(−7))
     expect(Array.from(await out.data(), (x) => x + 0)).toEqual([11, 0, 0.75]);
-    et.dispose([v, w, out]);
+    et.dispose([h, v, w, out]);
   });
 
   it('reads transposed operands', async () => {

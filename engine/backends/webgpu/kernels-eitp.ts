@@ -1,7 +1,7 @@
 /**
- * The fused EIT-P kernels: the soft histogram and the coherence loss with their backward ops
- * (kernels/soft-histogram*.wgsl, kernels/coherence-*.wgsl), and the tanh layer's Jacobian-vector step that the
- * FTLE chains (kernels/tanh-jvp.wgsl). Every reduction runs in a fixed order: partial results go to temporary
+ * The fused EIT-P kernels: the soft histogram and the correlation matrix of the coherence loss with their backward
+ * ops (kernels/soft-histogram*.wgsl, kernels/correlation-*.wgsl), and the tanh layer's Jacobian-vector step that
+ * the FTLE chains (kernels/tanh-jvp.wgsl). Every reduction runs in a fixed order: partial results go to temporary
  * buffers and reduce.wgsl sums them, so results do not depend on scheduling.
  */
 import type { Kernel, KernelOpName } from '../../backend.js';
@@ -9,7 +9,7 @@ import { ShapeError } from '../../errors.js';
 import type { HistogramAttrs } from '../../ops/attrs.js';
 import type { GpuContext } from './context.js';
 import { withDense } from './kernels-elementwise.js';
-import { pickVariant } from './kernels-matmul.js';
+import { pickVariant, runMatmul } from './kernels-matmul.js';
 import { runReduce } from './kernels-reduce.js';
 import { type GpuArg, numelOf } from './kernel-util.js';
 import { Params } from './layout.js';
@@ -24,10 +24,11 @@ const WORKGROUP_BYTES = 16384;
 const HIST_MIN_PER_THREAD = 16;
 /** Histogram workgroups at most: beyond it each takes more elements, so partials stay ≤ 4096·K values. */
 const HIST_MAX_GROUPS = 4096;
-/** Columns per workgroup of kernels/coherence-columns.wgsl (CX) and its invocations per column (RY). */
+/** Columns per workgroup of kernels/correlation-columns.wgsl (CX) and its invocations per column (RY). */
 const STATS_CX = 16;
 const STATS_RY = 16;
-const GRAM_WG = 8;
+const SYRK_WG = 64;
+const SYM_WG = 256;
 
 const argOf = (buffer: GpuBuffer, shape: number[]): GpuArg => ({
   buffer,
@@ -79,59 +80,80 @@ function standardize(g: GpuContext, z: GpuArg, n: number, d: number, eps: number
   if (groups > MAX_GROUPS) throw new ShapeError(`${op}: d = ${d} features exceed the ${MAX_GROUPS * STATS_CX} the kernels launch`, { op, backend: 'webgpu' });
   const stats = g.runtime.allocate(2 * d * 4);
   const zhat = g.runtime.allocate(n * d * 4);
-  g.runtime.dispatch(g.pipelines.get({ file: 'coherence-stats.wgsl' }), [z.buffer, stats, zhat], statsParams(n, d, eps), [groups, 1, 1]);
+  g.runtime.dispatch(g.pipelines.get({ file: 'correlation-stats.wgsl' }), [z.buffer, stats, zhat], statsParams(n, d, eps), [groups, 1, 1]);
   return { stats, zhat };
 }
 
-/** Register block of the Gram kernel: bigger blocks amortise loads, smaller ones keep invocations busy. */
-const gramBlock = (d: number): number => (d >= 64 ? 8 : d >= 16 ? 4 : 1);
+/** Register block of the SYRK (TB×TB per invocation): bigger blocks amortise loads, smaller ones keep invocations busy. */
+const syrkBlock = (d: number): number => (d >= 64 ? 8 : d >= 16 ? 4 : 1);
 
-/** ẐᵀẐ with an epilogue: per-invocation partial sums of the loss (residual = false) or R − I (true). */
-function gram(g: GpuContext, zhat: GpuBuffer, out: GpuBuffer, n: number, d: number, residual: boolean): void {
-  const tb = gramBlock(d);
-  const tiles = Math.ceil(d / (tb * GRAM_WG));
-  const p = g.pipelines.get({ file: 'coherence-gram.wgsl', defines: { TB: `${tb}u` }, constants: { WG: GRAM_WG, RESIDUAL: residual } });
-  g.runtime.dispatch(p, [zhat, out], new Params().u32(n, d).f32(1 / n).f32(1 / (d * (d - 1))).done(), [tiles, tiles, 1]);
-}
+/**
+ * Split K: while the upper-triangle block pairs fill fewer than SPLIT_TARGET_GROUPS workgroups, Ẑ's rows are cut
+ * into slices (a row of workgroups each) until they do. Each slice keeps at least SPLIT_MIN_ROWS rows (shorter
+ * ones make the d×d partial Grams and their sum cost more than the parallelism gains) and all partials together
+ * stay within SPLIT_MAX_FLOATS.
+ */
+const SPLIT_TARGET_GROUPS = 32;
+const SPLIT_MIN_ROWS = 256;
+const SPLIT_MAX_FLOATS = 1 << 24;
 
-const gramSlots = (d: number): number => Math.ceil(d / (gramBlock(d) * GRAM_WG)) ** 2 * GRAM_WG * GRAM_WG;
-
-function coherence(g: GpuContext, z: GpuArg, o: GpuArg, eps: number): void {
-  const [n, d] = z.layout.shape as [number, number];
-  const { stats, zhat } = standardize(g, z, n, d, eps, 'coherence');
-  const slots = gramSlots(d);
-  const partial = g.runtime.allocate(slots * 4);
+/** R = ẐᵀẐ/n into o ([d, d]): the upper-triangle SYRK, its split-K slices summed in a fixed order. */
+function syrk(g: GpuContext, zhat: GpuBuffer, o: GpuArg, n: number, d: number): void {
+  const tb = syrkBlock(d);
+  const blocks = Math.ceil(d / tb);
+  const pairs = (blocks * (blocks + 1)) / 2;
+  const groups = Math.ceil(pairs / SYRK_WG);
+  if (groups > MAX_GROUPS) throw new ShapeError(`correlation: d = ${d} features need ${groups} workgroups, more than the ${MAX_GROUPS} a dispatch has`, { op: 'correlation', backend: 'webgpu' });
+  const wanted = Math.min(Math.ceil(SPLIT_TARGET_GROUPS / groups), Math.floor(n / SPLIT_MIN_ROWS), Math.floor(SPLIT_MAX_FLOATS / (d * d)), MAX_GROUPS);
+  const rows = Math.ceil(n / Math.max(1, wanted));
+  const splits = Math.ceil(n / rows);
+  const p = g.pipelines.get({ file: 'correlation-syrk.wgsl', defines: { TB: `${tb}u` }, constants: { WG: SYRK_WG } });
+  const params = new Params().u32(n, d, pairs, rows).f32(1 / n).u32(0, 0, 0).done();
+  const partial = splits === 1 ? o.buffer : g.runtime.allocate(splits * d * d * 4);
   try {
-    gram(g, zhat, partial, n, d, false);
-    runReduce(g, 'sum', argOf(partial, [slots]), o, [0]);
+    g.runtime.dispatch(p, [zhat, partial], params, [groups, splits, 1]);
+    if (splits > 1) runReduce(g, 'sum', argOf(partial, [splits, d * d]), argOf(o.buffer, [d * d]), [0]);
   } finally {
-    g.runtime.free(stats);
-    g.runtime.free(zhat);
-    g.runtime.free(partial);
+    if (partial !== o.buffer) g.runtime.free(partial);
   }
 }
 
-function coherenceGrad(g: GpuContext, z: GpuArg, cot: GpuArg, o: GpuArg, eps: number): void {
+function correlation(g: GpuContext, z: GpuArg, o: GpuArg, eps: number): void {
   const [n, d] = z.layout.shape as [number, number];
-  const { stats, zhat } = standardize(g, z, n, d, eps, 'coherenceGrad');
-  const residual = g.runtime.allocate(d * d * 4);
-  const means = g.runtime.allocate(2 * d * 4);
+  const { stats, zhat } = standardize(g, z, n, d, eps, 'correlation');
   try {
-    gram(g, zhat, residual, n, d, true);
-    // o = s·Ẑ(R − I), then in place the per-column standardisation backward
-    const v = pickVariant(n, d);
-    const product = g.pipelines.get({ file: 'coherence-grad.wgsl', defines: { TM: `${v.tm}u`, TN: `${v.tn}u` }, constants: { WGX: v.wgx, WGY: v.wgy } });
-    const productGroups: [number, number, number] = [Math.ceil(d / (v.tn * v.wgx)), Math.min(MAX_GROUPS, Math.ceil(n / (v.tm * v.wgy))), 1];
-    g.runtime.dispatch(product, [zhat, residual, cot.buffer, o.buffer], new Params().u32(n, d).f32(4 / (n * d * (d - 1))).u32(0).done(), productGroups);
-    const params = statsParams(n, d, eps);
-    const columns = Math.ceil(d / STATS_CX);
-    g.runtime.dispatch(g.pipelines.get({ file: 'coherence-backward.wgsl', entry: 'column_means' }), [zhat, o.buffer, means], params, [columns, 1, 1]);
-    const rows = Math.min(MAX_GROUPS, Math.ceil(n / STATS_RY));
-    g.runtime.dispatch(g.pipelines.get({ file: 'coherence-backward.wgsl', entry: 'finish' }), [zhat, o.buffer, means, stats], params, [columns, rows, 1]);
+    syrk(g, zhat, o, n, d);
   } finally {
     g.runtime.free(stats);
     g.runtime.free(zhat);
-    g.runtime.free(residual);
+  }
+}
+
+/** dz from z and gR: dẐ = Ẑ·S with S = (gR + gRᵀ)/n, then layerNorm's backward per column. */
+function correlationGrad(g: GpuContext, z: GpuArg, gr: GpuArg, o: GpuArg, eps: number): void {
+  const [n, d] = z.layout.shape as [number, number];
+  // the matmul kernel launches one workgroup row per TM·WGY rows of Ẑ and does not stride past the grid
+  const v = pickVariant(n, d);
+  if (Math.ceil(n / (v.tm * v.wgy)) > MAX_GROUPS) {
+    throw new ShapeError(`correlationGrad: N = ${n} samples exceed the ${MAX_GROUPS * v.tm * v.wgy} the matmul kernel launches`, { op: 'correlationGrad', backend: 'webgpu' });
+  }
+  const { stats, zhat } = standardize(g, z, n, d, eps, 'correlationGrad');
+  const sym = g.runtime.allocate(d * d * 4);
+  const means = g.runtime.allocate(2 * d * 4);
+  try {
+    const symmetrize = g.pipelines.get({ file: 'correlation-symmetrize.wgsl', constants: { WG: SYM_WG } });
+    g.runtime.dispatch(symmetrize, [gr.buffer, sym], new Params().u32(d, 0).f32(1 / n).u32(0).done(), Runtime.grid1d(d * d, SYM_WG));
+    // o = Ẑ·S through the matmul kernel, then in place the per-column standardisation backward
+    runMatmul(g, argOf(zhat, [n, d]), argOf(sym, [d, d]), o, v);
+    const params = statsParams(n, d, eps);
+    const columns = Math.ceil(d / STATS_CX);
+    g.runtime.dispatch(g.pipelines.get({ file: 'correlation-backward.wgsl', entry: 'column_means' }), [zhat, o.buffer, means], params, [columns, 1, 1]);
+    const rows = Math.min(MAX_GROUPS, Math.ceil(n / STATS_RY));
+    g.runtime.dispatch(g.pipelines.get({ file: 'correlation-backward.wgsl', entry: 'finish' }), [zhat, o.buffer, means, stats], params, [columns, rows, 1]);
+  } finally {
+    g.runtime.free(stats);
+    g.runtime.free(zhat);
+    g.runtime.free(sym);
     g.runtime.free(means);
   }
 }
@@ -158,8 +180,8 @@ export function eitpKernels(g: GpuContext) {
   return {
     softHistogram: (([u], o, attrs) => withDense(g, [u!], ([du]) => softHistogram(g, du!, o, attrs))) as GpuKernel<'softHistogram'>,
     softHistogramGrad: (([u, cot], o, attrs) => withDense(g, [u!, cot!], ([du, dc]) => softHistogramGrad(g, du!, dc!, o, attrs))) as GpuKernel<'softHistogramGrad'>,
-    coherence: (([z], o, { eps }) => withDense(g, [z!], ([dz]) => coherence(g, dz!, o, eps))) as GpuKernel<'coherence'>,
-    coherenceGrad: (([z, cot], o, { eps }) => withDense(g, [z!, cot!], ([dz, dc]) => coherenceGrad(g, dz!, dc!, o, eps))) as GpuKernel<'coherenceGrad'>,
+    correlation: (([z], o, { eps }) => withDense(g, [z!], ([dz]) => correlation(g, dz!, o, eps))) as GpuKernel<'correlation'>,
+    correlationGrad: (([z, gr], o, { eps }) => withDense(g, [z!, gr!], ([dz, dg]) => correlationGrad(g, dz!, dg!, o, eps))) as GpuKernel<'correlationGrad'>,
     tanhJvp: (([h, v, w], o) => withDense(g, [h!, v!, w!], ([dh, dv, dw]) => tanhJvp(g, dh!, dv!, dw!, o))) as GpuKernel<'tanhJvp'>,
   };
 }

@@ -1,4 +1,4 @@
-// Column reductions shared by coherence-stats.wgsl and coherence-backward.wgsl: a workgroup owns CX columns of a
+// Column reductions shared by correlation-stats.wgsl and correlation-backward.wgsl: a workgroup owns CX columns of a
 // dense [n, d] array and its RY invocations per column stride down the rows, then meet in a tree in workgroup
 // memory, so long columns (N ≫ d) still spread over many invocations. Fixed order: deterministic.
 const CX = 16u;

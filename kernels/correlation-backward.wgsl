@@ -1,9 +1,10 @@
-// The per-column standardisation backward of the coherence loss (layerNorm's backward, applied per column), for
-// D = dẐ [n, d] (from coherence-grad.wgsl) and ZH = Ẑ, S = (μ, r) from coherence-stats.wgsl:
+// The per-column standardisation backward of correlationGrad (layerNorm's backward, applied per column), for
+// D = dẐ [n, d] = Ẑ·(gR + gRᵀ)/n (the matmul kernel, with correlation-symmetrize.wgsl's S) and ZH = Ẑ, S = (μ, r)
+// from correlation-stats.wgsl:
 //   column_means: MS[j] = mean_i dẐ_ij, MS[d + j] = mean_i dẐ_ij·Ẑ_ij;
 //   finish:       D_ij ← r_j (dẐ_ij − MS[j] − Ẑ_ij·MS[d + j])   (in place: D becomes dz).
 // #include common.wgsl
-// #include coherence-columns.wgsl
+// #include correlation-columns.wgsl
 
 struct Params { n: u32, d: u32, eps: f32, inv_n: f32 }
 @group(0) @binding(0) var<uniform> P: Params;

@@ -1,8 +1,9 @@
-// Column statistics of the coherence loss for dense z [n, d] (row-major): S[j] = μ_j, S[d + j] = r_j =
-// 1/sqrt(var_j + eps) (population variance, two passes), and the standardised columns ZH = Ẑ = (z − μ)·r that the
-// Gram and backward kernels read (written by the same invocations, right after their column's statistics).
+// Column statistics of the correlation op for dense z [n, d] (row-major): S[j] = μ_j, S[d + j] = r_j =
+// 1/sqrt(var_j + eps) (population variance, two passes), and the standardised columns ZH = Ẑ = (z − μ)·r that
+// correlation-syrk.wgsl and correlation-backward.wgsl read (written by the same invocations, right after their
+// column's statistics).
 // #include common.wgsl
-// #include coherence-columns.wgsl
+// #include correlation-columns.wgsl
 
 struct Params { n: u32, d: u32, eps: f32, inv_n: f32 }
 @group(0) @binding(0) var<uniform> P: Params;
