@@ -82,7 +82,7 @@ struct SoftHist {
   float inv_h2;   // 1 / h²
 };
 
-// Column geometry of the coherence kernels over a dense row-major z [rows, cols].
+// Column geometry of the correlation kernels over a dense row-major z [rows, cols].
 struct ColGeom {
   int64_t rows, cols;
   int64_t chunk;   // rows per block along the rows (the column-statistics and Gram partial sums)

@@ -1,7 +1,8 @@
 /**
  * The cuda backend's fused EIT-P kernels and int8 matmul beyond the shared parity suite: matmulInt8 exact on
  * integer-representable inputs (against integer arithmetic written here), soft histograms over grids of hundreds of
- * blocks (and the global-memory path for many bins), coherence over many row chunks and Gram tiles, tanhJvp's
+ * blocks (and the global-memory path for many bins), correlation (ragged shapes, many row chunks and Gram tiles, exact
+ * symmetry, determinism) and the coherence loss built on it, tanhJvp's
  * large-tile epilogue, and i8 storage. Runs the CPU-emulated addon unless EITP_CUDA_EMULATION=0 asks for the real
  * one (on a GPU machine).
  */
@@ -165,20 +166,66 @@ describe.runIf(status.available)('cuda EIT-P kernels and int8 matmul', () => {
     expect(Array.from(await run())).toEqual(Array.from(await run()));
   });
 
-  it('coherence over many row chunks and Gram tiles (ragged and float4 paths) matches the cpu backend', async () => {
+  /** Correlated columns (column j also carries 0.4 × column 0), so R is far from I. */
+  const correlated = (z: Tensor) => et.add(z, et.mul(et.slice(z, [0, 0], [z.shape[0]!, 1]), 0.4));
+
+  /**
+   * The gradients' tolerance scaled to their size: they shrink like 1/N, and at N = 2 (each column standardises to ±1)
+   * dz is nothing but the cancellation of O(1/N) terms, so the scale is at least 1/N.
+   */
+  function expectGrads(r: Awaited<ReturnType<typeof both>>, rtol: number, rows: number) {
+    r.cpu.grads.forEach((g, k) => {
+      const scale = Array.from(g).reduce((m, v) => Math.max(m, Math.abs(v)), 1 / rows);
+      expectClose(r.cuda.grads[k]!, g, { rtol, atol: 1e-4 * scale });
+    });
+  }
+
+  /** The [d, d] values as bit patterns, so equality is bitwise (−0 ≠ +0, every NaN payload distinct). */
+  const bits = (v: ArrayLike<number>) => new Uint32Array(Float32Array.from(v).buffer);
+
+  it.each([
+    [2, 2],
+    [3, 5],
+    [67, 9],
+    [1000, 70],
+    [300, 132],
+    [130, 257],
+    [4099, 65],
+    [1025, 257],
+  ] as const)('correlation %i×%i and its gradient (non-symmetric cotangent) match the cpu backend; R is bitwise symmetric', async (rows, cols) => {
+    // both() pulls back a randn [d, d] cotangent, which is not symmetric: correlationGrad must use gR + gRᵀ.
+    const r = await both((b) => [N([rows, cols], rows + cols, b)], (z) => et.correlation(correlated(z)));
+    expectClose(r.cuda.out, r.cpu.out, { rtol: 2e-4, atol: 2e-5 });
+    expectGrads(r, 2e-3, rows);
+    const R = bits(r.cuda.out);
+    let asymmetric = 0;
+    for (let j = 0; j < cols; j++) for (let k = j + 1; k < cols; k++) asymmetric += R[j * cols + k] !== R[k * cols + j] ? 1 : 0;
+    expect(asymmetric).toBe(0);
+  });
+
+  it('correlation is bit-identical from run to run (fixed-order split-K sums, no float atomics)', async () => {
+    const run = () => onCuda(() => et.correlation(N([3001, 130], 13, 'cuda')));
+    expect(Array.from(bits(await run()))).toEqual(Array.from(bits(await run())));
+  });
+
+  it('the coherence loss built on correlation matches the cpu backend, forward and backward', async () => {
     for (const [rows, cols, seed] of [
       [1000, 70, 7],
       [300, 132, 8],
     ] as const) {
-      // correlated columns, so R is far from I
-      const r = await both((b) => [N([rows, cols], seed, b)], (z) => et.coherence(et.add(z, et.mul(et.slice(z, [0, 0], [rows, 1]), 0.4))));
-      expectBoth(r, { rtol: 2e-4, atol: 1e-6 });
+      const r = await both((b) => [N([rows, cols], seed, b)], (z) => et.coherence(correlated(z)));
+      expectClose(r.cuda.out, r.cpu.out, { rtol: 2e-4, atol: 1e-6 });
+      expectGrads(r, 2e-3, rows);
     }
   });
 
-  it('coherence of a transposed view (made dense first) matches the cpu backend', async () => {
+  it('correlation of a transposed view and behind a transpose (a strided cotangent) matches the cpu backend', async () => {
     const r = await both((b) => [N([40, 500], 9, b)], (z) => et.coherence(et.transpose(z)));
-    expectBoth(r, { rtol: 2e-4, atol: 1e-6 });
+    expectClose(r.cuda.out, r.cpu.out, { rtol: 2e-4, atol: 1e-6 });
+    expectGrads(r, 2e-3, 500);
+    const t = await both((b) => [N([90, 33], 10, b)], (z) => et.transpose(et.correlation(z)));
+    expectClose(t.cuda.out, t.cpu.out, { rtol: 2e-4, atol: 2e-5 });
+    expectGrads(t, 2e-3, 90);
   });
 
   it('tanhJvp on 128×128 tiles (ragged) matches the cpu backend', async () => {

@@ -12,7 +12,7 @@
 #include "../indexing.cuh"
 #include "../nn.cuh"
 #include "../soft-histogram.cuh"
-#include "../coherence.cuh"
+#include "../correlation.cuh"
 #include "../matmul-int8.cuh"
 #include "../train-fused.cuh"
 
@@ -410,7 +410,7 @@ struct GramParts {
 };
 GramParts gram_parts(const Stream& s, const float* z, const ColStats& st, int64_t rows, int64_t cols, const Scratch& scratch) {
   const int64_t nt = (cols + kGramTile - 1) / kGramTile, tiles = nt * (nt + 1) / 2;
-  if (tiles > 0x7fffffffLL) throw LaunchError("coherence: too many Gram tiles");
+  if (tiles > 0x7fffffffLL) throw LaunchError("correlation: too many Gram tiles");
   GramParts gp{col_geom(rows, cols, tiles, 4 * kGramSlice, kGramSlice), static_cast<int>(nt), static_cast<int>(tiles), nullptr};
   gp.part = take<float>(scratch, gp.g.chunks * tiles * kGramTile * kGramTile);
   const dim3 grid(static_cast<unsigned>(tiles), static_cast<unsigned>(gp.g.chunks));
@@ -419,7 +419,6 @@ GramParts gram_parts(const Stream& s, const float* z, const ColStats& st, int64_
   else run(s, "gram_partial", &gram_partial_kernel<false>, grid, dim3(kGramThreads), 0, z, st.mu, st.rstd, gp.g, gp.nt, gp.part);
   return gp;
 }
-constexpr unsigned kGramElemBlocks = kGramTile * kGramTile / kBlock;  // blocks per tile pair, one element a thread
 }  // namespace
 
 void launch_soft_histogram(const Stream& s, float* counts, const float* u, const SoftHist& p, const Scratch& scratch) {
@@ -445,32 +444,25 @@ void launch_soft_histogram_grad(const Stream& s, float* du, const float* u, cons
   run(s, "soft_hist_grad", &soft_hist_grad_kernel, stride_grid(p.n), dim3(kBlock), shared ? g_bytes : 0, u, g, p, static_cast<int>(shared), du);
 }
 
-void launch_coherence(const Stream& s, float* loss, const float* z, int64_t rows, int64_t cols, float eps, const Scratch& scratch) {
-  if (rows < 2 || cols < 2) throw LaunchError("coherence needs at least 2 rows and 2 columns");
+void launch_correlation(const Stream& s, float* r, const float* z, int64_t rows, int64_t cols, float eps, const Scratch& scratch) {
+  if (rows < 2 || cols < 2) throw LaunchError("correlation needs at least 2 rows and 2 columns");
   const ColStats st = column_stats(s, z, rows, cols, eps, scratch);
   const GramParts gp = gram_parts(s, z, st, rows, cols, scratch);
-  const int64_t partials = static_cast<int64_t>(gp.tiles) * kGramElemBlocks;
-  float* partial = take<float>(scratch, partials);
-  const float inv_rows = static_cast<float>(1.0 / static_cast<double>(rows));
-  run(s, "gram_loss", &gram_loss_kernel, dim3(static_cast<unsigned>(gp.tiles), kGramElemBlocks), dim3(kBlock), 0, gp.part, gp.g.chunks, gp.tiles, gp.nt, cols, inv_rows, partial);
-  const float scale = static_cast<float>(1.0 / (static_cast<double>(cols) * static_cast<double>(cols - 1)));
-  run(s, "sum_scaled", &sum_scaled_kernel, dim3(1), dim3(kBlock), 0, partial, partials, scale, loss);
+  const dim3 grid(static_cast<unsigned>(gp.tiles), kStoreSubs * kStoreSubs);
+  run(s, "gram_store", &gram_store_kernel, grid, dim3(kStoreSub * kStoreSub), 0, gp.part, gp.g.chunks, gp.tiles, gp.nt, cols, static_cast<float>(rows), r);
 }
 
-void launch_coherence_grad(const Stream& s, float* dz, const float* z, const float* g, int64_t rows, int64_t cols, float eps, const Scratch& scratch) {
-  if (rows < 2 || cols < 2) throw LaunchError("coherenceGrad needs at least 2 rows and 2 columns");
+void launch_correlation_grad(const Stream& s, float* dz, const float* z, const float* g, int64_t rows, int64_t cols, float eps, const Scratch& scratch) {
+  if (rows < 2 || cols < 2) throw LaunchError("correlationGrad needs at least 2 rows and 2 columns");
   const ColStats st = column_stats(s, z, rows, cols, eps, scratch);
-  const GramParts gp = gram_parts(s, z, st, rows, cols, scratch);
-  // M = s·(R − I), s = g·4/(N d(d − 1)), then dẐ = Ẑ·M with the f32 matmul.
-  float* m = take<float>(scratch, cols * cols);
-  const float inv_rows = static_cast<float>(1.0 / static_cast<double>(rows));
-  const float coef = static_cast<float>(4.0 / (static_cast<double>(rows) * static_cast<double>(cols) * static_cast<double>(cols - 1)));
-  run(s, "gram_residual", &gram_residual_kernel, dim3(static_cast<unsigned>(gp.tiles), kGramElemBlocks), dim3(kBlock), 0, gp.part, gp.g.chunks, gp.tiles, gp.nt, cols, inv_rows, g, coef, m);
+  // S = (gR + gRᵀ)/N, then dẐ = Ẑ·S with the f32 matmul.
+  float* sym = take<float>(scratch, cols * cols);
+  run(s, "sym_scaled", &sym_scaled_kernel, stride_grid(cols * cols), dim3(kBlock), 0, g, cols, static_cast<float>(rows), sym);
   float* zhat = take<float>(scratch, rows * cols);
   run(s, "standardize", &standardize_kernel, stride_grid(rows * cols), dim3(kBlock), 0, z, st.mu, st.rstd, st.g, zhat);
   MatmulArgs mm{};
   mm.a = MatOperand{zhat, 0, cols, 1, Strides{}};
-  mm.b = MatOperand{m, 0, cols, 1, Strides{}};
+  mm.b = MatOperand{sym, 0, cols, 1, Strides{}};
   mm.c = dz;
   mm.m = rows, mm.n = cols, mm.k = cols;
   mm.batch.rank = 0;
@@ -483,7 +475,7 @@ void launch_coherence_grad(const Stream& s, float* dz, const float* z, const flo
   float* mab = take<float>(scratch, cols);
   run(s, "col_dot", &col_dot_kernel, dim3(grid_dim((cols + 31) / 32, "col_dot"), static_cast<unsigned>(st.g.chunks)), dim3(32, 8), 0, dz, zhat, st.g, pa, pab);
   run(s, "col_mean2", &col_mean2_kernel, dim3(grid_dim((cols + kBlock - 1) / kBlock, "col_mean2")), dim3(kBlock), 0, pa, pab, st.g, ma, mab);
-  run(s, "coherence_grad_out", &coherence_grad_out_kernel, stride_grid(rows * cols), dim3(kBlock), 0, dz, zhat, st.rstd, ma, mab, st.g);
+  run(s, "correlation_grad_out", &correlation_grad_out_kernel, stride_grid(rows * cols), dim3(kBlock), 0, dz, zhat, st.rstd, ma, mab, st.g);
 }
 
 // ---- quantised matmul ----------------------------------------------------------------------------------------------

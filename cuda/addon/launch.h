@@ -66,11 +66,12 @@ void launch_layer_norm(const Stream&, float* y, const float* x, const float* w, 
 // hands a block out again only to work queued later on the same stream.
 using Scratch = std::function<void*(size_t bytes)>;
 
-// Fused EIT-P terms (soft-histogram.cuh, coherence.cuh) on dense f32 inputs.
+// Fused EIT-P terms (soft-histogram.cuh, correlation.cuh) on dense f32 inputs.
 void launch_soft_histogram(const Stream&, float* counts, const float* u, const SoftHist& p, const Scratch& scratch);
 void launch_soft_histogram_grad(const Stream&, float* du, const float* u, const float* g, const SoftHist& p);
-void launch_coherence(const Stream&, float* loss, const float* z, int64_t rows, int64_t cols, float eps, const Scratch& scratch);
-void launch_coherence_grad(const Stream&, float* dz, const float* z, const float* g, int64_t rows, int64_t cols, float eps, const Scratch& scratch);
+// r [cols, cols] = the correlation matrix of z [rows, cols]'s columns (exactly symmetric); dz [rows, cols] from gR.
+void launch_correlation(const Stream&, float* r, const float* z, int64_t rows, int64_t cols, float eps, const Scratch& scratch);
+void launch_correlation_grad(const Stream&, float* dz, const float* z, const float* gr, int64_t rows, int64_t cols, float eps, const Scratch& scratch);
 
 // out [m, n] = x [m, k] · (wq·ws)ᵀ with dense operands (matmul-int8.cuh); int8_activations quantises x per row.
 // K above this makes the 'int8' path's 32-bit accumulator able to overflow (127²·K >= 2^31).

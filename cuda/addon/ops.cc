@@ -296,25 +296,25 @@ void op_soft_histogram_grad(const Napi::CallbackInfo& info) {
   launch_soft_histogram_grad(dev().stream(), out, u, g, p);
 }
 
-// coherence(out, z, zOffset, rows, cols, eps)
-void op_coherence(const Napi::CallbackInfo& info) {
+// correlation(out, z, zOffset, rows, cols, eps)
+void op_correlation(const Napi::CallbackInfo& info) {
   const int64_t rows = arg_int(info[3], "rows"), cols = arg_int(info[4], "cols");
-  if (rows < 2 || cols < 2) throw LaunchError("coherence: z must be [N, d] with N >= 2 and d >= 2");
-  const float* z = f32_range(info, 1, rows * cols, "coherence input");
-  auto* out = static_cast<float*>(dense_out(info[0], kF32, 1, "coherence output"));
+  if (rows < 2 || cols < 2) throw LaunchError("correlation: z must be [N, d] with N >= 2 and d >= 2");
+  const float* z = f32_range(info, 1, rows * cols, "correlation input");
+  auto* out = static_cast<float*>(dense_out(info[0], kF32, cols * cols, "correlation output"));
   ScratchBlocks scratch;
-  launch_coherence(dev().stream(), out, z, rows, cols, static_cast<float>(arg_number(info[5], "eps")), scratch.fn());
+  launch_correlation(dev().stream(), out, z, rows, cols, static_cast<float>(arg_number(info[5], "eps")), scratch.fn());
 }
 
-// coherenceGrad(out, z, zOffset, g, gOffset, rows, cols, eps)
-void op_coherence_grad(const Napi::CallbackInfo& info) {
+// correlationGrad(out, z, zOffset, gR, gOffset, rows, cols, eps)
+void op_correlation_grad(const Napi::CallbackInfo& info) {
   const int64_t rows = arg_int(info[5], "rows"), cols = arg_int(info[6], "cols");
-  if (rows < 2 || cols < 2) throw LaunchError("coherenceGrad: z must be [N, d] with N >= 2 and d >= 2");
-  const float* z = f32_range(info, 1, rows * cols, "coherenceGrad input");
-  const float* g = f32_range(info, 3, 1, "coherenceGrad cotangent");
-  auto* out = static_cast<float*>(dense_out(info[0], kF32, rows * cols, "coherenceGrad output"));
+  if (rows < 2 || cols < 2) throw LaunchError("correlationGrad: z must be [N, d] with N >= 2 and d >= 2");
+  const float* z = f32_range(info, 1, rows * cols, "correlationGrad input");
+  const float* g = f32_range(info, 3, cols * cols, "correlationGrad cotangent");
+  auto* out = static_cast<float*>(dense_out(info[0], kF32, rows * cols, "correlationGrad output"));
   ScratchBlocks scratch;
-  launch_coherence_grad(dev().stream(), out, z, g, rows, cols, static_cast<float>(arg_number(info[7], "eps")), scratch.fn());
+  launch_correlation_grad(dev().stream(), out, z, g, rows, cols, static_cast<float>(arg_number(info[7], "eps")), scratch.fn());
 }
 
 // matmulInt8(out, x, xOffset, wq(i8), wqOffset, ws, wsOffset, m, n, k, activations 'f32' | 'int8')

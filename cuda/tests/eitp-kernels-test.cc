@@ -1,9 +1,10 @@
-// Tests of the fused EIT-P kernels (soft histogram, coherence, tanhJvp's matmul epilogue) and the int8 matmul under
+// Tests of the fused EIT-P kernels (soft histogram, correlation, tanhJvp's matmul epilogue) and the int8 matmul under
 // the emulator, against naive double-precision host loops written from the spec. Shapes are ragged, grids have more
 // blocks than the emulator's workers, and the soft histogram's grid-stride loop takes several rounds.
 #include <climits>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "test-util.h"
@@ -101,63 +102,73 @@ void test_soft_histogram_nonfinite() {
   cudaFree(du), cudaFree(du2), cudaFree(dg), cudaFree(counts), cudaFree(grad);
 }
 
-// ---- coherence ------------------------------------------------------------------------------------------------------
-void test_coherence(int64_t rows, int64_t cols, int64_t offset) {
+// ---- correlation ----------------------------------------------------------------------------------------------------
+// Ẑ in double, from the spec: population variance, 1/sqrt(var + eps).
+struct Standardized {
+  std::vector<double> zh, rstd;
+};
+Standardized standardize(const float* z, int64_t rows, int64_t cols, double eps) {
+  Standardized s{std::vector<double>(rows * cols), std::vector<double>(cols, 0.0)};
+  std::vector<double> mean(cols, 0.0);
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j) mean[j] += z[i * cols + j] / static_cast<double>(rows);
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j) s.rstd[j] += std::pow(z[i * cols + j] - mean[j], 2) / rows;
+  for (auto& r : s.rstd) r = 1 / std::sqrt(r + eps);
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j) s.zh[i * cols + j] = (z[i * cols + j] - mean[j]) * s.rstd[j];
+  return s;
+}
+
+void test_correlation(int64_t rows, int64_t cols, int64_t offset) {
   auto z = randn(offset + rows * cols, 21);
   // correlated columns: column j also carries a share of column 0
   for (int64_t i = 0; i < rows; ++i)
     for (int64_t j = 1; j < cols; ++j) z[offset + i * cols + j] += 0.3f * z[offset + i * cols];
   const float eps = 1e-5f;
-  const float g = 1.7f;
-  float *dz = upload(z), *loss = device<float>(1), *dg = upload(std::vector<float>{g}), *grad = device<float>(rows * cols);
-  {
+  const auto gr = randn(cols * cols, 22);  // not symmetric: the backward must use gR + gRᵀ
+  float *dz = upload(z), *dgr = upload(gr), *r = device<float>(cols * cols), *r2 = device<float>(cols * cols), *grad = device<float>(rows * cols);
+  for (float* out : {r, r2}) {
     ScratchHolder scratch;
-    launch_coherence(stream(), loss, dz + offset, rows, cols, eps, scratch.fn());
+    launch_correlation(stream(), out, dz + offset, rows, cols, eps, scratch.fn());
   }
   {
     ScratchHolder scratch;
-    launch_coherence_grad(stream(), grad, dz + offset, dg, rows, cols, eps, scratch.fn());
+    launch_correlation_grad(stream(), grad, dz + offset, dgr, rows, cols, eps, scratch.fn());
   }
-  // Reference in double.
-  std::vector<double> zh(rows * cols), mean(cols, 0.0), rstd(cols, 0.0), res(cols * cols, 0.0);
-  for (int64_t i = 0; i < rows; ++i)
-    for (int64_t j = 0; j < cols; ++j) mean[j] += z[offset + i * cols + j] / static_cast<double>(rows);
-  for (int64_t i = 0; i < rows; ++i)
-    for (int64_t j = 0; j < cols; ++j) rstd[j] += std::pow(z[offset + i * cols + j] - mean[j], 2) / rows;
-  for (auto& r : rstd) r = 1 / std::sqrt(r + eps);
-  for (int64_t i = 0; i < rows; ++i)
-    for (int64_t j = 0; j < cols; ++j) zh[i * cols + j] = (z[offset + i * cols + j] - mean[j]) * rstd[j];
-  for (int64_t i = 0; i < rows; ++i)
-    for (int64_t j = 0; j < cols; ++j)
-      for (int64_t k = 0; k < cols; ++k) res[j * cols + k] += zh[i * cols + j] * zh[i * cols + k];
-  double total = 0;
+  const Standardized st = standardize(z.data() + offset, rows, cols, eps);
+  const auto& zh = st.zh;
+  int bad = 0, asym = 0;
   for (int64_t j = 0; j < cols; ++j)
     for (int64_t k = 0; k < cols; ++k) {
-      res[j * cols + k] = res[j * cols + k] / rows - (j == k);
-      total += res[j * cols + k] * res[j * cols + k];
+      double acc = 0;
+      for (int64_t i = 0; i < rows; ++i) acc += zh[i * cols + j] * zh[i * cols + k];
+      bad += !close(r[j * cols + k], static_cast<float>(acc / rows), 1e-4f, 1e-5f);
+      asym += std::memcmp(&r[j * cols + k], &r[k * cols + j], sizeof(float)) != 0;
     }
-  const double want = total / (cols * (cols - 1.0));
-  EXPECT(close(loss[0], static_cast<float>(want), 1e-4f, 1e-7f), "coherence %ldx%ld: %g, want %g", (long)rows, (long)cols, loss[0], want);
-  const double s = g * 4.0 / (rows * cols * (cols - 1.0));
+  EXPECT(bad == 0, "correlation %ldx%ld: %d wrong", (long)rows, (long)cols, bad);
+  EXPECT(asym == 0, "correlation %ldx%ld: %d entries differ from their mirror image (R must be bitwise symmetric)", (long)rows, (long)cols, asym);
+  EXPECT(std::memcmp(r, r2, cols * cols * sizeof(float)) == 0, "correlation %ldx%ld differs between two runs", (long)rows, (long)cols);
+  // dẐ = Ẑ·(gR + gRᵀ)/N, then layerNorm's backward per column.
   std::vector<double> dzh(rows * cols, 0.0), ma(cols, 0.0), mab(cols, 0.0);
   for (int64_t i = 0; i < rows; ++i)
     for (int64_t j = 0; j < cols; ++j) {
       double acc = 0;
-      for (int64_t k = 0; k < cols; ++k) acc += zh[i * cols + k] * res[k * cols + j];
-      dzh[i * cols + j] = s * acc;
-      ma[j] += dzh[i * cols + j] / rows;
-      mab[j] += dzh[i * cols + j] * zh[i * cols + j] / rows;
+      for (int64_t k = 0; k < cols; ++k) acc += zh[i * cols + k] * (static_cast<double>(gr[k * cols + j]) + gr[j * cols + k]) / rows;
+      dzh[i * cols + j] = acc;
+      ma[j] += acc / rows;
+      mab[j] += acc * zh[i * cols + j] / rows;
     }
   double scale = 0;
-  for (int64_t e = 0; e < rows * cols; ++e) scale = std::max(scale, std::fabs(dzh[e] * rstd[e % cols]));
-  int bad = 0;
+  for (int64_t e = 0; e < rows * cols; ++e) scale = std::max(scale, std::fabs(dzh[e] * st.rstd[e % cols]));
+  bad = 0;
   for (int64_t i = 0; i < rows; ++i)
     for (int64_t j = 0; j < cols; ++j) {
-      const double w = rstd[j] * (dzh[i * cols + j] - ma[j] - zh[i * cols + j] * mab[j]);
+      const double w = st.rstd[j] * (dzh[i * cols + j] - ma[j] - zh[i * cols + j] * mab[j]);
       bad += !close(grad[i * cols + j], static_cast<float>(w), 1e-3f, static_cast<float>(1e-4 * scale));
     }
-  EXPECT(bad == 0, "coherenceGrad %ldx%ld: %d wrong", (long)rows, (long)cols, bad);
-  cudaFree(dz), cudaFree(loss), cudaFree(dg), cudaFree(grad);
+  EXPECT(bad == 0, "correlationGrad %ldx%ld: %d wrong", (long)rows, (long)cols, bad);
+  cudaFree(dz), cudaFree(dgr), cudaFree(r), cudaFree(r2), cudaFree(grad);
 }
 
 // ---- matmulInt8 -----------------------------------------------------------------------------------------------------
@@ -261,9 +272,11 @@ void test_eitp_kernels() {
   test_soft_histogram(5003, {33, -3, 0.2, 0.15}, 1.0f);
   test_soft_histogram(2000, {2000, -3, 0.003, 0.004}, 1.0f);    // per-warp histograms in the global spill area
   test_soft_histogram_nonfinite();
-  test_coherence(67, 9, 0);      // one tile pair, scalar loads
-  test_coherence(1000, 70, 1);   // 3 tile pairs (ragged), many row chunks, z not 16-byte aligned
-  test_coherence(300, 132, 0);   // float4 loads, 6 tile pairs
+  test_correlation(2, 2, 0);       // the smallest shape: one chunk, one diagonal sub-tile
+  test_correlation(67, 9, 0);      // one tile pair, scalar loads
+  test_correlation(1000, 70, 1);   // 3 tile pairs (ragged), many row chunks, z not 16-byte aligned
+  test_correlation(300, 132, 0);   // float4 loads, 6 tile pairs
+  test_correlation(70, 257, 0);    // 15 tile pairs (the last one column wide), two row chunks
   test_int8_intrinsics();
   test_matmul_int8(37, 130, 67, 0);   // ragged; int8 path packs the weights (K % 16 != 0)
   test_matmul_int8(5, 9, 64, 0);      // weights read in place (K % 16 == 0, aligned); vector f32 loads

@@ -56,8 +56,10 @@ export interface CudaAddon {
   layerNorm(out: Id, x: Id, xOffset: number, w: Id, wOffset: number, b: Id, bOffset: number, rows: number, d: number, eps: number): void;
   softHistogram(out: Id, u: Id, uOffset: number, n: number, bins: number, low: number, width: number, bandwidth: number): void;
   softHistogramGrad(out: Id, u: Id, uOffset: number, g: Id, gOffset: number, n: number, bins: number, low: number, width: number, bandwidth: number): void;
-  coherence(out: Id, z: Id, zOffset: number, rows: number, cols: number, eps: number): void;
-  coherenceGrad(out: Id, z: Id, zOffset: number, g: Id, gOffset: number, rows: number, cols: number, eps: number): void;
+  /** out [cols, cols] = the correlation matrix of z [rows, cols]'s columns. */
+  correlation(out: Id, z: Id, zOffset: number, rows: number, cols: number, eps: number): void;
+  /** out [rows, cols] = dz for the cotangent gR [cols, cols] of correlation(z). */
+  correlationGrad(out: Id, z: Id, zOffset: number, gR: Id, gOffset: number, rows: number, cols: number, eps: number): void;
   matmulInt8(out: Id, x: Id, xOffset: number, wq: Id, wqOffset: number, ws: Id, wsOffset: number, m: number, n: number, k: number, activations: 'f32' | 'int8'): void;
   embedding(dtype: CudaDType, out: Id, table: Id, tableOffset: number, ids: Id, idsOffset: number, n: number, rows: number, dim: number): void;
   scatterAdd(out: Id, ids: Id, idsOffset: number, values: Id, valuesOffset: number, n: number, rows: number, dim: number): void;

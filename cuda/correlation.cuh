@@ -1,17 +1,17 @@
-// The coherence loss L = Σ_jk (R − I)²_jk / (d(d − 1)), R = ẐᵀẐ/N, Ẑ the column-standardised z [N, d], and its
-// backward (semantics: engine/backends/cpu/eitp-fused.ts). Every sum has a fixed order for a given shape (partial
-// results per row chunk, combined in chunk order), so results are deterministic.
+// The correlation matrix R = ẐᵀẐ/N of z [N, d]'s columns (Ẑ the column-standardised z) and its backward
+// dz = f(z, gR) (semantics: engine/backends/cpu/eitp-fused.ts). Every sum has a fixed order for a given shape
+// (partial results per row chunk, combined in chunk order; no float atomics), so results are deterministic.
 //
 //   col_stats_kernel + col_stats_finalize_kernel   μ_j and r_j = 1/sqrt(var_j + eps): per (32 columns × row
 //       chunk) block a two-pass mean / centred sum of squares, merged over chunks with Chan's formula;
-//   gram_partial_kernel   ẐᵀẐ over one row chunk for one 64×64 tile pair of the upper triangle (the Gram is
-//       symmetric: off-diagonal tiles count twice), standardising z on its way into shared memory; split over
+//   gram_partial_kernel   ẐᵀẐ over one row chunk for one 64×64 tile pair of the upper triangle only (a SYRK: the
+//       tiles below the diagonal are never computed), standardising z on its way into shared memory; split over
 //       row chunks so that a small d still fills the GPU (d = 256 is only 10 tile pairs);
-//   gram_loss_kernel + sum_scaled_kernel   sum the chunks' tiles, subtract I, square, reduce to the scalar;
-//   gram_residual_kernel   for the backward: the full matrix s·(R − I), s = g·4/(N d(d − 1)) read on the device;
-//   standardize_kernel, then the f32 matmul (matmul.cuh) for dẐ = Ẑ · s(R − I), then col_dot_kernel +
-//       col_mean2_kernel for mean_i dẐ and mean_i dẐ·Ẑ, and coherence_grad_out_kernel for
-//       dz = r (dẐ − mean dẐ − Ẑ mean(dẐ Ẑ)).
+//   gram_store_kernel   sums the chunks' tiles in chunk order, divides by N and writes each value to both R[j, k]
+//       and R[k, j] (through a shared-memory transpose, so both writes are coalesced): R is exactly symmetric;
+//   the backward: sym_scaled_kernel for S = (gR + gRᵀ)/N, standardize_kernel, the f32 matmul (matmul.cuh) for
+//       dẐ = Ẑ·S, then col_dot_kernel + col_mean2_kernel for mean_i dẐ and mean_i dẐ·Ẑ, and
+//       correlation_grad_out_kernel for dz = r (dẐ − mean dẐ − Ẑ mean(dẐ Ẑ)).
 #pragma once
 #include "common.cuh"
 
@@ -176,52 +176,40 @@ __global__ void __launch_bounds__(kGramThreads) gram_partial_kernel(const float*
   for (int i = 0; i < 4; ++i) *reinterpret_cast<float4*>(&o[(ty * 4 + i) * kGramTile + tx * 4]) = make_float4(acc[i][0], acc[i][1], acc[i][2], acc[i][3]);
 }
 
-// Element (j, k) of tile pair t: R_jk − δ_jk with R summed over the chunks in order; `valid` is false for the
-// ragged edge of the last tiles. Grid (tiles, 64·64/256), 256 threads: one element each.
-struct GramElem {
+// R from the chunks' partial tiles. Block (t, q): the 16×16 sub-tile q = (a, b) of tile pair t, one element a
+// thread, summed over the chunks in order and divided by N. In a diagonal tile pair only the sub-tiles with a <= b
+// run, and a diagonal sub-tile takes every value from its upper element; every other sub-tile writes its values to
+// R[j, k] and, transposed through shared memory, to R[k, j]. So each R[j, k] = R[k, j] comes from one sum.
+constexpr int kStoreSub = 16;                                 // sub-tile side
+constexpr int kStoreSubs = kGramTile / kStoreSub;             // sub-tiles per tile side
+__global__ void __launch_bounds__(kStoreSub * kStoreSub) gram_store_kernel(const float* __restrict__ part, int64_t chunks, int tiles, int nt, int64_t cols, float rows, float* __restrict__ r) {
+  __shared__ float s[kStoreSub][kStoreSub + 1];
   int tj, tk;
-  int64_t j, k;
-  bool valid;
-  float residual;
-};
-EITP_DEV GramElem gram_elem(const float* __restrict__ part, int64_t chunks, int tiles, int nt, int64_t cols, float inv_rows) {
-  GramElem r;
-  gram_tile_pair(static_cast<int>(blockIdx.x), nt, r.tj, r.tk);
-  const int e = static_cast<int>(blockIdx.y) * blockDim.x + threadIdx.x;
-  float s = 0.0f;
-  for (int64_t c = 0; c < chunks; ++c) s += part[(c * tiles + blockIdx.x) * (kGramTile * kGramTile) + e];
-  r.j = static_cast<int64_t>(r.tj) * kGramTile + e / kGramTile;
-  r.k = static_cast<int64_t>(r.tk) * kGramTile + e % kGramTile;
-  r.valid = r.j < cols && r.k < cols;
-  r.residual = s * inv_rows - (r.j == r.k ? 1.0f : 0.0f);
-  return r;
+  gram_tile_pair(static_cast<int>(blockIdx.x), nt, tj, tk);
+  const int a = static_cast<int>(blockIdx.y) / kStoreSubs, b = static_cast<int>(blockIdx.y) % kStoreSubs;
+  if (tj == tk && a > b) return;  // the whole block: the mirror image of sub-tile (b, a)
+  const int y = threadIdx.x / kStoreSub, x = threadIdx.x % kStoreSub;
+  const int e = (a * kStoreSub + y) * kGramTile + b * kStoreSub + x;
+  float sum = 0.0f;
+  for (int64_t c = 0; c < chunks; ++c) sum += part[(c * tiles + blockIdx.x) * (kGramTile * kGramTile) + e];
+  s[y][x] = sum / rows;
+  __syncthreads();
+  const int64_t j0 = static_cast<int64_t>(tj) * kGramTile + a * kStoreSub, k0 = static_cast<int64_t>(tk) * kGramTile + b * kStoreSub;
+  if (tj == tk && a == b) {
+    if (j0 + y < cols && k0 + x < cols) r[(j0 + y) * cols + k0 + x] = y <= x ? s[y][x] : s[x][y];
+    return;
+  }
+  if (j0 + y < cols && k0 + x < cols) r[(j0 + y) * cols + k0 + x] = s[y][x];
+  if (k0 + y < cols && j0 + x < cols) r[(k0 + y) * cols + j0 + x] = s[x][y];
 }
 
-// One partial sum of (R − I)² per block (off-diagonal tile pairs count twice): out[t·gridDim.y + y].
-__global__ void __launch_bounds__(256) gram_loss_kernel(const float* __restrict__ part, int64_t chunks, int tiles, int nt, int64_t cols, float inv_rows, float* __restrict__ out) {
-  __shared__ float scratch[32];
-  const GramElem e = gram_elem(part, chunks, tiles, nt, cols, inv_rows);
-  const float v = e.valid ? (e.tj == e.tk ? 1.0f : 2.0f) * e.residual * e.residual : 0.0f;
-  const float s = block_reduce(v, AddF(), 0.0f, scratch);
-  if (threadIdx.x == 0) out[static_cast<int64_t>(blockIdx.x) * gridDim.y + blockIdx.y] = s;
-}
-
-// out[0] = scale · Σ_i in[i] (one block, fixed order).
-__global__ void __launch_bounds__(256) sum_scaled_kernel(const float* __restrict__ in, int64_t n, float scale, float* __restrict__ out) {
-  __shared__ float scratch[32];
-  float s = 0.0f;
-  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) s += in[i];
-  s = block_reduce(s, AddF(), 0.0f, scratch);
-  if (threadIdx.x == 0) out[0] = s * scale;
-}
-
-// M = g[0]·coef·(R − I) as a full row-major [cols, cols] matrix (upper tiles mirrored).
-__global__ void __launch_bounds__(256) gram_residual_kernel(const float* __restrict__ part, int64_t chunks, int tiles, int nt, int64_t cols, float inv_rows, const float* __restrict__ g, float coef, float* __restrict__ m) {
-  const GramElem e = gram_elem(part, chunks, tiles, nt, cols, inv_rows);
-  if (!e.valid) return;
-  const float v = g[0] * coef * e.residual;
-  m[e.j * cols + e.k] = v;
-  if (e.tj != e.tk) m[e.k * cols + e.j] = v;
+// S = (g + gᵀ)/N for g [cols, cols]: exactly symmetric (the sum is commutative).
+__global__ void __launch_bounds__(256) sym_scaled_kernel(const float* __restrict__ g, int64_t cols, float rows, float* __restrict__ s) {
+  const int64_t n = cols * cols, step = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += step) {
+    const int64_t j = i / cols, k = i % cols;
+    s[i] = (g[i] + g[k * cols + j]) / rows;
+  }
 }
 
 // ---- the backward's elementwise and column passes ---------------------------------------------------------------
@@ -267,7 +255,7 @@ __global__ void __launch_bounds__(256) col_mean2_kernel(const float* __restrict_
 }
 
 // dz = r (dẐ − mean dẐ − Ẑ·mean(dẐ Ẑ)), in place over dẐ.
-__global__ void __launch_bounds__(256) coherence_grad_out_kernel(float* __restrict__ dz, const float* __restrict__ zhat, const float* __restrict__ rstd, const float* __restrict__ ma, const float* __restrict__ mab, ColGeom g) {
+__global__ void __launch_bounds__(256) correlation_grad_out_kernel(float* __restrict__ dz, const float* __restrict__ zhat, const float* __restrict__ rstd, const float* __restrict__ ma, const float* __restrict__ mab, ColGeom g) {
   const int64_t n = g.rows * g.cols, step = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += step) {
     const int64_t j = i % g.cols;
