@@ -233,6 +233,35 @@ describe('per-term gradient norms', () => {
   });
 });
 
+describe('lazy regularisation (every)', () => {
+  it('every = 3: off-steps minimise the task alone; on-steps add 3·λ·term; reports are still measured', () => {
+    et.tidy(() => {
+      const model = mlp(4);
+      const b = batchFor(32, 5);
+      const config = eitpConfig({ every: 3, betaIem: 0 });
+      const off1 = eitpObjective(model, b, config, { epoch: 0, step: 1, report: true });
+      expect(Object.keys(off1.terms)).toEqual(['task']);
+      expect(scalar(off1.total)).toBe(scalar(off1.terms.task!));
+      expect(Object.keys(off1.metrics)).toEqual(Object.keys(eitpObjective(model, b, eitpConfig({}), { epoch: 0, step: 1 }).metrics));
+      const on3 = eitpObjective(model, b, config, { epoch: 0, step: 3 });
+      const plain = eitpObjective(model, b, eitpConfig({}), { epoch: 0, step: 3 });
+      const lambdas = { thermo: 0.01, chaos: 0.1, coherence: 0.1, path: 0.01 } as const;
+      let expected = scalar(on3.terms.task!);
+      for (const [k, lambda] of Object.entries(lambdas)) {
+        expect(scalar(on3.terms[k as keyof typeof lambdas]!)).toBeCloseTo(scalar(plain.terms[k as keyof typeof lambdas]!), 12);
+        expected += 3 * lambda * scalar(on3.terms[k as keyof typeof lambdas]!);
+      }
+      expect(Math.abs(scalar(on3.total) - expected)).toBeLessThan(1e-12);
+      expect(on3.weights).toMatchObject({ thermo: 0.03, chaos: 0.30000000000000004, coherence: 0.30000000000000004, path: 0.03 });
+    });
+  });
+
+  it('rejects every that is not a positive integer', () => {
+    expect(() => eitpConfig({ every: 0 })).toThrow(/every must be a positive integer/);
+    expect(() => eitpConfig({ every: 1.5 })).toThrow(et.ArgumentError);
+  });
+});
+
 describe('memory', () => {
   it('an objective, its backward and its gradient norms inside tidy leave no tensors behind', () => {
     const model = mlp(3);
