@@ -1,8 +1,8 @@
 /**
- * The cuda backend's fused training kernels (crossEntropyGrad, layerNormGrad, activationGrad, linear, adamStep)
- * against the cpu reference on ragged shapes that reach every kernel variant (32×32 and 128×128 matmul tiles with
- * float4 and strided loads, layerNormGrad's one-chunk and multi-chunk column sums, adamStep's float4 and scalar
- * passes), grids with far more blocks than the emulator's worker threads, against each op's composite on cuda
+ * The cuda backend's fused training kernels (crossEntropyGrad, layerNormGrad, activationGrad, linear, adamStep,
+ * sgdStep) against the cpu reference on ragged shapes that reach every kernel variant (32×32 and 128×128 matmul
+ * tiles with float4 and strided loads, layerNormGrad's one-chunk and multi-chunk column sums, adamStep's and
+ * sgdStep's float4 and scalar passes), grids with far more blocks than the emulator's worker threads, against each op's composite on cuda
  * itself, and a bad target becoming an ArgumentError. Runs the CPU-emulated addon unless EITP_CUDA_EMULATION=0 asks
  * for the real one (on a GPU machine).
  */
@@ -22,6 +22,13 @@ if (process.env.EITP_REQUIRE_CUDA === '1' && !status.available) throw new Error(
 
 const TOL = { rtol: 1e-5, atol: 1e-6 };
 const ADAM = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, decay: 0.995, stepSize: 0.01, bias2Sqrt: 0.05 };
+/** sgdStep's regimes: plain (momentum 0), the first momentum step, dampening with weight decay, Nesterov. */
+const SGD = {
+  plain: { lr: 0.1, momentum: 0, dampening: 0, nesterov: false, weightDecay: 0.01, first: false },
+  first: { lr: 0.1, momentum: 0.9, dampening: 0.5, nesterov: false, weightDecay: 0.01, first: true },
+  damped: { lr: 0.05, momentum: 0.9, dampening: 0.25, nesterov: false, weightDecay: 0.01, first: false },
+  nesterov: { lr: 0.05, momentum: 0.9, dampening: 0, nesterov: true, weightDecay: 0, first: false },
+} as const;
 
 async function read(f: () => Tensor): Promise<Float32Array> {
   const t = et.tidy(f);
@@ -157,6 +164,46 @@ describe.runIf(status.available)('cuda fused training kernels', () => {
       const s = await both((b) => et.adamStep(et.transpose(N([9, 13], 37, b)), N([13, 9], 38, b), et.transpose(N([9, 13], 39, b)), P([13, 9], 40, b), ADAM));
       expectClose(s.cuda, s.cpu, 'adamStep strided');
     });
+
+    it.each([1, 7, 33, 257, 1000, 100003])('sgdStep of %i elements (plain, first momentum step, dampening + weight decay, Nesterov)', async (n) => {
+      for (const [name, attrs] of Object.entries(SGD)) {
+        const r = await both((b) => et.sgdStep(N([n], 41, b), N([n], 42, b), N([n], 43, b).mul(0.1), attrs));
+        expect(r.cuda.length, `sgdStep ${name} n=${n} output size`).toBe((attrs.momentum === 0 ? 1 : 2) * n);
+        expectClose(r.cuda, r.cpu, `sgdStep ${name} n=${n}`);
+      }
+    });
+
+    it.each([256, 257])('sgdStep on offset views of one packed buffer (n = %i: float4 and scalar passes) and on strided inputs', async (n) => {
+      for (const attrs of [SGD.damped, SGD.nesterov]) {
+        const r = await both((b) => {
+          const packed = et.concat([N([1, n], 44, b), N([1, n], 45, b).mul(0.1)], 0);
+          const part = (k: number) => et.reshape(et.slice(packed, [k, 0], [k + 1, n]), [n]);
+          return et.sgdStep(part(0), N([n], 46, b), part(1), attrs);
+        });
+        expectClose(r.cuda, r.cpu, 'sgdStep offset views');
+      }
+      for (const attrs of Object.values(SGD)) {
+        const s = await both((b) => et.sgdStep(et.transpose(N([9, 13], 47, b)), N([13, 9], 48, b), et.transpose(N([9, 13], 49, b)), attrs));
+        expectClose(s.cuda, s.cpu, 'sgdStep strided');
+      }
+    });
+
+    it('sgdStep without momentum ignores buf: g itself, or NaNs, give the same update', async () => {
+      const n = 257;
+      // p′ = p − lr·(g + wd·p), by hand in f64 from the inputs' f32 values
+      const [p, g] = [await read(() => N([n], 50, 'cpu')), await read(() => N([n], 51, 'cpu'))];
+      const want = Array.from(p, (pi, i) => pi - SGD.plain.lr * (g[i]! + SGD.plain.weightDecay * pi));
+      for (const buf of ['g', 'nan'] as const) {
+        const got = await read(() => {
+          const gc = N([n], 51, 'cuda');
+          return et.sgdStep(N([n], 50, 'cuda'), gc, buf === 'g' ? gc : et.full([n], Number.NaN, { backend: 'cuda' }), SGD.plain);
+        });
+        expectClose(got, want, `sgdStep buf = ${buf}`);
+      }
+      // first step: buf′ = d, so a NaN buf must not reach the output either
+      const first = await read(() => et.sgdStep(N([n], 50, 'cuda'), N([n], 51, 'cuda'), et.full([n], Number.NaN, { backend: 'cuda' }), SGD.first));
+      expect(first.every(Number.isFinite)).toBe(true);
+    });
   });
 
   describe('against the composite on cuda itself', () => {
@@ -170,6 +217,7 @@ describe.runIf(status.available)('cuda fused training kernels', () => {
       { op: 'linear', attrs: { activation: 'relu' }, inputs: () => [N([300, 45], 56, 'cuda'), et.transpose(N([261, 45], 57, 'cuda')), N([261], 58, 'cuda')] },
       { op: 'linear', attrs: { activation: 'sigmoid' }, inputs: () => [N([7, 33], 59, 'cuda'), N([33, 5], 60, 'cuda'), N([5], 61, 'cuda')] },
       { op: 'adamStep', attrs: ADAM, inputs: () => [N([257], 62, 'cuda'), N([257], 63, 'cuda'), N([257], 64, 'cuda').mul(0.1), P([257], 65, 'cuda').mul(0.01)] },
+      ...Object.values(SGD).map((attrs) => ({ op: 'sgdStep' as const, attrs, inputs: () => [N([1000], 72, 'cuda'), N([1000], 73, 'cuda'), N([1000], 74, 'cuda').mul(0.1)] })),
     ];
     it.each(cases.map((c, i) => [`${c.op} ${JSON.stringify(c.attrs)}`, i] as const))('%s', async (_label, i) => {
       const c = cases[i]!;

@@ -41,6 +41,9 @@ const CASES: FusedCase[] = [
   { op: 'linear', attrs: { activation: 'none' }, inputs: (b) => [N([33, 7], 44, b), N([7, 65], 45, b), N([65], 46, b)] },
   { op: 'linear', attrs: { activation: 'tanh' }, inputs: (b) => [N([5, 17], 47, b), N([17, 9], 48, b), N([9], 49, b)] },
   { op: 'linear', attrs: { activation: 'sigmoid' }, inputs: (b) => [N([5, 17], 50, b), N([9, 17], 51, b).transpose(), N([9], 52, b)] },
+  { op: 'sgdStep', attrs: { lr: 0.1, momentum: 0.9, dampening: 0.1, nesterov: false, weightDecay: 0.01, first: false }, inputs: (b) => [N([7, 33], 61, b), N([7, 33], 62, b), N([7, 33], 63, b)] },
+  { op: 'sgdStep', attrs: { lr: 0.1, momentum: 0.5, dampening: 0, nesterov: true, weightDecay: 0, first: true }, inputs: (b) => [N([1031], 64, b), N([1031], 65, b), N([1031], 66, b)] },
+  { op: 'sgdStep', attrs: { lr: 0.3, momentum: 0, dampening: 0, nesterov: false, weightDecay: 0.1, first: false }, inputs: (b) => [N([33], 67, b), N([33], 68, b), N([33], 69, b)] },
   {
     op: 'adamStep',
     attrs: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, decay: 1, stepSize: 0.01, bias2Sqrt: 0.05 },

@@ -1,5 +1,5 @@
 /**
- * The fused training ops (crossEntropyGrad, layerNormGrad, activationGrad, linear, adamStep) on the native backend:
+ * The fused training ops (crossEntropyGrad, layerNormGrad, activationGrad, linear, adamStep, sgdStep) on the native backend:
  * against the cpu reference on ragged shapes and strided/offset views, against their composites on native itself,
  * the same results on 1, 2 and 3 threads, linear's GEMM epilogue on every micro-kernel (EITP_SIMD), and a bad target
  * as a typed error (at the call, and from the asynchronous stream) with the process carrying on.
@@ -148,8 +148,8 @@ describe.skipIf(!hasNative)('native linear (matmul + bias + activation epilogue)
 
   it('the epilogue is right on every micro-kernel, and the elementwise loops agree on every ISA (EITP_SIMD=generic, avx2, best)', () => {
     // A fresh process per instruction set (kernels are chosen once, at load), calling the addon directly. linear: x
-    // [m, k] dense, w a transposed view of [n, k] data, against a float64 reference. activationGrad and adamStep: their
-    // outputs, which must be identical on every ISA (no FMA contraction in those loops).
+    // [m, k] dense, w a transposed view of [n, k] data, against a float64 reference. activationGrad, adamStep and
+    // sgdStep: their outputs, which must be identical on every ISA (no FMA contraction in those loops).
     const script = `
       const a = require(${JSON.stringify(`${process.cwd()}/${ADDON_FILE}`)});
       const put = (data) => { const h = a.alloc(4 * data.length); a.write(h, data); return h; };
@@ -186,13 +186,17 @@ describe.skipIf(!hasNative)('native linear (matmul + bias + activation epilogue)
       const v = vec(n, (i) => Math.sin(i * 0.7) ** 2 * 1e-3);
       const adam = Array.from(run('adamStep', [[y, [n], [1]], [g, [n], [1]], [vec(n, (i) => 0.01 * Math.sin(i)), [n], [1]], [v, [n], [1]]], [3, n],
         [0.9, 0.999, 1e-8, 0.01, 0.999, 0.003, 0.05]));
-      console.log(JSON.stringify({ kernel: a.info().gemmKernel, worst, grads, adam }));`;
+      const b = vec(n, (i) => 0.02 * Math.cos(i * 0.9));
+      const sgd = [[0.05, 0.9, 0.1, 1, 0.01, 0], [0.05, 0.9, 0, 0, 0, 1], [0.05, 0, 0, 0, 0.01, 0]].map((attrs) =>
+        Array.from(run('sgdStep', [[y, [n], [1]], [g, [n], [1]], [b, [n], [1]]], [attrs[1] === 0 ? 1 : 2, n], attrs)));
+      console.log(JSON.stringify({ kernel: a.info().gemmKernel, worst, grads, adam, sgd }));`;
     const runs = ['generic', 'avx2', ''].map((simd) => {
       const r = JSON.parse(execFileSync(process.execPath, ['-e', script], { env: { ...process.env, EITP_SIMD: simd }, encoding: 'utf8' })) as {
         kernel: string;
         worst: number;
         grads: number[][];
         adam: number[];
+        sgd: number[][];
       };
       if (simd) expect(r.kernel.startsWith(simd) || r.kernel.startsWith('generic'), r.kernel).toBe(true);
       expect(r.worst, r.kernel).toBeLessThan(2e-6);
@@ -202,6 +206,7 @@ describe.skipIf(!hasNative)('native linear (matmul + bias + activation epilogue)
     for (const r of runs.slice(1)) {
       expect(r.grads, r.kernel).toEqual(runs[0]!.grads);
       expect(r.adam, r.kernel).toEqual(runs[0]!.adam);
+      expect(r.sgd, r.kernel).toEqual(runs[0]!.sgd);
     }
   });
 });
@@ -457,6 +462,100 @@ describe.skipIf(!hasNative)('native adamStep', () => {
   });
 });
 
+// ---- sgdStep ---------------------------------------------------------------------------------------------------------
+
+const SGD_BASE: et.SgdStepAttrs = { lr: 0.05, momentum: 0, dampening: 0, nesterov: false, weightDecay: 0, first: false };
+const SGD_PLAIN: et.SgdStepAttrs = { ...SGD_BASE, weightDecay: 0.01 };
+const SGD_FIRST: et.SgdStepAttrs = { ...SGD_BASE, momentum: 0.9, first: true };
+const SGD_DAMPED: et.SgdStepAttrs = { ...SGD_BASE, momentum: 0.8, dampening: 0.3, weightDecay: 0.05 };
+const SGD_NESTEROV: et.SgdStepAttrs = { ...SGD_BASE, momentum: 0.9, nesterov: true, weightDecay: 0.01 };
+const SGD_NESTEROV_FIRST: et.SgdStepAttrs = { ...SGD_NESTEROV, first: true };
+
+/**
+ * p and buf as views at offsets 0 and n of one packed [2, n] buffer (the optimizer keeps them so), or separate, or
+ * [n/7, 7] transposed views of [7, n/7] data. bufFill replaces buf's data (NaN: a buffer the step must not read).
+ */
+function sgdOn(where: Where, n: number, a: et.SgdStepAttrs, seed: number, mode: 'packed' | 'separate' | 'composite' | 'strided' = 'packed', bufFill?: number) {
+  const p = normals(n, seed);
+  const g = normals(n, seed + 1, 0.1);
+  const buf = bufFill === undefined ? normals(n, seed + 2, 0.05) : new Float32Array(n).fill(bufFill);
+  return on(where, (b) => {
+    let inputs: et.Tensor[];
+    if (mode === 'packed') {
+      const state = t32(Float32Array.from([...p, ...buf]), [2, n], b);
+      const row = (i: number) => et.reshape(et.slice(state, [i, 0], [i + 1, n]), [n]);
+      inputs = [row(0), t32(g, [n], b), row(1)];
+    } else if (mode === 'strided') {
+      const rows = n / 7;
+      const view = (x: Float32Array) => et.transpose(t32(Float32Array.from({ length: n }, (_, e) => x[(e % rows) * 7 + Math.floor(e / rows)]!), [7, rows], b));
+      inputs = [view(p), view(g), view(buf)];
+    } else {
+      inputs = [t32(p, [n], b), t32(g, [n], b), t32(buf, [n], b)];
+    }
+    return mode === 'composite' ? composite('sgdStep', inputs, a) : et.sgdStep(inputs[0]!, inputs[1]!, inputs[2]!, a);
+  });
+}
+
+/** p′ (and buf′) each within tolerance scaled to its own magnitude. */
+function expectSgdClose(actual: Float32Array, expected: Float32Array, a: et.SgdStepAttrs, rtol: number, label: string) {
+  const parts = a.momentum === 0 ? ['p'] : ['p', 'buf'];
+  expect(actual.length, `${label}: output length`).toBe(expected.length);
+  const n = expected.length / parts.length;
+  parts.forEach((name, i) => {
+    const e = expected.subarray(i * n, (i + 1) * n);
+    expectClose(actual.subarray(i * n, (i + 1) * n), e, rtol, 1e-6 * Math.max(maxAbs(e), 1e-30), `${label} ${name}′`);
+  });
+}
+
+describe.skipIf(!hasNative)('native sgdStep', () => {
+  it.each(
+    [
+      ['plain SGD + weight decay (momentum 0)', SGD_PLAIN],
+      ['momentum, first step', SGD_FIRST],
+      ['momentum + dampening + weight decay', SGD_DAMPED],
+      ['nesterov + weight decay', SGD_NESTEROV],
+      ['nesterov, first step', SGD_NESTEROV_FIRST],
+    ].flatMap(([name, a]) => [1, 7, 257, 100003].map((n) => [name as string, n, a as et.SgdStepAttrs] as const)),
+  )('%s, n = %i, offset views of one buffer: matches cpu and the composite on native', (_name, n, a) => {
+    const expected = sgdOn('cpu', n, a, n, 'separate');
+    expect(expected.length).toBe((a.momentum === 0 ? 1 : 2) * n);
+    expectSgdClose(sgdOn('native', n, a, n, 'packed'), expected, a, 1e-5, 'packed vs cpu');
+    expectSgdClose(sgdOn('native', n, a, n, 'separate'), expected, a, 1e-5, 'separate vs cpu');
+    expectSgdClose(sgdOn('native', n, a, n, 'packed'), sgdOn('native', n, a, n, 'composite'), a, 1e-5, 'vs composite');
+  });
+
+  it('reads transposed (strided) views', () => {
+    for (const a of [SGD_PLAIN, SGD_DAMPED, SGD_NESTEROV]) {
+      expectSgdClose(sgdOn('native', 7 * 37, a, 3, 'strided'), sgdOn('cpu', 7 * 37, a, 3, 'strided'), a, 1e-5, 'strided');
+    }
+  });
+
+  it('does not read buf with momentum 0 or on the first step (a NaN buf leaves the result finite)', () => {
+    for (const a of [SGD_PLAIN, SGD_FIRST, SGD_NESTEROV_FIRST]) {
+      const r = sgdOn('native', 1000, a, 9, 'separate', NaN);
+      expect(r.every(Number.isFinite), JSON.stringify(a)).toBe(true);
+      expectSgdClose(r, sgdOn('cpu', 1000, a, 9, 'separate', NaN), a, 1e-5, 'NaN buf vs cpu');
+    }
+    // and buf may be g itself, as the optimizer passes it without momentum
+    const p = normals(50, 1);
+    const g = normals(50, 2);
+    const r = on('native', (b) => {
+      const gt = t32(g, [50], b);
+      return et.sgdStep(t32(p, [50], b), gt, gt, SGD_BASE);
+    });
+    expect(r.length).toBe(50);
+    r.forEach((x, i) => expect(x).toBeCloseTo(p[i]! - 0.05 * g[i]!, 6));
+  });
+
+  it('hand-computed step: momentum 0.9, dampening 0.5, weight decay 0.1, nesterov', () => {
+    // d = g + 0.1p = [0.6, 0.8]; buf′ = 0.9·[0.2, −0.4] + 0.5·d = [0.48, 0.04]; d = d + 0.9·buf′ = [1.032, 0.836];
+    // p′ = p − 0.1·d = [0.8968, −2.0836]
+    const a: et.SgdStepAttrs = { lr: 0.1, momentum: 0.9, dampening: 0.5, nesterov: true, weightDecay: 0.1, first: false };
+    const r = on('native', (b) => et.sgdStep(t32(Float32Array.of(1, -2), [2], b), t32(Float32Array.of(0.5, 1), [2], b), t32(Float32Array.of(0.2, -0.4), [2], b), a));
+    [0.8968, -2.0836, 0.48, 0.04].forEach((x, i) => expect(r[i]).toBeCloseTo(x, 6));
+  });
+});
+
 // ---- thread-count independence -----------------------------------------------------------------------------------------
 
 describe.skipIf(!hasNative)('native fused training ops on 1, 2 and 3 threads', () => {
@@ -475,6 +574,8 @@ describe.skipIf(!hasNative)('native fused training ops on 1, 2 and 3 threads', (
         layerNormGradOn('native', [64, 4096], 4),
         activationGradOn('native', 300001, 'sigmoid', 5),
         adamOn('native', 300001, ADAM_L2, 6),
+        sgdOn('native', 300001, SGD_DAMPED, 7),
+        sgdOn('native', 300001, SGD_NESTEROV, 8),
       ].map((r) => Array.from(r));
     });
     runs.slice(1).forEach((r) => r.forEach((out, i) => expect(out, `output ${i}`).toEqual(runs[0]![i])));

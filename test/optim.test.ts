@@ -60,17 +60,17 @@ function backwardGoldenLoss(ps: et.Tensor[], a: Nested[], c: (Nested | null)[]):
 
 function makeOptimizer(c: GoldenCase, ps: et.Tensor[], fused: boolean): optim.Optimizer {
   const o = c.options as { lr: number; momentum?: number; dampening?: number; nesterov?: boolean; weightDecay?: number; betas?: [number, number]; eps?: number };
-  if (c.optimizer === 'sgd') return new optim.SGD(ps, o);
+  if (c.optimizer === 'sgd') return new optim.SGD(ps, { ...o, fused });
   if (c.optimizer === 'adam') return new optim.Adam(ps, { ...o, fused });
   return new optim.AdamW(ps, { ...o, fused });
 }
 
-// Adam/AdamW run both ways: the fused et.adamStep kernel (default) and the chain of elementwise ops.
-const goldenRuns = golden.cases.flatMap((c) => (c.optimizer === 'sgd' ? [{ c, fused: false }] : [true, false].map((fused) => ({ c, fused }))));
+// Every optimizer runs both ways: its fused kernel (et.sgdStep / et.adamStep, the default) and the elementwise ops.
+const goldenRuns = golden.cases.flatMap((c) => [true, false].map((fused) => ({ c, fused })));
 
 describe('optimizers match torch (golden, 3 steps)', () => {
   for (const { c, fused } of goldenRuns) {
-    it(`${c.name}${c.optimizer === 'sgd' ? '' : fused ? ' (fused)' : ' (composite)'}`, async () => {
+    it(`${c.name}${fused ? ' (fused)' : ' (composite)'}`, async () => {
       const ps = c.params.map(param);
       const opt = makeOptimizer(c, ps, fused);
       for (let k = 0; k < c.c.length; k++) {

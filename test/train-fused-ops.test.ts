@@ -103,6 +103,47 @@ describe('fused training ops reject bad input with typed errors', () => {
   });
 });
 
+describe.each(availableBackends())('fused SGD on %s', (backend) => {
+  for (const opts of [{}, { momentum: 0.9 }, { momentum: 0.9, dampening: 0.2, weightDecay: 0.05 }, { momentum: 0.8, nesterov: true }]) {
+    it(`SGD ${JSON.stringify(opts)}: 5 fused steps equal the elementwise form, without leaks`, async () => {
+      const make = () => [et.randn([33, 7], { seed: 3, backend, requiresGrad: true }), et.randn([5], { seed: 4, backend, requiresGrad: true })];
+      const [fusedPs, refPs] = [make(), make()];
+      const fused = new et.optim.SGD(fusedPs, { lr: 0.05, ...opts });
+      const ref = new et.optim.SGD(refPs, { lr: 0.05, ...opts, fused: false });
+      let live = -1;
+      for (let step = 0; step < 5; step++) {
+        for (const [opt, ps] of [[fused, fusedPs], [ref, refPs]] as const) {
+          et.tidy(() => {
+            opt.zeroGrad();
+            ps[0]!.square().sum().add(ps[1]!.tanh().sum()).backward();
+            opt.step();
+          });
+        }
+        if (step === 1) live = et.memory().liveTensors;
+      }
+      expect(et.memory().liveTensors).toBe(live);
+      for (let i = 0; i < 2; i++) close(await fusedPs[i]!.data(), await refPs[i]!.data(), { rtol: 1e-5, atol: 1e-6 });
+      fused.dispose();
+      ref.dispose();
+      et.dispose([...fusedPs, ...refPs]);
+    });
+  }
+
+  it('sgdStep by hand: p − lr·(g + wd·p), buf = d on the first step, μ·buf + (1 − τ)·d after', async () => {
+    const t = (data: number[]) => et.tensor(data, { backend });
+    const [p, g, b] = [t([1, -2]), t([0.5, 4]), t([10, 20])];
+    const plain = et.sgdStep(p, g, g, { lr: 0.1, momentum: 0, dampening: 0, nesterov: false, weightDecay: 0.5, first: false });
+    expect(plain.shape).toEqual([1, 2]);
+    close(await plain.data(), [1 - 0.1 * 1, -2 - 0.1 * 3]);
+    const first = et.sgdStep(p, g, b, { lr: 0.1, momentum: 0.9, dampening: 0.5, nesterov: false, weightDecay: 0, first: true });
+    close(await first.data(), [1 - 0.05, -2 - 0.4, 0.5, 4]);
+    const later = et.sgdStep(p, g, b, { lr: 0.1, momentum: 0.9, dampening: 0.5, nesterov: true, weightDecay: 0, first: false });
+    // buf′ = 0.9·buf + 0.5·g = [9.25, 20]; d = g + 0.9·buf′ = [8.825, 22]
+    close(await later.data(), [1 - 0.8825, -2 - 2.2, 9.25, 20]);
+    et.dispose([p, g, b, plain, first, later]);
+  });
+});
+
 describe.each(availableBackends())('fused Adam on %s', (backend) => {
   for (const [name, Opt] of [['Adam', et.optim.Adam], ['AdamW', et.optim.AdamW]] as const) {
     it(`${name}: 5 fused steps equal the elementwise form, without copies or leaks`, async () => {

@@ -32,6 +32,7 @@ const SPECS: { file: string; defines: Record<string, string>[] }[] = [
   { file: 'correlation-symmetrize.wgsl', defines: [{}] },
   { file: 'correlation-backward.wgsl', defines: [{}] },
   { file: 'matmul-int8-quantize.wgsl', defines: [{}] },
+  { file: 'sgd-step.wgsl', defines: [{}] },
   { file: 'tanh-jvp.wgsl', defines: [{ TM: '4u', TN: '4u' }, { TM: '1u', TN: '1u' }, { TM: '8u', TN: '16u' }] },
   { file: 'matmul-int8-unpacked.wgsl', defines: [{ TM: '4u', TN: '4u' }, { TM: '1u', TN: '1u' }, { TM: '8u', TN: '16u' }] },
   ...(hasPackedDot ? [{ file: 'matmul-int8-dot4.wgsl', defines: [{ TM: '4u', TN: '4u' }, { TM: '8u', TN: '16u' }] }] : []),

@@ -1,6 +1,6 @@
 /**
  * The fused training kernels of the webgpu backend (crossEntropyGrad, layerNormGrad, activationGrad, linear,
- * adamStep) against the cpu reference kernels on ragged shapes, against their composite references on webgpu
+ * adamStep, sgdStep) against the cpu reference kernels on ragged shapes, against their composite references on webgpu
  * itself, and against hand-computed values; linear on shapes that reach every matmul variant it can pick, with w
  * dense and as a transposed view; the out-of-range target error.
  */
@@ -56,6 +56,7 @@ describe.runIf(status.available)('webgpu training kernel sources', () => {
     ['layer-norm-grad.wgsl', {}],
     ['activation-grad.wgsl', {}],
     ['adam-step.wgsl', {}],
+    ['sgd-step.wgsl', {}],
     ...Object.values(MATMUL_VARIANTS).map((v) => ['matmul.wgsl', { TM: `${v.tm}u`, TN: `${v.tn}u` }] as const),
   ] as [string, Record<string, string>][])('%s %o compiles', async (file, defines) => {
     const module = webgpuDevice().createShaderModule({ code: kernelSource(file, defines) });
@@ -361,5 +362,90 @@ describe.runIf(status.available)('webgpu adamStep', () => {
     expect(d[4]).toBeCloseTo(0.00025, 9);
     expect(d[5]).toBeCloseTo(0.016, 8);
     out.dispose();
+  });
+});
+
+describe.runIf(status.available)('webgpu sgdStep', () => {
+  const PLAIN: et.SgdStepAttrs = { lr: 0.1, momentum: 0, dampening: 0, nesterov: false, weightDecay: 0, first: false };
+  const FIRST: et.SgdStepAttrs = { ...PLAIN, momentum: 0.9, first: true };
+  const DAMPED: et.SgdStepAttrs = { ...PLAIN, momentum: 0.9, dampening: 0.3, weightDecay: 0.05 };
+  const NESTEROV: et.SgdStepAttrs = { ...PLAIN, lr: 0.03, momentum: 0.8, nesterov: true, weightDecay: 0.01 };
+  const CONFIGS = [
+    ['momentum 0', PLAIN],
+    ['momentum, first step', FIRST],
+    ['momentum + dampening + weight decay', DAMPED],
+    ['nesterov + weight decay', NESTEROV],
+  ] as const;
+  const SIZES = [1, 7, 257, 100_003];
+
+  /** p, g, buf as three separate tensors. */
+  const separate = (shape: number[], b: et.BackendName): [et.Tensor, et.Tensor, et.Tensor] => [randn(shape, 1, b), randn(shape, 2, b), randn(shape, 3, b).mul(0.1)];
+  /** p and buf as rows of one packed [2, n] buffer (offsets 0 and n), as the optimizer keeps them. */
+  const packed = (n: number, b: et.BackendName): [et.Tensor, et.Tensor, et.Tensor] => {
+    const all = randn([2, n], 11, b);
+    const row = (k: number) => et.slice(all, [k, 0], [k + 1, n]).reshape([n]);
+    return [row(0), randn([n], 12, b), row(1)];
+  };
+  const CASES = CONFIGS.flatMap(([name, a]) => SIZES.map((n) => [name, n, a] as const));
+
+  it.each(CASES)('%s, n = %i, matches cpu and its composite', async (_name, n, a) => {
+    expectClose(await onBoth((b) => et.sgdStep(...separate([n], b), a)));
+    expectClose(await fusedAndComposite('sgdStep', () => separate([n], 'webgpu'), a));
+  });
+
+  it.each(CASES)('%s, n = %i, reads p and buf as offset views of one buffer', async (_name, n, a) => {
+    et.tidy(() => {
+      const [p, , buf] = packed(n, 'webgpu');
+      expect([p.layout.offset, buf.layout.offset]).toEqual([0, n]);
+      expect(buf.storage).toBe(p.storage);
+    });
+    expectClose(await onBoth((b) => et.sgdStep(...packed(n, b), a)));
+    expectClose(await fusedAndComposite('sgdStep', () => packed(n, 'webgpu'), a));
+  });
+
+  it.each(CONFIGS)('%s reads transposed and broadcast operands', async (_name, a) => {
+    expectClose(
+      await onBoth((b) => {
+        const [p, , buf] = separate([7, 5], b);
+        return et.sgdStep(p.transpose(), et.expand(randn([1, 7], 3, b), [5, 7]), buf.transpose(), a);
+      }),
+    );
+  });
+
+  it('momentum 0 with g passed as buf: the output is [1, ...shape] = [p′]', async () => {
+    const [p, g] = separate([3, 4], 'webgpu');
+    const out = et.sgdStep(p, g, g, PLAIN);
+    expect(out.shape).toEqual([1, 3, 4]);
+    const want = et.tidy(() => et.sgdStep(...separate([3, 4], 'cpu'), PLAIN));
+    expectClose([await out.data(), want.dataSync()]);
+    et.dispose([p, g, out, want]);
+  });
+
+  it('three chained steps on views of the previous output match cpu', async () => {
+    expectClose(
+      await onBoth((b) => {
+        let [p, , buf] = packed(300, b);
+        for (let s = 0; s < 3; s++) {
+          const out = et.sgdStep(p, randn([300], 20 + s, b), buf, { ...DAMPED, first: s === 0 });
+          [p, buf] = [0, 1].map((k) => et.slice(out, [k, 0], [k + 1, 300]).reshape([300])) as [et.Tensor, et.Tensor];
+        }
+        return et.stack([p, buf], 0);
+      }),
+    );
+  });
+
+  it('hand-computed values; buf is not read on a first step or without momentum', async () => {
+    const t = (v: number[]) => et.tensor(v, { backend: 'webgpu' });
+    const [p, g, buf, nan] = [t([1, -2]), t([0.5, -4]), t([2, 1]), t([NaN, NaN])];
+    // momentum 0: p − 0.5·g
+    const plain = et.sgdStep(p, g, nan, { ...PLAIN, lr: 0.5 });
+    expect(Array.from(await plain.data())).toEqual([0.75, 0]);
+    // first step: buf′ = d = g + 0.5·p = [1, −5], p′ = p − 0.25·buf′
+    const first = et.sgdStep(p, g, nan, { ...FIRST, lr: 0.25, weightDecay: 0.5 });
+    expect(Array.from(await first.data())).toEqual([0.75, -0.75, 1, -5]);
+    // buf′ = 0.5·buf + (1 − 0.5)·g = [1.25, −1.5]; nesterov d = g + 0.5·buf′ = [1.125, −4.75]; p′ = p − 2·d
+    const nest = et.sgdStep(p, g, buf, { ...PLAIN, lr: 2, momentum: 0.5, dampening: 0.5, nesterov: true });
+    expect(Array.from(await nest.data())).toEqual([-1.25, 7.5, 1.25, -1.5]);
+    et.dispose([p, g, buf, nan, plain, first, nest]);
   });
 });

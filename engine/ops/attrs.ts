@@ -39,6 +39,20 @@ export interface AdamStepAttrs {
   readonly bias2Sqrt: number;
 }
 
+/**
+ * One SGD step, torch.optim.SGD's math: d = g + weightDecay·p; with momentum μ ≠ 0, buf′ = first ? d : μ·buf +
+ * (1 − dampening)·d and d = nesterov ? d + μ·buf′ : buf′; p′ = p − lr·d. With μ = 0 the buffer is neither read nor
+ * written (the op's output is [1, ...shape] = [p′]); otherwise [2, ...shape] = [p′; buf′]. `first` skips reading buf.
+ */
+export interface SgdStepAttrs {
+  readonly lr: number;
+  readonly momentum: number;
+  readonly dampening: number;
+  readonly nesterov: boolean;
+  readonly weightDecay: number;
+  readonly first: boolean;
+}
+
 export interface OpAttrs {
   // elementwise unary
   neg: None;
@@ -90,6 +104,7 @@ export interface OpAttrs {
   activationGrad: { readonly activation: GradActivation };
   linear: { readonly activation: 'none' | GradActivation };
   adamStep: AdamStepAttrs;
+  sgdStep: SgdStepAttrs;
   // fused EIT-P terms (their backward passes are ops too, so every backend runs them fused)
   softHistogram: HistogramAttrs;
   softHistogramGrad: HistogramAttrs;

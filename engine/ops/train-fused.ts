@@ -4,14 +4,15 @@
  * - layerNormGrad: the backward of layerNorm, packed as [rows + 2, d] = [dx rows; dw; db];
  * - activationGrad: g·f′ for relu, tanh and sigmoid, from the activation's output y;
  * - linear: act(x·w + b), the matmul with its bias + activation epilogue;
- * - adamStep: one Adam/AdamW update of a parameter and its two moments, packed as [3, ...shape] = [p′; m′; v′].
+ * - adamStep: one Adam/AdamW update of a parameter and its two moments, packed as [3, ...shape] = [p′; m′; v′];
+ * - sgdStep: one SGD update (momentum, dampening, Nesterov, weight decay), packed as [p′] or [p′; buf′].
  * Each has a composite reference of primitive ops that tests compare the kernels with; the backward ops are
  * differentiated through theirs.
  */
 import { apply } from '../dispatch.js';
 import { ShapeError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
-import type { AdamStepAttrs, GradActivation, OpAttrs } from './attrs.js';
+import type { AdamStepAttrs, GradActivation, OpAttrs, SgdStepAttrs } from './attrs.js';
 import { add, div, gt, mul, sub } from './binary.js';
 import { compositeVjp } from './composite-vjp.js';
 import { ctx, meta, requireFloat, requireSameDtype, requireSameShape } from './infer.js';
@@ -24,7 +25,7 @@ import { concat, stack } from './structure.js';
 import { relu, rsqrt, sigmoid, sqrt, square, tanh } from './unary.js';
 import { cast, expand, reshape, slice } from './views.js';
 
-type TrainFusedName = 'crossEntropyGrad' | 'layerNormGrad' | 'activationGrad' | 'linear' | 'adamStep';
+type TrainFusedName = 'crossEntropyGrad' | 'layerNormGrad' | 'activationGrad' | 'linear' | 'adamStep' | 'sgdStep';
 
 const GRAD_ACTIVATIONS: readonly string[] = ['relu', 'tanh', 'sigmoid'];
 
@@ -75,6 +76,14 @@ function adamStepComposite([p, g, m, v]: readonly Tensor[], a: AdamStepAttrs): T
   const denom = add(div(sqrt(v1), a.bias2Sqrt), a.eps);
   const p1 = sub(a.decay === 1 ? p! : mul(p!, a.decay), mul(div(m1, denom), a.stepSize));
   return stack([p1, m1, v1], 0);
+}
+
+function sgdStepComposite([p, g, buf]: readonly Tensor[], a: SgdStepAttrs): Tensor {
+  let d = a.weightDecay !== 0 ? add(g!, mul(p!, a.weightDecay)) : g!;
+  if (a.momentum === 0) return stack([sub(p!, mul(d, a.lr))], 0);
+  const b1 = a.first ? d : add(mul(buf!, a.momentum), mul(d, 1 - a.dampening));
+  d = a.nesterov ? add(d, mul(b1, a.momentum)) : b1;
+  return stack([sub(p!, mul(d, a.lr)), b1], 0);
 }
 
 export const trainFusedDefs = {
@@ -157,6 +166,20 @@ export const trainFusedDefs = {
     jvp: 'composite',
     composite: adamStepComposite,
   },
+  sgdStep: {
+    arity: 3,
+    infer: (inputs, a) => {
+      requireFloat('sgdStep', inputs);
+      requireSameDtype('sgdStep', inputs);
+      const shape = requireSameShape('sgdStep', inputs);
+      const finite = [a.lr, a.momentum, a.dampening, a.weightDecay].every(Number.isFinite);
+      if (!finite || (a.nesterov && a.momentum === 0)) throw new ShapeError('sgdStep needs finite scalars (and momentum ≠ 0 for nesterov)', ctx('sgdStep', inputs));
+      return meta([a.momentum === 0 ? 1 : 2, ...shape], inputs[0]!.dtype);
+    },
+    vjp: compositeVjp('sgdStep', sgdStepComposite),
+    jvp: 'composite',
+    composite: sgdStepComposite,
+  },
 } satisfies { [K in TrainFusedName]: OpDef<K> };
 
 /** g·f′(x) for y = f(x), computed from y: the backward of relu, tanh and sigmoid in one pass. */
@@ -178,6 +201,11 @@ export function linear(x: Tensor, w: Tensor, b: Tensor, activation: OpAttrs['lin
 /** One fused Adam/AdamW step: returns [3, ...shape] = [p′; m′; v′] (see AdamStepAttrs for the math). */
 export function adamStep(p: Tensor, g: Tensor, m: Tensor, v: Tensor, attrs: AdamStepAttrs): Tensor {
   return apply('adamStep', [p, g, m, v], attrs);
+}
+
+/** One fused SGD step: returns [p′] (momentum 0) or [p′; buf′] (see SgdStepAttrs); buf is read only when needed. */
+export function sgdStep(p: Tensor, g: Tensor, buf: Tensor, attrs: SgdStepAttrs): Tensor {
+  return apply('sgdStep', [p, g, buf], attrs);
 }
 
 /** The gradients of layerNorm(x, w, ·) for g as [dx, dw, db], views of the one fused kernel's output. */

@@ -1,4 +1,8 @@
-/** SGD with momentum, dampening, Nesterov and L2 weight decay: torch.optim.SGD's update rule, step for step. */
+/**
+ * SGD with momentum, dampening, Nesterov and L2 weight decay: torch.optim.SGD's update rule, step for step. By
+ * default one fused et.sgdStep kernel per parameter updates p (and the momentum buffer); `fused: false` runs the
+ * same math as elementwise ops, the reference the fused kernels are tested against.
+ */
 import * as et from '../index.js';
 import { Optimizer } from './optimizer.js';
 
@@ -8,6 +12,8 @@ export interface SGDOptions {
   dampening?: number;
   nesterov?: boolean;
   weightDecay?: number;
+  /** One fused kernel per parameter (default) or a chain of elementwise ops. */
+  fused?: boolean;
 }
 
 export class SGD extends Optimizer {
@@ -15,8 +21,9 @@ export class SGD extends Optimizer {
   readonly dampening: number;
   readonly nesterov: boolean;
   readonly weightDecay: number;
+  readonly fused: boolean;
 
-  constructor(params: Iterable<et.Tensor>, { lr, momentum = 0, dampening = 0, nesterov = false, weightDecay = 0 }: SGDOptions) {
+  constructor(params: Iterable<et.Tensor>, { lr, momentum = 0, dampening = 0, nesterov = false, weightDecay = 0, fused = true }: SGDOptions) {
     super(params, lr);
     const op = 'SGD';
     if (!(momentum >= 0)) throw new et.ArgumentError(`momentum must be >= 0, got ${momentum}`, { op });
@@ -28,6 +35,7 @@ export class SGD extends Optimizer {
     this.dampening = dampening;
     this.nesterov = nesterov;
     this.weightDecay = weightDecay;
+    this.fused = fused;
   }
 
   get type(): string {
@@ -35,10 +43,21 @@ export class SGD extends Optimizer {
   }
 
   protected hyper(): Record<string, number | boolean> {
-    return { momentum: this.momentum, dampening: this.dampening, nesterov: this.nesterov, weightDecay: this.weightDecay };
+    return { momentum: this.momentum, dampening: this.dampening, nesterov: this.nesterov, weightDecay: this.weightDecay, fused: this.fused };
   }
 
   protected update(i: number, p: et.Tensor, grad: et.Tensor): void {
+    if (this.fused) {
+      const first = this.momentum !== 0 && !this.hasState(i, 'momentumBuffer');
+      const buf = this.momentum !== 0 ? this.stateTensor(i, 'momentumBuffer') : grad;
+      const { momentum, dampening, nesterov, weightDecay, lr } = this;
+      const packed = et.sgdStep(p, grad, buf, { lr, momentum, dampening, nesterov, weightDecay, first });
+      // p (and the buffer) become views of the packed output: no copies.
+      const part = (k: number) => et.reshape(et.slice(packed, [k, ...p.shape.map(() => 0)], [k + 1, ...p.shape]), p.shape);
+      p.shareStorage(part(0));
+      if (this.momentum !== 0) buf.shareStorage(part(1));
+      return;
+    }
     let d = this.weightDecay !== 0 ? grad.add(p.mul(this.weightDecay)) : grad;
     if (this.momentum !== 0) {
       const fresh = !this.hasState(i, 'momentumBuffer');

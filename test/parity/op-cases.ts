@@ -96,6 +96,13 @@ export const OP_CASES: OpCase[] = [
     fn: (p, g, m, v) => et.adamStep(p!, g!, m!, v!, { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, decay: 1, stepSize: 0.01, bias2Sqrt: 0.05 }),
   },
   {
+    name: 'sgdStep, Nesterov momentum and weight decay',
+    covers: ['sgdStep'],
+    inputs: [S(7, 33), S(7, 33), S(7, 33)],
+    fn: (p, g, b) => et.sgdStep(p!, g!, b!, { lr: 0.1, momentum: 0.9, dampening: 0, nesterov: true, weightDecay: 0.01, first: false }),
+  },
+  { name: 'sgdStep, plain', covers: ['sgdStep'], inputs: [S(257), S(257)], fn: (p, g) => et.sgdStep(p!, g!, g!, { lr: 0.5, momentum: 0, dampening: 0, nesterov: false, weightDecay: 0, first: false }) },
+  {
     name: 'adamStep on offset views (AdamW)',
     covers: ['adamStep', 'slice'],
     inputs: [P(3, 257), S(257)],

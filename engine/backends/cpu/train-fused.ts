@@ -108,4 +108,19 @@ export const trainFusedKernels = {
       r[2 * n + i] = v1;
     }
   }) as CpuKernel<'adamStep'>,
+  sgdStep: (([p, g, buf], o, a) => {
+    const [pv, gv] = [dense(p!), dense(g!)];
+    const bv = a.momentum !== 0 && !a.first ? dense(buf!) : null;
+    const r = out(o);
+    const n = pv.length;
+    for (let i = 0; i < n; i++) {
+      let d = a.weightDecay !== 0 ? gv[i]! + a.weightDecay * pv[i]! : gv[i]!;
+      if (a.momentum !== 0) {
+        const b1 = bv ? a.momentum * bv[i]! + (1 - a.dampening) * d : d;
+        r[n + i] = b1;
+        d = a.nesterov ? d + a.momentum * b1 : b1;
+      }
+      r[i] = pv[i]! - a.lr * d;
+    }
+  }) as CpuKernel<'sgdStep'>,
 };

@@ -79,6 +79,11 @@ export interface CudaAddon {
     out: Id, p: Id, pOffset: number, g: Id, gOffset: number, m: Id, mOffset: number, v: Id, vOffset: number, n: number,
     beta1: number, beta2: number, eps: number, weightDecay: number, decay: number, stepSize: number, bias2Sqrt: number,
   ): void;
+  /** out = [p′] (momentum 0) or [p′; buf′]; buf / bufOffset are ignored when momentum is 0 or first is true. */
+  sgdStep(
+    out: Id, p: Id, pOffset: number, g: Id, gOffset: number, buf: Id, bufOffset: number, n: number,
+    lr: number, momentum: number, dampening: number, nesterov: boolean, weightDecay: number, first: boolean,
+  ): void;
 }
 
 /** The fields of the rejection when a kernel found a bad index or target (read() and synchronize() report it). */

@@ -1,9 +1,9 @@
 /**
  * The fused training ops on the cuda backend (cuda/train-fused.cuh, and cuda/matmul.cuh's bias + activation
- * epilogue for linear). The row kernels and adamStep take dense inputs (strided views are copied first, as for the
- * other row kernels); activationGrad reads strided operands in place, and linear reads x and w through their
- * strides as matmul does, so a transposed weight view costs no copy. A target outside [0, C) is found on the
- * device and rejects the next readback with an ArgumentError.
+ * epilogue for linear). The row kernels, adamStep and sgdStep take dense inputs (strided views are copied first, as
+ * for the other row kernels; sgdStep's buf only when it is read); activationGrad reads strided operands in place,
+ * and linear reads x and w through their strides as matmul does, so a transposed weight view costs no copy. A
+ * target outside [0, C) is found on the device and rejects the next readback with an ArgumentError.
  */
 import type { Kernel, KernelOpName } from '../../backend.js';
 import { numel } from '../../shape.js';
@@ -74,5 +74,17 @@ export function trainFusedKernels(ctx: CudaContext) {
         ),
       );
     }) as CudaKernel<'adamStep'>,
+    sgdStep: (([p, g, buf], o, a) => {
+      const n = numel(p!.layout.shape);
+      const readsBuf = a.momentum !== 0 && !a.first;
+      withDense(ctx, 'sgdStep', readsBuf ? [p!, g!, buf!] : [p!, g!], ([ps, gs, bs]) => {
+        // an unread buf is not copied; the addon ignores the id / offset passed in its place
+        const b = bs ?? gs!;
+        addon.sgdStep(
+          o.buffer.id, ps!.id, ps!.offset, gs!.id, gs!.offset, b.id, b.offset, n,
+          a.lr, a.momentum, a.dampening, a.nesterov, a.weightDecay, a.first,
+        );
+      });
+    }) as CudaKernel<'sgdStep'>,
   };
 }

@@ -70,6 +70,8 @@ const ENCODERS: { [K in KernelOpName]?: (attrs: OpAttrs[K]) => Float64Array } = 
   linear: (a) => Float64Array.of(ACTIVATION_CODES[a.activation]),
   // the order kAdamStep in native/train-fused.cc reads them
   adamStep: (a) => Float64Array.of(a.beta1, a.beta2, a.eps, a.weightDecay, a.decay, a.stepSize, a.bias2Sqrt),
+  // the order kSgdStep in native/train-fused.cc reads them (booleans as 0/1)
+  sgdStep: (a) => Float64Array.of(a.lr, a.momentum, a.dampening, a.nesterov ? 1 : 0, a.weightDecay, a.first ? 1 : 0),
   softHistogram: histogram,
   softHistogramGrad: histogram,
   correlation: (a) => Float64Array.of(a.eps),

@@ -29,7 +29,7 @@ const KERNEL_OPS = [
   'add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'where',
   'sum', 'mean', 'max', 'logsumexp', 'var', 'norm', 'argmax', 'matmul',
   'softmax', 'logSoftmax', 'crossEntropy', 'layerNorm', 'softHistogram', 'softHistogramGrad', 'correlation', 'correlationGrad',
-  'matmulInt8', 'tanhJvp', 'crossEntropyGrad', 'layerNormGrad', 'activationGrad', 'linear', 'adamStep',
+  'matmulInt8', 'tanhJvp', 'crossEntropyGrad', 'layerNormGrad', 'activationGrad', 'linear', 'adamStep', 'sgdStep',
   'embedding', 'scatterAdd', 'oneHot', 'concat', 'pad',
   'contiguous', 'cast',
 ] as const satisfies readonly KernelOpName[];

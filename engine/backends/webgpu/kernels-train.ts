@@ -1,12 +1,12 @@
 /**
  * The fused training kernels besides `linear` (which is matmul.wgsl's epilogue, see kernels-matmul.ts): softmax
- * cross-entropy backward, layerNorm backward, activation backward and the Adam step (kernels/*.wgsl). The cpu
+ * cross-entropy backward, layerNorm backward, activation backward, the Adam step and the SGD step (kernels/*.wgsl). The cpu
  * kernels in engine/backends/cpu/train-fused.ts are the reference; layerNorm's dw / db column sums run in a fixed
  * order (per-chunk partial sums, then a second pass), never through float atomics.
  */
 import type { Kernel, KernelOpName } from '../../backend.js';
 import { ShapeError } from '../../errors.js';
-import type { AdamStepAttrs } from '../../ops/attrs.js';
+import type { AdamStepAttrs, SgdStepAttrs } from '../../ops/attrs.js';
 import type { GpuContext } from './context.js';
 import { withDense } from './kernels-elementwise.js';
 import { type GpuArg, WG, numelOf, wgslType } from './kernel-util.js';
@@ -111,6 +111,41 @@ function adamStep(g: GpuContext, [p, grad, m, v]: readonly GpuArg[], o: GpuArg, 
   g.runtime.dispatch(pipe, [p!.buffer, grad!.buffer, m!.buffer, v!.buffer, o.buffer], params, Runtime.grid1d(n, WG));
 }
 
+function sgdStep(g: GpuContext, [p, grad, buf]: readonly GpuArg[], o: GpuArg, a: SgdStepAttrs): void {
+  const shape = p!.layout.shape;
+  const n = numelOf(shape);
+  if (n === 0) return;
+  const momentum = a.momentum !== 0;
+  const readBuf = momentum && !a.first;
+  // buf joins the axis merging only when it is read: an unread buf (often g itself) must not split p's and g's axes
+  const [lp, lg, lb] = jointLayouts(shape, readBuf ? [p!.layout, grad!.layout, buf!.layout] : [p!.layout, grad!.layout]);
+  const pipe = g.pipelines.get({
+    file: 'sgd-step.wgsl',
+    constants: {
+      WG,
+      DENSE_P: isDenseLayout(lp!),
+      DENSE_G: isDenseLayout(lg!),
+      DENSE_B: readBuf && isDenseLayout(lb!),
+      MOMENTUM: momentum,
+      READ_BUF: readBuf,
+      NESTEROV: momentum && a.nesterov,
+    },
+  });
+  const params = new Params(128)
+    .u32(n, 0, 0, 0)
+    .f32(a.lr)
+    .f32(a.momentum)
+    .f32(1 - a.dampening)
+    .f32(a.weightDecay)
+    .layout(lp!)
+    .layout(lg!)
+    // an unread buf's slot still needs a valid layout block; g's is as good as any
+    .layout(lb ?? lg!)
+    .done();
+  // p and buf may be views of one buffer: several read-only bindings of the same buffer are valid
+  g.runtime.dispatch(pipe, [p!.buffer, grad!.buffer, buf!.buffer, o.buffer], params, Runtime.grid1d(n, WG));
+}
+
 export function trainKernels(g: GpuContext) {
   return {
     crossEntropyGrad: (([logits, targets, scale], o, { reduction }) =>
@@ -119,5 +154,6 @@ export function trainKernels(g: GpuContext) {
       withDense(g, [x!, w!, cot!], ([dx, dw, dc]) => layerNormGrad(g, dx!, dw!, dc!, o, eps))) as GpuKernel<'layerNormGrad'>,
     activationGrad: (([y, cot], o, { activation }) => activationGrad(g, y!, cot!, o, activation)) as GpuKernel<'activationGrad'>,
     adamStep: ((inputs, o, attrs) => adamStep(g, inputs, o, attrs)) as GpuKernel<'adamStep'>,
+    sgdStep: ((inputs, o, attrs) => sgdStep(g, inputs, o, attrs)) as GpuKernel<'sgdStep'>,
   };
 }
