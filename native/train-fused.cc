@@ -1,13 +1,14 @@
 // The fused training kernels (engine/backends/cpu/train-fused.ts is the reference): softmax cross-entropy backward,
-// layerNorm backward, activation backward, matmul + bias + activation, and the Adam step.
+// layerNorm backward, activation backward, matmul + bias + activation, and the Adam and SGD steps.
 // - crossEntropyGrad: one pass per row (max, exponentials by vmath, sum in double, then the write), rows in parallel;
 // - layerNormGrad: row statistics in double; dw/db summed per row block (blocks fixed by the shape alone, never the
 //   thread count) and then over blocks in block order, so the results are the same for any EITP_THREADS;
 // - linear: the packed SGEMM with its epilogue (gemm.h), bias and activation applied as the last K block stores C;
-// - activationGrad, adamStep: the per-ISA loops of train-vec.h, split over the pool.
+// - activationGrad, adamStep, sgdStep: the per-ISA loops of train-vec.h, split over the pool.
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <vector>
 
 #include "common.h"
@@ -230,6 +231,30 @@ void kAdamStep(const Task& t, ThreadPool& pool) {
   });
 }
 
+// ---- sgdStep --------------------------------------------------------------------------------------------------------
+
+void kSgdStep(const Task& t, ThreadPool& pool) {
+  for (const Arg& a : t.inputs) requireF32(a, "every input");
+  if (t.attrs.size() != 6) throw KernelError("sgdStep needs 6 scalars");
+  const std::vector<double>& a = t.attrs;  // lr, momentum, dampening, nesterov, weightDecay, first
+  // 1 − dampening in double first, as the reference does, then rounded once.
+  const SgdScalars s{static_cast<float>(a[0]), static_cast<float>(a[1]), static_cast<float>(1 - a[2]),
+                     static_cast<float>(a[4]),  a[4] != 0, a[1] != 0, a[3] != 0, a[5] != 0};
+  const int64_t n = t.inputs[0].numel();
+  if (t.output.numel() != (s.hasMomentum ? 2 : 1) * n) throw KernelError("sgdStep output must hold p′ (and buf′ with momentum)");
+  Dense<float> p(t.inputs[0], pool), g(t.inputs[1], pool);
+  // buf is gathered only when the step reads it: with momentum 0 or on the first step it may be any tensor.
+  const bool readsBuf = s.hasMomentum && !s.first;
+  std::unique_ptr<Dense<float>> buf(readsBuf ? new Dense<float>(t.inputs[2], pool) : nullptr);
+  const float* bufData = readsBuf ? buf->get() : nullptr;
+  float* out = static_cast<float*>(t.output.data);
+  float* bufOut = s.hasMomentum ? out + n : nullptr;
+  const auto sgd = trainVec().sgd;
+  pool.parallelRange(n, 16384, [&](int64_t b, int64_t e) {
+    sgd(p.get() + b, g.get() + b, bufData ? bufData + b : nullptr, out + b, bufOut ? bufOut + b : nullptr, e - b, s);
+  });
+}
+
 }  // namespace
 
 // crossEntropyGrad's target check at the call when the targets are already computed, like crossEntropy's
@@ -254,7 +279,8 @@ std::vector<KernelEntry> trainFusedKernels() {
           {"layerNormGrad", kLayerNormGrad},
           {"activationGrad", kActivationGrad},
           {"linear", kLinear},
-          {"adamStep", kAdamStep}};
+          {"adamStep", kAdamStep},
+          {"sgdStep", kSgdStep}};
 }
 
 }  // namespace eitp

@@ -44,6 +44,37 @@ void adam(const float* p, const float* g, const float* m, const float* v, float*
   else adamLoop<false>(p, g, m, v, pOut, mOut, vOut, n, s);
 }
 
+// kMomentum: 0 none, 1 first step (buf′ = d, buf unread), 2 later steps (buf′ = momentum·buf + (1 − dampening)·d).
+template <bool kWeightDecay, int kMomentum, bool kNesterov>
+void sgdLoop(const float* __restrict p, const float* __restrict g, const float* __restrict buf, float* __restrict pOut,
+             float* __restrict bufOut, int64_t n, const SgdScalars& s) {
+  const float lr = s.lr, mu = s.momentum, c = s.oneMinusDampening, wd = s.weightDecay;
+  for (int64_t i = 0; i < n; i++) {
+    float d = kWeightDecay ? g[i] + wd * p[i] : g[i];
+    if (kMomentum != 0) {
+      const float b1 = kMomentum == 1 ? d : mu * buf[i] + c * d;
+      bufOut[i] = b1;
+      d = kNesterov ? d + mu * b1 : b1;
+    }
+    pOut[i] = p[i] - lr * d;
+  }
+}
+
+template <bool kWeightDecay>
+void sgdWith(const float* p, const float* g, const float* buf, float* pOut, float* bufOut, int64_t n, const SgdScalars& s) {
+  if (!s.hasMomentum) sgdLoop<kWeightDecay, 0, false>(p, g, buf, pOut, bufOut, n, s);
+  else if (s.first && s.nesterov) sgdLoop<kWeightDecay, 1, true>(p, g, buf, pOut, bufOut, n, s);
+  else if (s.first) sgdLoop<kWeightDecay, 1, false>(p, g, buf, pOut, bufOut, n, s);
+  else if (s.nesterov) sgdLoop<kWeightDecay, 2, true>(p, g, buf, pOut, bufOut, n, s);
+  else sgdLoop<kWeightDecay, 2, false>(p, g, buf, pOut, bufOut, n, s);
+}
+
+void sgd(const float* p, const float* g, const float* buf, float* pOut, float* bufOut, int64_t n, const SgdScalars& s) {
+  // As for adam: no weight decay skips the term (0·p would turn an infinite p into NaN).
+  if (s.hasWeightDecay) sgdWith<true>(p, g, buf, pOut, bufOut, n, s);
+  else sgdWith<false>(p, g, buf, pOut, bufOut, n, s);
+}
+
 }  // namespace
 
-TrainVec table() { return {EITP_TRAIN_VEC_STR(EITP_TRAIN_VEC_NS), reluGrad, tanhGrad, sigmoidGrad, adam}; }
+TrainVec table() { return {EITP_TRAIN_VEC_STR(EITP_TRAIN_VEC_NS), reluGrad, tanhGrad, sigmoidGrad, adam, sgd}; }
