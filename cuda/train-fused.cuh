@@ -11,6 +11,8 @@
 //       every run);
 //   ReluGradOp / TanhGradOp / SigmoidGradOp   activationGrad's g·f′(y) for map_kernel;
 //   adam_step_kernel   one grid-stride pass reading p, g, m, v and writing [p′; m′; v′] (float4 when aligned).
+//   sgd_step_kernel   one grid-stride pass reading p, g (and buf when momentum is on after the first step) and
+//       writing [p′] or [p′; buf′] (float4 when aligned).
 #pragma once
 #include "common.cuh"
 #include "nn.cuh"
@@ -152,6 +154,49 @@ __global__ void __launch_bounds__(256) adam_step_kernel(const float* p, const fl
     }
   } else {
     for (int64_t i = first; i < n; i += step) adam_one(p[i], g[i], m[i], v[i], a, out[i], out[n + i], out[2 * n + i]);
+  }
+}
+
+// ---- sgdStep -------------------------------------------------------------------------------------------------------
+// d = g + wd·p; with momentum, b1 = first ? d : μ·b + (1 − dampening)·d and d = nesterov ? d + μ·b1 : b1; p1 = p − lr·d.
+// b is only meaningful when a.read_buf; b1 only when a.use_momentum.
+EITP_DEV void sgd_one(float p, float g, float b, const SgdParams& a, float& p1, float& b1) {
+  float d = a.weight_decay != 0.0f ? g + a.weight_decay * p : g;
+  if (a.use_momentum) {
+    b1 = a.read_buf ? a.momentum * b + a.one_minus_dampening * d : d;
+    d = a.nesterov ? d + a.momentum * b1 : b1;
+  }
+  p1 = p - a.lr * d;
+}
+
+// out = [p′] or [p′; buf′], each n long; buf is dereferenced only when a.read_buf (it may be null otherwise). kVec:
+// n % 4 == 0 and every pointer used 16-byte aligned. As in adam_step_kernel, nothing is __restrict__ and each element
+// is read before the same thread writes it, so p and buf may be views of out (the optimizer's packed state).
+template <bool kVec>
+__global__ void __launch_bounds__(256) sgd_step_kernel(const float* p, const float* g, const float* buf, float* out, int64_t n, SgdParams a) {
+  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  const int64_t first = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if constexpr (kVec) {
+    float4* po = reinterpret_cast<float4*>(out);
+    const int64_t n4 = n / 4;
+    for (int64_t i = first; i < n4; i += step) {
+      const float4 pv = reinterpret_cast<const float4*>(p)[i], gv = reinterpret_cast<const float4*>(g)[i];
+      const float4 bv = a.read_buf ? reinterpret_cast<const float4*>(buf)[i] : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+      float4 p1, b1 = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+      sgd_one(pv.x, gv.x, bv.x, a, p1.x, b1.x);
+      sgd_one(pv.y, gv.y, bv.y, a, p1.y, b1.y);
+      sgd_one(pv.z, gv.z, bv.z, a, p1.z, b1.z);
+      sgd_one(pv.w, gv.w, bv.w, a, p1.w, b1.w);
+      po[i] = p1;
+      if (a.use_momentum) po[n4 + i] = b1;
+    }
+  } else {
+    for (int64_t i = first; i < n; i += step) {
+      float p1, b1 = 0.0f;
+      sgd_one(p[i], g[i], a.read_buf ? buf[i] : 0.0f, a, p1, b1);
+      out[i] = p1;
+      if (a.use_momentum) out[n + i] = b1;
+    }
   }
 }
 

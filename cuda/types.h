@@ -70,6 +70,15 @@ struct AdamParams {
   float eps, weight_decay, decay, step_size, bias2_sqrt;
 };
 
+// One SGD step's scalars (engine/ops/attrs.ts SgdStepAttrs). The flags are decided on the host from the attributes
+// in double, so a momentum that rounds to 0 in f32 still gets the [p′; buf′] layout the op's shape promises.
+struct SgdParams {
+  float lr, momentum, one_minus_dampening, weight_decay;  // 1 − dampening taken in double, then rounded
+  bool use_momentum;  // momentum != 0: out is [p′; buf′], else [p′]
+  bool read_buf;      // use_momentum and not the first step: buf′ = momentum·buf + (1 − dampening)·d
+  bool nesterov;      // d = d + momentum·buf′ instead of buf′
+};
+
 // The soft histogram (softHistogram / softHistogramGrad): bin k has centre low + (k + 0.5)·width; a value takes
 // part in the bins of its nearest one ± window (window = ceil(8h/width), computed by the host in double as the
 // reference does).

@@ -242,6 +242,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   def(env, exports, "activationGrad", op(op_activation_grad));
   def(env, exports, "linear", op(op_linear));
   def(env, exports, "adamStep", op(op_adam_step));
+  def(env, exports, "sgdStep", op(op_sgd_step));
   return exports;
 }
 

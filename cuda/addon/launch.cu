@@ -559,6 +559,17 @@ void launch_adam_step(const Stream& s, float* out, const float* p, const float* 
   }
 }
 
+void launch_sgd_step(const Stream& s, float* out, const float* p, const float* g, const float* buf, int64_t n, const SgdParams& a) {
+  if (n == 0) return;
+  if (a.read_buf && buf == nullptr) throw LaunchError("sgdStep: the momentum buffer is needed but missing");
+  const auto aligned = [](const float* q) { return reinterpret_cast<uintptr_t>(q) % 16 == 0; };
+  if (n % 4 == 0 && aligned(out) && aligned(p) && aligned(g) && (!a.read_buf || aligned(buf))) {
+    run(s, "sgd_step<vec>", &sgd_step_kernel<true>, stride_grid(n / 4), dim3(kBlock), 0, p, g, buf, out, n, a);
+  } else {
+    run(s, "sgd_step", &sgd_step_kernel<false>, stride_grid(n), dim3(kBlock), 0, p, g, buf, out, n, a);
+  }
+}
+
 // ---- indexing and structure ----------------------------------------------------------------------------------
 void launch_embedding(const Stream& s, DType dt, void* out, const void* table, const int32_t* ids, int64_t n, int64_t rows, int64_t dim) {
   if (n * dim == 0) return;

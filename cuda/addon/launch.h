@@ -86,6 +86,8 @@ void launch_layer_norm_grad(const Stream&, float* out, const float* x, const flo
 void launch_activation_grad(const Stream&, int act, float* out, int64_t n, const Shape& shape, const Operand& y, const Operand& g);
 // out [3, n] = [p′; m′; v′].
 void launch_adam_step(const Stream&, float* out, const float* p, const float* g, const float* m, const float* v, int64_t n, const AdamParams& a);
+// out [1, n] = [p′] or, with a.use_momentum, [2, n] = [p′; buf′]. buf may be null unless a.read_buf.
+void launch_sgd_step(const Stream&, float* out, const float* p, const float* g, const float* buf, int64_t n, const SgdParams& a);
 
 void launch_embedding(const Stream&, DType dt, void* out, const void* table, const int32_t* ids, int64_t n, int64_t rows, int64_t dim);
 void launch_scatter_add(const Stream&, float* out, const int32_t* ids, const float* values, int64_t n, int64_t rows, int64_t dim);

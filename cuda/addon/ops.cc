@@ -469,4 +469,28 @@ void op_adam_step(const Napi::CallbackInfo& info) {
   launch_adam_step(dev().stream(), out, p, g, m, v, n, a);
 }
 
+// sgdStep(out, p, pOffset, g, gOffset, buf, bufOffset, n, lr, momentum, dampening, nesterov, weightDecay, first):
+// out [1, n] = [p′] (momentum 0) or [2, n] = [p′; buf′] from dense inputs. buf and bufOffset are neither read nor
+// checked when momentum is 0 or first is true. 1 − dampening is taken in double before rounding to f32.
+void op_sgd_step(const Napi::CallbackInfo& info) {
+  const int64_t n = arg_int(info[7], "n");
+  if (n < 0) throw LaunchError("sgdStep: negative size");
+  if (!info[11].IsBoolean() || !info[13].IsBoolean()) throw LaunchError("sgdStep: nesterov and first must be booleans");
+  const double momentum = arg_number(info[9], "momentum"), dampening = arg_number(info[10], "dampening");
+  SgdParams a{};
+  a.lr = arg_f32(info[8], "lr");
+  a.momentum = static_cast<float>(momentum);
+  a.one_minus_dampening = static_cast<float>(1.0 - dampening);
+  a.weight_decay = arg_f32(info[12], "weightDecay");
+  a.use_momentum = momentum != 0.0;
+  a.read_buf = a.use_momentum && !info[13].As<Napi::Boolean>().Value();
+  a.nesterov = info[11].As<Napi::Boolean>().Value();
+  if (a.nesterov && !a.use_momentum) throw LaunchError("sgdStep: nesterov needs momentum != 0");
+  const float* p = f32_range(info, 1, n, "sgdStep parameter");
+  const float* g = f32_range(info, 3, n, "sgdStep gradient");
+  const float* buf = a.read_buf ? f32_range(info, 5, n, "sgdStep momentum buffer") : nullptr;
+  auto* out = static_cast<float*>(dense_out(info[0], kF32, (a.use_momentum ? 2 : 1) * n, "sgdStep output"));
+  launch_sgd_step(dev().stream(), out, p, g, buf, n, a);
+}
+
 }  // namespace eitp

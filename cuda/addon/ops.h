@@ -30,4 +30,5 @@ void op_layer_norm_grad(const Napi::CallbackInfo& info);
 void op_activation_grad(const Napi::CallbackInfo& info);
 void op_linear(const Napi::CallbackInfo& info);
 void op_adam_step(const Napi::CallbackInfo& info);
+void op_sgd_step(const Napi::CallbackInfo& info);
 }  // namespace eitp

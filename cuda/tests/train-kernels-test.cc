@@ -1,7 +1,8 @@
 // Tests of the fused training kernels (train-fused.cuh, and matmul.cuh's bias + activation epilogue) under the
 // emulator, against naive double-precision host loops written from the spec (the ops' contract in
 // engine/ops/train-fused.ts). Shapes are ragged, grids have more blocks than the emulator's workers, layerNormGrad
-// takes both its one-chunk and its multi-chunk column path, and adamStep both its float4 and scalar passes.
+// takes both its one-chunk and its multi-chunk column path, and adamStep and sgdStep both their float4 and scalar
+// passes.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -173,6 +174,69 @@ void test_adam_step(int64_t n, int64_t offset, double weight_decay, double decay
   cudaFree(dp), cudaFree(dg), cudaFree(dm), cudaFree(dv), cudaFree(out);
 }
 
+// ---- sgdStep -----------------------------------------------------------------------------------------------------------
+struct Sgd {
+  double lr, momentum, dampening, weight_decay;
+  bool nesterov, first;
+};
+
+SgdParams sgd_params(const Sgd& c) {
+  SgdParams a{};
+  a.lr = static_cast<float>(c.lr), a.momentum = static_cast<float>(c.momentum);
+  a.one_minus_dampening = static_cast<float>(1 - c.dampening), a.weight_decay = static_cast<float>(c.weight_decay);
+  a.use_momentum = c.momentum != 0, a.read_buf = c.momentum != 0 && !c.first, a.nesterov = c.nesterov;
+  return a;
+}
+
+// The spec's update in double for element i: p′ and (with momentum) buf′.
+void sgd_want(const Sgd& c, double p, double g, double b, double& p1, double& b1) {
+  double d = g + c.weight_decay * p;
+  b1 = 0;
+  if (c.momentum != 0) {
+    b1 = c.first ? d : c.momentum * b + (1 - c.dampening) * d;
+    d = c.nesterov ? d + c.momentum * b1 : b1;
+  }
+  p1 = p - c.lr * d;
+}
+
+// p, g, buf at `offset` elements into one buffer each (offset 1: the scalar pass). buf is passed as null when the
+// step does not read it, so a read of it would fault; the output is exactly n or 2n long, so a stray buf′ write
+// past [p′] is an ASan report.
+void test_sgd_step(int64_t n, int64_t offset, const Sgd& c) {
+  auto p = randn(offset + n, 65), g = randn(offset + n, 66), b = randn(offset + n, 67);
+  const SgdParams a = sgd_params(c);
+  const int64_t rows = a.use_momentum ? 2 : 1;
+  float *dp = upload(p), *dg = upload(g), *db = upload(b), *out = device<float>(rows * n);
+  launch_sgd_step(stream(), out, dp + offset, dg + offset, a.read_buf ? db + offset : nullptr, n, a);
+  int bad = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    double p1, b1;
+    sgd_want(c, p[offset + i], g[offset + i], b[offset + i], p1, b1);
+    bad += !close(out[i], static_cast<float>(p1), 1e-5f, 1e-6f);
+    if (a.use_momentum) bad += !close(out[n + i], static_cast<float>(b1), 1e-5f, 1e-6f);
+  }
+  EXPECT(bad == 0, "sgdStep n=%ld offset=%ld momentum %g dampening %g wd %g nesterov %d first %d: %d wrong", (long)n, (long)offset, c.momentum, c.dampening,
+         c.weight_decay, c.nesterov, c.first, bad);
+  cudaFree(dp), cudaFree(dg), cudaFree(db), cudaFree(out);
+}
+
+// The optimizer's layout: p and buf are the two halves of the previous step's packed output, updated in place.
+void test_sgd_step_in_place(int64_t n) {
+  const Sgd c{0.05, 0.9, 0.1, 0.01, true, false};
+  auto packed = randn(2 * n, 68);
+  const auto g = randn(n, 69);
+  float *dst = upload(packed), *dg = upload(g);
+  launch_sgd_step(stream(), dst, dst, dg, dst + n, n, sgd_params(c));
+  int bad = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    double p1, b1;
+    sgd_want(c, packed[i], g[i], packed[n + i], p1, b1);
+    bad += !close(dst[i], static_cast<float>(p1), 1e-5f, 1e-6f) + !close(dst[n + i], static_cast<float>(b1), 1e-5f, 1e-6f);
+  }
+  EXPECT(bad == 0, "sgdStep in place n=%ld: %d wrong", (long)n, bad);
+  cudaFree(dst), cudaFree(dg);
+}
+
 }  // namespace
 
 void test_train_kernels() {
@@ -194,6 +258,15 @@ void test_train_kernels() {
   test_adam_step(1, 0, 0.01, 1.0);
   test_adam_step(1000, 0, 0.01, 0.995);           // float4 pass
   test_adam_step(100003, 1, 0.0, 0.999);          // scalar pass (misaligned, n % 4 != 0), 391 blocks
+  const Sgd plain{0.1, 0, 0, 0, false, false}, decayed{0.1, 0, 0, 0.01, false, false};
+  const Sgd first{0.1, 0.9, 0.5, 0.01, false, true}, damped{0.05, 0.9, 0.25, 0.01, false, false}, nesterov{0.05, 0.9, 0, 0, true, false};
+  for (const Sgd& c : {plain, decayed, first, damped, nesterov}) {
+    test_sgd_step(1, 0, c);
+    test_sgd_step(1000, 0, c);    // float4 pass
+    test_sgd_step(100003, 1, c);  // scalar pass (misaligned, n % 4 != 0), 391 blocks
+  }
+  test_sgd_step_in_place(256);  // float4 pass over the packed [p; buf]
+  test_sgd_step_in_place(257);  // scalar pass (buf misaligned)
 }
 
 }  // namespace eitp_test
