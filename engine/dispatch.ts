@@ -83,7 +83,9 @@ function propagateTangents<K extends OpName>(def: OpDef<K>, inputs: readonly Ten
         const ref = composite(inputs, attrs);
         const tan = ref.tangents?.get(level);
         ref.tangents?.delete(level);
-        ref.dispose();
+        // A tangent with a recorded graph may read ref (tanh's and exp's JVPs use their output), so ref then lives
+        // on like the composite's other intermediates (an enclosing tidy frees it); otherwise it is freed now.
+        if (!tan?.requiresGrad) ref.dispose();
         return tan!;
       });
     } else {

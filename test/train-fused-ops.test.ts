@@ -79,6 +79,29 @@ describe.each(availableBackends())('fused training ops on %s, closed forms', (ba
   });
 });
 
+describe.each(availableBackends())('reverse over forward through linear on %s', (backend) => {
+  it.each(['none', 'relu', 'tanh', 'sigmoid'] as const)('%s: ∂‖J v‖²/∂W equals the unfused layer’s', async (act) => {
+    const w = et.randn([5, 3], { seed: 1, backend, requiresGrad: true });
+    const b = et.randn([5], { seed: 2, backend, requiresGrad: true });
+    const x = et.randn([4, 3], { seed: 3, backend });
+    const v = et.randn([4, 3], { seed: 4, backend });
+    const grads = async (layer: (h: et.Tensor) => et.Tensor) => {
+      et.tidy(() => et.jvp(layer, [x], [v])[1].square().sum().backward());
+      // b gets no gradient where ‖J v‖ does not depend on it (none, relu): then both sides must agree on null.
+      const out = [await w.grad!.data(), b.grad ? await b.grad.data() : null];
+      w.zeroGrad();
+      b.zeroGrad();
+      return out;
+    };
+    const fused = await grads((h) => et.linear(h, w.transpose(), b, act));
+    const plain = await grads((h) => et.nn.activate(h.matmul(w.transpose()).add(b), act));
+    close(fused[0]!, plain[0]!);
+    if (plain[1]) close(fused[1]!, plain[1]);
+    else expect(fused[1]).toBeNull();
+    et.dispose([w, b, x, v]);
+  });
+});
+
 describe('fused training ops reject bad input with typed errors', () => {
   const f = (shape: number[]) => et.zeros(shape);
   it('crossEntropyGrad: g must be a scalar for mean, shaped like targets for none', () => {
