@@ -67,9 +67,7 @@ export class Adam extends Optimizer {
         stepSize,
         bias2Sqrt: Math.sqrt(biasCorrection2),
       });
-      // p, m and v become views of the one packed output (contiguous at offsets 0, n, 2n): no copies.
-      const part = (k: number) => et.reshape(et.slice(packed, [k, ...p.shape.map(() => 0)], [k + 1, ...p.shape]), p.shape);
-      [p, expAvg, expAvgSq].forEach((t, k) => t.shareStorage(part(k)));
+      this.adoptPacked(packed, [p, expAvg, expAvgSq]);
       return;
     }
     let g = grad;

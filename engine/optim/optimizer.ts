@@ -98,6 +98,18 @@ export abstract class Optimizer {
     return (s[name] ??= et.keep(et.zerosLike(this.params[i]!)));
   }
 
+  /**
+   * Makes targets[k] a view of packed[k] (a fused step's output [k, ...shape]), contiguous at offset k·n of one
+   * buffer: the fused kernels' results are adopted without copies.
+   */
+  protected adoptPacked(packed: Tensor, targets: readonly Tensor[]): void {
+    const shape = targets[0]!.shape;
+    targets.forEach((t, k) => {
+      const row = packed.shape[0] === 1 ? packed : et.slice(packed, [k, ...shape.map(() => 0)], [k + 1, ...shape]);
+      t.shareStorage(et.reshape(row, shape));
+    });
+  }
+
   protected hasState(i: number, name: string): boolean {
     return this.state.get(i)?.[name] !== undefined;
   }

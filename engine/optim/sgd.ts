@@ -52,10 +52,7 @@ export class SGD extends Optimizer {
       const buf = this.momentum !== 0 ? this.stateTensor(i, 'momentumBuffer') : grad;
       const { momentum, dampening, nesterov, weightDecay, lr } = this;
       const packed = et.sgdStep(p, grad, buf, { lr, momentum, dampening, nesterov, weightDecay, first });
-      // p (and the buffer) become views of the packed output: no copies.
-      const part = (k: number) => et.reshape(et.slice(packed, [k, ...p.shape.map(() => 0)], [k + 1, ...p.shape]), p.shape);
-      p.shareStorage(part(0));
-      if (this.momentum !== 0) buf.shareStorage(part(1));
+      this.adoptPacked(packed, this.momentum !== 0 ? [p, buf] : [p]);
       return;
     }
     let d = this.weightDecay !== 0 ? grad.add(p.mul(this.weightDecay)) : grad;
