@@ -126,29 +126,42 @@ describe('fused training ops reject bad input with typed errors', () => {
   });
 });
 
+type MakeOptimizer = (params: et.Tensor[], fused: boolean) => et.optim.Optimizer;
+
+/**
+ * Five steps of the fused optimizer and of its elementwise form on identical parameters: equal results, a constant
+ * live-tensor count from the second step on. Returns the fused optimizer and its parameters for further checks.
+ */
+async function fusedMatchesElementwise(backend: et.BackendName, make: MakeOptimizer): Promise<{ opt: et.optim.Optimizer; ps: et.Tensor[]; done: () => void }> {
+  const params = () => [et.randn([33, 7], { seed: 1, backend, requiresGrad: true }), et.randn([5], { seed: 2, backend, requiresGrad: true })];
+  const [fusedPs, refPs] = [params(), params()];
+  const [fused, ref] = [make(fusedPs, true), make(refPs, false)];
+  let live = -1;
+  for (let step = 0; step < 5; step++) {
+    for (const [opt, ps] of [[fused, fusedPs], [ref, refPs]] as const) {
+      et.tidy(() => {
+        opt.zeroGrad();
+        ps[0]!.square().sum().add(ps[1]!.tanh().sum()).backward();
+        opt.step();
+      });
+    }
+    if (step === 1) live = et.memory().liveTensors;
+  }
+  expect(et.memory().liveTensors).toBe(live);
+  for (let i = 0; i < 2; i++) close(await fusedPs[i]!.data(), await refPs[i]!.data(), { rtol: 1e-5, atol: 1e-6 });
+  const done = () => {
+    fused.dispose();
+    ref.dispose();
+    et.dispose([...fusedPs, ...refPs]);
+  };
+  return { opt: fused, ps: fusedPs, done };
+}
+
 describe.each(availableBackends())('fused SGD on %s', (backend) => {
   for (const opts of [{}, { momentum: 0.9 }, { momentum: 0.9, dampening: 0.2, weightDecay: 0.05 }, { momentum: 0.8, nesterov: true }]) {
     it(`SGD ${JSON.stringify(opts)}: 5 fused steps equal the elementwise form, without leaks`, async () => {
-      const make = () => [et.randn([33, 7], { seed: 3, backend, requiresGrad: true }), et.randn([5], { seed: 4, backend, requiresGrad: true })];
-      const [fusedPs, refPs] = [make(), make()];
-      const fused = new et.optim.SGD(fusedPs, { lr: 0.05, ...opts });
-      const ref = new et.optim.SGD(refPs, { lr: 0.05, ...opts, fused: false });
-      let live = -1;
-      for (let step = 0; step < 5; step++) {
-        for (const [opt, ps] of [[fused, fusedPs], [ref, refPs]] as const) {
-          et.tidy(() => {
-            opt.zeroGrad();
-            ps[0]!.square().sum().add(ps[1]!.tanh().sum()).backward();
-            opt.step();
-          });
-        }
-        if (step === 1) live = et.memory().liveTensors;
-      }
-      expect(et.memory().liveTensors).toBe(live);
-      for (let i = 0; i < 2; i++) close(await fusedPs[i]!.data(), await refPs[i]!.data(), { rtol: 1e-5, atol: 1e-6 });
-      fused.dispose();
-      ref.dispose();
-      et.dispose([...fusedPs, ...refPs]);
+      const { done } = await fusedMatchesElementwise(backend, (ps, fused) => new et.optim.SGD(ps, { lr: 0.05, ...opts, fused }));
+      done();
     });
   }
 
@@ -170,29 +183,11 @@ describe.each(availableBackends())('fused SGD on %s', (backend) => {
 describe.each(availableBackends())('fused Adam on %s', (backend) => {
   for (const [name, Opt] of [['Adam', et.optim.Adam], ['AdamW', et.optim.AdamW]] as const) {
     it(`${name}: 5 fused steps equal the elementwise form, without copies or leaks`, async () => {
-      const make = () => [et.randn([33, 7], { seed: 1, backend, requiresGrad: true }), et.randn([5], { seed: 2, backend, requiresGrad: true })];
-      const [fusedPs, refPs] = [make(), make()];
-      const fused = new Opt(fusedPs, { lr: 0.05, weightDecay: 0.1 });
-      const ref = new Opt(refPs, { lr: 0.05, weightDecay: 0.1, fused: false });
-      let live = -1;
-      for (let step = 0; step < 5; step++) {
-        for (const [opt, ps] of [[fused, fusedPs], [ref, refPs]] as const) {
-          et.tidy(() => {
-            opt.zeroGrad();
-            ps[0]!.square().sum().add(ps[1]!.tanh().sum()).backward();
-            opt.step();
-          });
-        }
-        if (step === 1) live = et.memory().liveTensors;
-      }
-      expect(et.memory().liveTensors).toBe(live);
-      for (let i = 0; i < 2; i++) close(await fusedPs[i]!.data(), await refPs[i]!.data(), { rtol: 1e-5, atol: 1e-6 });
+      const { opt, ps, done } = await fusedMatchesElementwise(backend, (params, fused) => new Opt(params, { lr: 0.05, weightDecay: 0.1, fused }));
       // p, m and v are views of one packed buffer: offsets 0, n, 2n.
-      const state = fused.stateDict().tensors;
-      expect([fusedPs[0]!.offset, state['0.expAvg']!.offset, state['0.expAvgSq']!.offset]).toEqual([0, 231, 462]);
-      fused.dispose();
-      ref.dispose();
-      et.dispose([...fusedPs, ...refPs]);
+      const state = opt.stateDict().tensors;
+      expect([ps[0]!.offset, state['0.expAvg']!.offset, state['0.expAvgSq']!.offset]).toEqual([0, 231, 462]);
+      done();
     });
   }
 });
