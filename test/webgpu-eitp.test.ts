@@ -9,21 +9,12 @@ import { apply as applyOp } from '../engine/dispatch.js';
 import * as et from '../engine/index.js';
 import { initWebGPU } from '../engine/backends/webgpu/index.js';
 import { TOLERANCE, compareArrays } from './helpers/backends.js';
+import { onBoth } from './helpers/on-both.js';
 
 const status = await initWebGPU();
 if (!status.available && process.env.EITP_REQUIRE_WEBGPU === '1') throw new Error(`webgpu unavailable: ${status.reason}`);
 
 type Attrs = et.OpAttrs['softHistogram'];
-
-async function onBoth(fn: (b: et.BackendName) => et.Tensor): Promise<[Float32Array, Float32Array]> {
-  const out: Float32Array[] = [];
-  for (const b of ['webgpu', 'cpu'] as const) {
-    const t = et.tidy(() => fn(b));
-    out.push((await t.data()) as Float32Array);
-    t.dispose();
-  }
-  return out as [Float32Array, Float32Array];
-}
 
 function expectClose([got, want]: [ArrayLike<number>, ArrayLike<number>], tol = TOLERANCE.f32): void {
   const cmp = compareArrays(got, want, tol);

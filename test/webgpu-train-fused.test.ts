@@ -12,6 +12,7 @@ import { initWebGPU, webgpuDevice } from '../engine/backends/webgpu/index.js';
 import { MATMUL_VARIANTS, pickVariant } from '../engine/backends/webgpu/kernels-matmul.js';
 import { kernelSource } from '../engine/backends/webgpu/shaders.js';
 import { compareArrays } from './helpers/backends.js';
+import { onBoth } from './helpers/on-both.js';
 
 const status = await initWebGPU();
 if (!status.available && process.env.EITP_REQUIRE_WEBGPU === '1') throw new Error(`webgpu unavailable: ${status.reason}`);
@@ -19,16 +20,6 @@ if (!status.available && process.env.EITP_REQUIRE_WEBGPU === '1') throw new Erro
 type Tol = { rtol: number; atol: number };
 /** f32 kernels against the cpu reference: a few ulps relative, plus an absolute floor for values near 0. */
 const TOL: Tol = { rtol: 1e-5, atol: 1e-6 };
-
-async function onBoth(fn: (b: et.BackendName) => et.Tensor): Promise<[Float32Array, Float32Array]> {
-  const out: Float32Array[] = [];
-  for (const b of ['webgpu', 'cpu'] as const) {
-    const t = et.tidy(() => fn(b));
-    out.push((await t.data()) as Float32Array);
-    t.dispose();
-  }
-  return out as [Float32Array, Float32Array];
-}
 
 /** The fused op and its composite reference, both on webgpu. */
 async function fusedAndComposite(op: keyof et.OpAttrs, inputs: () => et.Tensor[], attrs: object): Promise<[Float32Array, Float32Array]> {

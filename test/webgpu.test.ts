@@ -9,19 +9,10 @@ import * as et from '../engine/index.js';
 import { initWebGPU, profile, webgpuDevice, webgpuStats } from '../engine/backends/webgpu/index.js';
 import { formatCoverage, webgpuCoverage } from '../engine/backends/webgpu/coverage.js';
 import { TOLERANCE, compareArrays } from './helpers/backends.js';
+import { onBoth } from './helpers/on-both.js';
 
 const status = await initWebGPU();
 if (!status.available && process.env.EITP_REQUIRE_WEBGPU === '1') throw new Error(`webgpu unavailable: ${status.reason}`);
-
-async function onBoth(fn: (b: et.BackendName) => et.Tensor): Promise<[ArrayLike<number>, ArrayLike<number>]> {
-  const out: ArrayLike<number>[] = [];
-  for (const b of ['webgpu', 'cpu'] as const) {
-    const t = et.tidy(() => fn(b));
-    out.push(await t.data());
-    t.dispose();
-  }
-  return out as [ArrayLike<number>, ArrayLike<number>];
-}
 
 function expectClose([got, want]: [ArrayLike<number>, ArrayLike<number>], scale = 1): void {
   const cmp = compareArrays(got, want, { rtol: TOLERANCE.f32.rtol * scale, atol: TOLERANCE.f32.atol * scale });
