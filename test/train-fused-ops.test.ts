@@ -115,13 +115,18 @@ describe('fused training ops reject bad input with typed errors', () => {
     expect(() => et.linear(f([2, 3]), f([4, 5]), f([5]))).toThrow(et.ShapeError);
     expect(() => et.linear(f([2, 3]), f([3, 5]), f([4]))).toThrow(et.ShapeError);
     expect(() => et.linear(f([3]), f([3, 5]), f([5]))).toThrow(et.ShapeError);
-    expect(() => et.linear(f([2, 3]), f([3, 5]), f([5]), 'gelu' as never)).toThrow(/activation/);
+    expect(() => et.linear(f([2, 3]), f([3, 5]), f([5]), 'gelu' as never)).toThrow(et.ArgumentError);
+    expect(() => et.activationGrad(f([2]), f([2]), 'gelu' as never)).toThrow(/activation must be one of relu, tanh, sigmoid/);
   });
   it('layerNormGrad, activationGrad and adamStep: shapes and scalars', () => {
     expect(() => apply('layerNormGrad', [f([2, 3]), f([2]), f([2, 3])], { eps: 1e-5 })).toThrow(et.ShapeError);
     expect(() => et.activationGrad(f([2]), f([3]), 'relu')).toThrow(et.ShapeError);
     const attrs = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, decay: 1, stepSize: 1e-3, bias2Sqrt: 0 };
-    expect(() => et.adamStep(f([2]), f([2]), f([2]), f([2]), attrs)).toThrow(/bias2Sqrt/);
+    expect(() => et.adamStep(f([2]), f([2]), f([2]), f([2]), attrs)).toThrow(et.ArgumentError);
+    expect(() => et.adamStep(f([2]), f([2]), f([2]), f([2]), attrs)).toThrow(/bias2Sqrt > 0/);
+    const sgd = { lr: 0.1, momentum: 0, dampening: 0, nesterov: true, weightDecay: 0, first: false };
+    expect(() => et.sgdStep(f([2]), f([2]), f([2]), sgd)).toThrow(et.ArgumentError);
+    expect(() => et.sgdStep(f([2]), f([2]), f([2]), { ...sgd, nesterov: false, lr: NaN })).toThrow(/finite scalars/);
     expect(() => et.adamStep(f([2]), f([3]), f([2]), f([2]), { ...attrs, bias2Sqrt: 1 })).toThrow(et.ShapeError);
   });
 });

@@ -10,7 +10,7 @@
  * differentiated through theirs.
  */
 import { apply } from '../dispatch.js';
-import { ShapeError } from '../errors.js';
+import { ArgumentError, ShapeError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import type { AdamStepAttrs, GradActivation, OpAttrs, SgdStepAttrs } from './attrs.js';
 import { add, div, gt, mul, sub } from './binary.js';
@@ -123,7 +123,7 @@ export const trainFusedDefs = {
       requireFloat('activationGrad', inputs);
       requireSameDtype('activationGrad', inputs);
       const shape = requireSameShape('activationGrad', inputs);
-      if (!GRAD_ACTIVATIONS.includes(activation)) throw new ShapeError(`activation must be one of ${GRAD_ACTIVATIONS.join(', ')}, got ${activation}`, ctx('activationGrad', inputs));
+      if (!GRAD_ACTIVATIONS.includes(activation)) throw new ArgumentError(`activation must be one of ${GRAD_ACTIVATIONS.join(', ')}, got ${activation}`, ctx('activationGrad', inputs));
       return meta(shape, inputs[0]!.dtype);
     },
     vjp: compositeVjp('activationGrad', activationGradComposite),
@@ -139,7 +139,7 @@ export const trainFusedDefs = {
       const ok = x.rank === 2 && w.rank === 2 && b.rank === 1 && x.shape[1] === w.shape[0] && b.shape[0] === w.shape[1];
       if (!ok) throw new ShapeError('needs x [M, K], w [K, N] and b [N]', ctx('linear', inputs));
       if (activation !== 'none' && !GRAD_ACTIVATIONS.includes(activation)) {
-        throw new ShapeError(`activation must be none, ${GRAD_ACTIVATIONS.join(', ')}; got ${activation}`, ctx('linear', inputs));
+        throw new ArgumentError(`activation must be none, ${GRAD_ACTIVATIONS.join(', ')}; got ${activation}`, ctx('linear', inputs));
       }
       return meta([x.shape[0]!, w.shape[1]!], x.dtype);
     },
@@ -158,7 +158,7 @@ export const trainFusedDefs = {
       requireSameDtype('adamStep', inputs);
       const shape = requireSameShape('adamStep', inputs);
       const finite = [a.beta1, a.beta2, a.eps, a.weightDecay, a.decay, a.stepSize, a.bias2Sqrt].every(Number.isFinite);
-      if (!finite || !(a.bias2Sqrt > 0)) throw new ShapeError('adamStep needs finite scalars and bias2Sqrt > 0', ctx('adamStep', inputs));
+      if (!finite || !(a.bias2Sqrt > 0)) throw new ArgumentError('adamStep needs finite scalars and bias2Sqrt > 0', ctx('adamStep', inputs));
       return meta([3, ...shape], inputs[0]!.dtype);
     },
     // Differentiable through its composite, for the rare meta-gradient through an optimizer step.
@@ -173,7 +173,7 @@ export const trainFusedDefs = {
       requireSameDtype('sgdStep', inputs);
       const shape = requireSameShape('sgdStep', inputs);
       const finite = [a.lr, a.momentum, a.dampening, a.weightDecay].every(Number.isFinite);
-      if (!finite || (a.nesterov && a.momentum === 0)) throw new ShapeError('sgdStep needs finite scalars (and momentum ≠ 0 for nesterov)', ctx('sgdStep', inputs));
+      if (!finite || (a.nesterov && a.momentum === 0)) throw new ArgumentError('sgdStep needs finite scalars (and momentum ≠ 0 for nesterov)', ctx('sgdStep', inputs));
       return meta([a.momentum === 0 ? 1 : 2, ...shape], inputs[0]!.dtype);
     },
     vjp: compositeVjp('sgdStep', sgdStepComposite),
