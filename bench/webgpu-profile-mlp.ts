@@ -4,7 +4,7 @@
  *   npx tsx bench/webgpu-profile-mlp.ts
  */
 import * as et from '../engine/index.js';
-import { destroyWebGPU, initWebGPU, profile, webgpuStats } from '../engine/backends/webgpu/index.js';
+import { destroyWebGPU, initWebGPU, webgpuProfile as profile, webgpuStats } from '../engine/backends/webgpu/index.js';
 
 const status = await initWebGPU();
 if (!status.available) throw new Error(`webgpu unavailable: ${status.reason}`);

@@ -9,6 +9,20 @@ import type { Layout } from './shape.js';
 export type BackendName = 'cpu' | 'native' | 'webgpu' | 'cuda';
 export const BACKEND_NAMES: readonly BackendName[] = ['cpu', 'native', 'webgpu', 'cuda'];
 
+/** Time spent in one kernel (summed over its calls) during `et.profile(fn)`. */
+export interface KernelTime {
+  readonly kernel: string;
+  readonly calls: number;
+  readonly ms: number;
+}
+
+/** One kernel call of a profile's timeline: when it started (ms from the profile's start) and how long it ran. */
+export interface KernelSpan {
+  readonly kernel: string;
+  readonly startMs: number;
+  readonly ms: number;
+}
+
 /** An opaque device allocation. `bytes` is what `memory()` counts. */
 export interface DeviceBuffer {
   readonly bytes: number;

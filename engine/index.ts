@@ -68,11 +68,11 @@ export {
   destroyWebGPU,
   syncWebGPU,
   webgpuStats,
-  profile,
   type WebGpuOptions,
   type WebGpuStats,
-  type KernelTime,
 } from './backends/webgpu/index.js';
+export { profile, type ProfileResult } from './profile.js';
+export type { KernelSpan, KernelTime } from './backend.js';
 export { cudaInfo } from './backends/cuda/index.js';
 export { nativeFmaPeak } from './backends/native/index.js';
 export type { NativeFmaPeak } from './backends/native/native-addon.js';

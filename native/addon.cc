@@ -312,6 +312,17 @@ bool smallWork(const Task& t) {
   return elements < (1 << 16);
 }
 
+// A kernel run on the JS thread (sync mode, or small work on an idle stream), timed into the profile when one is on.
+void runInline(Context& c, const Task& task, KernelFn fn) {
+  if (!c.stream->profiling()) {
+    fn(task, c.stream->pool());
+    return;
+  }
+  const auto start = std::chrono::steady_clock::now();
+  fn(task, c.stream->pool());
+  c.stream->record(task.op, start, std::chrono::steady_clock::now());
+}
+
 Napi::Value Run(const Napi::CallbackInfo& info) {
   const std::string op = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : std::string("?");
   return guarded(info, op.c_str(), [&](Napi::Env env) -> Napi::Value {
@@ -338,13 +349,13 @@ Napi::Value Run(const Napi::CallbackInfo& info) {
     // (Kernels run inline check for themselves, at the call.)
     if (c.syncMode) {
       c.stream->waitFor(c.stream->submitted());
-      fn(*task, c.stream->pool());
+      runInline(c, *task, fn);
       return env.Undefined();
     }
     // A small kernel on an idle stream runs right here: handing it to the stream thread and waiting for it costs
     // more than the kernel (tens of microseconds on a loaded machine). Same kernel and pool, so same results.
     if (c.stream->idle() && smallWork(*task)) {
-      fn(*task, c.stream->pool());
+      runInline(c, *task, fn);
       return env.Undefined();
     }
     bool ready = true;
@@ -425,6 +436,37 @@ Napi::Value Sgemm(const Napi::CallbackInfo& info) {
   });
 }
 
+// profile(true) drains the queue and starts recording every task's wall time; profile(false) drains it, stops, and
+// returns { ops: string[], start: Float64Array, ns: Float64Array } in the order the tasks ran (start in ns from the
+// profile's start).
+Napi::Value Profile(const Napi::CallbackInfo& info) {
+  return guarded(info, "profile", [&](Napi::Env env) -> Napi::Value {
+    Context& c = ctx(env);
+    const bool on = info.Length() > 0 && info[0].ToBoolean().Value();
+    c.stream->waitFor(c.stream->submitted());
+    throwPending(env, c, c.stream->submitted());
+    if (on) {
+      c.stream->setProfiling(true);
+      return env.Undefined();
+    }
+    c.stream->setProfiling(false);
+    const std::vector<KernelSample> samples = c.stream->takeProfile();
+    Napi::Array ops = Napi::Array::New(env, samples.size());
+    Napi::Float64Array start = Napi::Float64Array::New(env, samples.size());
+    Napi::Float64Array ns = Napi::Float64Array::New(env, samples.size());
+    for (size_t i = 0; i < samples.size(); i++) {
+      ops.Set(static_cast<uint32_t>(i), Napi::String::New(env, samples[i].op));
+      start[i] = static_cast<double>(samples[i].startNs);
+      ns[i] = static_cast<double>(samples[i].ns);
+    }
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("ops", ops);
+    o.Set("start", start);
+    o.Set("ns", ns);
+    return o;
+  });
+}
+
 // Deliberately leaks the small Context: GC finalisers of buffer handles may still run after this and check it.
 // Returns the cached free blocks to the system (after the queued work, which may still free blocks).
 Napi::Value TrimCache(const Napi::CallbackInfo& info) {
@@ -482,6 +524,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sgemm", Napi::Function::New(env, Sgemm));
   exports.Set("trimCache", Napi::Function::New(env, TrimCache));
   exports.Set("stallStream", Napi::Function::New(env, StallStream));
+  exports.Set("profile", Napi::Function::New(env, Profile));
   return exports;
 }
 

@@ -51,6 +51,8 @@ void Stream::loop() {
       item = std::move(queue_.front());
       queue_.pop_front();
     }
+    const bool timed = profiling_.load(std::memory_order_relaxed);
+    const auto start = timed ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     try {
       item.work(*pool_);
     } catch (const std::exception& e) {
@@ -62,6 +64,8 @@ void Stream::loop() {
       errors_.push_back(AsyncError{item.seq, item.op, "unknown C++ exception", false});
     }
     item.work = nullptr;  // release captured buffers before announcing completion
+    const auto end = timed ? std::chrono::steady_clock::now() : start;
+    if (timed) record(item.op, start, end);
     {
       std::lock_guard<std::mutex> lock(mu_);
       completed_.store(item.seq, std::memory_order_release);
@@ -69,6 +73,29 @@ void Stream::loop() {
     doneCv_.notify_all();
     if (item.notify && notify_) notify_();
   }
+}
+
+void Stream::setProfiling(bool on) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (on) {
+    samples_.clear();
+    profileStart_ = std::chrono::steady_clock::now();
+  }
+  profiling_.store(on, std::memory_order_relaxed);
+}
+
+void Stream::record(const std::string& op, std::chrono::steady_clock::time_point start, std::chrono::steady_clock::time_point end) {
+  using std::chrono::duration_cast;
+  using std::chrono::nanoseconds;
+  std::lock_guard<std::mutex> lock(mu_);
+  samples_.push_back(KernelSample{op, duration_cast<nanoseconds>(start - profileStart_).count(), duration_cast<nanoseconds>(end - start).count()});
+}
+
+std::vector<KernelSample> Stream::takeProfile() {
+  std::vector<KernelSample> out;
+  std::lock_guard<std::mutex> lock(mu_);
+  out.swap(samples_);
+  return out;
 }
 
 void Stream::waitFor(uint64_t seq) {

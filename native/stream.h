@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -11,10 +12,18 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "thread-pool.h"
 
 namespace eitp {
+
+// One timed task of a profile (Stream::setProfiling): the op's name and its wall time on the thread that ran it.
+struct KernelSample {
+  std::string op;
+  int64_t startNs = 0;  // steady clock, from the moment profiling started
+  int64_t ns = 0;
+};
 
 struct AsyncError {
   uint64_t seq = 0;
@@ -42,6 +51,12 @@ class Stream {
   ThreadPool& pool() { return *pool_; }
   // Waits for the queue to drain, then rebuilds the pool with n threads.
   void setThreads(int n);
+  // While profiling, every task's wall time is recorded (kernels run inline on the JS thread call record()).
+  // setProfiling(true) clears the record; takeProfile() returns it (call both with the queue drained).
+  void setProfiling(bool on);
+  bool profiling() const { return profiling_.load(std::memory_order_relaxed); }
+  void record(const std::string& op, std::chrono::steady_clock::time_point start, std::chrono::steady_clock::time_point end);
+  std::vector<KernelSample> takeProfile();
 
  private:
   struct Item {
@@ -59,6 +74,9 @@ class Stream {
   std::condition_variable doneCv_;
   std::deque<Item> queue_;
   std::deque<AsyncError> errors_;
+  std::atomic<bool> profiling_{false};
+  std::vector<KernelSample> samples_;  // guarded by mu_
+  std::chrono::steady_clock::time_point profileStart_;
   uint64_t submitted_ = 0;  // JS thread only
   std::atomic<uint64_t> completed_{0};
   std::atomic<uint64_t> enqueued_{0};  // submitted_, readable from the stream thread

@@ -45,6 +45,28 @@ function expectClose(actual: ArrayLike<number>, ref: { c: Float64Array; bound: F
   expect(worst).toBe(0);
 }
 
+/**
+ * A script for a fresh process (GEMM choices are made once, at load): the addon's sgemm on each (m, k, n), printing
+ * the micro-kernel's name and the worst error relative to Σ|a·b| against a float64 product.
+ */
+function sgemmWorstErrorScript(shapes: [number, number, number][]): string {
+  return `
+    const a = require(${JSON.stringify(`${process.cwd()}/${ADDON_FILE}`)});
+    let worst = 0;
+    for (const [m, k, n] of ${JSON.stringify(shapes)}) {
+      const A = Float32Array.from({ length: m * k }, (_, i) => Math.sin(i));
+      const B = Float32Array.from({ length: k * n }, (_, i) => Math.cos(i));
+      const C = new Float32Array(m * n);
+      a.sgemm(m, n, k, A, B, C);
+      for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
+        let s = 0, bound = 0;
+        for (let p = 0; p < k; p++) { s += A[i * k + p] * B[p * n + j]; bound += Math.abs(A[i * k + p] * B[p * n + j]); }
+        worst = Math.max(worst, Math.abs(C[i * n + j] - s) / (bound + 1e-30));
+      }
+    }
+    console.log(a.info().gemmKernel, worst);`;
+}
+
 describe.skipIf(!hasNative)('native backend', () => {
   const initialThreads = hasNative ? nativeInfo().threads : 1;
   afterAll(() => {
@@ -104,26 +126,26 @@ describe.skipIf(!hasNative)('native backend', () => {
 
   it('the fallback GEMM micro-kernels (EITP_SIMD=generic, avx2) are right on ragged shapes', () => {
     // A fresh process per instruction set: the choice is made once, at load.
-    const script = `
-      const a = require(${JSON.stringify(`${process.cwd()}/${ADDON_FILE}`)});
-      let worst = 0;
-      for (const [m, k, n] of [[67, 401, 45], [13, 7, 33], [200, 100, 300]]) {
-        const A = Float32Array.from({ length: m * k }, (_, i) => Math.sin(i));
-        const B = Float32Array.from({ length: k * n }, (_, i) => Math.cos(i));
-        const C = new Float32Array(m * n);
-        a.sgemm(m, n, k, A, B, C);
-        for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
-          let s = 0, bound = 0;
-          for (let p = 0; p < k; p++) { s += A[i * k + p] * B[p * n + j]; bound += Math.abs(A[i * k + p] * B[p * n + j]); }
-          worst = Math.max(worst, Math.abs(C[i * n + j] - s) / (bound + 1e-30));
-        }
-      }
-      console.log(a.info().gemmKernel, worst);`;
+    const script = sgemmWorstErrorScript([[67, 401, 45], [13, 7, 33], [200, 100, 300]]);
     for (const simd of ['generic', 'avx2']) {
       const out = execFileSync(process.execPath, ['-e', script], { env: { ...process.env, EITP_SIMD: simd }, encoding: 'utf8' }).trim();
       const [kernel, worst] = out.split(' ');
       expect(kernel!.startsWith(simd) || kernel!.startsWith('generic')).toBe(true);
       expect(Number(worst)).toBeLessThan(1e-5);
+    }
+  });
+
+  it('both parallel GEMM schedules (independent blocks, shared packed B) are right on 1, 2 and 3 threads', () => {
+    // EITP_GEMM_SPLIT_MFLOP moves the switch between the schedules: 0 sends every product to the shared-B
+    // schedule (barriers per K block), 1e6 every product to independent blocks. k = 784 > KC exercises the
+    // accumulation over K blocks; 64 rows is the skinny case the split balancing is for.
+    const script = sgemmWorstErrorScript([[64, 784, 256], [67, 401, 45], [200, 100, 300], [130, 300, 200], [25, 900, 610]]);
+    for (const split of ['0', '1000000']) {
+      for (const threads of ['1', '2', '3']) {
+        const env = { ...process.env, EITP_GEMM_SPLIT_MFLOP: split, EITP_THREADS: threads };
+        const worst = Number(execFileSync(process.execPath, ['-e', script], { env, encoding: 'utf8' }).trim().split(' ')[1]);
+        expect(worst, `split ${split}, ${threads} threads`).toBeLessThan(1e-5);
+      }
     }
   });
 
@@ -272,6 +294,48 @@ describe.skipIf(!hasNative)('native backend', () => {
       );
       const cmp = compareArrays(actual!, expected!, TOLERANCE.f32);
       expect(cmp.ok, `${name}: ${cmp.message}`).toBe(true);
+    }
+  });
+
+  it('et.profile times every kernel the function queues, in order, and refuses to nest', async () => {
+    const x = et.randn([96, 96], { seed: 1, backend });
+    const prev = et.getBackend();
+    et.setBackend('native');
+    try {
+      const { result, kernels, totalMs, timeline } = await et.profile(async () => {
+        const y = et.tidy(() => et.add(et.matmul(x, x), 1));
+        const z = et.tidy(() => et.matmul(y, x));
+        await z.data();
+        et.dispose([y, z]);
+        return 7;
+      });
+      expect(result).toBe(7);
+      const calls = Object.fromEntries(kernels.map((k) => [k.kernel, k.calls]));
+      expect(calls.matmul).toBe(2);
+      expect(calls.add).toBe(1);
+      // the kernels ran in call order (matmul, add, matmul), each after the previous one ended
+      const compute = timeline!.filter((s) => s.kernel === 'matmul' || s.kernel === 'add');
+      expect(compute.map((s) => s.kernel)).toEqual(['matmul', 'add', 'matmul']);
+      for (let i = 1; i < compute.length; i++) expect(compute[i]!.startMs).toBeGreaterThanOrEqual(compute[i - 1]!.startMs + compute[i - 1]!.ms);
+      expect(totalMs).toBeCloseTo(timeline!.reduce((a, s) => a + s.ms, 0), 9);
+      expect(kernels.every((k) => k.ms >= 0)).toBe(true);
+      await expect(et.profile(() => et.profile(() => 0))).rejects.toThrow(/cannot nest/);
+      // profiling is off again after the failed nesting: a new profile starts with an empty record
+      const again = await et.profile(() => 0);
+      expect(again.kernels).toEqual([]);
+    } finally {
+      et.setBackend(prev);
+      x.dispose();
+    }
+  });
+
+  it('et.profile on a backend without a profiler is a BackendError', async () => {
+    const prev = et.getBackend();
+    et.setBackend('cpu');
+    try {
+      await expect(et.profile(() => 0)).rejects.toThrow(et.BackendError);
+    } finally {
+      et.setBackend(prev);
     }
   });
 

@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import * as et from '../engine/index.js';
-import { initWebGPU, profile, webgpuDevice, webgpuStats } from '../engine/backends/webgpu/index.js';
+import { initWebGPU, webgpuProfile as profile, webgpuDevice, webgpuStats } from '../engine/backends/webgpu/index.js';
 import { formatCoverage, webgpuCoverage } from '../engine/backends/webgpu/coverage.js';
 import { TOLERANCE, compareArrays } from './helpers/backends.js';
 import { onBoth } from './helpers/on-both.js';

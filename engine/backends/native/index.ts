@@ -9,11 +9,13 @@
  * kernel at its call), EITP_SIMD=generic|avx2 (cap the instruction set, to test fallbacks),
  * EITP_INT8_KERNEL=generic|avx2|avxvnni|avx512vnni (pick matmulInt8's tiles, where the CPU has them), EITP_NATIVE_CACHE_MB
  * (freed memory kept for reuse, default 1024), EITP_NATIVE_MAX_PENDING_MB (how far, in bytes of freed buffers awaiting
- * their queued release, the JS thread may run ahead before an allocation waits for the stream; default 512), EITP_GEMM_KC/MC/NC (GEMM blocking), EITP_NATIVE_ADDON (addon path).
+ * their queued release, the JS thread may run ahead before an allocation waits for the stream; default 512), EITP_GEMM_KC/MC/NC (GEMM blocking), EITP_GEMM_SPLIT_MFLOP (products up to this many million multiply-adds run as
+ * independent per-thread blocks, default 32), EITP_NATIVE_ADDON (addon path).
  */
-import type { Backend, KernelArg, KernelOpName, KernelTable } from '../../backend.js';
+import type { Backend, KernelArg, KernelOpName, KernelSpan, KernelTable, KernelTime } from '../../backend.js';
 import { type DType, type TypedArray, itemSize } from '../../dtype.js';
 import { ArgumentError, BackendError, EngineError } from '../../errors.js';
+import { KernelTimeSummary } from '../../kernel-times.js';
 import type { OpAttrs } from '../../ops/attrs.js';
 import { encodeAttrs, encodeLayouts } from './encode.js';
 import { type NativeAddon, type NativeFmaPeak, type NativeHandle, type NativeInfo, loadAddon } from './native-addon.js';
@@ -147,6 +149,42 @@ export function nativeFmaPeak(threads?: number, seconds?: number): NativeFmaPeak
   } catch (e) {
     throw toEngineError(e, 'fmaPeak');
   }
+}
+
+let profiling = false;
+
+/**
+ * Runs fn and returns the wall time of every native task it queued (kernels, and the stream's own write/read/free
+ * tasks), per kernel name. Kernels are timed on the thread that runs them (the stream thread, or the JS thread for
+ * small work on an idle stream); time between tasks (JS dispatch, waiting for the next kernel) is not counted, and
+ * `timeline` (every call with its start) shows where the stream waited.
+ */
+export async function nativeProfile<T>(
+  fn: () => T | Promise<T>,
+): Promise<{ result: T; kernels: KernelTime[]; totalMs: number; timeline: KernelSpan[] }> {
+  const addon = requireAddon();
+  if (profiling) throw new BackendError('profile() calls cannot nest', { op: 'profile', backend: 'native' });
+  profiling = true;
+  let result: T;
+  let record: { ops: string[]; start: Float64Array; ns: Float64Array };
+  try {
+    addon.profile(true);
+    try {
+      result = await fn();
+    } finally {
+      // stop even when fn threw, so that the stream does not go on timing every task
+      record = addon.profile(false);
+    }
+  } catch (e) {
+    throw toEngineError(e, 'profile');
+  } finally {
+    profiling = false;
+  }
+  const summary = new KernelTimeSummary();
+  record.ops.forEach((op, i) => summary.add(op, record.ns[i]!));
+  const kernels = summary.kernels();
+  const timeline = record.ops.map((kernel, i) => ({ kernel, startMs: record.start[i]! / 1e6, ms: record.ns[i]! / 1e6 }));
+  return { result, kernels, totalMs: kernels.reduce((a, k) => a + k.ms, 0), timeline };
 }
 
 /** Waits until every queued native kernel has run; throws the first error found on the stream. */

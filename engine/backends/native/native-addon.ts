@@ -51,6 +51,9 @@ export interface NativeAddon {
   sgemm(m: number, n: number, k: number, a: Float32Array, b: Float32Array, out: Float32Array): void;
   /** Tests only: queues idle work so that what is queued next is certainly still pending. */
   stallStream(ms: number): void;
+  /** Starts (true) or stops (false) timing every task; both drain the queue first. Stopping returns the record. */
+  profile(on: true): void;
+  profile(on: false): { ops: string[]; start: Float64Array; ns: Float64Array };
 }
 
 export const ADDON_FILE = 'build/Release/eitp_native.node';

@@ -186,7 +186,7 @@ export async function syncWebGPU(): Promise<void> {
  * Runs fn and returns per-kernel device times from timestamp queries (needs the adapter feature
  * 'timestamp-query'). Each dispatch gets its own pass while profiling, so totals include that overhead.
  */
-export async function profile<T>(fn: () => T | Promise<T>): Promise<{ result: T; kernels: KernelTime[]; totalMs: number }> {
+export async function webgpuProfile<T>(fn: () => T | Promise<T>): Promise<{ result: T; kernels: KernelTime[]; totalMs: number }> {
   const s = live('profile');
   if (!s.features.includes('timestamp-query')) {
     throw new BackendError("the adapter has no 'timestamp-query' feature, so kernels cannot be timed", { op: 'profile', backend: 'webgpu' });

@@ -4,15 +4,13 @@
  * at each submit and read back when the profiled function has finished.
  */
 /// <reference types="@webgpu/types" />
+import type { KernelTime } from '../../backend.js';
+import { KernelTimeSummary } from '../../kernel-times.js';
+
+export type { KernelTime };
 
 const QUERY_RESOLVE_COPY_SRC = 0x200 | 0x04;
 const MAP_READ_COPY_DST = 0x01 | 0x08;
-
-export interface KernelTime {
-  readonly kernel: string;
-  readonly calls: number;
-  readonly ms: number;
-}
 
 export class Profiler {
   private readonly querySet: GPUQuerySet;
@@ -55,7 +53,7 @@ export class Profiler {
 
   /** Times per kernel label, after everything recorded was submitted. */
   async collect(): Promise<KernelTime[]> {
-    const byKernel = new Map<string, { calls: number; ns: number }>();
+    const summary = new KernelTimeSummary();
     for (const r of this.results) {
       await r.buffer.mapAsync(1);
       const range = r.buffer.getMappedRange();
@@ -65,14 +63,10 @@ export class Profiler {
       r.resolved.destroy();
       for (let i = 0; i < r.count; i++) {
         const label = this.labels[r.first + i]!;
-        const ns = Number(t[2 * i + 1]! - t[2 * i]!);
-        const e = byKernel.get(label) ?? { calls: 0, ns: 0 };
-        e.calls++;
-        e.ns += Math.max(0, ns);
-        byKernel.set(label, e);
+        summary.add(label, Number(t[2 * i + 1]! - t[2 * i]!));
       }
     }
     this.querySet.destroy();
-    return [...byKernel].map(([kernel, e]) => ({ kernel, calls: e.calls, ms: e.ns / 1e6 })).sort((a, b) => b.ms - a.ms);
+    return summary.kernels();
   }
 }
