@@ -19,6 +19,14 @@ function resolveBackend(name: BackendName | undefined) {
   return name ? backendByName(name) : currentBackend();
 }
 
+/**
+ * A host array for values of dtype d, filled by the creation functions below and converted by fromTyped. f16 values
+ * are staged as doubles (a Uint16Array would hold bit patterns) and rounded to f16 once, when uploaded.
+ */
+function hostValues(d: DType, n: number): TypedArray {
+  return allocTyped(d === 'f16' ? 'f64' : d, n);
+}
+
 /** @internal uploads a typed array as a new tensor. */
 export function fromTyped(data: TypedArray, shape: Shape, opts: CreateOptions = {}): Tensor {
   const dtype = opts.dtype ?? dtypeOfTyped(data);
@@ -29,7 +37,8 @@ export function fromTyped(data: TypedArray, shape: Shape, opts: CreateOptions = 
   }
   const backend = resolveBackend(opts.backend);
   if (!backend.dtypes.includes(dtype)) {
-    throw new BackendError(`backend '${backend.name}' does not support dtype ${dtype}`, { op: 'tensor', dtypes: [dtype], backend: backend.name });
+    const where = dtype === 'f16' ? " (f16 lives on cpu, and on webgpu where the adapter has 'shader-f16')" : '';
+    throw new BackendError(`backend '${backend.name}' does not support dtype ${dtype}${where}`, { op: 'tensor', dtypes: [dtype], backend: backend.name });
   }
   const t = Tensor.allocate(backend, shape, dtype);
   backend.write(t.storage.buffer, dtypeOfTyped(data) === dtype ? data : toTyped(dtype, data));
@@ -51,7 +60,11 @@ function flatten(data: NestedArray, shape: number[], out: number[], depth: numbe
   }
 }
 
-/** A tensor from a number, nested arrays or a typed array (then `shape` defaults to 1-D). */
+/**
+ * A tensor from a number, nested arrays or a typed array (then `shape` defaults to 1-D). Numbers are values in every
+ * dtype (f16 rounds them to nearest even); a Uint16Array is always f16 bit patterns: it makes an f16 tensor of those
+ * exact bits, or, with another dtype, a tensor of the values they encode.
+ */
 export function tensor(data: NestedArray | TypedArray, opts: CreateOptions & { shape?: Shape } = {}): Tensor {
   if (ArrayBuffer.isView(data)) {
     const typed = data as TypedArray;
@@ -69,7 +82,7 @@ export function tensor(data: NestedArray | TypedArray, opts: CreateOptions & { s
 export function full(shape: Shape, value: number, opts: CreateOptions = {}): Tensor {
   const dtype = opts.dtype ?? 'f32';
   assertValidShape(shape, 'full');
-  const data = allocTyped(dtype, numel(shape));
+  const data = hostValues(dtype, numel(shape));
   data.fill(value);
   return fromTyped(data, shape, { ...opts, dtype });
 }
@@ -90,7 +103,7 @@ export function arange(a: number, b?: number, step = 1, opts: CreateOptions = {}
   if (step === 0 || !Number.isFinite(step)) throw new ArgumentError(`step must be a finite non-zero number, got ${step}`, { op: 'arange' });
   const n = Math.max(0, Math.ceil((stop - start) / step));
   const dtype = opts.dtype ?? 'f32';
-  const data = allocTyped(dtype, n);
+  const data = hostValues(dtype, n);
   for (let i = 0; i < n; i++) data[i] = start + i * step;
   return fromTyped(data, [n], { ...opts, dtype });
 }
@@ -98,7 +111,7 @@ export function arange(a: number, b?: number, step = 1, opts: CreateOptions = {}
 export function eye(n: number, m = n, opts: CreateOptions = {}): Tensor {
   const dtype = opts.dtype ?? 'f32';
   assertValidShape([n, m], 'eye');
-  const data = allocTyped(dtype, n * m);
+  const data = hostValues(dtype, n * m);
   for (let i = 0; i < Math.min(n, m); i++) data[i * m + i] = 1;
   return fromTyped(data, [n, m], { ...opts, dtype });
 }
@@ -107,9 +120,10 @@ export interface RandomOptions extends CreateOptions {
   seed?: number;
 }
 
+/** Random values are drawn in doubles; f16 rounds them once on upload. */
 function floatDtype(opts: CreateOptions, op: string): DType {
   const dtype = opts.dtype ?? 'f32';
-  if (dtype !== 'f32' && dtype !== 'f64') throw new DTypeError(`needs a float dtype, got ${dtype}`, { op, dtypes: [dtype] });
+  if (dtype !== 'f32' && dtype !== 'f64' && dtype !== 'f16') throw new DTypeError(`needs a float dtype (f32, f64 or f16), got ${dtype}`, { op, dtypes: [dtype] });
   return dtype;
 }
 
@@ -120,7 +134,7 @@ export function rand(shape: Shape, opts: RandomOptions & { low?: number; high?: 
   const rng = rngFor(opts.seed);
   const low = opts.low ?? 0;
   const high = opts.high ?? 1;
-  const data = allocTyped(dtype, numel(shape));
+  const data = hostValues(dtype, numel(shape));
   for (let i = 0; i < data.length; i++) data[i] = low + (high - low) * rng.next();
   return fromTyped(data, shape, { ...opts, dtype });
 }
@@ -131,7 +145,7 @@ export function randn(shape: Shape, opts: RandomOptions & { mean?: number; std?:
   const rng = rngFor(opts.seed);
   const mean = opts.mean ?? 0;
   const std = opts.std ?? 1;
-  const data = allocTyped(dtype, numel(shape));
+  const data = hostValues(dtype, numel(shape));
   for (let i = 0; i < data.length; i++) data[i] = mean + std * rng.normal();
   return fromTyped(data, shape, { ...opts, dtype });
 }
@@ -150,7 +164,7 @@ export function randint(shape: Shape, low: number, high: number, opts: RandomOpt
 
 /** @internal a 0-d tensor with t's dtype and backend, for number operands. */
 export function scalarLike(value: number, like: Tensor): Tensor {
-  const data = allocTyped(like.dtype, 1);
+  const data = hostValues(like.dtype, 1);
   data[0] = value;
   return fromTyped(data, [], { dtype: like.dtype, backend: like.backend as BackendName });
 }

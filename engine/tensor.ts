@@ -4,7 +4,8 @@
  * tensor-methods.ts; this file holds only identity, layout, lifetime and readback.
  */
 import type { Backend } from './backend.js';
-import type { DType, TypedArray } from './dtype.js';
+import { type DType, type TypedArray, carriesGradient } from './dtype.js';
+import { decodeF16 } from './half.js';
 import { DisposedError, GradError, ShapeError, BackendError } from './errors.js';
 import { Storage, retrack, setTensorCheck, track, untrack } from './memory.js';
 import type { OpAttrs, OpName } from './ops/attrs.js';
@@ -85,7 +86,8 @@ export class Tensor {
     if (!v && this.node) {
       throw new GradError('cannot clear requiresGrad on a tensor produced by an op; use stopGradient()', { shapes: [this.shape] });
     }
-    if (v && this.dtype !== 'f32' && this.dtype !== 'f64') {
+    // f16 carries gradients too: a cast to f16 of a weight, or an f16 matmul operand, passes its gradient back
+    if (v && !carriesGradient(this.dtype)) {
       throw new GradError(`only float tensors can require gradients`, { shapes: [this.shape], dtypes: [this.dtype] });
     }
     this._requiresGrad = v;
@@ -160,13 +162,13 @@ export class Tensor {
     src.dispose();
   }
 
-  /** A copy of the elements in row-major order. */
+  /** A copy of the elements in row-major order (f16 tensors: a Float32Array of their values, never the bits). */
   async data(): Promise<TypedArray> {
     this.assertLive('data');
     const dense = this.denseOrCopy();
     try {
       const all = await dense.storage.backend.read(dense.storage.buffer, dense.dtype, dense.storage.numel);
-      return all.length === this.size ? all : all.slice(0, this.size);
+      return hostValuesOf(dense.dtype, all.length === this.size ? all : all.slice(0, this.size));
     } finally {
       if (dense !== this) dense.dispose();
     }
@@ -182,7 +184,7 @@ export class Tensor {
     const dense = this.denseOrCopy();
     try {
       const all = backend.readSync(dense.storage.buffer, dense.dtype, dense.storage.numel);
-      return all.length === this.size ? all.slice() : all.slice(0, this.size);
+      return hostValuesOf(dense.dtype, all.length === this.size ? all.slice() : all.slice(0, this.size));
     } finally {
       if (dense !== this) dense.dispose();
     }
@@ -213,6 +215,11 @@ export class Tensor {
     if (this.isContiguous && this.offset === 0 && this.storage.numel === this.size) return this;
     return copyToDense(this);
   }
+}
+
+/** What a read returns for data of dtype d read from storage: f16 bit patterns decoded to their f32 values. */
+function hostValuesOf(d: DType, data: TypedArray): TypedArray {
+  return d === 'f16' ? decodeF16(data as Uint16Array) : data;
 }
 
 setTensorCheck((v: unknown): v is Tensor => v instanceof Tensor);

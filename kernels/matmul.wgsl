@@ -7,6 +7,9 @@
 // then an activation (ACT). Both default to off, so plain matmul stores the accumulators unchanged.
 // #include common.wgsl
 // #include scalar-math.wgsl
+// The operands' element type: f32, or f16 for matmul-f16.wgsl (f16 storage, f32 accumulation: each element is
+// widened as it is loaded, a no-op for f32).
+alias TA = f32;
 const TM = 4u;
 const TN = 4u;
 override WGX: u32 = 16u;
@@ -22,8 +25,8 @@ struct Params {
   bias_at: u32, bias_stride: u32,
 }
 @group(0) @binding(0) var<uniform> P: Params;
-@group(0) @binding(1) var<storage, read> A: array<f32>;
-@group(0) @binding(2) var<storage, read> B: array<f32>;
+@group(0) @binding(1) var<storage, read> A: array<TA>;
+@group(0) @binding(2) var<storage, read> B: array<TA>;
 @group(0) @binding(3) var<storage, read_write> C: array<f32>;
 // Plain matmul binds any read-only buffer here (the pipeline layout is derived from the source, which names it).
 @group(0) @binding(4) var<storage, read> BIAS: array<f32>;
@@ -57,10 +60,10 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   var acc: array<array<f32, TN>, TM>;
   for (var p = 0u; p < P.k; p++) {
     var a: array<f32, TM>;
-    for (var i = 0u; i < TM; i++) { a[i] = A[aRow[i] + p * P.acs]; }
+    for (var i = 0u; i < TM; i++) { a[i] = f32(A[aRow[i] + p * P.acs]); }
     var b: array<f32, TN>;
     let bk = p * P.brs;
-    for (var j = 0u; j < TN; j++) { b[j] = B[bCol[j] + bk]; }
+    for (var j = 0u; j < TN; j++) { b[j] = f32(B[bCol[j] + bk]); }
     for (var i = 0u; i < TM; i++) {
       for (var j = 0u; j < TN; j++) { acc[i][j] = fma(a[i], b[j], acc[i][j]); }
     }

@@ -11,6 +11,8 @@ import { webgpuDevice, webgpuStats } from '../engine/backends/webgpu/index.js';
 const status = await initWebGPU();
 /** matmul-int8-dot4.wgsl calls dot4I8Packed, which only compiles where WGSL has the packed dot product. */
 const hasPackedDot = status.available && webgpuStats().wgslFeatures.includes('packed_4x8_integer_dot_product');
+/** The f16 kernels that declare f16 (`enable f16`) need the device feature shader-f16. */
+const hasF16 = status.available && webgpuStats().features.includes('shader-f16');
 
 const SPECS: { file: string; defines: Record<string, string>[] }[] = [
   { file: 'unary.wgsl', defines: ['f32', 'i32', 'u32'].flatMap((ti) => ['f32', 'i32', 'u32'].map((to) => ({ TI: ti, TO: to }))) },
@@ -36,6 +38,13 @@ const SPECS: { file: string; defines: Record<string, string>[] }[] = [
   { file: 'tanh-jvp.wgsl', defines: [{ TM: '4u', TN: '4u' }, { TM: '1u', TN: '1u' }, { TM: '8u', TN: '16u' }] },
   { file: 'matmul-int8-unpacked.wgsl', defines: [{ TM: '4u', TN: '4u' }, { TM: '1u', TN: '1u' }, { TM: '8u', TN: '16u' }] },
   ...(hasPackedDot ? [{ file: 'matmul-int8-dot4.wgsl', defines: [{ TM: '4u', TN: '4u' }, { TM: '8u', TN: '16u' }] }] : []),
+  { file: 'cast-f16.wgsl', defines: [{}] },
+  ...(hasF16
+    ? [
+        { file: 'copy-f16.wgsl', defines: [{ T: 'f16' }] },
+        { file: 'matmul-f16.wgsl', defines: [{ TA: 'f16', TM: '4u', TN: '4u' }, { TA: 'f16', TM: '4u', TN: '1u' }, { TA: 'f16', TM: '8u', TN: '16u' }] },
+      ]
+    : []),
 ];
 
 describe.runIf(status.available)('webgpu kernel sources', () => {

@@ -5,6 +5,7 @@
 import { onesLike } from '../creation.js';
 import { GradError } from '../errors.js';
 import { add } from '../ops/binary.js';
+import { cast } from '../ops/views.js';
 import { opTable } from '../ops/table.js';
 import type { OpDef } from '../ops/op-def.js';
 import type { OpName } from '../ops/attrs.js';
@@ -54,6 +55,11 @@ export interface GradientOptions {
  * Cotangents of `targets` (or of every reachable leaf when targets is null) for the given roots and seeds.
  * Returns the map from tensor to its total cotangent.
  */
+/** a + b for two gradients of one tensor. f16 (a storage dtype, no arithmetic) sums in f32 and rounds once. */
+function addGradients(a: Tensor, b: Tensor): Tensor {
+  return a.dtype === 'f16' ? cast(add(cast(a, 'f32'), cast(b, 'f32')), 'f16') : add(a, b);
+}
+
 export function computeGradients(
   roots: readonly Tensor[],
   seeds: readonly Tensor[],
@@ -66,7 +72,7 @@ export function computeGradients(
   const grads = new Map<Tensor, Tensor>();
   const accumulate = (t: Tensor, g: Tensor) => {
     const prev = grads.get(t);
-    grads.set(t, prev ? add(prev, g) : g);
+    grads.set(t, prev ? addGradients(prev, g) : g);
   };
   roots.forEach((r, i) => accumulate(r, seeds[i]!));
   withGradMode(createGraph, () => {
@@ -119,7 +125,7 @@ export function backward(root: Tensor, seed?: Tensor, opts: GradientOptions = {}
     // Leaf gradients belong to the leaf, not to any tidy scope: they live until zeroGrad or dispose. A VJP may
     // hand the same tensor to several inputs (add), and the seed belongs to the caller: those are copied.
     const prev = t.grad;
-    const fresh = prev ? add(prev, g) : owned.has(g) || g === seed ? contiguousCopy(g) : g;
+    const fresh = prev ? addGradients(prev, g) : owned.has(g) || g === seed ? contiguousCopy(g) : g;
     owned.add(fresh);
     t.grad = keep(fresh);
     prev?.dispose();

@@ -6,7 +6,7 @@ import { zerosLike } from '../creation.js';
 import { apply } from '../dispatch.js';
 import { DTypeError } from '../errors.js';
 import type { Tensor, TensorLike } from '../tensor.js';
-import { ctx, meta, requireFloat, requireSameDtype, requireSameShape } from './infer.js';
+import { ctx, meta, requireArithmetic, requireFloat, requireSameDtype, requireSameShape } from './infer.js';
 import type { OpDef } from './op-def.js';
 import { broadcastAll, operands } from './operand.js';
 import { log, neg, square } from './unary.js';
@@ -18,6 +18,7 @@ type Compare = 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge';
 function arithInfer(name: string, float: boolean) {
   return (inputs: readonly Tensor[]) => {
     requireSameShape(name, inputs);
+    requireArithmetic(name, inputs);
     const d = requireSameDtype(name, inputs);
     if (float) requireFloat(name, inputs);
     return meta(inputs[0]!.shape, d);
@@ -60,6 +61,7 @@ function compareDef<K extends Compare>(name: K): OpDef<K> {
     arity: 2,
     infer: (inputs) => {
       requireSameShape(name, inputs);
+      requireArithmetic(name, inputs);
       requireSameDtype(name, inputs);
       return meta(inputs[0]!.shape, 'u8');
     },
@@ -111,6 +113,7 @@ export const binaryDefs = {
     arity: 3,
     infer: (inputs) => {
       requireSameShape('where', inputs);
+      requireArithmetic('where', inputs);
       if (inputs[0]!.dtype !== 'u8') throw new DTypeError('the condition must be a u8 (boolean) tensor, e.g. from a comparison', ctx('where', inputs));
       if (inputs[1]!.dtype !== inputs[2]!.dtype) throw new DTypeError('both branches must have the same dtype', ctx('where', inputs));
       return meta(inputs[0]!.shape, inputs[1]!.dtype);

@@ -4,9 +4,9 @@
  */
 import { apply } from '../dispatch.js';
 import { type DType, isDType } from '../dtype.js';
-import { ArgumentError, ShapeError } from '../errors.js';
+import { ArgumentError, DTypeError, ShapeError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
-import { ctx, meta, requireFloat, requireInt } from './infer.js';
+import { F16_STORAGE_ONLY, ctx, meta, requireArithmetic, requireFloat, requireInt } from './infer.js';
 import type { OpDef } from './op-def.js';
 
 export const indexingDefs = {
@@ -14,6 +14,7 @@ export const indexingDefs = {
     arity: 2,
     infer: (inputs) => {
       const [w, idx] = inputs as [Tensor, Tensor];
+      requireArithmetic('embedding', inputs);
       requireInt('embedding', inputs, 1);
       if (w.rank !== 2) throw new ShapeError('weight must be [numRows, dim]', ctx('embedding', inputs));
       return meta([...idx.shape, w.shape[1]!], w.dtype);
@@ -39,6 +40,7 @@ export const indexingDefs = {
     arity: 1,
     infer: (inputs, { numClasses, dtype }) => {
       requireInt('oneHot', inputs, 0);
+      if (dtype === 'f16') throw new DTypeError(F16_STORAGE_ONLY, { ...ctx('oneHot', inputs), dtypes: [inputs[0]!.dtype, dtype] });
       if (!Number.isInteger(numClasses) || numClasses < 1) throw new ArgumentError(`numClasses must be a positive integer, got ${numClasses}`, ctx('oneHot', inputs));
       return meta([...inputs[0]!.shape, numClasses], dtype);
     },

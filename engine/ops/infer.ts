@@ -10,9 +10,18 @@ export function ctx(op: string, inputs: readonly Tensor[]) {
 }
 
 export function requireFloat(op: string, inputs: readonly Tensor[], ...which: number[]): void {
+  requireArithmetic(op, inputs);
   for (const i of which.length ? which : inputs.map((_, k) => k)) {
     if (!isFloat(inputs[i]!.dtype)) throw new DTypeError(`needs float inputs (f32 or f64)`, ctx(op, inputs));
   }
+}
+
+/** The message of every op that refuses f16 (so a user learns once what f16 is for). */
+export const F16_STORAGE_ONLY = 'f16 is a storage dtype (cast, copies, views, concat, pad and f16 x f16 matmul only); cast to f32 first';
+
+/** Rejects f16 operands: ops that compute on values (elementwise, reductions, nn, indexing) take no f16. */
+export function requireArithmetic(op: string, inputs: readonly Tensor[]): void {
+  if (inputs.some((t) => t.dtype === 'f16')) throw new DTypeError(F16_STORAGE_ONLY, ctx(op, inputs));
 }
 
 export function requireInt(op: string, inputs: readonly Tensor[], i: number): void {

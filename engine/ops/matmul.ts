@@ -1,31 +1,38 @@
 /** Matrix product. The op takes equal batch dims (rank >= 2); the public function handles 1-D operands and batch broadcasting like torch.matmul. */
 import { apply } from '../dispatch.js';
-import { ShapeError } from '../errors.js';
+import { DTypeError, ShapeError } from '../errors.js';
 import { broadcastShapes } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { add } from './binary.js';
 import { ctx, meta, requireFloat, requireSameDtype } from './infer.js';
 import type { OpDef } from './op-def.js';
-import { expand, reshape, squeeze, transpose, unsqueeze } from './views.js';
+import { cast, expand, reshape, squeeze, transpose, unsqueeze } from './views.js';
 
 export const matmulDefs = {
   matmul: {
     arity: 2,
     infer: (inputs) => {
       const [a, b] = inputs as [Tensor, Tensor];
-      requireSameDtype('matmul', inputs);
-      requireFloat('matmul', inputs);
+      const half = a.dtype === 'f16' || b.dtype === 'f16';
+      if (half && a.dtype !== b.dtype) {
+        throw new DTypeError("f16 storage multiplies f16 by f16 (into f32); cast the other operand with cast(x, 'f16'), or both to f32", ctx('matmul', inputs));
+      }
+      if (!half) {
+        requireSameDtype('matmul', inputs);
+        requireFloat('matmul', inputs);
+      }
       const ok =
         a.rank >= 2 &&
         a.rank === b.rank &&
         a.shape.slice(0, -2).every((d, i) => d === b.shape[i]) &&
         a.shape[a.rank - 1] === b.shape[b.rank - 2];
       if (!ok) throw new ShapeError('inner dimensions or batch dimensions do not match', ctx('matmul', inputs));
-      return meta([...a.shape.slice(0, -1), b.shape[b.rank - 1]!], a.dtype);
+      // f16 operands: f16 storage, f32 accumulation, f32 result
+      return meta([...a.shape.slice(0, -1), b.shape[b.rank - 1]!], half ? 'f32' : a.dtype);
     },
     // Only the cotangents that are needed (a data batch needs none). When an operand is a transposed view (Linear's
     // Wᵀ), its cotangent is computed as (gᵀ·a)ᵀ so that, after the transpose's own VJP, it arrives dense.
-    vjp: (g, { inputs: [a, b] }) => matmulCotangents(g, a!, b!),
+    vjp: (g, { inputs: [a, b] }) => (a!.dtype === 'f16' ? halfCotangents(g, a!, b!) : matmulCotangents(g, a!, b!)),
     jvp: ([ta, tb], { inputs: [a, b] }) => {
       if (ta && tb) return add(mm(ta, b!), mm(a!, tb));
       return ta ? mm(ta, b!) : mm(a!, tb!);
@@ -41,6 +48,15 @@ export function matmulCotangents(g: Tensor, a: Tensor, b: Tensor): [Tensor | nul
     a.requiresGrad ? (isTransposedView(a) ? transpose(mm(b, transpose(g))) : mm(g, transpose(b))) : null,
     b.requiresGrad ? (isTransposedView(b) ? transpose(mm(transpose(g), a)) : mm(transpose(a), g)) : null,
   ];
+}
+
+/**
+ * The cotangents of f16 operands: computed in f32 from the operands' exact f32 values and the f32 g, then rounded to
+ * f16, the operands' dtype. Through cast(w, 'f16') they widen again, so f32 master weights train (mixed precision).
+ */
+function halfCotangents(g: Tensor, a: Tensor, b: Tensor): [Tensor | null, Tensor | null] {
+  const wide = (t: Tensor): Tensor => cast(t, 'f32');
+  return [a.requiresGrad ? cast(mm(g, transpose(wide(b))), 'f16') : null, b.requiresGrad ? cast(mm(transpose(wide(a)), g), 'f16') : null];
 }
 
 /** A matrix whose last two axes are stored column-major (a transpose of dense data). */

@@ -5,7 +5,7 @@ import { type Shape, normalizeAxes, normalizeAxis, numel, reducedShape } from '.
 import type { Tensor } from '../tensor.js';
 import type { OpAttrs, ReduceAttrs } from './attrs.js';
 import { add, div, eq, mul, sub, where } from './binary.js';
-import { ctx, meta, requireFloat } from './infer.js';
+import { ctx, meta, requireArithmetic, requireFloat } from './infer.js';
 import type { OpCtx, OpDef } from './op-def.js';
 import { exp, log, sqrt, square } from './unary.js';
 import { cast, expand, reshape, stopGradient } from './views.js';
@@ -26,6 +26,7 @@ function reducedCount(shape: Shape, axes: readonly number[]): number {
 function reduceInfer<K extends ReduceName>(name: K, float: boolean) {
   return (inputs: readonly Tensor[], attrs: OpAttrs[K]) => {
     const x = inputs[0]!;
+    requireArithmetic(name, inputs);
     if (float) requireFloat(name, inputs);
     if (x.dtype === 'u8' && name === 'sum') throw new DTypeError('cannot sum a u8 tensor; cast it first', ctx(name, inputs));
     if ((name === 'max' || name === 'logsumexp') && reducedCount(x.shape, attrs.axes) === 0) {
@@ -103,6 +104,7 @@ export const reduceDefs = {
   argmax: {
     arity: 1,
     infer: ([x], { axis }) => {
+      requireArithmetic('argmax', [x!]);
       if (x!.shape[axis] === 0) throw new DTypeError('cannot take argmax over an empty axis', ctx('argmax', [x!]));
       return meta(reducedShape(x!.shape, [axis], false), 'i32');
     },

@@ -6,7 +6,7 @@ import { apply } from '../dispatch.js';
 import type { Tensor } from '../tensor.js';
 import type { OpAttrs } from './attrs.js';
 import { add, gt, mul, sub, div } from './binary.js';
-import { ctx, meta, requireFloat } from './infer.js';
+import { ctx, meta, requireArithmetic, requireFloat } from './infer.js';
 import type { OpCtx, OpDef } from './op-def.js';
 import { DTypeError } from '../errors.js';
 import { activationGrad } from './train-fused.js';
@@ -26,6 +26,7 @@ function unary<K extends UnaryName>(name: K, spec: UnarySpec<K>): OpDef<K> {
   return {
     arity: 1,
     infer: (inputs) => {
+      requireArithmetic(name, inputs);
       if (!spec.anyDtype) requireFloat(name, inputs);
       if (inputs[0]!.dtype === 'u8' && name === 'neg') throw new DTypeError('cannot negate an unsigned tensor', ctx(name, inputs));
       return meta(inputs[0]!.shape, inputs[0]!.dtype);

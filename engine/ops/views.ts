@@ -3,7 +3,7 @@
  * Their gradients are other views or pads, so higher derivatives need nothing extra.
  */
 import { apply } from '../dispatch.js';
-import { type DType, isDType, isFloat } from '../dtype.js';
+import { type DType, carriesGradient, isDType } from '../dtype.js';
 import { ArgumentError, AxisError, DTypeError, ShapeError } from '../errors.js';
 import { type Shape, assertValidShape, contiguousStrides, normalizeAxis, numel, shapesEqual } from '../shape.js';
 import type { Tensor } from '../tensor.js';
@@ -98,9 +98,15 @@ export const viewDefs = {
     arity: 1,
     infer: ([x], { dtype }) => {
       if (!isDType(dtype)) throw new DTypeError(`unknown dtype '${String(dtype)}'`, ctx('cast', [x!]));
+      // every dtype rounds to f16; f16 widens exactly to the float dtypes (to reach an integer, go through f32)
+      if (x!.dtype === 'f16' && dtype !== 'f32' && dtype !== 'f64') {
+        throw new DTypeError(`f16 casts to f32 or f64 only, not ${dtype}; cast to f32 first`, { ...ctx('cast', [x!]), dtypes: ['f16', dtype] });
+      }
       return meta(x!.shape, dtype);
     },
-    vjp: (g, { inputs: [x] }) => [isFloat(x!.dtype) ? cast(g, x!.dtype) : null],
+    // the gradient goes back in the input's dtype: an f16 cotangent widens to an f32 master weight, an f32 one rounds
+    // to f16 for an f16 input
+    vjp: (g, { inputs: [x] }) => [carriesGradient(x!.dtype) ? cast(g, x!.dtype) : null],
     jvp: ([t], { attrs }) => cast(t!, attrs.dtype),
   },
 } satisfies { [K in 'reshape' | 'permute' | 'slice' | 'expand' | 'stopGradient' | 'contiguous' | 'cast']: OpDef<K> };
@@ -111,9 +117,10 @@ export function inversePermutation(axes: readonly number[]): number[] {
   return inv;
 }
 
-/** Sums a broadcast gradient back to `shape` (the inverse of expand). */
+/** Sums a broadcast gradient back to `shape` (the inverse of expand). An f16 gradient is summed in f32. */
 export function sumToShape(g: Tensor, shape: Shape): Tensor {
   if (shapesEqual(g.shape, shape)) return g;
+  if (g.dtype === 'f16') return cast(sumToShape(cast(g, 'f32'), shape), 'f16');
   const lead = g.rank - shape.length;
   const axes: number[] = [];
   g.shape.forEach((d, i) => {

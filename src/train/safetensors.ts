@@ -10,11 +10,11 @@
 import { endianness } from 'node:os';
 import type * as et from '../../engine/index.js';
 
-export type SafeDType = 'F32' | 'F64' | 'I32' | 'I8' | 'U8';
+export type SafeDType = 'F32' | 'F64' | 'I32' | 'I8' | 'U8' | 'F16';
 
-const TO_SAFE: Record<et.DType, SafeDType> = { f32: 'F32', f64: 'F64', i32: 'I32', i8: 'I8', u8: 'U8' };
-const FROM_SAFE: Record<SafeDType, et.DType> = { F32: 'f32', F64: 'f64', I32: 'i32', I8: 'i8', U8: 'u8' };
-const BYTES: Record<et.DType, number> = { f32: 4, f64: 8, i32: 4, i8: 1, u8: 1 };
+const TO_SAFE: Record<et.DType, SafeDType> = { f32: 'F32', f64: 'F64', i32: 'I32', i8: 'I8', u8: 'U8', f16: 'F16' };
+const FROM_SAFE: Record<SafeDType, et.DType> = { F32: 'f32', F64: 'f64', I32: 'i32', I8: 'i8', U8: 'u8', F16: 'f16' };
+const BYTES: Record<et.DType, number> = { f32: 4, f64: 8, i32: 4, i8: 1, u8: 1, f16: 2 };
 const MAX_HEADER = 100 * 1024 * 1024;
 
 /** A tensor's values on the host. */
@@ -142,7 +142,9 @@ export function decodeSafetensors(buf: Uint8Array, source = 'buffer'): DecodedSa
             ? new Int32Array(ab)
             : dtype === 'i8'
               ? new Int8Array(ab)
-              : new Uint8Array(ab);
+              : dtype === 'f16'
+                ? new Uint16Array(ab) // binary16 bit patterns, the engine's f16 host form
+                : new Uint8Array(ab);
     tensors[name] = { dtype, shape, data };
   }
   return { tensors, metadata };

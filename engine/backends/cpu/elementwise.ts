@@ -1,6 +1,7 @@
 /** Elementwise kernels: unary maps, binary maps, comparisons, where, cast and contiguous copies. */
 import type { Kernel } from '../../backend.js';
 import type { KernelOpName } from '../../backend.js';
+import { decodeF16, f16Bits } from '../../half.js';
 import { erf } from '../scalar-math.js';
 import type { CpuBuffer } from './cpu-buffer.js';
 import { dense, out } from './strided.js';
@@ -86,10 +87,12 @@ export const elementwiseKernels = {
     out(o).set(dense(x!));
   }) as CpuKernel<'contiguous'>,
   cast: (([x], o, { dtype }) => {
-    const a = dense(x!);
+    // f16 storage holds bit patterns: decode the input, encode the output (rounding once, from the source's value)
+    const a = x!.dtype === 'f16' ? decodeF16(dense(x!) as Uint16Array) : dense(x!);
     const r = out(o);
     // float -> int truncates toward zero, as a C cast and torch do
     if (dtype === 'f32' || dtype === 'f64') r.set(a);
+    else if (dtype === 'f16') for (let i = 0; i < r.length; i++) r[i] = f16Bits(a[i]!);
     else for (let i = 0; i < r.length; i++) r[i] = Math.trunc(a[i]!);
   }) as CpuKernel<'cast'>,
 };

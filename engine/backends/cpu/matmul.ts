@@ -1,6 +1,13 @@
-/** Batched matmul on the host: per batch, dense row-major blocks and an i-p-j loop that streams rows of B. */
+/**
+ * Batched matmul on the host: per batch, dense row-major blocks and an i-p-j loop that streams rows of B.
+ * f16 operands (f16 storage, f32 accumulation) are decoded to their exact f32 values and go through the same loop
+ * into the f32 output: each product of two halves is exact (11 + 11 significant bits fit f32's 24), and each
+ * `acc[j] += a·b` is evaluated in double and rounded to the Float32Array on store, so the sum is an f32 accumulation
+ * with one rounding per step (as an f32 FMA does).
+ */
 import type { Kernel } from '../../backend.js';
 import { type TypedArray, allocTyped } from '../../dtype.js';
+import { decodeF16 } from '../../half.js';
 import { numel } from '../../shape.js';
 import type { CpuArg, CpuBuffer } from './cpu-buffer.js';
 import { dense, out } from './strided.js';
@@ -36,7 +43,8 @@ function matrices(arg: CpuArg): (b: number) => TypedArray {
     const off = offsets[b]!;
     if (off === lastOffset && last) return last;
     lastOffset = off;
-    last = dense({ ...arg, layout: { shape: [rows, cols], strides: [strides[r - 2]!, strides[r - 1]!], offset: off } });
+    const m = dense({ ...arg, layout: { shape: [rows, cols], strides: [strides[r - 2]!, strides[r - 1]!], offset: off } });
+    last = arg.dtype === 'f16' ? decodeF16(m as Uint16Array) : m;
     return last;
   };
 }

@@ -43,7 +43,8 @@ void _allCovered;
 
 export const NATIVE_DTYPES: readonly DType[] = ['f32', 'i32', 'i8', 'u8'];
 
-const CTORS = { f32: Float32Array, i32: Int32Array, i8: Int8Array, u8: Uint8Array, f64: Float64Array } as const;
+// f16 is listed for the exhaustive DType index only: NATIVE_DTYPES excludes it, so no native buffer holds f16
+const CTORS = { f32: Float32Array, i32: Int32Array, i8: Int8Array, u8: Uint8Array, f64: Float64Array, f16: Uint16Array } as const;
 
 interface NativeErrorFields {
   code?: string;

@@ -12,6 +12,11 @@ export interface GpuContext {
   readonly wgslFeatures: ReadonlySet<string>;
   /** 'packed' only where wgslFeatures has packed_4x8_integer_dot_product; tests switch it to reach both paths. */
   int8Dot: Int8DotPath;
+  /** The device has 'shader-f16': f16 tensors (storage, casts, copies, f16 x f16 matmul) are available. */
+  readonly f16: boolean;
 }
+
+/** The device feature that f16 storage needs (f16 in WGSL, 16-bit storage buffer access). */
+export const SHADER_F16_FEATURE = 'shader-f16';
 
 export const PACKED_DOT_FEATURE = 'packed_4x8_integer_dot_product';

@@ -12,7 +12,7 @@ import type { Backend, BackendStatus } from '../../backend.js';
 import { registerBackend } from '../../device.js';
 import { BackendError } from '../../errors.js';
 import { createWebGpuBackend } from './backend.js';
-import { type GpuContext, type Int8DotPath, PACKED_DOT_FEATURE } from './context.js';
+import { type GpuContext, type Int8DotPath, PACKED_DOT_FEATURE, SHADER_F16_FEATURE } from './context.js';
 import { installTimerPolling, uninstallTimerPolling } from './dawn-workarounds.js';
 import type { PoolStats } from './pool.js';
 import { type KernelTime, Profiler } from './profile.js';
@@ -91,6 +91,8 @@ async function acquire(options: WebGpuOptions): Promise<BackendStatus> {
       return setUnavailable('no WebGPU adapter (on a CPU-only Linux machine install Mesa lavapipe: mesa-vulkan-drivers 25.x from bookworm-backports)');
     }
     const features: GPUFeatureName[] = adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
+    // f16 storage where the adapter has it (EITP_WEBGPU_NO_F16=1 leaves it off, to run as an adapter without it)
+    if (adapter.features.has(SHADER_F16_FEATURE) && process.env.EITP_WEBGPU_NO_F16 !== '1') features.push(SHADER_F16_FEATURE);
     const l = adapter.limits;
     const device = await withTimeout(
       adapter.requestDevice({
@@ -110,7 +112,8 @@ async function acquire(options: WebGpuOptions): Promise<BackendStatus> {
     const runtime = new Runtime(device, { maxBatch: options.maxBatch ?? (Number(process.env.EITP_WEBGPU_MAX_BATCH) || 16), maxPooledBytes: options.maxPooledBytes ?? 512 << 20 });
     const wgslFeatures = new Set<string>(gpu.wgslLanguageFeatures ?? []);
     const packedDot = wgslFeatures.has(PACKED_DOT_FEATURE) && process.env.EITP_WEBGPU_INT8_DOT !== 'unpacked';
-    const ctx: GpuContext = { runtime, pipelines: new PipelineCache(device), wgslFeatures, int8Dot: packedDot ? 'packed' : 'unpacked' };
+    const f16 = device.features.has(SHADER_F16_FEATURE);
+    const ctx: GpuContext = { runtime, pipelines: new PipelineCache(device), wgslFeatures, int8Dot: packedDot ? 'packed' : 'unpacked', f16 };
     const info = adapter.info;
     const adapterName = [info?.vendor, info?.architecture, info?.device, info?.description].filter(Boolean).join(' ') || 'unnamed adapter';
     runtime.onLost = (reason) => {

@@ -21,6 +21,14 @@ export function wgslType(d: DType): 'f32' | 'i32' | 'u32' {
   }
 }
 
+/**
+ * Bytes of a buffer for n elements of dtype d: 4 per element (8-bit dtypes are widened to words), 2 for f16,
+ * rounded up to whole 32-bit words (WebGPU copies, clears and writes work in multiples of 4 bytes).
+ */
+export function storageBytes(d: DType, n: number): number {
+  return d === 'f16' ? Math.ceil(n / 2) * 4 : n * 4;
+}
+
 export const wrapMode = (d: DType): number => (d === 'u8' ? 1 : d === 'i8' ? 2 : 0);
 
 export const isFloatType = (d: DType): boolean => d === 'f32';

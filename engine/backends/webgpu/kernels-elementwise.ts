@@ -1,8 +1,9 @@
-/** Elementwise kernels: unary maps, binary maps and comparisons, where, cast and contiguous (kernels/*.wgsl). */
+/** Elementwise kernels: unary maps, binary maps and comparisons, where, cast and contiguous (kernels/*.wgsl); f16 casts in kernels-f16.ts. */
 import type { Kernel, KernelOpName } from '../../backend.js';
 import type { DType } from '../../dtype.js';
 import type { GpuContext } from './context.js';
-import { type GpuArg, WG, isFloatType, numelOf, wgslType, wrapMode } from './kernel-util.js';
+import { type GpuArg, WG, isFloatType, numelOf, storageBytes, wgslType, wrapMode } from './kernel-util.js';
+import { runCastF16 } from './kernels-f16.js';
 import { type FlatLayout, Params, isDenseLayout, jointLayouts } from './layout.js';
 import { Runtime, type GpuBuffer } from './runtime.js';
 
@@ -49,7 +50,8 @@ export function stridedCopy(g: GpuContext, src: GpuArg, dstBuffer: GpuBuffer, ds
   const n = numelOf(src.layout.shape);
   if (n === 0) return;
   const [s, d] = jointLayouts(src.layout.shape, [src.layout, dst]);
-  const p = g.pipelines.get({ file: 'copy.wgsl', defines: { T: wgslType(dtype) }, constants: { WG } });
+  // f16 moves as f16 elements (two share a word); every other dtype is one word per element
+  const p = g.pipelines.get(dtype === 'f16' ? { file: 'copy-f16.wgsl', defines: { T: 'f16' }, constants: { WG } } : { file: 'copy.wgsl', defines: { T: wgslType(dtype) }, constants: { WG } });
   g.runtime.dispatch(p, [src.buffer, dstBuffer], new Params().u32(n, 0, 0, 0).layout(s!).layout(d!).done(), Runtime.grid1d(n, WG));
 }
 
@@ -65,7 +67,7 @@ export function denseArg(g: GpuContext, x: GpuArg): { arg: GpuArg; temp: GpuBuff
   // kernels that take dense operands index from element 0, so an offset view is gathered too
   if (dense && x.layout.offset === 0) return { arg: x, temp: null };
   const n = numelOf(shape);
-  const temp = g.runtime.allocate(n * 4);
+  const temp = g.runtime.allocate(storageBytes(x.dtype, n));
   stridedCopy(g, x, temp, { shape, strides: denseStrides(shape), offset: 0 }, x.dtype);
   return { arg: { buffer: temp, dtype: x.dtype, layout: { shape, strides: denseStrides(shape), offset: 0 } }, temp };
 }
@@ -101,12 +103,14 @@ export function elementwiseKernels(g: GpuContext) {
     ...unary,
     ...binary,
     gelu: (([x], o, { approximate }) => runUnary(g, approximate === 'tanh' ? GELU_TANH : GELU_ERF, x!, o)) as GpuKernel<'gelu'>,
-    cast: (([x], o) => runUnary(g, CAST, x!, o)) as GpuKernel<'cast'>,
+    cast: (([x], o) => (x!.dtype === 'f16' || o.dtype === 'f16' ? runCastF16(g, x!, o) : runUnary(g, CAST, x!, o))) as GpuKernel<'cast'>,
     contiguous: (([x], o) => {
       const shape = o.layout.shape;
       const n = numelOf(shape);
-      if (n > 0 && isDenseLayout(x!.layout)) {
-        g.runtime.copy(x!.buffer, x!.layout.offset * 4, o.buffer, n * 4);
+      // a buffer copy moves whole words: f16 data qualifies when it starts on a word (an even element offset)
+      const half = o.dtype === 'f16';
+      if (n > 0 && isDenseLayout(x!.layout) && !(half && x!.layout.offset % 2 === 1)) {
+        g.runtime.copy(x!.buffer, half ? x!.layout.offset * 2 : x!.layout.offset * 4, o.buffer, storageBytes(o.dtype, n));
         return;
       }
       stridedCopy(g, x!, o.buffer, { shape, strides: denseStrides(shape), offset: 0 }, o.dtype);

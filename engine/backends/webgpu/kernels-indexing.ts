@@ -2,7 +2,7 @@
 import type { Kernel, KernelOpName } from '../../backend.js';
 import type { GpuContext } from './context.js';
 import { stridedCopy, withDense } from './kernels-elementwise.js';
-import { contiguousStrides, numelOf, wgslType, wrapMode } from './kernel-util.js';
+import { contiguousStrides, numelOf, storageBytes, wgslType, wrapMode } from './kernel-util.js';
 import { Params } from './layout.js';
 import { Runtime, type GpuBuffer, statusCode } from './runtime.js';
 
@@ -52,7 +52,7 @@ export function indexingKernels(g: GpuContext) {
     pad: (([x], o, { widths }) => {
       const outShape = o.layout.shape;
       const strides = contiguousStrides(outShape);
-      g.runtime.clear(o.buffer, numelOf(outShape) * 4);
+      g.runtime.clear(o.buffer, storageBytes(o.dtype, numelOf(outShape)));
       const offset = widths.reduce((acc, [before], d) => acc + before * strides[d]!, 0);
       stridedCopy(g, x!, o.buffer, { shape: x!.layout.shape, strides, offset }, o.dtype);
     }) as GpuKernel<'pad'>,

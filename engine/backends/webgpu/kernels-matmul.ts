@@ -70,9 +70,11 @@ export function runMatmul(g: GpuContext, a: GpuArg, b: GpuArg, o: GpuArg, varian
     { shape: batchShape, strides: a.layout.strides.slice(0, -2), offset: a.layout.offset },
     { shape: batchShape, strides: b.layout.strides.slice(0, -2), offset: b.layout.offset },
   ]);
+  // f16 operands (f16 storage, f32 accumulation): the same kernel reading halves (matmul-f16.wgsl wraps it with `enable f16`)
+  const half = a.dtype === 'f16';
   const p = g.pipelines.get({
-    file: 'matmul.wgsl',
-    defines: { TM: `${v.tm}u`, TN: `${v.tn}u` },
+    file: half ? 'matmul-f16.wgsl' : 'matmul.wgsl',
+    defines: half ? { TA: 'f16', TM: `${v.tm}u`, TN: `${v.tn}u` } : { TM: `${v.tm}u`, TN: `${v.tn}u` },
     constants: { WGX: v.wgx, WGY: v.wgy, HAS_BIAS: epilogue !== undefined, ACT: ACT_CODE[epilogue?.activation ?? 'none'] },
   });
   const bias = epilogue?.bias;
