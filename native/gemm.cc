@@ -394,7 +394,9 @@ void kMatmul(const Task& t, ThreadPool& pool) {
     sgemm(m, n, k, pa + batchOffset(a, bi), a.strides[r - 2], a.strides[r - 1], pb + batchOffset(b, bi), b.strides[r - 2],
           b.strides[r - 1], pc + bi * m * n, n, pool, parallel);
   };
-  if (batches >= pool.threads() && batches > 1) {
+  // Batches go to the threads when there are enough of them and enough work: waking a thread costs about 10 us,
+  // more than 8 batches of a 24 x 16 by 16 x 24 attention product take on one (17.6 -> 9.4 us per call measured).
+  if (batches >= pool.threads() && batches > 1 && static_cast<double>(m) * n * k * batches >= (1 << 18)) {
     pool.parallelFor(batches, [&](int64_t bi, int) { one(bi, false); });
   } else {
     for (int64_t bi = 0; bi < batches; bi++) one(bi, true);

@@ -21,11 +21,7 @@ export const matmulDefs = {
         requireSameDtype('matmul', inputs);
         requireFloat('matmul', inputs);
       }
-      const ok =
-        a.rank >= 2 &&
-        a.rank === b.rank &&
-        a.shape.slice(0, -2).every((d, i) => d === b.shape[i]) &&
-        a.shape[a.rank - 1] === b.shape[b.rank - 2];
+      const ok = a.rank >= 2 && sameBatch(a, b) && a.shape[a.rank - 1] === b.shape[b.rank - 2];
       if (!ok) throw new ShapeError('inner dimensions or batch dimensions do not match', ctx('matmul', inputs));
       // f16 operands: f16 storage, f32 accumulation, f32 result
       return meta([...a.shape.slice(0, -1), b.shape[b.rank - 1]!], half ? 'f32' : a.dtype);
@@ -41,6 +37,13 @@ export const matmulDefs = {
 } satisfies { matmul: OpDef<'matmul'> };
 
 const mm = (a: Tensor, b: Tensor): Tensor => apply('matmul', [a, b], {});
+
+/** Equal ranks and equal batch (leading) dimensions. */
+function sameBatch(a: Tensor, b: Tensor): boolean {
+  if (a.rank !== b.rank) return false;
+  for (let i = 0; i < a.rank - 2; i++) if (a.shape[i] !== b.shape[i]) return false;
+  return true;
+}
 
 /** The cotangents of a·b for g, only those that are needed (shared with the fused linear op). */
 export function matmulCotangents(g: Tensor, a: Tensor, b: Tensor): [Tensor | null, Tensor | null] {
@@ -78,6 +81,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
     const rows = reshape(a, [-1, k]);
     return reshape(mm(rows, b), [...a.shape.slice(0, -1), b.shape[1]!]);
   }
+  if (sameBatch(a, b)) return mm(a, b);
   const batch = broadcastShapes([a.shape.slice(0, -2), b.shape.slice(0, -2)], 'matmul');
   const ae = expand(a, [...batch, ...a.shape.slice(-2)]);
   const be = expand(b, [...batch, ...b.shape.slice(-2)]);

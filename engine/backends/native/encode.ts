@@ -16,11 +16,19 @@ function code(d: DType): number {
   return c;
 }
 
-/** [nIn, per input: dtype, rank, offset, shape..., strides..., output: dtype, rank, shape...] */
+// One scratch array reused by every call: the addon decodes the layouts before `run` returns, and allocating a
+// fresh Float64Array per kernel call was about a tenth of the JS cost of a small op.
+let scratch = new Float64Array(64);
+
+/**
+ * [nIn, per input: dtype, rank, offset, shape..., strides..., output: dtype, rank, shape...], written into a shared
+ * scratch array that is valid until the next call (its tail beyond the encoding is stale; the addon reads by count).
+ */
 export function encodeLayouts(inputs: readonly KernelArg[], output: KernelArg): Float64Array {
   let n = 1 + 2 + output.layout.shape.length;
   for (const x of inputs) n += 3 + 2 * x.layout.shape.length;
-  const m = new Float64Array(n);
+  if (scratch.length < n) scratch = new Float64Array(Math.max(n, 2 * scratch.length));
+  const m = scratch;
   let i = 0;
   m[i++] = inputs.length;
   for (const x of inputs) {

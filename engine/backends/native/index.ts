@@ -67,7 +67,9 @@ function makeKernels(addon: NativeAddon): KernelTable<NativeBuffer> {
   const table: Record<string, unknown> = {};
   for (const op of KERNEL_OPS) {
     table[op] = (inputs: readonly KernelArg<NativeBuffer>[], output: KernelArg<NativeBuffer>, attrs: OpAttrs[typeof op]) => {
-      const handles = [...inputs.map((x) => x.buffer.handle), output.buffer.handle];
+      const handles: NativeHandle[] = [];
+      for (const x of inputs) handles.push(x.buffer.handle);
+      handles.push(output.buffer.handle);
       try {
         addon.run(op, handles, encodeLayouts(inputs, output), encodeAttrs(op, attrs));
       } catch (e) {
