@@ -179,6 +179,8 @@ async function main(): Promise<void> {
       console.log(`| ${c.name} | ${fmt(f)} | ${fmt(k)} | ${(k.median / f.median).toFixed(1)}x |`);
       json.push({ backend, op: c.name, fused: f, composite: k, speedup: k.median / f.median });
     });
+    const coherence = cases.flatMap((c, i) => (c.op === 'coherence' ? [`${c.name} ${(opStats[2 * i + 1]!.median / opStats[2 * i]!.median).toFixed(2)}x`] : []));
+    console.log(`\ncoherence, composite median / fused median: ${coherence.join(', ')} (target ≥ 3x at both sizes)`);
     et.dispose(cases.map((c) => c.x));
   }
   const out = option('--json');

@@ -6,6 +6,7 @@
 namespace eitp {
 namespace correlation_vec_avx2 {
 #define EITP_CORRELATION_VEC_NS avx2
+#define EITP_CORRELATION_VEC_STRIP 2
 #include "correlation-vec-impl.h"
 }  // namespace correlation_vec_avx2
 }  // namespace eitp

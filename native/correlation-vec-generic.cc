@@ -7,6 +7,7 @@
 namespace eitp {
 namespace correlation_vec_generic {
 #define EITP_CORRELATION_VEC_NS generic
+#define EITP_CORRELATION_VEC_STRIP 1
 #include "correlation-vec-impl.h"
 }  // namespace correlation_vec_generic
 }  // namespace eitp

@@ -1,17 +1,19 @@
 // The coherence loss's kernels, following engine/backends/cpu/eitp-fused.ts: correlation (R = ẐᵀẐ/N of the
-// column-standardised z) and correlationGrad (dz from z and the cotangent gR). Column statistics and the column
-// means of the backward are summed in double; Ẑ is f32 for the products.
+// column-standardised z) and correlationGrad (dz from z and the cotangent gR). Column statistics are summed in
+// double, the column means of the backward in double over f32 sums of a dozen rows; Ẑ is f32 for the products.
 //
 // correlation is a SYRK: R is symmetric, so only the micro-kernel tiles on or above the diagonal are computed (about
-// half the Gram's flops) and each upper element is written to both halves, so R is exactly symmetric. Its driver
-// packs Ẑ straight from z (standardising as it packs) into the SGEMM micro-kernel's panel layouts. The diagonal
-// is taken in closed form, var/(var + eps), which is what ẐᵀẐ/N gives exactly: it keeps R_jj accurate instead of
-// leaving it to f32 rounding.
+// half the Gram's flops; of a diagonal tile whose left half lies below the diagonal, only the right half) and each
+// upper element is written to both halves, so R is exactly symmetric. Its driver packs Ẑ straight from z
+// (standardising as it packs) into the SGEMM micro-kernel's column panels, from which the ISA's panel kernel also
+// reads the row panels (correlation-vec.h). The diagonal is taken in closed form, var/(var + eps), which is what
+// ẐᵀẐ/N gives exactly: it keeps R_jj accurate instead of leaving it to f32 rounding. correlationGrad's product
+// dẐ = Ẑ·S has its own driver too (one row panel at a time, with the backward's sums on it while it is in L1).
 //
 // Determinism: the row blocks of the column sums (and of the backward) and the K chunks of the SYRK depend only on
 // N, d and the micro-kernel, never on the thread count; each element of a partial Gram is summed by one thread in a
-// fixed order and the partials are added in chunk order; the SGEMM gives each element of C one thread. So results are
-// the same for any EITP_THREADS.
+// fixed order and the partials are added in chunk order; each element of dẐ is one thread's FMA chain. So results
+// are the same for any EITP_THREADS.
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -36,12 +38,17 @@ struct Scratch {
   ~Scratch() { std::free(p); }
 };
 
-// Per thread: the packed panels of one SYRK block, and a row block of Ẑ (backward). Per calling (stream) thread: the
-// partial Grams, and dẐ (backward).
+// Per thread: the packed panels of one SYRK block (or of a backward row panel), and a row panel of Ẑ (backward). Per
+// calling (stream) thread: the partial Grams, and the packed S and (only if dz shared memory with z) dẐ (backward).
 thread_local Scratch tlsPanels;
 thread_local Scratch tlsPartials;
 thread_local Scratch tlsZhat;
 thread_local Scratch tlsProduct;
+thread_local Scratch tlsPackedS;
+// Per calling thread, grown and never shrunk (fresh large vectors each call cost page faults): the column sums'
+// partials and S before packing.
+thread_local std::vector<double> tlsSums;
+thread_local std::vector<float> tlsSym;
 
 // `want` floats: from `cache` up to 4M floats (16 MiB, kept for the next call), larger ones in `owned` for this
 // call only, so that one huge call does not hold its memory for good.
@@ -63,11 +70,18 @@ float* scratch(Scratch& cache, size_t want, std::unique_ptr<float[]>& owned) {
 // Per-column sums over the rows of z, W accumulators per column (acc[w·d + j]) in double: f(i0, i1, acc) adds rows
 // [i0, i1) to its block's partial (row blocks are a function of n only), then the partials are added in block order.
 template <int W, typename F>
-std::vector<double> columnSums(int64_t n, int64_t d, ThreadPool& pool, F f) {
+std::vector<double> columnSums(int64_t n, int64_t d, ThreadPool& pool, bool parallel, F f) {
   const int64_t rows = std::max<int64_t>(64, (n + 63) / 64);
   const int64_t blocks = (n + rows - 1) / rows;
-  std::vector<double> partial(static_cast<size_t>(blocks * W * d), 0.0);
-  pool.parallelFor(blocks, [&](int64_t b, int) { f(b * rows, std::min(n, (b + 1) * rows), partial.data() + b * W * d); });
+  std::vector<double>& partial = tlsSums;
+  if (partial.size() < static_cast<size_t>(blocks * W * d)) partial.resize(static_cast<size_t>(blocks * W * d));
+  std::fill_n(partial.begin(), blocks * W * d, 0.0);
+  auto block = [&](int64_t b, int) { f(b * rows, std::min(n, (b + 1) * rows), partial.data() + b * W * d); };
+  if (parallel) {
+    pool.parallelFor(blocks, block);
+  } else {
+    for (int64_t b = 0; b < blocks; b++) block(b, 0);
+  }
   std::vector<double> total(static_cast<size_t>(W * d), 0.0);
   for (int64_t b = 0; b < blocks; b++) {
     for (int64_t j = 0; j < W * d; j++) total[j] += partial[b * W * d + j];
@@ -85,10 +99,10 @@ struct ColumnStats {
 
 // One pass: sums of c and c² for c = z − z₀ (row 0 as the shift, so that the sum of squares does not cancel
 // against a large mean), var = E[c²] − E[c]².
-ColumnStats columnStats(const float* z, int64_t n, int64_t d, double eps, ThreadPool& pool) {
+ColumnStats columnStats(const float* z, int64_t n, int64_t d, double eps, ThreadPool& pool, bool parallel) {
   const CorrelationVec& vec = correlationVec();
   const std::vector<double> sums =
-      columnSums<2>(n, d, pool, [&](int64_t i0, int64_t i1, double* acc) { vec.moments(z + i0 * d, i1 - i0, d, z, acc); });
+      columnSums<2>(n, d, pool, parallel, [&](int64_t i0, int64_t i1, double* acc) { vec.moments(z + i0 * d, i1 - i0, d, z, acc); });
   ColumnStats s;
   s.var.resize(static_cast<size_t>(d));
   s.rstd.resize(static_cast<size_t>(d));
@@ -168,16 +182,19 @@ void kCorrelation(const Task& t, ThreadPool& pool) {
   int64_t n, d;
   checkZ(t.inputs[0], n, d);
   const double eps = epsAttr(t);
+  // Below ~4M multiply-adds a hand-off to the pool costs more than it saves. (A function of N and d only: it also
+  // decides the chunks.)
+  const bool parallel = static_cast<double>(n) * static_cast<double>(d) * static_cast<double>(d) / 2 >= (1 << 22);
   Dense<float> zd(t.inputs[0], pool);
   const float* z = zd.get();
-  const ColumnStats s = columnStats(z, n, d, eps, pool);
+  const ColumnStats s = columnStats(z, n, d, eps, pool, parallel);
   const CorrelationVec& vec = correlationVec();
 
   const MicroKernel& uk = activeMicroKernel();
   const int MR = uk.mr, NR = uk.nr;
-  // Below ~4M multiply-adds a hand-off to the pool costs more than it saves. (A function of N and d only: it also
-  // decides the chunks.)
-  const bool parallel = static_cast<double>(n) * static_cast<double>(d) * static_cast<double>(d) / 2 >= (1 << 22);
+  // With the ISA's panel kernel (the SGEMM's tile), A is read from the packed B panels where it can be: only the row
+  // panels that straddle two column panels are packed a second time.
+  const bool panelA = vec.panelKernel != nullptr && vec.kernelMr == MR && vec.kernelNr == NR;
   const SyrkPlan plan = planSyrk(uk, n, d, parallel, pool.threads());
   const int64_t groups = static_cast<int64_t>(plan.groupStart.size()) - 1;
   const int64_t partialSize = plan.tileRows * plan.ldc;
@@ -186,28 +203,40 @@ void kCorrelation(const Task& t, ThreadPool& pool) {
 
   // Item (chunk c, group q): the tiles of q's row panels over c's rows, kc rows at a time: those rows of Ẑ are
   // standardised and packed (the panels stay in L2 while every tile of the group reads them), then multiplied.
+  // Last chunk first: the column statistics' pass ended on the last rows, which may still be in L2.
   auto item = [&](int64_t it, int) {
-    const int64_t c = it / groups, q = it % groups;
+    const int64_t c = plan.chunks - 1 - it / groups, q = it % groups;
     const int64_t g0 = plan.groupStart[q], g1 = plan.groupStart[q + 1];
     const int64_t h0 = firstColumnPanel(g0, MR, NR);
     const int64_t iBegin = c * plan.chunkRows, iEnd = std::min(n, iBegin + plan.chunkRows);
     const int64_t steps = (iEnd - iBegin + uk.kc - 1) / uk.kc;
     const int64_t kcMax = (iEnd - iBegin + steps - 1) / steps;  // equal blocks, at most uk.kc
     const int64_t aSize = kcMax * (g1 - g0) * MR, bSize = kcMax * (plan.nPanels - h0) * NR;
-    const int64_t rowSize = std::max(g1 * MR, plan.ldc) - h0 * NR;
     std::unique_ptr<float[]> owned;
-    float* ap = scratch(tlsPanels, static_cast<size_t>(aSize + bSize + rowSize), owned);
-    const PanelPack pp{z, d, s.hi.data(), s.lo.data(), s.scale.data(), MR, NR, g0, g1, h0, plan.nPanels, ap, ap + aSize, ap + aSize + bSize};
+    float* ap = scratch(tlsPanels, static_cast<size_t>(aSize + bSize), owned);
+    const PanelPack pp{z, d, s.hi.data(), s.lo.data(), s.scale.data(), MR, NR, g0, g1, h0, plan.nPanels, ap, ap + aSize, panelA};
     float* cc = partials + c * partialSize;
     for (int64_t i0 = iBegin; i0 < iEnd; i0 += kcMax) {
       const int64_t kc = std::min(kcMax, iEnd - i0);
       vec.pack(pp, i0, kc);
       const int accumulate = i0 > iBegin;
       for (int64_t g = g0; g < g1; g++) {
-        const float* a = ap + (g - g0) * kc * MR;
-        for (int64_t h = firstColumnPanel(g, MR, NR); h < plan.nPanels; h++) {
-          uk.fn(kc, a, pp.bp + (h - h0) * kc * NR, cc + g * MR * plan.ldc + h * NR, plan.ldc, accumulate, nullptr, 0);
+        auto bPanel = [&](int64_t h) { return pp.bp + (h - h0) * kc * NR; };
+        const int64_t hFirst = firstColumnPanel(g, MR, NR);
+        float* cg = cc + g * MR * plan.ldc;
+        if (!panelA) {
+          for (int64_t h = hFirst; h < plan.nPanels; h++) uk.fn(kc, ap + (g - g0) * kc * MR, bPanel(h), cg + h * NR, plan.ldc, accumulate, nullptr, 0);
+          continue;
         }
+        // The row panel's A from the column panel that holds its columns where it lies inside one, else its own.
+        const bool inB = rowPanelInColumnPanel(g, MR, NR);
+        const float* a = inB ? bPanel(hFirst) + g * MR % NR : ap + (g - g0) * kc * MR;
+        const int64_t ks = inB ? NR : MR;
+        // The first tile's left half lies below the diagonal when the row panel starts at or past its middle: it is
+        // never read (the mirror reads the upper triangle only), so it is not computed.
+        const int rightHalf = g * MR >= hFirst * NR + NR / 2;
+        vec.panelKernel(kc, a, ks, bPanel(hFirst), cg + hFirst * NR, plan.ldc, accumulate, rightHalf);
+        for (int64_t h = hFirst + 1; h < plan.nPanels; h++) vec.panelKernel(kc, a, ks, bPanel(h), cg + h * NR, plan.ldc, accumulate, 0);
       }
     }
   };
@@ -245,33 +274,84 @@ void kCorrelation(const Task& t, ThreadPool& pool) {
   }
 }
 
-// S = (gR + gRᵀ)/N; dẐ = Ẑ·S (the SGEMM); dz_ij = r_j (dẐ_ij − mean_i dẐ_ij − Ẑ_ij mean_i(dẐ_ij Ẑ_ij)).
-// By row blocks (a function of N only), in two passes: Ẑ of the block standardised into L2, dẐ = Ẑ·S for the block,
-// and the block's column sums of dẐ and dẐ·Ẑ while both are still in L2; then, with the means, Ẑ of the block again
-// (the same f32 values) and dz. Only dẐ goes through memory; Ẑ is never stored whole.
+// S = (gR + gRᵀ)·(1/N) in double, rounded to f32 once, as NR-column panels for the micro-kernel: K (the rows of S) cut
+// into blocks of at most uk.kc rows as the SGEMM cuts it, panel h of the block at row pc at out + pc·ldb + h·kc·NR,
+// zero beyond column d. By 32-row blocks over the pool; each 32 x 32 block of gRᵀ is transposed into L1 first, so the
+// sums run along contiguous rows (a multiply instead of a division per element: the division took longer than all
+// the rest). S_kj adds the same two values as S_jk, so S is exactly symmetric.
+void packSymmetrized(const float* g, int64_t n, int64_t d, int nr, int64_t kcMax, float* out, ThreadPool& pool, bool parallel) {
+  std::vector<float>& sym = tlsSym;
+  if (sym.size() < static_cast<size_t>(d * d)) sym.resize(static_cast<size_t>(d * d));
+  constexpr int64_t B = 32;
+  const double invN = 1 / static_cast<double>(n);
+  const int64_t panels = (d + nr - 1) / nr, ldb = panels * nr;
+  auto rowBlock = [&](int64_t jb, int) {
+    const int64_t j0 = jb * B, j1 = std::min(d, j0 + B);
+    float t[B * B];
+    for (int64_t k0 = 0; k0 < d; k0 += B) {
+      const int64_t k1 = std::min(d, k0 + B);
+      for (int64_t k = k0; k < k1; k++) {
+        for (int64_t j = j0; j < j1; j++) t[(j - j0) * B + k - k0] = g[k * d + j];
+      }
+      for (int64_t j = j0; j < j1; j++) {
+        const float* gr = g + j * d;
+        const float* tr = t + (j - j0) * B - k0;
+        float* sr = sym.data() + j * d;
+        for (int64_t k = k0; k < k1; k++) sr[k] = static_cast<float>((static_cast<double>(gr[k]) + tr[k]) * invN);
+      }
+    }
+    // Rows [j0, j1) of S are rows of the panels of the K block that holds them.
+    for (int64_t j = j0; j < j1; j++) {
+      const int64_t pc = j / kcMax * kcMax, kc = std::min(kcMax, d - pc);
+      for (int64_t h = 0; h < panels; h++) {
+        const int64_t cols = std::min<int64_t>(nr, d - h * nr);
+        float* dst = out + pc * ldb + h * kc * nr + (j - pc) * nr;
+        std::copy_n(sym.data() + j * d + h * nr, cols, dst);
+        std::fill(dst + cols, dst + nr, 0.0f);
+      }
+    }
+  };
+  const int64_t blocks = (d + B - 1) / B;
+  if (parallel) {
+    pool.parallelFor(blocks, rowBlock);
+  } else {
+    for (int64_t jb = 0; jb < blocks; jb++) rowBlock(jb, 0);
+  }
+}
+
+// dz_ij = r_j (dẐ_ij − mean_i dẐ_ij − Ẑ_ij mean_i(dẐ_ij Ẑ_ij)) with dẐ = Ẑ·S. By row blocks (a function of N, d and the
+// tile only), in two passes. First, one row panel (MR rows) at a time: its Ẑ standardised into L1, its rows of
+// dẐ = Ẑ·S (S packed once for all blocks), and the column sums of dẐ and dẐ·Ẑ over those rows while both are still in
+// L1. Then, with the means, dz from dẐ and Ẑ standardised again from z (the same f32 values) in one loop. Only dẐ goes
+// through memory; Ẑ is never stored whole. The product's tiles: the ISA's in-place-A kernel (correlation-vec.h)
+// reads the panel's Ẑ rows where they are, else the SGEMM micro-kernel reads them packed; either way each element is
+// the SGEMM's FMA chain.
 void kCorrelationGrad(const Task& t, ThreadPool& pool) {
   int64_t n, d;
   checkZ(t.inputs[0], n, d);
   const Arg& ga = t.inputs[1];
   if (ga.dtype != DType::F32 || ga.rank() != 2 || ga.shape[0] != d || ga.shape[1] != d) throw KernelError("gR must be an f32 [d, d]");
   const double eps = epsAttr(t);
+  const bool parallel = static_cast<double>(n) * static_cast<double>(d) * static_cast<double>(d) >= (1 << 22);
   Dense<float> zd(t.inputs[0], pool);
   const float* z = zd.get();
-  const ColumnStats s = columnStats(z, n, d, eps, pool);
+  const ColumnStats s = columnStats(z, n, d, eps, pool, parallel);
   const CorrelationVec& vec = correlationVec();
-  std::vector<float> sym(static_cast<size_t>(d * d));
+  const MicroKernel& uk = activeMicroKernel();
+  const bool inPlace = vec.rowKernel != nullptr;
+  const int MR = inPlace ? vec.kernelMr : uk.mr, NR = inPlace ? vec.kernelNr : uk.nr;
+  const int64_t kcMax = std::min<int64_t>(uk.kc, d);
+  const int64_t nPanels = (d + NR - 1) / NR, ldb = nPanels * NR;
+  std::unique_ptr<float[]> sOwned;
+  float* sp = scratch(tlsPackedS, static_cast<size_t>(d * ldb), sOwned);
   {
     Dense<float> gd(ga, pool);
-    const float* g = gd.get();
-    for (int64_t j = 0; j < d; j++) {
-      for (int64_t k = 0; k < d; k++) sym[j * d + k] = static_cast<float>((static_cast<double>(g[j * d + k]) + g[k * d + j]) / static_cast<double>(n));
-    }
+    packSymmetrized(gd.get(), n, d, NR, kcMax, sp, pool, parallel);
   }
-  // Row blocks of at least 128 rows and about 128K elements: Ẑ and dẐ of a block (1 MiB) stay in L2, and S, which
-  // the SGEMM packs again for each block, is a small part of the work.
-  const int64_t rows = std::max<int64_t>(128, (131072 + d - 1) / d);
+  // Row blocks of whole row panels, at least 128 rows and about 128K elements: the backward's sums are added per block
+  // (a function of N, d and the tile only), and dz is finished block by block.
+  const int64_t rows = (std::max<int64_t>(128, (131072 + d - 1) / d) + MR - 1) / MR * MR;
   const int64_t blocks = (n + rows - 1) / rows;
-  const bool parallel = static_cast<double>(n) * static_cast<double>(d) * static_cast<double>(d) >= (1 << 22);
   auto forBlocks = [&](const std::function<void(int64_t, int)>& fn) {
     if (parallel) {
       pool.parallelFor(blocks, fn);
@@ -279,20 +359,59 @@ void kCorrelationGrad(const Task& t, ThreadPool& pool) {
       for (int64_t b = 0; b < blocks; b++) fn(b, 0);
     }
   };
-  auto standardizeBlock = [&](int64_t i0, int64_t i1, std::unique_ptr<float[]>& owned) {
-    float* zh = scratch(tlsZhat, static_cast<size_t>(rows * d), owned);
-    vec.standardize(z + i0 * d, d, i1 - i0, 0, d, s.hi.data(), s.lo.data(), s.scale.data(), zh, d);
-    return zh;
-  };
+  // dẐ goes into dz itself, which the second pass reads and overwrites element by element: a separate buffer would
+  // cost a second write stream (and its read for ownership). dz is a fresh output, never z; if it ever shared
+  // memory with z, dẐ would overwrite z before the second pass reads it, so then dẐ and dz take scratch memory.
+  float* dz = static_cast<float*>(t.output.data);
   std::unique_ptr<float[]> pOwned;
-  float* p = scratch(tlsProduct, static_cast<size_t>(n * d), pOwned);  // dẐ
+  const bool overlap = dz < z + n * d && z < dz + n * d;
+  float* p = overlap ? scratch(tlsProduct, static_cast<size_t>(n * d), pOwned) : dz;
   std::vector<double> partial(static_cast<size_t>(blocks * 2 * d), 0.0);
-  forBlocks([&](int64_t b, int) {
-    const int64_t i0 = b * rows, i1 = std::min(n, i0 + rows);
-    std::unique_ptr<float[]> owned;
-    const float* zh = standardizeBlock(i0, i1, owned);
-    sgemm(i1 - i0, d, d, zh, d, 1, sym.data(), d, 1, p + i0 * d, d, pool, false);
-    vec.gradSums(p + i0 * d, zh, i1 - i0, d, partial.data() + b * 2 * d);
+  // The passes alternate direction (statistics first to last, the product last to first, dz first to last), so that
+  // each starts on rows the one before ended on, which may still be in L2.
+  forBlocks([&](int64_t rb, int) {
+    const int64_t b = blocks - 1 - rb;
+    const int64_t i0 = b * rows, m = std::min(n, i0 + rows) - i0;
+    std::unique_ptr<float[]> zhOwned, apOwned;
+    // Ẑ of one row panel, zero rows past the block's end (the in-place kernel reads whole tiles).
+    float* zh = scratch(tlsZhat, static_cast<size_t>(MR * d), zhOwned);
+    float* ap = inPlace ? nullptr : scratch(tlsPanels, static_cast<size_t>(MR * kcMax), apOwned);
+    alignas(64) float tile[32 * 32];
+    for (int64_t g = 0; g * MR < m; g++) {
+      const int64_t r0 = i0 + g * MR, mr = std::min<int64_t>(MR, m - g * MR);
+      vec.standardize(z + r0 * d, d, mr, 0, d, s.hi.data(), s.lo.data(), s.scale.data(), zh, d);
+      std::fill(zh + mr * d, zh + MR * d, 0.0f);
+      for (int64_t pc = 0; pc < d; pc += kcMax) {
+        const int64_t kc = std::min(kcMax, d - pc);
+        const float* bk = sp + pc * ldb;
+        if (!inPlace) {
+          for (int64_t r = 0; r < MR; r++) {
+            for (int64_t q = 0; q < kc; q++) ap[q * MR + r] = zh[r * d + pc + q];
+          }
+        }
+        for (int64_t h = 0; h < nPanels; h++) {
+          const int64_t nr = std::min<int64_t>(NR, d - h * NR);
+          float* c = p + r0 * d + h * NR;
+          const bool whole = mr == MR && nr == NR;
+          float* out = whole ? c : tile;
+          const int64_t ldo = whole ? d : NR;
+          const int accumulate = whole && pc > 0;
+          if (inPlace) {
+            vec.rowKernel(kc, zh + pc, d, bk + h * kc * NR, out, ldo, accumulate);
+          } else {
+            uk.fn(kc, ap, bk + h * kc * NR, out, ldo, accumulate, nullptr, 0);
+          }
+          if (!whole) {
+            // An edge tile went to scratch: its valid part is added to (or stored in) dẐ, as the SGEMM's edge does.
+            for (int64_t r = 0; r < mr; r++) {
+              for (int64_t q = 0; q < nr; q++) c[r * d + q] = pc > 0 ? tile[r * NR + q] + c[r * d + q] : tile[r * NR + q];
+            }
+          }
+        }
+      }
+      // The panel's rows of dẐ and Ẑ are still in L1; the block's sums take its rows in order.
+      vec.gradSums(p + r0 * d, zh, mr, d, partial.data() + b * 2 * d);
+    }
   });
   std::vector<double> sums(static_cast<size_t>(2 * d), 0.0);
   for (int64_t b = 0; b < blocks; b++) {
@@ -304,13 +423,11 @@ void kCorrelationGrad(const Task& t, ThreadPool& pool) {
     meanG[j] = static_cast<float>(sums[j] / static_cast<double>(n));
     meanGZ[j] = static_cast<float>(sums[d + j] / static_cast<double>(n));
   }
-  float* dz = static_cast<float*>(t.output.data);
   forBlocks([&](int64_t b, int) {
-    const int64_t i0 = b * rows, i1 = std::min(n, i0 + rows);
-    std::unique_ptr<float[]> owned;
-    const float* zh = standardizeBlock(i0, i1, owned);
-    vec.gradOut(p + i0 * d, zh, i1 - i0, d, s.scale.data(), meanG.data(), meanGZ.data(), dz + i0 * d);
+    const int64_t i0 = b * rows, m = std::min(n, i0 + rows) - i0;
+    vec.gradOut(p + i0 * d, z + i0 * d, m, d, s.hi.data(), s.lo.data(), s.scale.data(), meanG.data(), meanGZ.data());
   });
+  if (overlap) std::copy_n(p, n * d, dz);
 }
 
 }  // namespace

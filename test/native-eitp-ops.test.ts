@@ -1,10 +1,10 @@
 /**
  * The fused EIT-P ops on the native backend beyond the parity suite's small cases: closed-form values (a value at a
  * bin centre, orthogonal and duplicated columns), n = 1 and n past a million for the soft histogram; correlation and
- * correlationGrad on ragged shapes up to N = 4099 and d = 257 (d off the micro-kernel's tile sizes), R exactly
- * symmetric, non-symmetric and strided cotangents, every micro-kernel (EITP_SIMD), and the coherence loss built on
- * them; NaN/out-of-range inputs, the window cap for wide bandwidths, and results that do not depend on the thread
- * count. References are float64 JS written from the op spec.
+ * correlationGrad on ragged shapes up to N = 4099 and d = 401 (d off the micro-kernel's tile sizes and past its K
+ * block), R exactly symmetric, non-symmetric and strided cotangents, every micro-kernel (EITP_SIMD), and the coherence
+ * loss built on them; NaN/out-of-range inputs, the window cap for wide bandwidths, and results that do not depend on
+ * the thread count. References are float64 JS written from the op spec.
  */
 import { execFileSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -318,6 +318,8 @@ describe.skipIf(!hasNative)('native correlation and correlationGrad', () => {
     [1000, 257],
     [4099, 47],
     [4096, 256],
+    // d past the product's K block (384 rows of S on AVX-512): dẐ = Ẑ·S summed over two blocks, with a 17-wide edge
+    [600, 401],
   ])('N = %i, d = %i: R (exactly symmetric) and dz for a non-symmetric gR match float64 references', (n, d) => {
     const z = correlatedColumns(n, d, n + d);
     const r = correlation(z, n, d);
@@ -421,7 +423,8 @@ describe.skipIf(!hasNative)('native correlation and correlationGrad', () => {
         return r;
       };
       let worstR = 0, worstDz = 0, asymmetric = 0;
-      for (const [n, d] of [[67, 45], [300, 101], [2050, 66]]) {
+      // (d = 300: past the 256-row K block of the generic and AVX2 micro-kernels)
+      for (const [n, d] of [[67, 45], [300, 101], [2050, 66], [70, 300]]) {
         const z = Float32Array.from({ length: n * d }, (_, e) => Math.sin(e * 0.37) + 0.5 * Math.cos((e % d) * 1.3 + Math.floor(e / d) * 0.011));
         const g = Float32Array.from({ length: d * d }, (_, e) => Math.cos(e * 0.7));
         const zh = new Float64Array(n * d), rs = new Float64Array(d);
