@@ -64,6 +64,7 @@ function variants(): { name: string; config: EitpConfig | null }[] {
     { name: 'task loss only (base)', config: null },
     { name: 'thermo (λ1 0.01)', config: on({ lambdaThermo: 0.01 }) },
     { name: 'chaos, power FTLE (λ2 0.1)', config: on({ lambdaChaos: 0.1 }) },
+    { name: 'chaos, benettin FTLE (λ2 0.1)', config: on({ lambdaChaos: 0.1, chaos: { mode: 'benettin' } } as never) },
     { name: 'coherence fused (λ3 0.1)', config: on({ lambdaCoherence: 0.1 }) },
     { name: 'coherence composite', config: on({ lambdaCoherence: 0.1 }, 'composite') },
     { name: 'path norm (λ4 0.01)', config: on({ lambdaPath: 0.01 }) },
@@ -72,6 +73,7 @@ function variants(): { name: string; config: EitpConfig | null }[] {
     { name: 'all terms, spec λ (fused)', config: eitpConfig({ kernels: 'fused' } as never) },
     { name: 'all terms, spec λ (composite)', config: eitpConfig({ kernels: 'composite' } as never) },
     { name: 'all terms + IEM β 0.01 (fused)', config: eitpConfig({ betaIem: 0.01, kernels: 'fused' } as never) },
+    { name: 'all terms, benettin FTLE (fused)', config: eitpConfig({ kernels: 'fused', chaos: { mode: 'benettin' } } as never) },
     // Lazy regularisation: the same terms every 8th step at 8·λ; one iteration runs 8 steps and is reported per step.
     { name: 'all terms, every 8 steps (fused)', config: eitpConfig({ kernels: 'fused', every: 8 } as never) },
   ];

@@ -3,12 +3,13 @@
  * (and eitp cpu, for reference) side by side with the same model in @tensorflow/tfjs-core + tfjs-backend-wasm
  * (XNNPACK, single-threaded in Node) in one run. Target: native >= 5x tfjs-wasm.
  *
- *   npx tsx bench/native-mlp.ts [--threads N] [--time MS]
+ *   npx tsx bench/native-mlp.ts [--threads N] [--time MS] [--rounds R]
  *
  * One timed iteration = one full step (forward, loss, backward, SGD update) ending with a readback of the loss
  * (`await loss.data()`) on every side, so the times include all queued work. Inputs, labels and initial weights are
  * fixed seeded data created once outside the timed loop; tfjs gets copies of eitp's tensors, so both sides train
- * the very same model on the same data (the losses of the first steps are checked to agree). The eitp step runs inside et.tidy;
+ * the very same model on the same data (the losses of the first steps are checked to agree). The sides take turns
+ * in R rounds (default 4) and their samples are pooled, so drifting load hits all of them. The eitp step runs inside et.tidy;
  * live-tensor counts before and after are checked.
  *
  * tfjs-core alone registers no gradient kernels (the full tfjs bundle does, through extensionless ESM imports Node
@@ -30,6 +31,7 @@ const BATCH = 64;
 const SIZES = [784, 256, 10] as const;
 const LR = 0.01;
 const TIME_MS = Number(arg('time', '3000'));
+const ROUNDS = Math.max(1, Number(arg('rounds', '4')));
 const threadsArg = process.argv.includes('--threads') ? Number(arg('threads', '0')) : undefined;
 
 /** tfjs announces its backends through console.warn/log; keep the output clean. */
@@ -207,16 +209,22 @@ async function main() {
   const spread = Math.max(...check.map((ls) => Math.max(...ls) - Math.min(...ls)));
   if (!(spread < 1e-4)) throw new Error(`losses differ: ${JSON.stringify(check)} (rows: steps; columns: ${sides.map((s) => s.name).join(', ')})`);
 
-  // tinybench runs the tasks one after the other, each for TIME_MS (and at least 20 iterations)
-  const bench = new Bench({ retainSamples: true, time: TIME_MS, iterations: 20, warmup: true, warmupTime: 300, warmupIterations: 10 });
-  for (const s of sides) bench.add(s.name, async () => void (await s.step()));
-  await bench.run();
-
-  const stats = bench.tasks.map((t): Stat => {
-    const r = t.result as { error?: unknown; latency?: { samples?: readonly number[] } } | undefined;
-    if (r?.error) throw new Error(`${t.name} failed: ${String(r.error)}`);
-    const ms = r?.latency?.samples;
-    if (!ms?.length) throw new Error(`${t.name}: no samples`);
+  // The sides take turns: ROUNDS rounds of tinybench, each side TIME_MS / ROUNDS per round, samples pooled per side,
+  // so that a change in the machine's load during the run hits every side alike instead of whichever ran then.
+  const samples: number[][] = sides.map(() => []);
+  for (let round = 0; round < ROUNDS; round++) {
+    const first = round === 0;
+    const bench = new Bench({ retainSamples: true, time: TIME_MS / ROUNDS, iterations: 10, warmup: first, warmupTime: 300, warmupIterations: 10 });
+    for (const s of sides) bench.add(s.name, async () => void (await s.step()));
+    await bench.run();
+    bench.tasks.forEach((t, i) => {
+      const r = t.result as { error?: unknown; latency?: { samples?: readonly number[] } } | undefined;
+      if (r?.error) throw new Error(`${t.name} failed: ${String(r.error)}`);
+      samples[i]!.push(...(r?.latency?.samples ?? []));
+    });
+  }
+  const stats = samples.map((ms, i): Stat => {
+    if (!ms.length) throw new Error(`${sides[i]!.name}: no samples`);
     // steps/s per iteration; quantiles of the throughput, not of the latency
     const sps = ms.map((v) => 1000 / v).sort((a, b) => a - b);
     return { median: quantile(sps, 0.5), p25: quantile(sps, 0.25), p75: quantile(sps, 0.75), samples: sps.length };
