@@ -136,6 +136,21 @@ function opTask(op: 'softHistogram' | 'coherence', x: et.Tensor, composite: bool
   };
 }
 
+/**
+ * Forward + backward (into w, as the FTLE's gradient in θ) of the tanh-layer Jacobian-vector step: the fused tanhJvp
+ * against its composite (1 − h²) ⊙ (v Wᵀ), for b rows of width d.
+ */
+function tanhJvpTask(b: number, d: number, composite: boolean): () => Promise<void> {
+  const [h, v, w] = et.tidy(() => [et.tanh(et.randn([b, d], { seed: 7 })), et.randn([b, d], { seed: 8 }), et.randn([d, d], { seed: 9 }).div(Math.sqrt(d))]);
+  const def = et.opTable().tanhJvp as { composite: (xs: et.Tensor[], attrs: object) => et.Tensor };
+  const f = (ww: et.Tensor) => (composite ? def.composite([h!, v!, ww], {}) : et.tanhJvp(h!, v!, ww)).square().sum();
+  return async () => {
+    const g = et.tidy(() => et.grad(f)(w!) as et.Tensor);
+    await g.data();
+    g.dispose();
+  };
+}
+
 const fmt = (s: Stat) => `${s.median.toFixed(2)} ms (${s.p25.toFixed(2)}–${s.p75.toFixed(2)})`;
 
 async function main(): Promise<void> {
@@ -172,7 +187,11 @@ async function main(): Promise<void> {
       { name: 'coherence N=768 d=32', op: 'coherence' as const, x: et.randn([768, 32], { seed: 4 }) },
       { name: 'coherence N=4096 d=256', op: 'coherence' as const, x: et.randn([4096, 256], { seed: 5 }) },
     ];
-    const opStats = await measure(cases.flatMap((c) => [{ name: `${c.name} fused`, run: opTask(c.op, c.x, false) }, { name: `${c.name} composite`, run: opTask(c.op, c.x, true) }]));
+    const jvpSizes: [number, number][] = [[4, 256], [64, 256]];
+    const opStats = await measure([
+      ...cases.flatMap((c) => [{ name: `${c.name} fused`, run: opTask(c.op, c.x, false) }, { name: `${c.name} composite`, run: opTask(c.op, c.x, true) }]),
+      ...jvpSizes.flatMap(([b, d]) => [false, true].map((composite) => ({ name: `tanhJvp ${b}x${d} ${composite ? 'composite' : 'fused'}`, run: tanhJvpTask(b, d, composite) }))),
+    ]);
     console.log(`\n### ${backend}: fused op vs composite, forward + backward\n`);
     console.log('| op | fused | composite | speedup (target ≥ 3x) |');
     console.log('| --- | --- | --- | --- |');
@@ -180,6 +199,12 @@ async function main(): Promise<void> {
       const [f, k] = [opStats[2 * i]!, opStats[2 * i + 1]!];
       console.log(`| ${c.name} | ${fmt(f)} | ${fmt(k)} | ${(k.median / f.median).toFixed(1)}x |`);
       json.push({ backend, op: c.name, fused: f, composite: k, speedup: k.median / f.median });
+    });
+    jvpSizes.forEach(([b, d], j) => {
+      const [f, k] = [opStats[2 * (cases.length + j)]!, opStats[2 * (cases.length + j) + 1]!];
+      const name = `tanhJvp B=${b} d=${d} (grad in w)`;
+      console.log(`| ${name} | ${fmt(f)} | ${fmt(k)} | ${(k.median / f.median).toFixed(1)}x |`);
+      json.push({ backend, op: name, fused: f, composite: k, speedup: k.median / f.median });
     });
     const coherence = cases.flatMap((c, i) => (c.op === 'coherence' ? [`${c.name} ${(opStats[2 * i + 1]!.median / opStats[2 * i]!.median).toFixed(2)}x`] : []));
     console.log(`\ncoherence, composite median / fused median: ${coherence.join(', ')} (target ≥ 3x at both sizes)`);
