@@ -21,6 +21,7 @@ import { matmul } from './matmul.js';
 import { softmax } from './nn.js';
 import type { OpDef } from './op-def.js';
 import { mean, sum, variance } from './reduce.js';
+import { activationGrad } from './train-fused.js';
 import { square, sqrt } from './unary.js';
 import { reshape, transpose } from './views.js';
 
@@ -138,8 +139,8 @@ export const eitpFusedDefs = {
       return meta(h.shape, h.dtype);
     },
     vjp: (g, { inputs: [h, v, w] }) => {
-      const slope = sub(1, square(h!));
-      const gs = mul(g, slope);
+      // g ⊙ (1 − h²) in one kernel: the tanh backward from its output (the fused activationGrad op)
+      const gs = activationGrad(h!, g, 'tanh');
       return [
         h!.requiresGrad ? mul(mul(g, matmul(v!, transpose(w!))), mul(h!, -2)) : null,
         v!.requiresGrad ? matmul(gs, w!) : null,
