@@ -9,12 +9,12 @@
  * Targets (issue #5): all terms together ≤ 25 % on top of a step; each fused kernel ≥ 3x its composite.
  */
 import { writeFileSync } from 'node:fs';
-import { Bench } from 'tinybench';
 import * as et from '../engine/index.js';
 import { quantileSorted } from '../src/bench/stats.js';
 import { eitpConfig, eitpObjective } from '../src/eitp/index.js';
 import type { EitpConfig } from '../src/eitp/objective-api.js';
 import { coherenceComposite } from './bench-args.js';
+import { timeInterleaved } from './interleaved.js';
 import type { EitpModel } from '../src/models/eitp-model.js';
 import { CharGpt } from '../src/models/gpt.js';
 import { MlpModel } from '../src/models/mlp.js';
@@ -80,14 +80,10 @@ function variants(): { name: string; config: EitpConfig | null }[] {
 }
 
 async function measure(tasks: { name: string; run: () => Promise<void> }[]): Promise<Stat[]> {
-  const bench = new Bench({ retainSamples: true, time: TIME_MS, iterations: quick ? 5 : 15, warmup: true, warmupTime: quick ? 50 : 300, warmupIterations: 3 });
-  for (const t of tasks) bench.add(t.name, t.run);
-  await bench.run();
-  return bench.tasks.map((t) => {
-    const r = t.result as { error?: unknown; latency?: { samples?: readonly number[] } } | undefined;
-    if (r?.error) throw new Error(`${t.name} failed: ${String(r.error)}`);
-    const ms = [...(r?.latency?.samples ?? [])].sort((a, b) => a - b);
-    if (!ms.length) throw new Error(`${t.name}: no samples`);
+  // the rows take turns (bench/interleaved.ts), so the overheads compare steps timed under the same load
+  const samples = await timeInterleaved(tasks, { time: TIME_MS, rounds: quick ? 1 : 3, iterations: quick ? 5 : 5, warmupTime: quick ? 50 : 300, warmupIterations: 3 });
+  return samples.map((s) => {
+    const ms = [...s].sort((a, b) => a - b);
     return { median: quantileSorted(ms, 0.5), p25: quantileSorted(ms, 0.25), p75: quantileSorted(ms, 0.75), samples: ms.length };
   });
 }

@@ -18,10 +18,10 @@
  * kernels tfjs's autodiff would run, and a tuned form that avoids tfjs-wasm's slow transposed matMul. The ratio
  * against the tuned one is the headline.
  */
-import { Bench } from 'tinybench';
 import * as et from '../engine/index.js';
 import { nativeInfo, setNativeThreads } from '../engine/backends/native/index.js';
 import { arg } from './bench-args.js';
+import { timeInterleaved } from './interleaved.js';
 
 type Tf = typeof import('@tensorflow/tfjs-core');
 type TfTensor = import('@tensorflow/tfjs-core').Tensor;
@@ -209,22 +209,12 @@ async function main() {
   const spread = Math.max(...check.map((ls) => Math.max(...ls) - Math.min(...ls)));
   if (!(spread < 1e-4)) throw new Error(`losses differ: ${JSON.stringify(check)} (rows: steps; columns: ${sides.map((s) => s.name).join(', ')})`);
 
-  // The sides take turns: ROUNDS rounds of tinybench, each side TIME_MS / ROUNDS per round, samples pooled per side,
-  // so that a change in the machine's load during the run hits every side alike instead of whichever ran then.
-  const samples: number[][] = sides.map(() => []);
-  for (let round = 0; round < ROUNDS; round++) {
-    const first = round === 0;
-    const bench = new Bench({ retainSamples: true, time: TIME_MS / ROUNDS, iterations: 10, warmup: first, warmupTime: 300, warmupIterations: 10 });
-    for (const s of sides) bench.add(s.name, async () => void (await s.step()));
-    await bench.run();
-    bench.tasks.forEach((t, i) => {
-      const r = t.result as { error?: unknown; latency?: { samples?: readonly number[] } } | undefined;
-      if (r?.error) throw new Error(`${t.name} failed: ${String(r.error)}`);
-      samples[i]!.push(...(r?.latency?.samples ?? []));
-    });
-  }
-  const stats = samples.map((ms, i): Stat => {
-    if (!ms.length) throw new Error(`${sides[i]!.name}: no samples`);
+  // The sides take turns in ROUNDS rounds with pooled samples (bench/interleaved.ts)
+  const samples = await timeInterleaved(
+    sides.map((s) => ({ name: s.name, run: async () => void (await s.step()) })),
+    { time: TIME_MS, rounds: ROUNDS, iterations: 10, warmupTime: 300, warmupIterations: 10 },
+  );
+  const stats = samples.map((ms): Stat => {
     // steps/s per iteration; quantiles of the throughput, not of the latency
     const sps = ms.map((v) => 1000 / v).sort((a, b) => a - b);
     return { median: quantile(sps, 0.5), p25: quantile(sps, 0.25), p75: quantile(sps, 0.75), samples: sps.length };
