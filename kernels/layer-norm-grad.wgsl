@@ -7,6 +7,7 @@
 //   finish:   sums the partials of each column over the chunks, in chunk order.
 // No float atomics anywhere, so dw and db do not depend on scheduling.
 // #include common.wgsl
+// #include layer-norm-stats.wgsl
 override WG: u32 = 64u;
 override DIRECT: bool = false;
 
@@ -26,12 +27,9 @@ fn rows(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   if (i >= P.rows) { return; }
   let s = i * P.d;
   let inv_d = 1.0 / f32(P.d);
-  var mu = 0.0;
-  for (var j = 0u; j < P.d; j++) { mu += X[s + j]; }
-  mu /= f32(P.d);
-  var v = 0.0;
-  for (var j = 0u; j < P.d; j++) { let c = X[s + j] - mu; v += c * c; }
-  let rstd = 1.0 / sqrt(v / f32(P.d) + P.eps);
+  let stats = layer_norm_stats(s, P.d, P.eps);
+  let mu = stats.x;
+  let rstd = stats.y;
   S[2u * i] = mu;
   S[2u * i + 1u] = rstd;
   var mean_gw = 0.0;

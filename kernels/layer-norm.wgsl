@@ -1,5 +1,6 @@
 // Layer normalisation over the last axis of dense x [rows, d]: one invocation per row, two-pass mean/variance.
 // #include common.wgsl
+// #include layer-norm-stats.wgsl
 override WG: u32 = 64u;
 
 struct Params { rows: u32, d: u32, eps: f32, _p: u32 }
@@ -14,11 +15,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let i = linear_id(gid, nwg, WG);
   if (i >= P.rows) { return; }
   let s = i * P.d;
-  var mu = 0.0;
-  for (var j = 0u; j < P.d; j++) { mu += X[s + j]; }
-  mu /= f32(P.d);
-  var v = 0.0;
-  for (var j = 0u; j < P.d; j++) { let c = X[s + j] - mu; v += c * c; }
-  let rstd = 1.0 / sqrt(v / f32(P.d) + P.eps);
+  let stats = layer_norm_stats(s, P.d, P.eps);
+  let mu = stats.x;
+  let rstd = stats.y;
   for (var j = 0u; j < P.d; j++) { O[s + j] = (X[s + j] - mu) * rstd * W[j] + B[j]; }
 }
