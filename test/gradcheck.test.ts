@@ -76,6 +76,35 @@ describe('forward mode agrees with reverse mode: <u, J v> both ways', () => {
   });
 });
 
+describe('reverse over forward: the gradient of a recorded JVP', () => {
+  // the FTLE differentiates ‖J v‖ in θ; layerNorm's tangent rule has a fused form (unrecorded) and a primitive form
+  // (recorded), and this checks the recorded one end to end against finite differences
+  it('∂/∂(x, w, b) of ‖J_x layerNorm(x; w, b) · v‖² matches central differences', () => {
+    et.tidy(() => {
+      const [x, w, b] = [et.randn([3, 6], { seed: 1, dtype: 'f64' }), et.randn([6], { seed: 2, dtype: 'f64' }), et.randn([6], { seed: 3, dtype: 'f64' })];
+      const v = et.randn([3, 6], { seed: 4, dtype: 'f64' });
+      const s = (xx: et.Tensor, ww: et.Tensor, bb: et.Tensor) => et.jvp((z: et.Tensor) => et.layerNorm(z, ww, bb, 1e-5), [xx], [v])[1].square().sum();
+      const grads = et.grad(s, { argnums: [0, 1, 2] })(x, w, b) as et.Tensor[];
+      const args = [x, w, b];
+      args.forEach((a, k) => {
+        const base = a.dataSync() as Float64Array;
+        const numeric = base.map((_, j) => {
+          const at = (delta: number) =>
+            et.tidy(() => {
+              const moved = base.slice();
+              moved[j] += delta;
+              const xs = args.map((t, q) => (q === k ? et.tensor(moved, { shape: a.shape, dtype: 'f64' }) : t));
+              return s(xs[0]!, xs[1]!, xs[2]!).dataSync()[0]!;
+            });
+          return (at(1e-6) - at(-1e-6)) / 2e-6;
+        });
+        const cmp = compareArrays(grads[k]!.dataSync(), numeric, { rtol: 1e-6, atol: 1e-7 });
+        expect(cmp.ok, `input ${k}: ${cmp.message}`).toBe(true);
+      });
+    });
+  });
+});
+
 describe('stopGradient', () => {
   it('blocks the gradient through its branch: d/dx Σ x·sg(x) = x', () => {
     et.tidy(() => {

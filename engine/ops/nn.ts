@@ -1,8 +1,10 @@
 /**
  * Fused neural-network ops: softmax, logSoftmax, crossEntropy, layerNorm. Each has a composite reference of
- * primitive ops (tests compare fused kernels with it) and a hand-written VJP; forward mode differentiates the reference.
+ * primitive ops (tests compare fused kernels with it) and a hand-written VJP. In forward mode softmax, logSoftmax
+ * and layerNorm have rules; crossEntropy differentiates its reference.
  */
 import { ones, zeros } from '../creation.js';
+import { isGradEnabled } from '../autograd/grad-mode.js';
 import { apply } from '../dispatch.js';
 import { ShapeError } from '../errors.js';
 import { normalizeAxis } from '../shape.js';
@@ -18,6 +20,22 @@ import { exp, neg, rsqrt, square } from './unary.js';
 function normalized(x: Tensor, eps: number): Tensor {
   const centered = sub(x, mean(x, -1, true));
   return mul(centered, rsqrt(add(mean(square(centered), -1, true), eps)));
+}
+
+/**
+ * J ṫ for x ↦ x̂ (last axis): rstd·(ṫ − mean ṫ − x̂·mean(ṫ x̂)). J is symmetric, so when nothing will differentiate
+ * the tangent (power iteration) this is layerNorm's own fused backward with unit weight, one kernel. A tangent that
+ * is itself differentiated (the FTLE's last pass) is built from primitives instead: the fused backward's VJP is its
+ * composite, which would cost more than these few ops.
+ */
+function normalizationJvp(x: Tensor, t: Tensor, eps: number): Tensor {
+  if (!isGradEnabled() || !(x.requiresGrad || t.requiresGrad)) {
+    return layerNormGrads(x, ones([x.shape[x.rank - 1]!], { dtype: x.dtype, backend: x.storage.backend.name }), t, eps)[0];
+  }
+  const centered = sub(x, mean(x, -1, true));
+  const rstd = rsqrt(add(mean(square(centered), -1, true), eps));
+  const xhat = mul(centered, rstd);
+  return mul(rstd, sub(sub(t, mean(t, -1, true)), mul(xhat, mean(mul(t, xhat), -1, true))));
 }
 
 /** Float logits [..., C] and integer targets [...] (shared with crossEntropyGrad); returns them. */
@@ -77,7 +95,15 @@ export const nnDefs = {
       const [dx, dw, db] = layerNormGrads(x!, w!, g, eps);
       return [x!.requiresGrad ? dx : null, w!.requiresGrad ? dw : null, b!.requiresGrad ? db : null];
     },
-    jvp: 'composite',
+    // y = x̂ ⊙ w + b, x̂ = rstd·(x − μ); the Jacobian of x ↦ x̂ per row is rstd·(I − 11ᵀ/d − x̂x̂ᵀ/d).
+    jvp: ([tx, tw, tb], { inputs: [x, w], attrs: { eps } }) => {
+      const opts = { dtype: x!.dtype, backend: x!.storage.backend.name };
+      const parts: Tensor[] = [];
+      if (tx) parts.push(mul(normalizationJvp(x!, tx, eps), w!));
+      if (tw) parts.push(mul(layerNorm(x!, null, null, eps), tw));
+      if (tb) parts.push(parts.length > 0 ? tb : add(zeros(x!.shape, opts), tb));
+      return parts.reduce((acc, t) => add(acc, t));
+    },
     composite: ([x, w, b], { eps }) => add(mul(normalized(x!, eps), w!), b!),
   },
 } satisfies { [K in 'softmax' | 'logSoftmax' | 'crossEntropy' | 'layerNorm']: OpDef<K> };

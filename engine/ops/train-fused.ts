@@ -23,7 +23,7 @@ import type { OpDef } from './op-def.js';
 import { mean, sum } from './reduce.js';
 import { concat, stack } from './structure.js';
 import { relu, rsqrt, sigmoid, sqrt, square, tanh } from './unary.js';
-import { cast, expand, reshape, slice } from './views.js';
+import { cast, expand, reshape, slice, stopGradient } from './views.js';
 
 type TrainFusedName = 'crossEntropyGrad' | 'layerNormGrad' | 'activationGrad' | 'linear' | 'adamStep' | 'sgdStep';
 
@@ -148,7 +148,16 @@ export const trainFusedDefs = {
       const [dx, dw] = matmulCotangents(dz, x!, w!);
       return [dx, dw, b!.requiresGrad ? sum(dz, 0) : null];
     },
-    jvp: 'composite',
+    // f′(z) ⊙ (ẋ W + x Ẇ + ḃ) with f′ read from the output: no recomputation of the primal (the FTLE pushes
+    // tangents through every linear layer of a model several times per step)
+    jvp: ([tx, tw, tb], { inputs: [x, w], output: y, attrs: { activation } }) => {
+      const parts = [tx ? matmul(tx, w!) : null, tw ? matmul(x!, tw) : null].filter((t): t is Tensor => t !== null);
+      let dz = parts.length === 2 ? add(parts[0]!, parts[1]!) : parts[0];
+      if (tb) dz = dz ? add(dz, tb) : expand(reshape(tb, [1, y.shape[1]!]), y.shape);
+      if (activation === 'none') return dz!;
+      // relu′ is piecewise constant: its mask carries no gradient, so y stays out of the graph (as in relu's own rule)
+      return activationGrad(activation === 'relu' ? stopGradient(y) : y, dz!, activation);
+    },
     composite: ([x, w, b], { activation }) => activate(add(matmul(x!, w!), b!), activation),
   },
   adamStep: {
