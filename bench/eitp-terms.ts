@@ -5,7 +5,8 @@
  * (the base), then the same step with each term switched on alone at the spec's λ, then all of them; the terms
  * with fused kernels (entropy histogram, coherence) run both fused and from primitive ops (composite). Rows give
  * the median step time with p25–p75 and the overhead against the base. A second table times the fused ops
- * themselves (forward + backward) against their composites at the sizes the objective uses.
+ * themselves (forward + backward) against their composites at the sizes the objective uses, including the FTLE's
+ * per-layer tanh step (tanhJvp, and tanhJvpStep with the norm and log in its pass).
  * Targets (issue #5): all terms together ≤ 25 % on top of a step; each fused kernel ≥ 3x its composite.
  */
 import { writeFileSync } from 'node:fs';
@@ -147,6 +148,24 @@ function tanhJvpTask(b: number, d: number, composite: boolean): () => Promise<vo
   };
 }
 
+/**
+ * The FTLE's fused step through a tanh layer, as benettin differentiates it: mean_b ln‖δ_b‖ with δ = (1 − h²) ⊙ (v Wᵀ),
+ * forward + backward into h and W; et.tanhJvpStep (one kernel each way plus the W-gradient GEMM) against its
+ * composite (product, 1 − h², norm, log and the normalised direction from primitive ops).
+ */
+function tanhJvpStepTask(b: number, d: number, composite: boolean): () => Promise<void> {
+  const [h, v, w] = et.tidy(() => [et.tanh(et.randn([b, d], { seed: 7 })), et.randn([b, d], { seed: 8 }), et.randn([d, d], { seed: 9 }).div(Math.sqrt(d))]);
+  const def = et.opTable().tanhJvpStep as { composite: (xs: et.Tensor[], attrs: object) => et.Tensor };
+  const logNorm = (hh: et.Tensor, ww: et.Tensor) =>
+    composite ? def.composite([hh, v!, ww], {}).slice([0, d], [b, d + 1]).reshape([b]) : et.tanhJvpStep(hh, v!, ww).logNorm;
+  const f = (hh: et.Tensor, ww: et.Tensor) => logNorm(hh, ww).mean();
+  return async () => {
+    const g = et.tidy(() => et.grad(f, { argnums: [0, 1] })(h!, w!) as et.Tensor[]);
+    await Promise.all(g.map((t) => t.data()));
+    et.dispose(g);
+  };
+}
+
 const fmt = (s: Stat) => `${s.median.toFixed(2)} ms (${s.p25.toFixed(2)}–${s.p75.toFixed(2)})`;
 
 async function main(): Promise<void> {
@@ -187,6 +206,7 @@ async function main(): Promise<void> {
     const opStats = await measure([
       ...cases.flatMap((c) => [{ name: `${c.name} fused`, run: opTask(c.op, c.x, false) }, { name: `${c.name} composite`, run: opTask(c.op, c.x, true) }]),
       ...jvpSizes.flatMap(([b, d]) => [false, true].map((composite) => ({ name: `tanhJvp ${b}x${d} ${composite ? 'composite' : 'fused'}`, run: tanhJvpTask(b, d, composite) }))),
+      ...jvpSizes.flatMap(([b, d]) => [false, true].map((composite) => ({ name: `tanhJvpStep ${b}x${d} ${composite ? 'composite' : 'fused'}`, run: tanhJvpStepTask(b, d, composite) }))),
     ]);
     console.log(`\n### ${backend}: fused op vs composite, forward + backward\n`);
     console.log('| op | fused | composite | speedup (target ≥ 3x) |');
@@ -199,6 +219,13 @@ async function main(): Promise<void> {
     jvpSizes.forEach(([b, d], j) => {
       const [f, k] = [opStats[2 * (cases.length + j)]!, opStats[2 * (cases.length + j) + 1]!];
       const name = `tanhJvp B=${b} d=${d} (grad in w)`;
+      console.log(`| ${name} | ${fmt(f)} | ${fmt(k)} | ${(k.median / f.median).toFixed(1)}x |`);
+      json.push({ backend, op: name, fused: f, composite: k, speedup: k.median / f.median });
+    });
+    jvpSizes.forEach(([b, d], j) => {
+      const at = 2 * (cases.length + jvpSizes.length + j);
+      const [f, k] = [opStats[at]!, opStats[at + 1]!];
+      const name = `tanhJvpStep B=${b} d=${d}: mean ln‖δ‖, grad in h and w`;
       console.log(`| ${name} | ${fmt(f)} | ${fmt(k)} | ${(k.median / f.median).toFixed(1)}x |`);
       json.push({ backend, op: name, fused: f, composite: k, speedup: k.median / f.median });
     });

@@ -39,6 +39,7 @@ export { softmax, logSoftmax, crossEntropy, layerNorm } from './ops/nn.js';
 export { linear, activationGrad, adamStep, sgdStep } from './ops/train-fused.js';
 export type { GradActivation, AdamStepAttrs, SgdStepAttrs } from './ops/attrs.js';
 export { softHistogram, correlation, coherence, coherenceOfCorrelation, tanhJvp, EITP_HISTOGRAM } from './ops/eitp-fused.js';
+export { tanhJvpStep, type TanhJvpStep } from './ops/tanh-jvp-step.js';
 export { matmulInt8 } from './ops/quant.js';
 export { embedding, scatterAdd, oneHot } from './ops/indexing.js';
 export { concat, stack, split, pad } from './ops/structure.js';

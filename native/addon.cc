@@ -292,9 +292,18 @@ Arg decodeArg(const double*& m, const double* end, Block* b, bool isOutput) {
 
 // Work small enough to run on the JS thread when nothing is queued: ~100 microseconds at most.
 bool smallWork(const Task& t) {
-  if (t.op == "matmul" || t.op == "matmulInt8" || t.op == "tanhJvp" || t.op == "linear") {
-    const Arg& a = t.inputs[t.op == "tanhJvp" ? 1 : 0];  // the operand whose last axis is the inner dimension
+  if (t.op == "matmul" || t.op == "matmulInt8" || t.op == "linear") {
+    const Arg& a = t.inputs[0];  // the operand whose last axis is the inner dimension
     const double flops = static_cast<double>(t.output.numel()) * static_cast<double>(a.shape[a.rank() - 1]);
+    return flops < static_cast<double>(1 << 22);
+  }
+  if (t.op == "tanhJvp" || t.op == "tanhJvpStep" || t.op == "tanhJvpStepGrad") {
+    // The product v Wᵀ (h [B, out] times v's inner dimension) dominates; the row pass is a few flops per element.
+    // Malformed operands run inline too, so that the kernel's own check throws at the call.
+    if (t.inputs.size() < 2 || t.inputs[1].rank() == 0) return true;
+    const Arg& h = t.inputs[0];
+    const Arg& v = t.inputs[1];
+    const double flops = static_cast<double>(h.numel()) * static_cast<double>(v.shape[v.rank() - 1]);
     return flops < static_cast<double>(1 << 22);
   }
   if (t.op == "correlation" || t.op == "correlationGrad") {

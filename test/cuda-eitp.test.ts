@@ -3,7 +3,8 @@
  * integer-representable inputs (against integer arithmetic written here), soft histograms over grids of hundreds of
  * blocks (and the global-memory path for many bins), correlation (ragged shapes, many row chunks and Gram tiles, exact
  * symmetry, determinism) and the coherence loss built on it, tanhJvp's
- * large-tile epilogue, and i8 storage. Runs the CPU-emulated addon unless EITP_CUDA_EMULATION=0 asks for the real
+ * large-tile epilogue, the fused FTLE step tanhJvpStep / tanhJvpStepGrad (ragged rows wider than a block, several v
+ * tiles, strided v read in place, zero rows, the addon's own checks), and i8 storage. Runs the CPU-emulated addon unless EITP_CUDA_EMULATION=0 asks for the real
  * one (on a GPU machine).
  */
 import { afterAll, describe, expect, it } from 'vitest';
@@ -231,6 +232,96 @@ describe.runIf(status.available)('cuda EIT-P kernels and int8 matmul', () => {
   it('tanhJvp on 128×128 tiles (ragged) matches the cpu backend', async () => {
     const r = await both((b) => [et.tanh(N([300, 260], 10, b)), N([300, 45], 11, b), N([260, 45], 12, b)], (h, v, w) => et.tanhJvp(h, v, w));
     expectBoth(r, { rtol: 1e-4, atol: 1e-4 });
+  });
+
+  describe('tanhJvpStep and its backward (a block per row: GEMV, row norm, outputs in one launch)', () => {
+    /** Both outputs as one [B, out + 1] tensor, so the direction, the log norm and both cotangents are checked. */
+    const stepOut = (s: import('../engine/index.js').TanhJvpStep) => et.concat([s.direction, et.reshape(s.logNorm, [-1, 1])], 1);
+
+    it.each([
+      ['ragged, out wider than a 256-thread block', 3, 257, 9],
+      ['ragged in (scalar loads), 2 outputs per thread', 7, 257, 67],
+      ['the FTLE size: 64 rows of 512 × 512 (float4 loads)', 64, 512, 512],
+      ['out = 1000 from in = 4', 5, 1000, 4],
+      ['in = 4099: two v tiles, the second one element wide', 3, 33, 4099],
+      ['one output per row', 9, 1, 33],
+    ] as const)('%s (B=%i, out=%i, in=%i): forward and backward match the cpu backend', async (_name, b, out, inF) => {
+      const r = await both((d) => [et.tanh(N([b, out], b + out, d)), N([b, inF], inF, d), et.mul(N([out, inF], 7, d), 1 / Math.sqrt(inF))], (h, v, w) => stepOut(et.tanhJvpStep(h, v, w)));
+      expectBoth(r);
+    });
+
+    it("chains steps with v = the previous step's direction (row stride out + 1) and with a transposed v", async () => {
+      const r = await both(
+        (d) => [et.tanh(N([6, 33], 20, d)), et.tanh(N([6, 21], 21, d)), N([40, 6], 22, d), N([33, 40], 23, d), N([21, 33], 24, d)],
+        (h1, h2, vt, w1, w2) => {
+          const s1 = et.tanhJvpStep(h1, et.transpose(vt), w1);
+          const s2 = et.tanhJvpStep(h2, s1.direction, w2);
+          return et.concat([stepOut(s2), et.reshape(s1.logNorm, [-1, 1])], 1);
+        },
+      );
+      expectBoth(r);
+    });
+
+    it('a zero tangent row gives a NaN direction and a log norm of -Infinity without crashing; the other rows match', async () => {
+      const r = await both(
+        (d) => [et.tanh(N([4, 300], 30, d)), et.mul(N([4, 12], 31, d), et.tensor([[1], [0], [1], [1]], { backend: d })), N([300, 12], 32, d)],
+        (h, v, w) => stepOut(et.tanhJvpStep(h, v, w)),
+      );
+      expectBoth(r);
+      const row = Array.from(r.cuda.out).slice(301, 602);
+      expect(row.slice(0, 300).every(Number.isNaN)).toBe(true);
+      expect(row[300]).toBe(-Infinity);
+    });
+
+    it('the addon reads v through its strides and rejects views outside their buffers', async () => {
+      const { loadCudaAddon } = await import('../engine/backends/cuda/addon.js');
+      const loaded = loadCudaAddon();
+      if ('unavailable' in loaded) throw new Error(loaded.unavailable);
+      const { addon } = loaded;
+      // v [3, 5] inside a NaN-filled buffer with row stride 8 and column stride 1, from element 2.
+      const [b, out, inF, rs, off] = [3, 7, 5, 8, 2];
+      const rng = new et.Rng(40);
+      const h = Float32Array.from({ length: b * out }, () => Math.tanh(rng.normal()));
+      const w = Float32Array.from({ length: out * inF }, () => rng.normal());
+      const vBuf = new Float32Array(off + (b - 1) * rs + inF).fill(NaN);
+      for (let i = 0; i < b; i++) for (let k = 0; k < inF; k++) vBuf[off + i * rs + k] = rng.normal();
+      const [hId, vId, wId, yId] = [addon.alloc(h.byteLength), addon.alloc(vBuf.byteLength), addon.alloc(w.byteLength), addon.alloc(4 * b * (out + 1))];
+      try {
+        addon.write(hId, h);
+        addon.write(vId, vBuf);
+        addon.write(wId, w);
+        addon.tanhJvpStep(yId, hId, 0, vId, off, rs, 1, wId, 0, b, out, inF);
+        const y = new Float32Array(await addon.read(yId, 0, 4 * b * (out + 1)));
+        // The spec in f64: δ = (1 − h²) ⊙ (v wᵀ), y = [δ/‖δ‖ | ln‖δ‖].
+        const want: number[] = [];
+        for (let i = 0; i < b; i++) {
+          const delta = Array.from({ length: out }, (_, j) => {
+            let p = 0;
+            for (let k = 0; k < inF; k++) p += vBuf[off + i * rs + k]! * w[j * inF + k]!;
+            return (1 - h[i * out + j]! ** 2) * p;
+          });
+          const g = Math.hypot(...delta);
+          want.push(...delta.map((d) => d / g), Math.log(g));
+        }
+        expectClose(y, want, { rtol: 1e-5, atol: 1e-6 });
+        expect(() => addon.tanhJvpStep(yId, hId, 0, vId, off + 1, rs, 1, wId, 0, b, out, inF)).toThrow(/tanhJvpStep v: view reaches elements \[3, 23\] of a 23-element f32 buffer/);
+        expect(() => addon.tanhJvpStep(yId, hId, 1, vId, off, rs, 1, wId, 0, b, out, inF)).toThrow(/tanhJvpStep h: elements \[1, 22\) outside a 21-element f32 buffer/);
+        expect(() => addon.tanhJvpStep(yId, hId, 0, vId, off, rs, 1, wId, 0, b, out + 1, inF)).toThrow(/tanhJvpStep h/);
+        expect(() => addon.tanhJvpStep(yId, hId, 0, vId, off, rs, 1, wId, 0, -1, out, inF)).toThrow(/tanhJvpStep: batch, out and in features must lie in \[0, 2\^31\)/);
+        expect(() => addon.tanhJvpStepGrad(yId, hId, 0, vId, off, rs, 1, wId, 0, yId, 1, b, out, inF)).toThrow(/tanhJvpStepGrad gy: elements \[1, 25\) outside a 24-element/);
+        expect(() => addon.tanhJvpStepGrad(yId, hId, 0, vId, off, rs, 1, wId, 0, yId, 0, b, out, inF)).toThrow(/tanhJvpStepGrad output: elements \[0, 42\) outside a 24-element/);
+      } finally {
+        for (const id of [hId, vId, wId, yId]) addon.free(id);
+      }
+    });
+
+    it('shapes that do not chain are a ShapeError before any kernel runs', () => {
+      et.tidy(() => {
+        const [h, v] = [N([4, 6], 50, 'cuda'), N([4, 5], 51, 'cuda')];
+        expect(() => et.tanhJvpStep(h, v, N([6, 4], 52, 'cuda'))).toThrow(et.ShapeError);
+        expect(() => et.tanhJvpStep(h, N([3, 5], 53, 'cuda'), N([6, 5], 54, 'cuda'))).toThrow(et.ShapeError);
+      });
+    });
   });
 
   it('holds i8 tensors: wrapping casts, arithmetic, reductions and reads as the cpu backend', async () => {

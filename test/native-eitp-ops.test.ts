@@ -4,12 +4,16 @@
  * correlationGrad on ragged shapes up to N = 4099 and d = 401 (d off the micro-kernel's tile sizes and past its K
  * block), R exactly symmetric, non-symmetric and strided cotangents, every micro-kernel (EITP_SIMD), and the coherence
  * loss built on them; NaN/out-of-range inputs, the window cap for wide bandwidths, and results that do not depend on
- * the thread count. References are float64 JS written from the op spec.
+ * the thread count. tanhJvp on a transposed weight; the FTLE step tanhJvpStep and its backward tanhJvpStepGrad on
+ * strided views (a previous step's direction among them), ragged and large shapes, every ISA, a zero tangent row, and
+ * bad operands at the kernel. References are float64 JS written from the op spec.
  */
 import { execFileSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as et from '../engine/index.js';
+import type { Backend, DeviceBuffer, KernelArg } from '../engine/backend.js';
 import { nativeInfo, setNativeThreads } from '../engine/backends/native/index.js';
+import { backendByName } from '../engine/device.js';
 import { ADDON_FILE } from '../engine/backends/native/native-addon.js';
 import { availableBackends } from './helpers/backends.js';
 import { onHost } from './helpers/on-host.js';
@@ -144,7 +148,7 @@ function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, rto
   for (let i = 0; i < expected.length; i++) {
     const e = expected[i]!;
     const x = actual[i]!;
-    if (Number.isNaN(e) && Number.isNaN(x)) continue;
+    if ((Number.isNaN(e) && Number.isNaN(x)) || x === e) continue; // (x === e: equal infinities)
     const over = Math.abs(x - e) - (atol + rtol * Math.abs(e));
     if (!(over <= 0) && (worst < 0 || over > excess || Number.isNaN(over))) {
       worst = i;
@@ -508,5 +512,302 @@ describe.skipIf(!hasNative)('native tanhJvp', () => {
       return et.tanhJvp(et.tensor(h, { shape: [b, rows], backend }), et.tensor(v, { shape: [b, cols], backend }), w).dataSync();
     });
     expectClose(out, expected, 1e-4, 1e-4, 'tanhJvp');
+  });
+});
+
+// ---- tanhJvpStep and its backward tanhJvpStepGrad ------------------------------------------------------------------------
+
+interface StepDims {
+  b: number;
+  rows: number; // out
+  cols: number; // in
+}
+
+/** p = v Wᵀ, then per row δ = (1 − h²) ⊙ p, g = ‖δ‖ and y = [δ/g | ln g], float64 (h [B, out], v [B, in], w [out, in]). */
+function tanhStepRef(h: ArrayLike<number>, v: ArrayLike<number>, w: ArrayLike<number>, { b, rows, cols }: StepDims) {
+  const p = new Float64Array(b * rows);
+  const g = new Float64Array(b);
+  const y = new Float64Array(b * (rows + 1));
+  for (let i = 0; i < b; i++) {
+    let ss = 0;
+    for (let j = 0; j < rows; j++) {
+      let acc = 0;
+      for (let k = 0; k < cols; k++) acc += v[i * cols + k]! * w[j * cols + k]!;
+      p[i * rows + j] = acc;
+      ss += ((1 - h[i * rows + j]! ** 2) * acc) ** 2;
+    }
+    g[i] = Math.sqrt(ss);
+    for (let j = 0; j < rows; j++) y[i * (rows + 1) + j] = ((1 - h[i * rows + j]! ** 2) * p[i * rows + j]!) / g[i]!;
+    y[i * (rows + 1) + rows] = Math.log(g[i]!);
+  }
+  return { p, g, y };
+}
+
+/**
+ * The gradients for the cotangent gy [B, out + 1] of y = [u | ℓ]: dδ = (ḡ_u − u (u·ḡ_u) + u ḡ_ℓ)/g, dp = (1 − h²) ⊙ dδ,
+ * dh = −2h ⊙ p ⊙ dδ, dv = dp W, dW = dpᵀ v; float64. `scale` is the largest |term| of each, for absolute tolerances.
+ */
+function tanhStepGradRef(h: ArrayLike<number>, v: ArrayLike<number>, w: ArrayLike<number>, gy: ArrayLike<number>, dims: StepDims) {
+  const { b, rows, cols } = dims;
+  const { p, g, y } = tanhStepRef(h, v, w, dims);
+  const dp = new Float64Array(b * rows);
+  const dh = new Float64Array(b * rows);
+  for (let i = 0; i < b; i++) {
+    const u = (j: number) => y[i * (rows + 1) + j]!;
+    let s = 0;
+    for (let j = 0; j < rows; j++) s += u(j) * gy[i * (rows + 1) + j]!;
+    const gl = gy[i * (rows + 1) + rows]!;
+    for (let j = 0; j < rows; j++) {
+      const dDelta = (gy[i * (rows + 1) + j]! - u(j) * s + u(j) * gl) / g[i]!;
+      const hh = h[i * rows + j]!;
+      dp[i * rows + j] = (1 - hh * hh) * dDelta;
+      dh[i * rows + j] = -2 * hh * p[i * rows + j]! * dDelta;
+    }
+  }
+  const dv = new Float64Array(b * cols);
+  const dw = new Float64Array(rows * cols);
+  for (let i = 0; i < b; i++) {
+    for (let j = 0; j < rows; j++) {
+      const d = dp[i * rows + j]!;
+      for (let k = 0; k < cols; k++) {
+        dv[i * cols + k] += d * w[j * cols + k]!;
+        dw[j * cols + k] += d * v[i * cols + k]!;
+      }
+    }
+  }
+  const scale = (a: Float64Array) => a.reduce((m, x) => (Number.isFinite(x) ? Math.max(m, Math.abs(x)) : m), 0);
+  return { dh, dv, dw, scales: [scale(dh), scale(dv), scale(dw)] };
+}
+
+/** tanh-like h (some near saturation), v and w with an optional all-zero tangent row, row-major float32. */
+function stepInputs({ b, rows, cols }: StepDims, seed: number, zeroRow = -1) {
+  const h = Float32Array.from(normals(b * rows, seed, 1.5), Math.tanh);
+  const v = normals(b * cols, seed + 1);
+  if (zeroRow >= 0) v.fill(0, zeroRow * cols, (zeroRow + 1) * cols);
+  const w = normals(rows * cols, seed + 2, 1 / Math.sqrt(cols));
+  const gy = normals(b * (rows + 1), seed + 3);
+  return { h, v, w, gy };
+}
+
+/**
+ * y = [direction | logNorm] and the pullback of gy into (dh, dv, dw) through et.tanhJvpStep on native, every input a
+ * strided view: h and w transposed views of [out, B] and [in, out] storage, v the first `in` columns of a [B, in + 1]
+ * tensor (row stride in + 1, like a previous step's direction).
+ */
+function tanhStepOn(x: ReturnType<typeof stepInputs>, { b, rows, cols }: StepDims, threads?: number) {
+  if (threads !== undefined) expect(setNativeThreads(threads)).toBe(threads);
+  return onHost(() => {
+    const transposed = (a: Float32Array, r: number, c: number) =>
+      et.transpose(et.tensor(Float32Array.from({ length: r * c }, (_, e) => a[(e % r) * c + Math.floor(e / r)]!), { shape: [c, r], backend }));
+    // v's rows padded with a 7 each: the slice below must skip it
+    const wide = Float32Array.from({ length: b * (cols + 1) }, (_, e) => {
+      const [i, k] = [Math.floor(e / (cols + 1)), e % (cols + 1)];
+      return k < cols ? x.v[i * cols + k]! : 7;
+    });
+    const h = transposed(x.h, b, rows);
+    const v = et.slice(et.tensor(wide, { shape: [b, cols + 1], backend }), [0, 0], [b, cols]);
+    const w = transposed(x.w, rows, cols);
+    if (b > 1) expect([h, v, w].map((t) => t.isContiguous)).toEqual([false, false, false]);
+    const [y, pullback] = et.vjp((hh, vv, ww) => {
+      const s = et.tanhJvpStep(hh!, vv!, ww!);
+      return et.concat([s.direction, s.logNorm.reshape([-1, 1])], 1);
+    }, h, v, w);
+    const grads = pullback(et.tensor(x.gy, { shape: [b, rows + 1], backend }));
+    return { y: y.dataSync(), dh: grads[0]!.dataSync(), dv: grads[1]!.dataSync(), dw: grads[2]!.dataSync() };
+  });
+}
+
+describe.skipIf(!hasNative)('native tanhJvpStep and tanhJvpStepGrad', () => {
+  const initialThreads = hasNative ? nativeInfo().threads : 1;
+  afterAll(() => {
+    if (hasNative) setNativeThreads(initialThreads);
+  });
+
+  it.each([
+    [64, 256, 256],
+    [7, 257, 67],
+    [3, 257, 9],
+    [1, 33, 1],
+    [130, 301, 520],
+    [300, 200, 45],
+  ])('strided inputs at B = %i, out = %i, in = %i match a float64 reference, forward and backward', (b, rows, cols) => {
+    const dims = { b, rows, cols };
+    const x = stepInputs(dims, b + rows + cols);
+    const r = tanhStepOn(x, dims);
+    expectClose(r.y, tanhStepRef(x.h, x.v, x.w, dims).y, 1e-4, 2e-5, 'y');
+    const ref = tanhStepGradRef(x.h, x.v, x.w, x.gy, dims);
+    expectClose(r.dh, ref.dh, 1e-4, 1e-5 * ref.scales[0]!, 'dh');
+    expectClose(r.dv, ref.dv, 1e-4, 1e-5 * ref.scales[1]!, 'dv');
+    expectClose(r.dw, ref.dw, 1e-4, 1e-5 * ref.scales[2]!, 'dw');
+  });
+
+  it('chains: a step whose tangent is the previous step’s direction view (row stride out + 1)', () => {
+    const [b, d0, d1, d2] = [9, 21, 40, 33];
+    const x = normals(b * d0, 40);
+    const [w1, w2] = [normals(d1 * d0, 41, 0.3), normals(d2 * d1, 42, 0.3)];
+    const [h1, h2] = [Float32Array.from(normals(b * d1, 43), Math.tanh), Float32Array.from(normals(b * d2, 44), Math.tanh)];
+    const { u1, y2 } = onHost(() => {
+      const t = (a: Float32Array, shape: number[]) => et.tensor(a, { shape, backend });
+      const s1 = et.tanhJvpStep(t(h1, [b, d1]), t(x, [b, d0]), t(w1, [d1, d0]));
+      const s2 = et.tanhJvpStep(t(h2, [b, d2]), s1.direction, t(w2, [d2, d1]));
+      expect(s1.direction.strides).toEqual([d1 + 1, 1]);
+      return { u1: s1.direction.dataSync(), y2: et.concat([s2.direction, s2.logNorm.reshape([-1, 1])], 1).dataSync() };
+    });
+    expectClose(u1, tanhStepRef(h1, x, w1, { b, rows: d1, cols: d0 }).y.filter((_, e) => e % (d1 + 1) < d1), 1e-4, 2e-5, 'u1');
+    expectClose(y2, tanhStepRef(h2, u1, w2, { b, rows: d2, cols: d1 }).y, 1e-4, 2e-5, 'y2');
+  });
+
+  it('a zero tangent row gives a NaN direction and −∞ log norm there, and leaves the other rows alone', () => {
+    const dims = { b: 5, rows: 37, cols: 11 };
+    const x = stepInputs(dims, 50, 2);
+    const r = tanhStepOn(x, dims);
+    const ref = tanhStepRef(x.h, x.v, x.w, dims);
+    expect(r.y[2 * 38 + 37]).toBe(-Infinity);
+    expect(Array.from(r.y.slice(2 * 38, 2 * 38 + 37)).every(Number.isNaN)).toBe(true);
+    expectClose(r.y, ref.y, 1e-4, 2e-5, 'y');
+    // Backward: NaN in the zero row's dh (and through dp into every dv/dW sum that reads it), finite elsewhere.
+    const grad = tanhStepGradRef(x.h, x.v, x.w, x.gy, dims);
+    expect(Array.from(r.dh.slice(2 * 37, 3 * 37)).every(Number.isNaN)).toBe(true);
+    expect(Array.from(r.dh).filter((_, e) => Math.floor(e / 37) !== 2).every(Number.isFinite)).toBe(true);
+    expectClose(r.dh, grad.dh, 1e-4, 1e-5 * grad.scales[0]!, 'dh');
+  });
+
+  it('gives identical results on 1, 2 and 3 threads (product and row pass both split)', () => {
+    const dims = { b: 300, rows: 200, cols: 130 };
+    const x = stepInputs(dims, 60);
+    const runs = [1, 2, 3].map((t) => Object.values(tanhStepOn(x, dims, t)).map((a) => Array.from(a)));
+    runs.slice(1).forEach((r) => r.forEach((out, i) => expect(out, `output ${i}`).toEqual(runs[0]![i])));
+  });
+
+  it('is right on every micro-kernel and ISA (EITP_SIMD=generic, avx2, best), tails of the 16- and 8-wide row passes too', () => {
+    // A fresh process per instruction set (the GEMM micro-kernel and the row passes are chosen once, at load), calling
+    // the addon directly, against float64 references computed in the same process. Returns the worst error of y and z
+    // in units of the tolerance (1e-4 relative plus 2e-5 for y, 1e-5 of the largest |z| for z).
+    const script = `
+      const a = require(${JSON.stringify(`${process.cwd()}/${ADDON_FILE}`)});
+      const put = (data) => { const h = a.alloc(4 * data.length); a.write(h, data); return h; };
+      const run = (op, inputs, outShape) => {
+        const meta = [inputs.length];
+        for (const [, shape] of inputs) meta.push(0, 2, 0, ...shape, shape[1], 1);
+        meta.push(0, outShape.length, ...outShape);
+        const handles = inputs.map(([data]) => put(data));
+        const numel = outShape.reduce((p, d) => p * d, 1);
+        const out = a.alloc(4 * numel);
+        a.run(op, [...handles, out], new Float64Array(meta), new Float64Array(0));
+        const r = new Float32Array(a.readSync(out, 4 * numel));
+        for (const h of [...handles, out]) a.free(h);
+        return r;
+      };
+      const data = (n, f) => Float32Array.from({ length: n }, (_, e) => f(e));
+      let worstY = 0, worstZ = 0;
+      for (const [b, rows, cols] of [[7, 257, 67], [64, 256, 256], [5, 13, 300], [3, 24, 5], [2, 7, 9]]) {
+        const h = data(b * rows, (e) => Math.tanh(2 * Math.sin(e * 0.37)));
+        const v = data(b * cols, (e) => Math.cos(e * 0.91) + 0.1);
+        const w = data(rows * cols, (e) => Math.sin(e * 0.13 + 1) / Math.sqrt(cols));
+        const gy = data(b * (rows + 1), (e) => Math.cos(e * 0.29));
+        const y = run('tanhJvpStep', [[h, [b, rows]], [v, [b, cols]], [w, [rows, cols]]], [b, rows + 1]);
+        const z = run('tanhJvpStepGrad', [[h, [b, rows]], [v, [b, cols]], [w, [rows, cols]], [gy, [b, rows + 1]]], [2, b, rows]);
+        const zRef = new Float64Array(2 * b * rows);
+        for (let i = 0; i < b; i++) {
+          const p = [], dl = [];
+          let ss = 0;
+          for (let j = 0; j < rows; j++) {
+            let acc = 0;
+            for (let k = 0; k < cols; k++) acc += v[i * cols + k] * w[j * cols + k];
+            p.push(acc);
+            dl.push((1 - h[i * rows + j] ** 2) * acc);
+            ss += dl[j] ** 2;
+          }
+          const g = Math.sqrt(ss);
+          let s = 0;
+          for (let j = 0; j < rows; j++) s += (dl[j] / g) * gy[i * (rows + 1) + j];
+          const gl = gy[i * (rows + 1) + rows];
+          for (let j = 0; j < rows; j++) {
+            const u = dl[j] / g;
+            worstY = Math.max(worstY, Math.abs(y[i * (rows + 1) + j] - u) / (2e-5 + 1e-4 * Math.abs(u)));
+            const dd = (gy[i * (rows + 1) + j] - u * s + u * gl) / g;
+            zRef[i * rows + j] = (1 - h[i * rows + j] ** 2) * dd;
+            zRef[(b + i) * rows + j] = -2 * h[i * rows + j] * p[j] * dd;
+          }
+          worstY = Math.max(worstY, Math.abs(y[i * (rows + 1) + rows] - Math.log(g)) / (2e-5 + 1e-4 * Math.abs(Math.log(g))));
+        }
+        const scale = zRef.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+        zRef.forEach((e, k) => { worstZ = Math.max(worstZ, Math.abs(z[k] - e) / (1e-5 * scale + 1e-4 * Math.abs(e))); });
+      }
+      console.log(JSON.stringify({ kernel: a.info().gemmKernel, worstY, worstZ }));`;
+    for (const simd of ['generic', 'avx2', '']) {
+      const r = JSON.parse(execFileSync(process.execPath, ['-e', script], { env: { ...process.env, EITP_SIMD: simd }, encoding: 'utf8' })) as {
+        kernel: string;
+        worstY: number;
+        worstZ: number;
+      };
+      if (simd) expect(r.kernel.startsWith(simd) || r.kernel.startsWith('generic'), r.kernel).toBe(true);
+      expect(r.worstY, r.kernel).toBeLessThan(1);
+      expect(r.worstZ, r.kernel).toBeLessThan(1);
+    }
+  });
+
+  it('the kernels read strided h and gy (column stride ≠ 1) and report bad operands as BackendErrors', () => {
+    const nb: Backend = backendByName('native');
+    const dims = { b: 6, rows: 19, cols: 8 };
+    const { b, rows, cols } = dims;
+    const x = stepInputs(dims, 70);
+    const held: DeviceBuffer[] = [];
+    const arg = (data: Float32Array | Int32Array, shape: number[], strides?: number[]): KernelArg => {
+      const buffer = nb.allocate(data.length, data instanceof Int32Array ? 'i32' : 'f32');
+      nb.write(buffer, data);
+      held.push(buffer);
+      return { buffer, dtype: data instanceof Int32Array ? 'i32' : 'f32', layout: { shape, strides: strides ?? [shape[1]!, 1], offset: 0 } };
+    };
+    const output = (shape: number[], dtype: 'f32' | 'i32' = 'f32'): KernelArg => {
+      const buffer = nb.allocate(shape.reduce((p, d) => p * d, 1), dtype);
+      held.push(buffer);
+      return { buffer, dtype, layout: { shape, strides: [], offset: 0 } };
+    };
+    const read = (o: KernelArg) => nb.readSync!(o.buffer, 'f32', o.layout.shape.reduce((p, d) => p * d, 1));
+    // column-major storage of h [B, out] and gy [B, out + 1]
+    const colMajor = (a: Float32Array, r: number, c: number) => Float32Array.from({ length: r * c }, (_, e) => a[(e % r) * c + Math.floor(e / r)]!);
+    try {
+      const h = arg(colMajor(x.h, b, rows), [b, rows], [1, b]);
+      const v = arg(x.v, [b, cols]);
+      const w = arg(x.w, [rows, cols]);
+      const gy = arg(colMajor(x.gy, b, rows + 1), [b, rows + 1], [1, b]);
+      const y = output([b, rows + 1]);
+      nb.kernels.tanhJvpStep!([h, v, w], y, {});
+      expectClose(read(y), tanhStepRef(x.h, x.v, x.w, dims).y, 1e-4, 2e-5, 'y');
+      const z = output([2, b, rows]);
+      nb.kernels.tanhJvpStepGrad!([h, v, w, gy], z, {});
+      const ref = tanhStepGradRef(x.h, x.v, x.w, x.gy, dims);
+      const got = read(z);
+      expectClose(got.slice(b * rows), ref.dh, 1e-4, 1e-5 * ref.scales[0]!, 'dh');
+
+      // Errors surface at the call (small work runs inline) or at the read of the output: either way typed.
+      const fails = (f: () => void, o: KernelArg, message: RegExp) => {
+        let error: unknown;
+        try {
+          f();
+          read(o);
+        } catch (e) {
+          error = e;
+        }
+        expect(error).toBeInstanceOf(et.BackendError);
+        expect((error as Error).message).toMatch(message);
+      };
+      const vInt = arg(new Int32Array(b * cols), [b, cols]);
+      const y1 = output([b, rows + 1]);
+      fails(() => nb.kernels.tanhJvpStep!([h, vInt, w], y1, {}), y1, /every input must be f32, got i32/);
+      const yInt = output([b, rows + 1], 'i32');
+      fails(() => nb.kernels.tanhJvpStep!([h, v, w], yInt, {}), yInt, /the output must be f32, got i32/);
+      const gyShort = arg(x.gy.slice(0, b * rows), [b, rows]);
+      const z2 = output([2, b, rows]);
+      fails(() => nb.kernels.tanhJvpStepGrad!([h, v, w, gyShort], z2, {}), z2, /gy must be \[B, out \+ 1\]/);
+      const yFlat = output([b, rows]);
+      fails(() => nb.kernels.tanhJvpStep!([h, v, w], yFlat, {}), yFlat, /output must be \[B, out \+ 1\]/);
+      const wWrong = arg(x.w.slice(0, (rows - 1) * cols), [rows - 1, cols]);
+      const y3 = output([b, rows + 1]);
+      fails(() => nb.kernels.tanhJvpStep!([h, v, wWrong], y3, {}), y3, /needs h \[B, out\], v \[B, in\] and w \[out, in\]/);
+    } finally {
+      for (const buffer of held) nb.free(buffer);
+    }
   });
 });

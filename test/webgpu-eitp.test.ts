@@ -1,5 +1,6 @@
 /**
- * The fused EIT-P kernels of the webgpu backend (kernels/soft-histogram*.wgsl, kernels/correlation-*.wgsl) against
+ * The fused EIT-P kernels of the webgpu backend (kernels/soft-histogram*.wgsl, kernels/correlation-*.wgsl,
+ * kernels/tanh-jvp*.wgsl and the FTLE step kernels/tanh-jvp-step*.wgsl) against
  * the cpu reference kernels, on shapes that reach every launch path: histograms over hundreds of workgroups and
  * over more bins than one workgroup's table holds, g read from storage instead of workgroup memory, SYRK blocks of
  * every size with and without split K, ragged edges and strided inputs.
@@ -7,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { apply as applyOp } from '../engine/dispatch.js';
 import * as et from '../engine/index.js';
-import { initWebGPU } from '../engine/backends/webgpu/index.js';
+import { initWebGPU, webgpuStats } from '../engine/backends/webgpu/index.js';
 import { TOLERANCE, compareArrays } from './helpers/backends.js';
 import { onBoth } from './helpers/on-both.js';
 
@@ -213,5 +214,134 @@ describe.runIf(status.available)('webgpu tanhJvp', () => {
         et.tanhJvp(et.randn([9, 5], { seed: 1, backend: bk }).tanh().transpose(), et.randn([7, 5], { seed: 2, backend: bk }).transpose(), et.randn([7, 9], { seed: 3, backend: bk }).transpose()),
       ),
     );
+  });
+});
+
+describe.runIf(status.available)('webgpu tanhJvpStep', () => {
+  const TOL = { rtol: 1e-3, atol: 1e-4 };
+  const N = (shape: number[], seed: number, b: et.BackendName) => et.randn(shape, { seed, backend: b });
+  /** h = tanh(x) [B, out], v [B, in], w [out, in] (w scaled so that p stays of order one). */
+  const layer = (b: et.BackendName, rows: number, out: number, inner: number, seed = out): [et.Tensor, et.Tensor, et.Tensor] => [
+    N([rows, out], seed, b).tanh(),
+    N([rows, inner], seed + 1, b),
+    N([out, inner], seed + 2, b).mul(1 / Math.sqrt(Math.max(inner, 1))),
+  ];
+  const step = (h: et.Tensor, v: et.Tensor, w: et.Tensor) => applyOp('tanhJvpStep', [h, v, w], {});
+  const stepGrad = (h: et.Tensor, v: et.Tensor, w: et.Tensor, gy: et.Tensor) => applyOp('tanhJvpStepGrad', [h, v, w, gy], {});
+
+  // [B, out, in]: 1..2500 columns take 1, 2 or 4 columns per invocation in workgroups of 32..256, with ragged last
+  // columns everywhere but 32, 256 and 512; out = 1031 and 2500 need 2 and 3 passes of a 256-invocation workgroup
+  // (4 columns each), so a wrong cross-invocation tree or a lost pass changes every row's norm. B picks 1, 2 or 4 rows
+  // per workgroup (15, 33 and 67 leave a ragged last workgroup); in = 1..512 covers the typical FTLE sizes.
+  const SHAPES: [number, number, number][] = [
+    [1, 1, 1], [3, 257, 9], [7, 257, 67], [3, 1031, 9], [5, 1031, 130], [2, 2500, 9], [33, 33, 33], [40, 256, 32], [67, 100, 17], [64, 512, 512], [4, 32, 512], [15, 65, 48],
+  ];
+
+  it.each(SHAPES)('tanhJvpStep [%i, %i] from in = %i matches cpu, with unit directions', async (rows, out, inner) => {
+    const [got, want] = await onBoth((b) => step(...layer(b, rows, out, inner)));
+    expectClose([got, want], TOL);
+    // independent of the reference: every direction has norm 1 (the tree's sum is what each element is divided by)
+    for (let r = 0; r < rows; r++) {
+      let ss = 0;
+      for (let j = 0; j < out; j++) ss += got[r * (out + 1) + j]! ** 2;
+      expect(Math.abs(Math.sqrt(ss) - 1)).toBeLessThan(1e-5);
+    }
+  });
+
+  it.each(SHAPES)('tanhJvpStepGrad [%i, %i] from in = %i matches cpu', async (rows, out, inner) => {
+    expectClose(await onBoth((b) => stepGrad(...layer(b, rows, out, inner), N([rows, out + 1], 7, b))), TOL);
+  });
+
+  it('one column: direction ±1 and ln|(1 − h²)·v·w| by hand', async () => {
+    // δ_b = (1 − h_b²) v_b w: h = [0, 0.5, −0.5], v = [2, −3, 0.25], w = 4 → δ = [8, −9, 0.75]
+    const y = et.tidy(() => step(et.tensor([[0], [0.5], [-0.5]], { backend: 'webgpu' }), et.tensor([[2], [-3], [0.25]], { backend: 'webgpu' }), et.tensor([[4]], { backend: 'webgpu' })));
+    expectClose([await y.data(), [1, Math.log(8), -1, Math.log(9), 1, Math.log(0.75)]], TOL);
+    y.dispose();
+  });
+
+  it('B = 262 147 rows spill the grid into y (more than 65 535 workgroups of 4 rows) and match cpu', async () => {
+    expectClose(await onBoth((b) => step(...layer(b, 262_147, 1, 1))), TOL);
+    expectClose(await onBoth((b) => stepGrad(...layer(b, 262_147, 1, 1), N([262_147, 2], 8, b))), TOL);
+  });
+
+  it('reads the strided direction of a previous step as v (Benettin chain) and its gradients match cpu', async () => {
+    // two chained layers 48 → 257 → 130: the second step's v is the [B, 257] view with row stride 258
+    const chain = (b: et.BackendName) => {
+      const [h1, v0, w1] = layer(b, 9, 257, 48, 11);
+      const [h2, , w2] = layer(b, 9, 130, 257, 21);
+      const f = (v: et.Tensor, wa: et.Tensor, wb: et.Tensor, ha: et.Tensor, hb: et.Tensor) => {
+        const s1 = et.tanhJvpStep(ha, v, wa);
+        const s2 = et.tanhJvpStep(hb, s1.direction, wb);
+        // both blocks of the output reach the loss, so the backward sees a strided v and a full cotangent
+        return et.concat([s2.direction.mul(N([9, 130], 5, b)).reshape([-1]), s1.logNorm, s2.logNorm.mul(3)]);
+      };
+      const [y, pullback] = et.vjp(f, v0, w1, w2, h1, h2);
+      const grads = pullback(N([y.shape[0]!], 6, b));
+      return et.concat([y, ...grads.map((t) => t.reshape([-1]))]);
+    };
+    expectClose(await onBoth(chain), TOL);
+  });
+
+  it.each([
+    [
+      'offset, row-strided views (read in place)',
+      (b: et.BackendName) => [
+        N([9, 71], 1, b).tanh().slice([2, 3], [7, 70]), // [5, 67], offset 145, row stride 71
+        N([7, 25], 2, b).slice([1, 3], [6, 22]), // [5, 19], offset 28, row stride 25
+        N([67, 40], 3, b).slice([0, 10], [67, 29]), // [67, 19], offset 10, row stride 40
+        N([6, 70], 4, b).slice([1, 2], [6, 70]), // [5, 68], offset 72, row stride 70
+      ],
+    ],
+    [
+      'transposed views (gathered)',
+      (b: et.BackendName) => [N([67, 5], 1, b).tanh().transpose(), N([19, 5], 2, b).transpose(), N([19, 67], 3, b).transpose(), N([68, 5], 4, b).transpose()],
+    ],
+    [
+      'broadcast rows (row stride 0)',
+      (b: et.BackendName) => [N([1, 67], 1, b).tanh().expand([5, 67]), N([1, 19], 2, b).expand([5, 19]), N([67, 19], 3, b), N([1, 68], 4, b).expand([5, 68])],
+    ],
+  ] as [string, (b: et.BackendName) => et.Tensor[]][])('reads %s of every operand', async (_label, views) => {
+    expectClose(await onBoth((b) => step(...(views(b).slice(0, 3) as [et.Tensor, et.Tensor, et.Tensor]))), TOL);
+    expectClose(await onBoth((b) => stepGrad(...(views(b) as [et.Tensor, et.Tensor, et.Tensor, et.Tensor]))), TOL);
+  });
+
+  it('a zero tangent row does not crash and leaves the other rows right', async () => {
+    const inputs = (b: et.BackendName) => {
+      const [h, v, w] = layer(b, 6, 257, 9);
+      // row 2 of v is zero, so δ_2 = 0 and g_2 = 0
+      const mask = et.tensor([1, 1, 0, 1, 1, 1], { backend: b }).reshape([6, 1]);
+      return [h, v.mul(mask), w, N([6, 258], 9, b)] as const;
+    };
+    const [y, yc] = await onBoth((b) => step(...(inputs(b).slice(0, 3) as [et.Tensor, et.Tensor, et.Tensor])));
+    const [z, zc] = await onBoth((b) => stepGrad(...inputs(b)));
+    const rowsOf = (a: Float32Array, width: number, rows: number[]) => rows.flatMap((r) => Array.from(a.subarray(r * width, (r + 1) * width)));
+    const others = [0, 1, 3, 4, 5];
+    expectClose([rowsOf(y, 258, others), rowsOf(yc, 258, others)], TOL);
+    // z = [dp rows 0..5, dh rows 0..5]
+    expectClose([rowsOf(z, 257, [...others, ...others.map((r) => r + 6)]), rowsOf(zc, 257, [...others, ...others.map((r) => r + 6)])], TOL);
+    // the zero row's log norm is ln 0 on the reference; whatever the adapter makes of it, it is no finite real value
+    expect(yc[2 * 258 + 257]).toBe(-Infinity);
+    expect(Number.isFinite(y[2 * 258 + 257]!)).toBe(false);
+  });
+
+  it('empty batches and in = 0 give what cpu gives', async () => {
+    for (const [rows, out, inner] of [[0, 5, 3], [4, 0, 3], [4, 5, 0]] as const) {
+      const [y, yc] = await onBoth((b) => step(...layer(b, rows, out, inner)));
+      expect(Array.from(y)).toEqual(Array.from(yc));
+      const [z, zc] = await onBoth((b) => stepGrad(...layer(b, rows, out, inner), N([rows, out + 1], 3, b)));
+      expect(Array.from(z)).toEqual(Array.from(zc));
+    }
+  });
+
+  it('rejects wrong shapes with ShapeError and non-f32 operands with a typed error', () => {
+    const [h, v, w] = layer('webgpu', 3, 5, 4);
+    expect(() => step(h, v, w.transpose())).toThrow(et.ShapeError);
+    expect(() => stepGrad(h, v, w, N([3, 5], 1, 'webgpu'))).toThrow(et.ShapeError);
+    expect(() => step(h, v.cast('i32'), w)).toThrow(et.DTypeError);
+    if (webgpuStats().features.includes('shader-f16')) {
+      // f16 is storage-only on webgpu: a typed error, never f16 words read as f32
+      expect(() => step(h.cast('f16'), v.cast('f16'), w.cast('f16'))).toThrow(et.DTypeError);
+    }
+    et.dispose([h, v, w]);
   });
 });

@@ -224,6 +224,8 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   def(env, exports, "argmax", op(op_argmax));
   def(env, exports, "matmul", op(op_matmul));
   def(env, exports, "tanhJvp", op(op_tanh_jvp));
+  def(env, exports, "tanhJvpStep", op(op_tanh_jvp_step));
+  def(env, exports, "tanhJvpStepGrad", op(op_tanh_jvp_step_grad));
   def(env, exports, "softmax", op(op_softmax));
   def(env, exports, "crossEntropy", op(op_cross_entropy));
   def(env, exports, "layerNorm", op(op_layer_norm));

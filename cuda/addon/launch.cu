@@ -15,6 +15,8 @@
 #include "../correlation.cuh"
 #include "../matmul-int8.cuh"
 #include "../train-fused.cuh"
+#include "../tanh-jvp-step.cuh"
+#include "launch-tanh-jvp-step.h"
 
 namespace eitp {
 
@@ -476,6 +478,40 @@ void launch_correlation_grad(const Stream& s, float* dz, const float* z, const f
   run(s, "col_dot", &col_dot_kernel, dim3(grid_dim((cols + 31) / 32, "col_dot"), static_cast<unsigned>(st.g.chunks)), dim3(32, 8), 0, dz, zhat, st.g, pa, pab);
   run(s, "col_mean2", &col_mean2_kernel, dim3(grid_dim((cols + kBlock - 1) / kBlock, "col_mean2")), dim3(kBlock), 0, pa, pab, st.g, ma, mab);
   run(s, "correlation_grad_out", &correlation_grad_out_kernel, stride_grid(rows * cols), dim3(kBlock), 0, dz, zhat, st.rstd, ma, mab, st.g);
+}
+
+// ---- the FTLE tanh step -------------------------------------------------------------------------------------------
+namespace {
+// A block per row: 4 outputs per warp step, so up to 8 warps while there are outputs for them.
+dim3 step_block(int64_t out_f) {
+  const int64_t warps = std::max<int64_t>(1, std::min<int64_t>((out_f + 3) / 4, kStepThreadsMax / 32));
+  return dim3(static_cast<unsigned>(warps * 32));
+}
+size_t step_smem(int64_t in_f) { return static_cast<size_t>(std::min<int64_t>(in_f, kStepTile)) * sizeof(float); }
+// float4 loads of w's rows: every row start 16-byte aligned.
+bool step_vec(const float* w, int64_t in_f) { return in_f % 4 == 0 && reinterpret_cast<uintptr_t>(w) % 16 == 0; }
+void check_step_dims(int64_t batch, int64_t out_f, int64_t in_f, const char* op) {
+  if (batch < 0 || out_f < 0 || in_f < 0 || batch > 0x7fffffffLL || out_f > 0x7fffffffLL || in_f > 0x7fffffffLL) {
+    throw LaunchError(std::string(op) + ": batch, out and in features must lie in [0, 2^31)");
+  }
+}
+}  // namespace
+
+void launch_tanh_jvp_step(const Stream& s, float* y, const float* h, const float* v, int64_t v_rs, int64_t v_cs, const float* w, int64_t batch, int64_t out_f, int64_t in_f) {
+  check_step_dims(batch, out_f, in_f, "tanhJvpStep");
+  if (batch == 0) return;
+  const dim3 grid(grid_dim(batch, "tanhJvpStep")), block = step_block(out_f);
+  if (step_vec(w, in_f)) run(s, "tanh_jvp_step<vec>", &tanh_jvp_step_kernel<true>, grid, block, step_smem(in_f), h, v, v_rs, v_cs, w, y, out_f, in_f);
+  else run(s, "tanh_jvp_step", &tanh_jvp_step_kernel<false>, grid, block, step_smem(in_f), h, v, v_rs, v_cs, w, y, out_f, in_f);
+}
+
+void launch_tanh_jvp_step_grad(const Stream& s, float* z, const float* h, const float* v, int64_t v_rs, int64_t v_cs, const float* w, const float* gy, int64_t batch, int64_t out_f,
+                               int64_t in_f) {
+  check_step_dims(batch, out_f, in_f, "tanhJvpStepGrad");
+  if (batch == 0 || out_f == 0) return;  // z is empty
+  const dim3 grid(grid_dim(batch, "tanhJvpStepGrad")), block = step_block(out_f);
+  if (step_vec(w, in_f)) run(s, "tanh_jvp_step_grad<vec>", &tanh_jvp_step_grad_kernel<true>, grid, block, step_smem(in_f), h, v, v_rs, v_cs, w, gy, z, batch, out_f, in_f);
+  else run(s, "tanh_jvp_step_grad", &tanh_jvp_step_grad_kernel<false>, grid, block, step_smem(in_f), h, v, v_rs, v_cs, w, gy, z, batch, out_f, in_f);
 }
 
 // ---- quantised matmul ----------------------------------------------------------------------------------------------

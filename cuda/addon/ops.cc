@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "args.h"
+#include "launch-tanh-jvp-step.h"
 #include "ops.h"
 
 namespace eitp {
@@ -193,6 +194,53 @@ void op_tanh_jvp(const Napi::CallbackInfo& info) {
   a.b = MatOperand{static_cast<const float*>(dev().buffer(arg_id(info[5])).ptr), w_off, 1, in_f, Strides{}};
   a.c = static_cast<float*>(dense_out(info[0], kF32, b * out_f, "tanhJvp output"));
   launch_matmul(dev().stream(), a);
+}
+
+namespace {
+// The operands of the fused tanh step: batch, out and in features at info[i..i+2], then h and w dense and v [B, in]
+// as a strided view (id, offset, row stride, column stride), each checked against its buffer.
+struct StepOperands {
+  int64_t b, out_f, in_f;
+  const float *h, *v, *w;
+  int64_t v_rs, v_cs;
+};
+StepOperands step_operands(const Napi::CallbackInfo& info, size_t dims, const char* op) {
+  StepOperands o{};
+  o.b = arg_int(info[dims], "batch"), o.out_f = arg_int(info[dims + 1], "out features"), o.in_f = arg_int(info[dims + 2], "in features");
+  // Bounded so that no element count below can overflow (the grid holds at most 2^31 - 1 rows anyway).
+  if (o.b < 0 || o.out_f < 0 || o.in_f < 0 || o.b > INT_MAX || o.out_f > INT_MAX || o.in_f > INT_MAX) {
+    throw LaunchError(std::string(op) + ": batch, out and in features must lie in [0, 2^31)");
+  }
+  const std::string name(op);
+  o.h = static_cast<const float*>(checked_range(dev(), arg_id(info[1]), kF32, arg_int(info[2], "offset"), o.b * o.out_f, (name + " h").c_str()));
+  Shape vs{};
+  vs.rank = 2, vs.dim[0] = o.b, vs.dim[1] = o.in_f;
+  Strides st{};
+  st.offset = arg_int(info[4], "offset");
+  st.stride[0] = o.v_rs = arg_int(info[5], "v row stride");
+  st.stride[1] = o.v_cs = arg_int(info[6], "v column stride");
+  const auto* v_base = static_cast<const float*>(checked_view(dev(), arg_id(info[3]), kF32, vs, st, (name + " v").c_str()));
+  o.v = numel(vs) ? v_base + st.offset : v_base;  // an empty view is never read (its offset may lie anywhere)
+  o.w = static_cast<const float*>(checked_range(dev(), arg_id(info[7]), kF32, arg_int(info[8], "offset"), o.out_f * o.in_f, (name + " w").c_str()));
+  return o;
+}
+}  // namespace
+
+// tanhJvpStep(out, h, hOffset, v, vOffset, vRowStride, vColStride, w, wOffset, batch, outFeatures, inFeatures):
+// out [batch, out + 1] = [δ/‖δ‖ | ln‖δ‖] per row, δ = (1 − h²) ⊙ (v·wᵀ).
+void op_tanh_jvp_step(const Napi::CallbackInfo& info) {
+  const StepOperands o = step_operands(info, 9, "tanhJvpStep");
+  auto* y = static_cast<float*>(dense_out(info[0], kF32, o.b * (o.out_f + 1), "tanhJvpStep output"));
+  launch_tanh_jvp_step(dev().stream(), y, o.h, o.v, o.v_rs, o.v_cs, o.w, o.b, o.out_f, o.in_f);
+}
+
+// tanhJvpStepGrad(out, h, hOffset, v, vOffset, vRowStride, vColStride, w, wOffset, gy, gyOffset, batch, outFeatures,
+// inFeatures): out [2, batch, out] = [dp; dh] for the cotangent gy [batch, out + 1].
+void op_tanh_jvp_step_grad(const Napi::CallbackInfo& info) {
+  const StepOperands o = step_operands(info, 11, "tanhJvpStepGrad");
+  auto* gy = static_cast<const float*>(checked_range(dev(), arg_id(info[9]), kF32, arg_int(info[10], "offset"), o.b * (o.out_f + 1), "tanhJvpStepGrad gy"));
+  auto* z = static_cast<float*>(dense_out(info[0], kF32, 2 * o.b * o.out_f, "tanhJvpStepGrad output"));
+  launch_tanh_jvp_step_grad(dev().stream(), z, o.h, o.v, o.v_rs, o.v_cs, o.w, gy, o.b, o.out_f, o.in_f);
 }
 
 // softmax(out, x, xOffset, outer, len, inner, log)

@@ -12,6 +12,8 @@ void op_reduce(const Napi::CallbackInfo& info);
 void op_argmax(const Napi::CallbackInfo& info);
 void op_matmul(const Napi::CallbackInfo& info);
 void op_tanh_jvp(const Napi::CallbackInfo& info);
+void op_tanh_jvp_step(const Napi::CallbackInfo& info);
+void op_tanh_jvp_step_grad(const Napi::CallbackInfo& info);
 void op_softmax(const Napi::CallbackInfo& info);
 void op_cross_entropy(const Napi::CallbackInfo& info);
 void op_layer_norm(const Napi::CallbackInfo& info);

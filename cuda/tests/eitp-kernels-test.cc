@@ -1,12 +1,14 @@
-// Tests of the fused EIT-P kernels (soft histogram, correlation, tanhJvp's matmul epilogue) and the int8 matmul under
+// Tests of the fused EIT-P kernels (soft histogram, correlation, tanhJvp's matmul epilogue, the FTLE tanh step) and the int8 matmul under
 // the emulator, against naive double-precision host loops written from the spec. Shapes are ragged, grids have more
 // blocks than the emulator's workers, and the soft histogram's grid-stride loop takes several rounds.
+#include <algorithm>
 #include <climits>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <vector>
 
+#include "../addon/launch-tanh-jvp-step.h"
 #include "test-util.h"
 
 namespace eitp_test {
@@ -264,6 +266,76 @@ void test_tanh_jvp(int64_t b, int64_t out_f, int64_t in_f) {
   cudaFree(dv), cudaFree(dw), cudaFree(dh), cudaFree(out);
 }
 
+// ---- tanhJvpStep / tanhJvpStepGrad: a block per row, GEMV + row norm in one launch --------------------------------
+struct StepCase {
+  int64_t b, out_f, in_f;
+  int64_t v_rs, v_cs;  // v's strides in its buffer (row b, column k at b·v_rs + k·v_cs)
+  int64_t w_offset;    // w's element offset: 1 makes its rows misaligned for float4
+  int64_t zero_row;    // a row of v set to zero (g = 0: NaN direction, −∞ log norm), or −1
+};
+
+// Equal (NaN, ±∞ included) or within atol + rtol·|want|.
+bool step_close(float got, double want, double rtol, double atol) {
+  if (std::isnan(got) && std::isnan(want)) return true;
+  if (static_cast<double>(got) == want) return true;
+  return std::fabs(got - want) <= atol + rtol * std::fabs(want);
+}
+
+void test_tanh_jvp_step(const StepCase& c, const char* what) {
+  const int64_t b = c.b, out_f = c.out_f, in_f = c.in_f;
+  // v's buffer is NaN except at the view's elements, so reading any other element poisons a whole row.
+  const int64_t v_len = b && in_f ? (b - 1) * c.v_rs + (in_f - 1) * c.v_cs + 1 : 1;
+  std::vector<float> v(v_len, NAN);
+  const auto vals = randn(b * in_f, 51);
+  for (int64_t i = 0; i < b; ++i)
+    for (int64_t k = 0; k < in_f; ++k) v[i * c.v_rs + k * c.v_cs] = i == c.zero_row ? 0.0f : vals[i * in_f + k];
+  // One spare element each, so no buffer is empty when out or in is 0.
+  auto w = randn(c.w_offset + out_f * in_f + 1, 52), h = randn(b * out_f + 1, 53), gy = randn(b * (out_f + 1) + 1, 54);
+  for (auto& y : h) y = std::tanh(y);
+  float *dv = upload(v), *dw = upload(w), *dh = upload(h), *dgy = upload(gy);
+  float *y = device<float>(b * (out_f + 1) + 1), *z = device<float>(2 * b * out_f + 1);
+  launch_tanh_jvp_step(stream(), y, dh, dv, c.v_rs, c.v_cs, dw + c.w_offset, b, out_f, in_f);
+  launch_tanh_jvp_step_grad(stream(), z, dh, dv, c.v_rs, c.v_cs, dw + c.w_offset, dgy, b, out_f, in_f);
+  int bad_u = 0, bad_l = 0, bad_dp = 0, bad_dh = 0;
+  std::vector<double> p(out_f), d(out_f);
+  for (int64_t i = 0; i < b; ++i) {
+    double ss = 0;
+    for (int64_t j = 0; j < out_f; ++j) {
+      double acc = 0;
+      for (int64_t k = 0; k < in_f; ++k) acc += static_cast<double>(v[i * c.v_rs + k * c.v_cs]) * w[c.w_offset + j * in_f + k];
+      const double hy = h[i * out_f + j];
+      p[j] = acc, d[j] = (1 - hy * hy) * acc, ss += d[j] * d[j];
+    }
+    const double g = std::sqrt(ss);
+    const float* yr = y + i * (out_f + 1);
+    const float* gr = gy.data() + i * (out_f + 1);
+    double s = 0, scale = 0;
+    for (int64_t j = 0; j < out_f; ++j) {
+      bad_u += !step_close(yr[j], d[j] / g, 2e-5, 1e-6);
+      s += d[j] / g * gr[j];
+    }
+    bad_l += !step_close(yr[out_f], std::log(g), 1e-5, 1e-6);
+    std::vector<double> dp(out_f), dh(out_f);
+    for (int64_t j = 0; j < out_f; ++j) {
+      const double u = d[j] / g, dd = (gr[j] - u * s + u * gr[out_f]) / g, hy = h[i * out_f + j];
+      dp[j] = (1 - hy * hy) * dd, dh[j] = -2 * hy * p[j] * dd;
+      scale = std::max({scale, std::fabs(dp[j]), std::fabs(dh[j])});
+    }
+    for (int64_t j = 0; j < out_f; ++j) {
+      bad_dp += !step_close(z[i * out_f + j], dp[j], 1e-4, 1e-5 * scale);
+      bad_dh += !step_close(z[(b + i) * out_f + j], dh[j], 1e-4, 1e-5 * scale);
+    }
+  }
+  EXPECT(bad_u + bad_l + bad_dp + bad_dh == 0, "tanhJvpStep %s (b=%ld out=%ld in=%ld): %d directions, %d log norms, %d dp, %d dh wrong", what, (long)b, (long)out_f, (long)in_f, bad_u,
+         bad_l, bad_dp, bad_dh);
+  if (c.zero_row >= 0) {
+    const float* yr = y + c.zero_row * (out_f + 1);
+    EXPECT(std::isinf(yr[out_f]) && yr[out_f] < 0 && (out_f == 0 || std::isnan(yr[0])), "tanhJvpStep: a zero row gives a NaN direction and ln 0 = -inf, got %g, %g", out_f ? yr[0] : 0.0f,
+           yr[out_f]);
+  }
+  cudaFree(dv), cudaFree(dw), cudaFree(dh), cudaFree(dgy), cudaFree(y), cudaFree(z);
+}
+
 }  // namespace
 
 void test_eitp_kernels() {
@@ -283,6 +355,16 @@ void test_eitp_kernels() {
   test_matmul_int8(130, 3, 48, 3);    // misaligned weights: packed; scalar f32 loads
   test_tanh_jvp(7, 5, 33);            // 32×32 tiles
   test_tanh_jvp(300, 260, 45);        // 128×128 tiles, vector A loads, ragged
+  test_tanh_jvp_step({3, 257, 9, 9, 1, 0, -1}, "ragged, out > block");
+  test_tanh_jvp_step({7, 257, 67, 72, 1, 0, 2}, "row-padded v, a zero row");
+  test_tanh_jvp_step({64, 512, 512, 513, 1, 0, -1}, "the previous step's direction as v, float4 w");
+  test_tanh_jvp_step({5, 1000, 4, 1, 5, 0, -1}, "transposed v, 4 outputs per thread");
+  test_tanh_jvp_step({4, 40, 32, 32, 1, 1, -1}, "misaligned w: scalar loads");
+  test_tanh_jvp_step({3, 33, 9000, 9000, 1, 0, -1}, "three v tiles, float4 w");
+  test_tanh_jvp_step({3, 70, 8195, 8195, 1, 0, 1}, "three v tiles, ragged last tile, a zero row");
+  test_tanh_jvp_step({300, 5, 7, 7, 1, 0, -1}, "more blocks than workers, one warp");
+  test_tanh_jvp_step({2, 5, 0, 0, 1, 0, -1}, "in = 0: every row is zero");
+  test_tanh_jvp_step({3, 0, 5, 5, 1, 0, -1}, "out = 0: ln 0 only");
 }
 
 }  // namespace eitp_test

@@ -113,6 +113,9 @@ export interface OpAttrs {
   correlationGrad: { readonly eps: number };
   /** J v of a tanh layer h = tanh(x Wᵀ + c): (1 − h²) ⊙ (v Wᵀ), the FTLE's per-layer step. */
   tanhJvp: None;
+  /** The fused FTLE step [δ/‖δ‖ | ln‖δ‖] per row (engine/ops/tanh-jvp-step.ts), and its backward [dp, dh]. */
+  tanhJvpStep: None;
+  tanhJvpStepGrad: None;
   // quantised inference: int8 weights with per-output-channel scales
   matmulInt8: { readonly activations: 'f32' | 'int8' };
   // indexing

@@ -11,6 +11,7 @@ import type { OpTable } from './op-def.js';
 import { quantDefs } from './quant.js';
 import { reduceDefs } from './reduce.js';
 import { structureDefs } from './structure.js';
+import { tanhJvpStepDefs } from './tanh-jvp-step.js';
 import { trainFusedDefs } from './train-fused.js';
 import { unaryDefs } from './unary.js';
 import { viewDefs } from './views.js';
@@ -30,6 +31,7 @@ export function opTable(): OpTable {
     ...nnDefs,
     ...trainFusedDefs,
     ...eitpFusedDefs,
+    ...tanhJvpStepDefs,
     ...quantDefs,
     ...indexingDefs,
     ...structureDefs,

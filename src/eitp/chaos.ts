@@ -88,19 +88,36 @@ export function powerDirection(d: Dynamics, v0: Tensor, iterations = 2, kernels?
     let v = v0.stopGradient();
     if (iterations <= 0) return v;
     const [, pullback] = et.vjp(F, h0);
+    // nothing differentiates these steps: unrecorded, they leave no tape, and tangent rules may use fused kernels
+    // whose own VJPs would be slow (layerNorm's)
     for (let i = 0; i < iterations; i++) {
-      const w = tangent(d, h0, v, kernels);
-      const [jtw] = pullback(w.stopGradient());
-      v = normalizeRows(jtw!).stopGradient();
+      v = et.noGrad(() => {
+        const [jtw] = pullback(tangent(d, h0, v, kernels));
+        return normalizeRows(jtw!);
+      });
     }
     return v;
   });
 }
 
+/** ln‖J v_b‖ per row [B]: through tanh layers the last step is the fused et.tanhJvpStep (norm and log in its pass). */
+function logGrowth(d: Dynamics, v: Tensor, kernels: 'fused' | 'composite' | undefined): Tensor {
+  const weights = fusedWeights(d, kernels);
+  if (!weights) return rowNorms(tangent(d, d.h0, v, kernels)).log();
+  let h = d.h0;
+  let t = v;
+  const last = d.blocks.length - 1;
+  for (let l = 0; l < last; l++) {
+    h = d.blocks[l]!(h);
+    t = et.tanhJvp(h, t, weights[l]!);
+  }
+  return et.tanhJvpStep(d.blocks[last]!(h), t, weights[last]!).logNorm;
+}
+
 /** Λ̂ along a fixed direction: (1/L)·mean_b ln‖J v_b‖, differentiable in θ (and h0); v is stop-gradient. */
 export function lyapunovAlong(d: Dynamics, v: Tensor, kernels?: 'fused' | 'composite'): Tensor {
   checkDynamics(d);
-  return rowNorms(tangent(d, d.h0, v.stopGradient(), kernels)).log().mean().div(d.blocks.length);
+  return logGrowth(d, v.stopGradient(), kernels).mean().div(d.blocks.length);
 }
 
 /** Benettin: per block δ_l = J_l u_{l−1}, g_l = ‖δ_l‖, u_l = sg(δ_l/g_l); Λ̂ = (1/L) Σ_l mean_b ln g_l. */
@@ -112,18 +129,22 @@ export function lyapunovBenettin(d: Dynamics, u0: Tensor, kernels?: 'fused' | 'c
   let acc: Tensor | null = null;
   for (const [l, block] of d.blocks.entries()) {
     let next: Tensor;
-    let delta: Tensor;
+    let logNorm: Tensor;
     if (weights) {
       next = block(h);
-      delta = et.tanhJvp(next, u, weights[l]!);
+      // one kernel: δ_l, ‖δ_l‖, ln‖δ_l‖ and δ_l/‖δ_l‖
+      const step = et.tanhJvpStep(next, u, weights[l]!);
+      logNorm = step.logNorm;
+      u = step.direction.stopGradient();
     } else {
+      let delta: Tensor;
       [next, delta] = et.jvp(block, [h], [u]);
+      const g = rowNorms(delta);
+      logNorm = g.log();
+      u = delta.div(g.reshape([delta.shape[0]!, ...Array<number>(delta.rank - 1).fill(1)])).stopGradient();
     }
-    const g = rowNorms(delta);
-    const term = g.log().mean();
+    const term = logNorm.mean();
     acc = acc ? acc.add(term) : term;
-    const shape = [delta.shape[0]!, ...Array<number>(delta.rank - 1).fill(1)];
-    u = delta.div(g.reshape(shape)).stopGradient();
     h = next;
   }
   return acc!.div(d.blocks.length);

@@ -18,6 +18,8 @@ export interface OpCase {
 }
 
 const S = (...shape: number[]): InputSpec => ({ shape });
+/** Both outputs of et.tanhJvpStep as one tensor [B, out + 1], so a case checks the direction and the log norm. */
+const tanhStepOut = (s: et.TanhJvpStep) => et.concat([s.direction, s.logNorm.reshape([-1, 1])], 1);
 const P = (...shape: number[]): InputSpec => ({ shape, kind: 'positive' });
 const I = (below: number, ...shape: number[]): InputSpec => ({ shape, kind: { intBelow: below } });
 
@@ -120,6 +122,10 @@ export const OP_CASES: OpCase[] = [
   { name: 'correlation wide', covers: ['correlation', 'correlationGrad'], inputs: [S(9, 67)], fn: (z) => et.correlation(z!) },
   { name: 'tanhJvp', covers: ['tanhJvp'], inputs: [S(7, 33), S(7, 5), S(33, 5)], fn: (h, v, w) => et.tanhJvp(et.tanh(h!), v!, w!) },
   { name: 'tanhJvp wide', covers: ['tanhJvp'], inputs: [S(3, 257), S(3, 67), S(257, 67)], fn: (h, v, w) => et.tanhJvp(et.tanh(h!), v!, w!) },
+  { name: 'tanhJvpStep', covers: ['tanhJvpStep', 'tanhJvpStepGrad'], inputs: [S(7, 33), S(7, 5), S(33, 5)], fn: (h, v, w) => tanhStepOut(et.tanhJvpStep(et.tanh(h!), v!, w!)) },
+  { name: 'tanhJvpStep wide', covers: ['tanhJvpStep', 'tanhJvpStepGrad'], inputs: [S(3, 257), S(3, 9), S(257, 9)], fn: (h, v, w) => tanhStepOut(et.tanhJvpStep(et.tanh(h!), v!, w!)) },
+  // the logNorm view alone: its cotangent reaches the op with a zero direction block
+  { name: 'tanhJvpStep logNorm', covers: ['tanhJvpStep', 'tanhJvpStepGrad'], inputs: [S(4, 9), S(4, 6), S(9, 6)], fn: (h, v, w) => et.tanhJvpStep(et.tanh(h!), v!, w!).logNorm },
   {
     name: 'matmulInt8 f32 activations',
     covers: ['matmulInt8', 'cast'],

@@ -9,6 +9,7 @@ import { matmulKernels } from './matmul.js';
 import { nnKernels } from './nn.js';
 import { quantKernels } from './quant.js';
 import { reduceKernels } from './reduce.js';
+import { tanhJvpStepKernels } from './tanh-jvp-step.js';
 import { trainFusedKernels } from './train-fused.js';
 
 /** Every kernel op is required here: the cpu backend is the oracle, so it must cover the whole table. */
@@ -19,6 +20,7 @@ const kernels = {
   ...nnKernels,
   ...trainFusedKernels,
   ...eitpFusedKernels,
+  ...tanhJvpStepKernels,
   ...quantKernels,
   ...indexingKernels,
 } satisfies Required<KernelTable<CpuBuffer>>;

@@ -51,6 +51,16 @@ export interface CudaAddon {
     b: Id, bOffset: number, bRowStride: number, bColStride: number, bBatchStrides: Strides,
   ): void;
   tanhJvp(out: Id, h: Id, hOffset: number, v: Id, vOffset: number, w: Id, wOffset: number, batch: number, outFeatures: number, inFeatures: number): void;
+  /** out [batch, out + 1] = [δ/‖δ‖ | ln‖δ‖] per row, δ = (1 − h²) ⊙ (v·wᵀ); h, w dense, v [batch, in] strided. */
+  tanhJvpStep(
+    out: Id, h: Id, hOffset: number, v: Id, vOffset: number, vRowStride: number, vColStride: number, w: Id, wOffset: number,
+    batch: number, outFeatures: number, inFeatures: number,
+  ): void;
+  /** out [2, batch, out] = [dp; dh], tanhJvpStep's backward for the dense cotangent gy [batch, out + 1]. */
+  tanhJvpStepGrad(
+    out: Id, h: Id, hOffset: number, v: Id, vOffset: number, vRowStride: number, vColStride: number, w: Id, wOffset: number,
+    gy: Id, gyOffset: number, batch: number, outFeatures: number, inFeatures: number,
+  ): void;
   softmax(out: Id, x: Id, xOffset: number, outer: number, len: number, inner: number, log: boolean): void;
   crossEntropy(loss: Id, x: Id, xOffset: number, targets: Id, tOffset: number, rows: number, classes: number): void;
   layerNorm(out: Id, x: Id, xOffset: number, w: Id, wOffset: number, b: Id, bOffset: number, rows: number, d: number, eps: number): void;

@@ -15,6 +15,7 @@ import { indexingKernels } from './indexing.js';
 import { nnKernels } from './nn.js';
 import { quantKernels } from './quant.js';
 import { reduceKernels } from './reduce.js';
+import { tanhJvpStepKernels } from './tanh-jvp-step.js';
 import { trainFusedKernels } from './train-fused.js';
 
 export interface CudaBackend extends Backend<CudaBuffer> {
@@ -33,6 +34,7 @@ export function createCudaBackend(loaded: LoadedAddon): CudaBackend {
     ...reduceKernels(ctx),
     ...nnKernels(ctx),
     ...eitpFusedKernels(ctx),
+    ...tanhJvpStepKernels(ctx),
     ...quantKernels(ctx),
     ...indexingKernels(ctx),
     ...trainFusedKernels(ctx),

@@ -31,7 +31,8 @@ const KERNEL_OPS = [
   'add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'where',
   'sum', 'mean', 'max', 'logsumexp', 'var', 'norm', 'argmax', 'matmul',
   'softmax', 'logSoftmax', 'crossEntropy', 'layerNorm', 'softHistogram', 'softHistogramGrad', 'correlation', 'correlationGrad',
-  'matmulInt8', 'tanhJvp', 'crossEntropyGrad', 'layerNormGrad', 'activationGrad', 'linear', 'adamStep', 'sgdStep',
+  'matmulInt8', 'tanhJvp', 'tanhJvpStep', 'tanhJvpStepGrad', 'crossEntropyGrad', 'layerNormGrad', 'activationGrad',
+  'linear', 'adamStep', 'sgdStep',
   'embedding', 'scatterAdd', 'oneHot', 'concat', 'pad',
   'contiguous', 'cast',
 ] as const satisfies readonly KernelOpName[];

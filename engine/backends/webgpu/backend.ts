@@ -5,6 +5,7 @@ import { BackendError } from '../../errors.js';
 import type { GpuContext } from './context.js';
 import { eitpKernels } from './kernels-eitp.js';
 import { elementwiseKernels } from './kernels-elementwise.js';
+import { ftleKernels } from './kernels-ftle.js';
 import { indexingKernels } from './kernels-indexing.js';
 import { matmulKernels } from './kernels-matmul.js';
 import { nnKernels } from './kernels-nn.js';
@@ -27,6 +28,7 @@ export function webgpuKernels(g: GpuContext) {
     ...matmulKernels(g),
     ...nnKernels(g),
     ...eitpKernels(g),
+    ...ftleKernels(g),
     ...trainKernels(g),
     ...quantKernels(g),
     ...indexingKernels(g),
