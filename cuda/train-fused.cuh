@@ -1,5 +1,5 @@
 // The fused training kernels (semantics: engine/backends/cpu/train-fused.ts) on dense f32 inputs, except
-// activationGrad, which reads strided operands through map_kernel. linear is the f32 matmul with its bias +
+// activationGrad and geluGrad, which read strided operands through map_kernel. linear is the f32 matmul with its bias +
 // activation epilogue (matmul.cuh, kEpiBiasAct).
 //
 //   cross_entropy_grad_kernel   block per row: the row max, the sum of exp, then (softmax − onehot)·scale, as the
@@ -10,6 +10,7 @@
 //       row chunk) block, then summed over the chunks in chunk order (no atomics, so the result is the same on
 //       every run);
 //   ReluGradOp / TanhGradOp / SigmoidGradOp   activationGrad's g·f′(y) for map_kernel;
+//   GeluErfGradOp / GeluTanhGradOp   geluGrad's g·gelu′(x) for map_kernel (exact and tanh forms);
 //   adam_step_kernel   one grid-stride pass reading p, g, m, v and writing [p′; m′; v′] (float4 when aligned).
 //   sgd_step_kernel   one grid-stride pass reading p, g (and buf when momentum is on after the first step) and
 //       writing [p′] or [p′; buf′] (float4 when aligned).
@@ -120,6 +121,34 @@ struct TanhGradOp {
 };
 struct SigmoidGradOp {
   EITP_HD float operator()(float y, float g) const { return g * (y * (1.0f - y)); }
+};
+
+// ---- geluGrad: g·gelu′ from the input x -----------------------------------------------------------------------------
+// Exact: gelu′(x) = Φ(x) + x·φ(x), Φ through the same erff as the forward GeluF (elementwise.cuh), so the pair is
+// consistent. |x| > ~14.5 gives φ = 0 and Φ ∈ {0, 1}; x = ±∞ is ∞·0 = NaN, as in the f64 reference.
+struct GeluErfGradOp {
+  EITP_HD float operator()(float x, float g) const {
+    const float cdf = 0.5f * (1.0f + erff(x * 0.7071067811865476f));
+    const float pdf = 0.3989422804014327f * expf(-0.5f * x * x);
+    return g * (cdf + x * pdf);
+  }
+};
+// tanh form: with a = √(2/π)(x + c·x³) and th = tanh(a), gelu′ = 0.5(1 + th) + 0.5x(1 − th²)·√(2/π)(1 + 3c·x²).
+// 1 ± th are taken as 2σ(±2a) from e = exp(−2|a|) rather than from tanhf: tanhf rounds to ±1 for |a| > ~9 (|x| > ~5.2)
+// and 1 + th then cancels to 0 while the true term (about 1e-6 there) is still far above f32 resolution. So
+// gelu′ = σ(2a) + 2x·σ(2a)σ(−2a)·√(2/π)(1 + 3c·x²), σ(2a)σ(−2a) = e/(1 + e)². Once e underflows, 2x·σσ is exactly 0
+// while the last factor overflows for |x| > ~5e19: the term is then 0 (its value in the f64 reference) instead of
+// 0·∞ = NaN. A NaN x, or x = ±∞ (∞·0), still gives NaN, as in the reference.
+struct GeluTanhGradOp {
+  EITP_HD float operator()(float x, float g) const {
+    const float a = 0.7978845608028654f * (x + 0.044715f * x * x * x);
+    const float e = expf(-2.0f * fabsf(a));
+    const float r = 1.0f / (1.0f + e);
+    const float sig = a >= 0.0f ? r : e * r;  // σ(2a); a NaN a takes e·r = NaN
+    const float t = x * (2.0f * e * r * r);  // 2σσ ≤ 0.5 first: 2x alone overflows for |x| > 1.7e38
+    const float tail = t == 0.0f ? 0.0f : t * (0.7978845608028654f * (1.0f + 3.0f * 0.044715f * x * x));
+    return g * (sig + tail);
+  }
 };
 
 // ---- adamStep -----------------------------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ export { add, sub, mul, div, pow, maximum, minimum, eq, ne, lt, le, gt, ge, wher
 export { sum, mean, max, logsumexp, norm, variance, variance as var, argmax, type AxisArg } from './ops/reduce.js';
 export { matmul } from './ops/matmul.js';
 export { softmax, logSoftmax, crossEntropy, layerNorm } from './ops/nn.js';
-export { linear, activationGrad, adamStep, sgdStep } from './ops/train-fused.js';
+export { linear, activationGrad, geluGrad, adamStep, sgdStep } from './ops/train-fused.js';
 export type { GradActivation, AdamStepAttrs, SgdStepAttrs } from './ops/attrs.js';
 export { softHistogram, correlation, coherence, coherenceOfCorrelation, tanhJvp, EITP_HISTOGRAM } from './ops/eitp-fused.js';
 export { tanhJvpStep, type TanhJvpStep } from './ops/tanh-jvp-step.js';

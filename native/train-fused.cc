@@ -160,34 +160,47 @@ void kLayerNormGrad(const Task& t, ThreadPool& pool) {
 
 using GradFn = void (*)(const float*, const float*, float*, int64_t);
 
-void kActivationGrad(const Task& t, ThreadPool& pool) {
-  const Arg& y = t.inputs[0];
+// out = fn(a, g) over two operands of the output's size (activationGrad: a = y; geluGrad: a = x). Strided rows go
+// through small buffers: the same function as the contiguous case, so the same results.
+void gradRows(const Task& t, GradFn fn, const char* firstName, ThreadPool& pool) {
+  const Arg& a = t.inputs[0];
   const Arg& g = t.inputs[1];
-  requireF32(y, "y");
+  requireF32(a, firstName);
   requireF32(g, "g");
+  if (a.numel() != t.output.numel() || g.numel() != t.output.numel()) throw KernelError("both operands and the output must have the same size");
+  const float* as = static_cast<const float*>(a.data);
+  const float* gs = static_cast<const float*>(g.data);
+  float* out = static_cast<float*>(t.output.data);
+  rowwise<2>({&a, &g}, t.output.numel(), pool, [&](int64_t o, int64_t len, const std::array<int64_t, 2>& off, const std::array<int64_t, 2>& ls) {
+    if (ls[0] == 1 && ls[1] == 1) {
+      fn(as + off[0], gs + off[1], out + o, len);
+      return;
+    }
+    float ab[256], gb[256];
+    for (int64_t j0 = 0; j0 < len; j0 += 256) {
+      const int64_t n = std::min<int64_t>(256, len - j0);
+      for (int64_t j = 0; j < n; j++) {
+        ab[j] = as[off[0] + (j0 + j) * ls[0]];
+        gb[j] = gs[off[1] + (j0 + j) * ls[1]];
+      }
+      fn(ab, gb, out + o + j0, n);
+    }
+  });
+}
+
+void kActivationGrad(const Task& t, ThreadPool& pool) {
   const int code = static_cast<int>(t.attrs.at(0));
   const TrainVec& tv = trainVec();
   const GradFn fn = code == 1 ? tv.reluGrad : code == 2 ? tv.tanhGrad : code == 3 ? tv.sigmoidGrad : nullptr;
   if (!fn) throw KernelError("unknown activation code " + std::to_string(code));
-  const float* ys = static_cast<const float*>(y.data);
-  const float* gs = static_cast<const float*>(g.data);
-  float* out = static_cast<float*>(t.output.data);
-  rowwise<2>({&y, &g}, t.output.numel(), pool, [&](int64_t o, int64_t len, const std::array<int64_t, 2>& off, const std::array<int64_t, 2>& ls) {
-    if (ls[0] == 1 && ls[1] == 1) {
-      fn(ys + off[0], gs + off[1], out + o, len);
-      return;
-    }
-    // Strided rows through small buffers: the same function as the contiguous case, so the same results.
-    float yb[256], gb[256];
-    for (int64_t j0 = 0; j0 < len; j0 += 256) {
-      const int64_t n = std::min<int64_t>(256, len - j0);
-      for (int64_t j = 0; j < n; j++) {
-        yb[j] = ys[off[0] + (j0 + j) * ls[0]];
-        gb[j] = gs[off[1] + (j0 + j) * ls[1]];
-      }
-      fn(yb, gb, out + o + j0, n);
-    }
-  });
+  gradRows(t, fn, "y", pool);
+}
+
+// ---- geluGrad -------------------------------------------------------------------------------------------------------
+
+// out = g·gelu′(x); attrs: [approximate] (0 exact, 1 tanh form).
+void kGeluGrad(const Task& t, ThreadPool& pool) {
+  gradRows(t, !t.attrs.empty() && t.attrs[0] != 0 ? vmath().geluTanhGrad : vmath().geluErfGrad, "x", pool);
 }
 
 // ---- linear ---------------------------------------------------------------------------------------------------------
@@ -277,7 +290,7 @@ bool validateTrainFusedArguments(const Task& t) {
 std::vector<KernelEntry> trainFusedKernels() {
   return {{"crossEntropyGrad", kCrossEntropyGrad},
           {"layerNormGrad", kLayerNormGrad},
-          {"activationGrad", kActivationGrad},
+          {"activationGrad", kActivationGrad}, {"geluGrad", kGeluGrad},
           {"linear", kLinear},
           {"adamStep", kAdamStep},
           {"sgdStep", kSgdStep}};

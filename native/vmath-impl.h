@@ -108,6 +108,36 @@ void geluTanhArr(const float* x, float* y, int64_t n) {
   }
 }
 
+// gelu′(x) = Φ(x) + x·φ(x)
+void geluErfGradArr(const float* x, const float* g, float* out, int64_t n) {
+#pragma GCC ivdep
+  for (int64_t i = 0; i < n; i++) {
+    const float v = x[i];
+    const float cdf = 0.5f * (1.0f + erfOne(v * 0.70710678118654752f));
+    const float pdf = 0.3989422804014327f * expOne(-0.5f * v * v);
+    out[i] = g[i] * (cdf + v * pdf);
+  }
+}
+// d/dx 0.5x(1 + th), th = tanh(a), a = √(2/π)(x + c x³): 0.5(1 + th) + 0.5x(1 − th²)·a′. With 1 + th = 2σ(2a) and
+// 1 − th² = 4σ(2a)σ(−2a), both from one e^{−2|a|}: no cancellation where th rounds to −1 (x below about −3).
+void geluTanhGradArr(const float* x, const float* g, float* out, int64_t n) {
+#pragma GCC ivdep
+  for (int64_t i = 0; i < n; i++) {
+    const float v = x[i];
+    const float a = 0.7978845608028654f * (v + 0.044715f * v * v * v);
+    const float e = expOne(a < 0 ? 2.0f * a : -2.0f * a);
+    const float r = 1.0f / (1.0f + e);
+    const float up = a >= 0 ? r : e * r;   // σ(2a)
+    const float down = a >= 0 ? e * r : r;  // σ(−2a)
+    const float both = up * down;
+    const float slope = 0.7978845608028654f * (1.0f + 3.0f * 0.044715f * v * v);
+    // once σ(2a)σ(−2a) is 0 the second term is 0 (not x·0·∞ = NaN for huge |x|)
+    out[i] = g[i] * (up + (both == 0.0f ? 0.0f : 2.0f * v * both * slope));
+  }
+}
+
 }  // namespace
 
-VMath table() { return {EITP_VMATH_STR(EITP_VMATH_NS), expArr, tanhArr, sigmoidArr, erfArr, geluErfArr, geluTanhArr}; }
+VMath table() {
+  return {EITP_VMATH_STR(EITP_VMATH_NS), expArr, tanhArr, sigmoidArr, erfArr, geluErfArr, geluTanhArr, geluErfGradArr, geluTanhGradArr};
+}

@@ -1,4 +1,4 @@
-// Vectorisable float math (exp, tanh, sigmoid, erf, gelu) over contiguous arrays, compiled once per ISA (baseline,
+// Vectorisable float math (exp, tanh, sigmoid, erf, gelu and gelu′) over contiguous arrays, compiled once per ISA (baseline,
 // AVX2, AVX-512) and chosen at run time by cpuid. glibc's scalar expf/tanhf/erff cost 4-16 ns per element; these
 // loops are branch-free so the compiler turns them into SIMD code. Accuracy: a few ulp (well inside the parity
 // tolerance); NaN propagates; exp overflows to Inf and underflows through the subnormals to 0 like expf.
@@ -16,6 +16,9 @@ struct VMath {
   void (*erf)(const float* x, float* y, int64_t n);
   void (*geluErf)(const float* x, float* y, int64_t n);
   void (*geluTanh)(const float* x, float* y, int64_t n);
+  // out[i] = g[i]·gelu′(x[i]): gelu's backward from its input (the geluGrad op), exact and tanh forms.
+  void (*geluErfGrad)(const float* x, const float* g, float* out, int64_t n);
+  void (*geluTanhGrad)(const float* x, const float* g, float* out, int64_t n);
 };
 
 const VMath& vmath();

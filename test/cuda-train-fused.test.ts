@@ -1,6 +1,6 @@
 /**
- * The cuda backend's fused training kernels (crossEntropyGrad, layerNormGrad, activationGrad, linear, adamStep,
- * sgdStep) against the cpu reference on ragged shapes that reach every kernel variant (32×32 and 128×128 matmul
+ * The cuda backend's fused training kernels (crossEntropyGrad, layerNormGrad, activationGrad, geluGrad, linear,
+ * adamStep, sgdStep) against the cpu reference on ragged shapes that reach every kernel variant (32×32 and 128×128 matmul
  * tiles with float4 and strided loads, layerNormGrad's one-chunk and multi-chunk column sums, adamStep's and
  * sgdStep's float4 and scalar passes), grids with far more blocks than the emulator's worker threads, against each op's composite on cuda
  * itself, and a bad target becoming an ArgumentError. Runs the CPU-emulated addon unless EITP_CUDA_EMULATION=0 asks
@@ -105,6 +105,61 @@ describe.runIf(status.available)('cuda fused training kernels', () => {
       ]) {
         const r = await both(f);
         expectClose(r.cuda, r.cpu, `activationGrad ${activation}`);
+      }
+    });
+
+    it.each(['none', 'tanh'] as const)('geluGrad %s: dense, strided x with a broadcast g, and over a grid of hundreds of blocks', async (approximate) => {
+      for (const f of [
+        (b: Where) => et.geluGrad(N([7, 33], 80, b), N([7, 33], 81, b), approximate),
+        (b: Where) => et.geluGrad(et.transpose(N([33, 7], 82, b)), et.expand(N([1, 33], 83, b), [7, 33]), approximate),
+        (b: Where) => et.geluGrad(N([317, 331], 84, b).mul(3), N([317, 331], 85, b), approximate),
+      ]) {
+        const r = await both(f);
+        expectClose(r.cuda, r.cpu, `geluGrad ${approximate}`);
+      }
+    });
+
+    it.each(['none', 'tanh'] as const)('geluGrad %s where erf and tanh saturate (±5.2 … ±30), at 0, on NaN and on huge |x|', async (approximate) => {
+      // 259 values: not a multiple of 32 or of the 256-thread block
+      const special = [10, -10, 30, -30, 5.2, -5.2, 4, -4, -0.7518, 0, -0, Number.NaN, 1e20, -1e20, 3e38, -3e38];
+      const xs = Float32Array.from({ length: 259 }, (_, i) => special[i % special.length]! + (i >= special.length ? 0.01 * i : 0));
+      const gs = Float32Array.from({ length: 259 }, (_, i) => Math.cos(0.37 * i) * 2);
+      const r = await both((b) => et.geluGrad(et.tensor(xs, { backend: b }), et.tensor(gs, { backend: b }), approximate));
+      expectClose(r.cuda, r.cpu, `geluGrad ${approximate} special values`);
+      // the limits by hand: gelu′ → 1 for x → +∞ and 0 for x → −∞ (x = ±10 and beyond), NaN stays NaN
+      for (const [i, want] of [[0, gs[0]!], [1, 0], [2, gs[2]!], [3, 0], [12, gs[12]!], [13, 0], [14, gs[14]!], [15, 0]] as const) {
+        expect(Math.abs(r.cuda[i]! - want), `x = ${xs[i]}`).toBeLessThanOrEqual(1e-20);
+      }
+      expect(Number.isNaN(r.cuda[11]!)).toBe(true);
+    });
+
+    it.each(['none', 'tanh'] as const)("gelu %s backward (gelu's VJP is geluGrad) matches cpu", async (approximate) => {
+      const grads = async (b: Where) => {
+        const out = et.tidy(() => {
+          const loss = (x: Tensor) => et.sum(et.mul(et.gelu(x, { approximate }), N([37, 45], 87, b)));
+          return et.grad(loss)(et.transpose(N([45, 37], 86, b))) as Tensor;
+        });
+        const data = await out.data();
+        out.dispose();
+        return data;
+      };
+      expectClose(await grads('cuda'), await grads('cpu'), `gelu ${approximate} gradient`);
+    });
+
+    it('geluGrad: the addon rejects out-of-bounds views and an unknown form with an error, not a crash', async () => {
+      const { loadCudaAddon } = await import('../engine/backends/cuda/addon.js');
+      const loaded = loadCudaAddon();
+      if ('unavailable' in loaded) throw new Error(loaded.unavailable);
+      const { addon } = loaded;
+      const [x, g, o] = [addon.alloc(16), addon.alloc(16), addon.alloc(12)];
+      try {
+        expect(() => addon.geluGrad('none', o, [4], x, 0, [1], g, 0, [1])).toThrow(/geluGrad output: elements \[0, 4\) outside a 3-element f32 buffer/);
+        expect(() => addon.geluGrad('tanh', o, [3], x, 2, [1], g, 0, [1])).toThrow(/geluGrad x: view reaches elements \[2, 4\] of a 4-element f32 buffer/);
+        expect(() => addon.geluGrad('none', o, [3], x, 0, [1], g, 0, [2])).toThrow(/geluGrad cotangent: view reaches elements \[0, 4\] of a 4-element f32 buffer/);
+        expect(() => addon.geluGrad('tanh', o, [3], x, 0, [-1], g, 0, [1])).toThrow(/geluGrad x: view reaches elements \[-2, 0\]/);
+        expect(() => addon.geluGrad('erf' as never, o, [3], x, 0, [1], g, 0, [1])).toThrow(/unknown geluGrad approximate 'erf'/);
+      } finally {
+        for (const id of [x, g, o]) addon.free(id);
       }
     });
 
@@ -214,6 +269,8 @@ describe.runIf(status.available)('cuda fused training kernels', () => {
       { op: 'activationGrad', attrs: { activation: 'tanh' }, inputs: () => [et.tanh(N([7, 33], 50, 'cuda')), N([7, 33], 51, 'cuda')] },
       { op: 'activationGrad', attrs: { activation: 'sigmoid' }, inputs: () => [et.sigmoid(N([7, 33], 52, 'cuda')), N([7, 33], 53, 'cuda')] },
       { op: 'activationGrad', attrs: { activation: 'relu' }, inputs: () => [et.relu(N([7, 33], 54, 'cuda')), N([7, 33], 55, 'cuda')] },
+      { op: 'geluGrad', attrs: { approximate: 'none' }, inputs: () => [N([7, 33], 75, 'cuda').mul(3), N([7, 33], 76, 'cuda')] },
+      { op: 'geluGrad', attrs: { approximate: 'tanh' }, inputs: () => [N([7, 33], 77, 'cuda').mul(3), N([7, 33], 78, 'cuda')] },
       { op: 'linear', attrs: { activation: 'relu' }, inputs: () => [N([300, 45], 56, 'cuda'), et.transpose(N([261, 45], 57, 'cuda')), N([261], 58, 'cuda')] },
       { op: 'linear', attrs: { activation: 'sigmoid' }, inputs: () => [N([7, 33], 59, 'cuda'), N([33, 5], 60, 'cuda'), N([5], 61, 'cuda')] },
       { op: 'adamStep', attrs: ADAM, inputs: () => [N([257], 62, 'cuda'), N([257], 63, 'cuda'), N([257], 64, 'cuda').mul(0.1), P([257], 65, 'cuda').mul(0.01)] },

@@ -1,5 +1,5 @@
 /**
- * The fused training ops (crossEntropyGrad, layerNormGrad, activationGrad, linear, adamStep, sgdStep) on the native backend:
+ * The fused training ops (crossEntropyGrad, layerNormGrad, activationGrad, geluGrad, linear, adamStep, sgdStep) on the native backend:
  * against the cpu reference on ragged shapes and strided/offset views, against their composites on native itself,
  * the same results on 1, 2 and 3 threads, linear's GEMM epilogue on every micro-kernel (EITP_SIMD), and a bad target
  * as a typed error (at the call, and from the asynchronous stream) with the process carrying on.
@@ -9,7 +9,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { apply } from '../engine/dispatch.js';
 import * as et from '../engine/index.js';
 import { nativeInfo, setNativeThreads } from '../engine/backends/native/index.js';
-import { ADDON_FILE, type NativeAddon, loadAddon } from '../engine/backends/native/native-addon.js';
+import { type NativeAddon, loadAddon } from '../engine/backends/native/native-addon.js';
+import { ADDON_SCRIPT_PRELUDE } from './helpers/addon-script.js';
 import { availableBackends, compareArrays } from './helpers/backends.js';
 import { onHost } from './helpers/on-host.js';
 
@@ -151,21 +152,8 @@ describe.skipIf(!hasNative)('native linear (matmul + bias + activation epilogue)
     // [m, k] dense, w a transposed view of [n, k] data, against a float64 reference. activationGrad, adamStep and
     // sgdStep: their outputs, which must be identical on every ISA (no FMA contraction in those loops).
     const script = `
-      const a = require(${JSON.stringify(`${process.cwd()}/${ADDON_FILE}`)});
-      const put = (data) => { const h = a.alloc(4 * data.length); a.write(h, data); return h; };
+      ${ADDON_SCRIPT_PRELUDE}
       const vec = (n, f) => Float32Array.from({ length: n }, (_, i) => f(i));
-      const run = (op, inputs, outShape, attrs) => {
-        const meta = [inputs.length];
-        for (const [, shape, strides] of inputs) meta.push(0, shape.length, 0, ...shape, ...strides);
-        meta.push(0, outShape.length, ...outShape);
-        const handles = inputs.map(([data]) => put(data));
-        const numel = outShape.reduce((p, d) => p * d, 1);
-        const out = a.alloc(4 * numel);
-        a.run(op, [...handles, out], new Float64Array(meta), new Float64Array(attrs));
-        const r = new Float32Array(a.readSync(out, 4 * numel));
-        for (const h of [...handles, out]) a.free(h);
-        return r;
-      };
       let worst = 0;
       for (const [m, k, n] of [[13, 300, 45], [67, 401, 33], [5, 20, 3100], [31, 700, 70]]) {
         const X = vec(m * k, (i) => Math.sin(i * 0.37));
@@ -392,6 +380,73 @@ describe.skipIf(!hasNative)('native activationGrad', () => {
   it('relu keeps g·0 = NaN for an infinite g where y ≤ 0, like g·f′', () => {
     const out = on('native', (b) => et.activationGrad(t32(Float32Array.of(0, 2, -1), [3], b), t32(Float32Array.of(Infinity, Infinity, 5), [3], b), 'relu'));
     expect(Array.from(out)).toEqual([NaN, Infinity, 0]);
+  });
+});
+
+// ---- geluGrad --------------------------------------------------------------------------------------------------------
+
+/** The tanh form's gelu′ in float64, written out (the exact form is checked against the cpu kernel's erf instead). */
+function geluTanhSlope(x: number): number {
+  const c = Math.sqrt(2 / Math.PI);
+  const th = Math.tanh(c * (x + 0.044715 * x ** 3));
+  return 0.5 * (1 + th) + 0.5 * x * (1 - th * th) * c * (1 + 3 * 0.044715 * x * x);
+}
+
+describe.skipIf(!hasNative)('native geluGrad', () => {
+  const forms = ['none', 'tanh'] as const;
+  it.each(forms.flatMap((a) => [1, 7, 33, 257, 100003].map((n) => [a, n] as const)))('%s, n = %i: matches cpu (f64 math) and the composite on native', (approximate, n) => {
+    const x = normals(n, n, 3);
+    const g = normals(n, n + 1);
+    const run = (b: Where, mode: 'fused' | 'composite') =>
+      on(b, (bk) => {
+        const inputs = [t32(x, [n], bk), t32(g, [n], bk)];
+        return mode === 'fused' ? et.geluGrad(inputs[0]!, inputs[1]!, approximate) : composite('geluGrad', inputs, { approximate });
+      });
+    const expected = run('cpu', 'fused');
+    const actual = run('native', 'fused');
+    expectClose(actual, expected, 2e-5, 1e-6 * maxAbs(expected), 'vs cpu');
+    expectClose(actual, run('native', 'composite'), 2e-5, 1e-6 * maxAbs(expected), 'vs composite');
+  });
+
+  it('the tanh form against its closed-form derivative in float64, saturated and NaN inputs included', () => {
+    const x = Float32Array.of(-30, -10, -4, -1, -1e-3, 0, 1e-3, 0.5, 1, 4, 10, 30, NaN);
+    const g = Float32Array.from(x, (_, i) => 1 + 0.25 * i);
+    const out = on('native', (b) => et.geluGrad(t32(x, [x.length], b), t32(g, [g.length], b), 'tanh'));
+    x.forEach((v, i) => {
+      if (Number.isNaN(v)) return expect(out[i]).toBeNaN();
+      const want = g[i]! * geluTanhSlope(v);
+      expect(Math.abs(out[i]! - want), `x = ${v}`).toBeLessThanOrEqual(2e-6 * Math.abs(g[i]!) + 1e-6 * Math.abs(want));
+    });
+  });
+
+  it('the tanh form keeps its relative accuracy in the left tail, where 1 + tanh would cancel (x in [−6, −3])', () => {
+    const x = Float32Array.of(-3, -3.5, -4, -4.5, -5, -5.5, -6);
+    const out = on('native', (b) => et.geluGrad(t32(x, [x.length], b), t32(new Float32Array(x.length).fill(1), [x.length], b), 'tanh'));
+    x.forEach((v, i) => {
+      const want = geluTanhSlope(v);
+      expect(Math.abs(out[i]! - want), `x = ${v}: ${out[i]} vs ${want}`).toBeLessThanOrEqual(1e-4 * Math.abs(want));
+    });
+  });
+
+  it('the exact form saturates to g (x ≫ 0) and 0 (x ≪ 0), and propagates NaN', () => {
+    const x = Float32Array.of(-30, -10, 10, 30, NaN, 0);
+    const g = Float32Array.of(2, 2, 2, 2, 2, 2);
+    const out = on('native', (b) => et.geluGrad(t32(x, [6], b), t32(g, [6], b)));
+    [0, 0, 2, 2].forEach((want, i) => expect(Math.abs(out[i]! - want), `x = ${x[i]}`).toBeLessThan(1e-6));
+    expect(out[4]).toBeNaN();
+    expect(out[5]).toBeCloseTo(1, 6); // gelu′(0) = ½
+  });
+
+  it.each(forms)('%s reads transposed views', (approximate) => {
+    const n = 7 * 41;
+    const x = normals(n, 5, 3);
+    const g = normals(n, 6);
+    const run = (b: Where) =>
+      on(b, (bk) => {
+        const view = (a: Float32Array) => et.transpose(t32(a, [7, 41], bk));
+        return et.geluGrad(view(x), view(g), approximate);
+      });
+    expectClose(run('native'), run('cpu'), 2e-5, 1e-6, approximate);
   });
 });
 

@@ -1,5 +1,5 @@
 /**
- * The fused training kernels of the webgpu backend (crossEntropyGrad, layerNormGrad, activationGrad, linear,
+ * The fused training kernels of the webgpu backend (crossEntropyGrad, layerNormGrad, activationGrad, geluGrad, linear,
  * adamStep, sgdStep) against the cpu reference kernels on ragged shapes, against their composite references on webgpu
  * itself, and against hand-computed values; linear on shapes that reach every matmul variant it can pick, with w
  * dense and as a transposed view; the out-of-range target error.
@@ -205,6 +205,74 @@ describe.runIf(status.available)('webgpu activationGrad', () => {
     expect(Array.from(await t.data())).toEqual([2.25, 3, 0]);
     expect(Array.from(await s.data())).toEqual([0.75, 0.75, 0]);
     et.dispose([g, r, t, s]);
+  });
+});
+
+describe.runIf(status.available)('webgpu geluGrad', () => {
+  const FORMS = ['none', 'tanh'] as const;
+  type Form = (typeof FORMS)[number];
+  const gpu = (values: number[]) => et.tensor(values, { backend: 'webgpu' });
+  const CASES = FORMS.flatMap((a) => [1, 7, 257, 4099].map((n) => [a, n] as const));
+
+  it.each(CASES)('%s, n = %i, matches cpu and its composite', async (approximate, n) => {
+    const x = (b: et.BackendName) => randn([n], n, b).mul(3);
+    expectClose(await onBoth((b) => et.geluGrad(x(b), randn([n], n + 1, b), approximate)));
+    // the tanh composite forms 1 ± tanh(u) in f32, which cancels for x < −3 (absolute errors of a few 1e-6 there);
+    // the fused kernel avoids that, so the strict comparison is the one against cpu above
+    const compositeTol = approximate === 'tanh' ? { rtol: 1e-5, atol: 1e-5 } : TOL;
+    expectClose(await fusedAndComposite('geluGrad', () => [x('webgpu'), randn([n], n + 1, 'webgpu')], { approximate }), compositeTol);
+  });
+
+  it.each(FORMS)('%s reads strided and broadcast operands', async (approximate) => {
+    expectClose(await onBoth((b) => et.geluGrad(randn([13, 6], 2, b).mul(3).transpose(), randn([6, 13], 3, b), approximate)));
+    expectClose(await onBoth((b) => et.geluGrad(randn([6, 13], 4, b).mul(3), et.expand(randn([1, 13], 5, b), [6, 13]), approximate)));
+  });
+
+  it.each(FORMS)('%s: g·gelu′ equals central differences of the f64 cpu gelu', async (approximate) => {
+    const xs = Array.from({ length: 49 }, (_, i) => -6 + i * 0.25);
+    const gs = xs.map((_, i) => 1 + (i % 3));
+    const h = 1e-5;
+    const f = (shift: number): number[] => {
+      const x = et.tensor(xs.map((v) => v + shift), { dtype: 'f64', backend: 'cpu' });
+      const y = et.gelu(x, { approximate });
+      const values = Array.from(y.dataSync());
+      et.dispose([x, y]);
+      return values;
+    };
+    const [up, down] = [f(h), f(-h)];
+    const want = xs.map((_, i) => (gs[i]! * (up[i]! - down[i]!)) / (2 * h));
+    const got = et.geluGrad(gpu(xs), gpu(gs), approximate);
+    expectClose([await got.data(), want]);
+    got.dispose();
+  });
+
+  it('hand-computed values: Φ(x) + x·φ(x) and the tanh form', async () => {
+    // Φ(1) = 0.8413447460685429, φ(1) = 0.24197072451914337, Φ(2) = 0.9772498680518208, φ(2) = 0.05399096651318806
+    const exact = et.geluGrad(gpu([0, 1, -1, 2]), gpu([2, 1, 3, 1]));
+    expectClose([await exact.data(), [1, 1.0833154705876864, 3 * (0.15865525393145707 - 0.24197072451914337), 0.9772498680518208 + 2 * 0.05399096651318806]]);
+    const tanhAt = (x: number): number => {
+      const k = Math.sqrt(2 / Math.PI);
+      const th = Math.tanh(k * (x + 0.044715 * x ** 3));
+      return 0.5 * (1 + th) + 0.5 * x * (1 - th * th) * k * (1 + 3 * 0.044715 * x * x);
+    };
+    const approx = et.geluGrad(gpu([0, 1, -1, 2]), gpu([2, 1, 3, 1]), 'tanh');
+    expectClose([await approx.data(), [1, tanhAt(1), 3 * tanhAt(-1), tanhAt(2)]]);
+    et.dispose([exact, approx]);
+  });
+
+  it.each(FORMS)('%s saturates to the step function at large |x| without NaN', async (approximate: Form) => {
+    // |gelu′(x) − [x > 0]| < 1e-7 for |x| ≥ 6; ±1e20 overflows x² and x³ in f32
+    const xs = [-1e20, -30, -10, -6, 6, 10, 30, 1e20];
+    const got = et.geluGrad(gpu(xs), gpu(xs.map(() => 1)), approximate);
+    expectClose([await got.data(), xs.map((v) => (v > 0 ? 1 : 0))]);
+    got.dispose();
+  });
+
+  it.each(FORMS)('%s propagates NaN from x and from g', async (approximate) => {
+    const got = et.geluGrad(gpu([Number.NaN, 1, -2]), gpu([1, Number.NaN, 1]), approximate);
+    const [a, b, c] = Array.from(await got.data());
+    expect([Number.isNaN(a!), Number.isNaN(b!), Number.isNaN(c!)]).toEqual([true, true, false]);
+    got.dispose();
   });
 });
 

@@ -16,6 +16,7 @@
 #include "../matmul-int8.cuh"
 #include "../train-fused.cuh"
 #include "../tanh-jvp-step.cuh"
+#include "launch-gelu-grad.h"
 #include "launch-tanh-jvp-step.h"
 
 namespace eitp {
@@ -583,6 +584,12 @@ void launch_activation_grad(const Stream& s, int act, float* out, int64_t n, con
     case kActSigmoid: return map2<SigmoidGradOp, float, float>(s, "activation_grad<sigmoid>", SigmoidGradOp(), out, n, shape, y, g);
     default: throw LaunchError("activationGrad: unknown activation " + std::to_string(act));
   }
+}
+
+void launch_gelu_grad(const Stream& s, bool tanh_approx, float* out, int64_t n, const Shape& shape, const Operand& x, const Operand& g) {
+  if (n == 0) return;
+  if (tanh_approx) return map2<GeluTanhGradOp, float, float>(s, "gelu_grad<tanh>", GeluTanhGradOp(), out, n, shape, x, g);
+  map2<GeluErfGradOp, float, float>(s, "gelu_grad<erf>", GeluErfGradOp(), out, n, shape, x, g);
 }
 
 void launch_adam_step(const Stream& s, float* out, const float* p, const float* g, const float* m, const float* v, int64_t n, const AdamParams& a) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "args.h"
+#include "launch-gelu-grad.h"
 #include "launch-tanh-jvp-step.h"
 #include "ops.h"
 
@@ -435,6 +436,8 @@ void op_pad(const Napi::CallbackInfo& info) {
 namespace {
 const std::unordered_map<std::string, int> kScaleModes = {{"mean", kScaleMean}, {"sum", kScaleSum}, {"none", kScaleNone}};
 const std::unordered_map<std::string, int> kActivations = {{"none", kActNone}, {"relu", kActRelu}, {"tanh", kActTanh}, {"sigmoid", kActSigmoid}};
+// geluGrad's approximate attribute: true for the tanh form.
+const std::unordered_map<std::string, bool> kGeluForms = {{"none", false}, {"tanh", true}};
 
 float arg_f32(const Napi::Value& v, const char* what) { return static_cast<float>(arg_number(v, what)); }
 }  // namespace
@@ -472,6 +475,15 @@ void op_activation_grad(const Napi::CallbackInfo& info) {
   const int64_t n = numel(shape);
   auto* out = static_cast<float*>(dense_out(info[1], kF32, n, "activationGrad output"));
   launch_activation_grad(dev().stream(), act, out, n, shape, operand(info, 3, kF32, shape, "activationGrad y"), operand(info, 6, kF32, shape, "activationGrad cotangent"));
+}
+
+// geluGrad(approximate, out, shape, x(3), g(3)): g·gelu′(x), strided operands.
+void op_gelu_grad(const Napi::CallbackInfo& info) {
+  const bool tanh_approx = parse_enum(info[0], kGeluForms, "geluGrad approximate");
+  const Shape shape = arg_shape(info[2], "shape");
+  const int64_t n = numel(shape);
+  auto* out = static_cast<float*>(dense_out(info[1], kF32, n, "geluGrad output"));
+  launch_gelu_grad(dev().stream(), tanh_approx, out, n, shape, operand(info, 3, kF32, shape, "geluGrad x"), operand(info, 6, kF32, shape, "geluGrad cotangent"));
 }
 
 // linear(out, m, n, k, x(4), w(4), b, bOffset, activation): act(x·w + b), x [m, k] and w [k, n] as (id, offset,

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <vector>
 
+#include "../addon/launch-gelu-grad.h"
 #include "test-util.h"
 
 namespace eitp_test {
@@ -118,6 +119,71 @@ void test_activation_grad(int act, int64_t rows, int64_t cols) {
     }
   EXPECT(bad == 0, "activationGrad act=%d %ldx%ld: %d wrong", act, (long)rows, (long)cols, bad);
   cudaFree(dy), cudaFree(dg), cudaFree(out);
+}
+
+// ---- geluGrad --------------------------------------------------------------------------------------------------------
+// gelu′ in double from its closed forms: Φ(x) = erfc(−x/√2)/2 (no cancellation for x ≪ 0), and the tanh form's
+// derivative 0.5(1 + th) + 0.5x(1 − th²)·√(2/π)(1 + 3c·x²).
+double gelu_slope(double x, bool tanh_approx) {
+  const double k = std::sqrt(2 / M_PI), c = 0.044715;
+  if (tanh_approx) {
+    const double th = std::tanh(k * (x + c * x * x * x));
+    return 0.5 * (1 + th) + 0.5 * x * (1 - th * th) * k * (1 + 3 * c * x * x);
+  }
+  return 0.5 * std::erfc(-x * M_SQRT1_2) + x * std::exp(-0.5 * x * x) / std::sqrt(2 * M_PI);
+}
+
+// x [rows, cols] read transposed (stored [cols][rows], from an offset) and g broadcast along the rows (stride 0),
+// so both operands go through map_kernel's strided indexing. x holds randn values, the saturated range of tanh and
+// erf (±5.2 … ±30), 0, NaN and huge finite values.
+void test_gelu_grad(bool tanh_approx, int64_t rows, int64_t cols) {
+  const int64_t n = rows * cols, offset = 3;
+  auto xs = randn(offset + n, 61);
+  const float special[] = {10.0f, -10.0f, 30.0f, -30.0f, 5.2f, -5.2f, 4.0f, -4.0f, -0.7518f, 0.0f, -0.0f, NAN, 1e20f, -1e20f, 3e38f, -3e38f};
+  for (size_t i = 0; i < sizeof special / sizeof *special && i < static_cast<size_t>(n); ++i) xs[offset + i * 7 % n] = special[i];
+  const auto g = randn(cols, 62);
+  float *dx = upload(xs), *dg = upload(g), *out = device<float>(n);
+  Shape shape{};
+  shape.rank = 2, shape.dim[0] = rows, shape.dim[1] = cols;
+  Strides xst{}, gst{};
+  xst.offset = offset, xst.stride[0] = 1, xst.stride[1] = rows;
+  gst.stride[0] = 0, gst.stride[1] = 1;
+  launch_gelu_grad(stream(), tanh_approx, out, n, shape, Operand{dx, xst}, Operand{dg, gst});
+  int bad = 0, nan_in = 0, nan_out = 0;
+  double worst = 0;
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j) {
+      const float x = xs[offset + j * rows + i];
+      const float got = out[i * cols + j];
+      const double want = g[j] * gelu_slope(x, tanh_approx);
+      if (std::isnan(x)) {
+        ++nan_in, nan_out += std::isnan(got);
+        continue;
+      }
+      // f32 tanh / erf near saturation leave an absolute error of a few 1e-7 in 1 ± th: atol scales with |g|
+      const bool ok = close(got, static_cast<float>(want), 1e-5f, 1e-6f * std::fabs(g[j]) + 1e-30f);
+      bad += !ok;
+      if (!ok && bad <= 5) std::printf("  geluGrad %s x=%.9g g=%.9g: got %.9g want %.9g\n", tanh_approx ? "tanh" : "erf", x, g[j], got, want);
+      worst = std::max(worst, std::fabs(got - want) / std::fabs(g[j]));
+    }
+  EXPECT(bad == 0, "geluGrad %s %ldx%ld: %d wrong (worst |error|/|g| %.3g)", tanh_approx ? "tanh" : "erf", (long)rows, (long)cols, bad, worst);
+  EXPECT(nan_out == nan_in, "geluGrad %s: %d of %d NaN inputs gave NaN", tanh_approx ? "tanh" : "erf", nan_out, nan_in);
+  cudaFree(dx), cudaFree(dg), cudaFree(out);
+}
+
+// The saturated values one by one against their limits: gelu′ → 1 (x → +∞) and 0 (x → −∞) in both forms, NaN for a
+// NaN x and for x = ±∞ (∞·0, as in the f64 reference), g scaling the result.
+void test_gelu_grad_limits(bool tanh_approx) {
+  const std::vector<float> x = {10.0f, -10.0f, 30.0f, -30.0f, 1e20f, -1e20f, NAN, INFINITY, -INFINITY};
+  const std::vector<float> want = {-2.5f, -0.0f, -2.5f, -0.0f, -2.5f, -0.0f, NAN, NAN, NAN};
+  const std::vector<float> g(x.size(), -2.5f);
+  float *dx = upload(x), *dg = upload(g), *out = device<float>(x.size());
+  launch_gelu_grad(stream(), tanh_approx, out, static_cast<int64_t>(x.size()), shape1(static_cast<int64_t>(x.size())), Operand{dx, dense()}, Operand{dg, dense()});
+  for (size_t i = 0; i < x.size(); ++i) {
+    // x = −10, exact form: g·x·φ(x) ≈ 1.9e-21, within atol of the limit 0
+    EXPECT(close(out[i], want[i], 0.0f, 1e-20f), "geluGrad %s limit at x=%g: got %.9g want %g", tanh_approx ? "tanh" : "erf", x[i], out[i], want[i]);
+  }
+  cudaFree(dx), cudaFree(dg), cudaFree(out);
 }
 
 // ---- linear: the f32 matmul with act(· + bias) in its epilogue --------------------------------------------------------
@@ -248,6 +314,12 @@ void test_train_kernels() {
   test_layer_norm_grad(37, 257, 1);               // one row chunk (dw / db written directly), x misaligned
   test_layer_norm_grad(1000, 70, 0);              // many row chunks, summed in order by col_sum2_kernel
   for (const int act : {kActRelu, kActTanh, kActSigmoid}) test_activation_grad(act, 301, 257);
+  for (const bool tanh_approx : {false, true}) {
+    test_gelu_grad(tanh_approx, 1, 1);      // one element
+    test_gelu_grad(tanh_approx, 3, 85);     // 255: one partial block
+    test_gelu_grad(tanh_approx, 301, 257);  // 77357: 303 blocks on the emulator's workers, ragged last block
+    test_gelu_grad_limits(tanh_approx);
+  }
   for (const int act : {kActNone, kActRelu, kActTanh, kActSigmoid}) {
     test_linear(7, 5, 33, act, true);       // 32×32 tiles
     test_linear(300, 261, 45, act, false);  // 128×128 tiles, ragged, scalar B loads

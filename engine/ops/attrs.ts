@@ -102,6 +102,8 @@ export interface OpAttrs {
   crossEntropyGrad: { readonly reduction: 'mean' | 'sum' | 'none' };
   layerNormGrad: { readonly eps: number };
   activationGrad: { readonly activation: GradActivation };
+  /** g·gelu′(x): gelu's backward (and tangent) from its input, in one kernel. */
+  geluGrad: { readonly approximate: 'none' | 'tanh' };
   linear: { readonly activation: 'none' | GradActivation };
   adamStep: AdamStepAttrs;
   sgdStep: SgdStepAttrs;

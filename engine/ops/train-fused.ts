@@ -22,10 +22,10 @@ import { checkLogitsAndTargets, softmax } from './nn.js';
 import type { OpDef } from './op-def.js';
 import { mean, sum } from './reduce.js';
 import { concat, stack } from './structure.js';
-import { relu, rsqrt, sigmoid, sqrt, square, tanh } from './unary.js';
+import { geluDerivative, relu, rsqrt, sigmoid, sqrt, square, tanh } from './unary.js';
 import { cast, expand, reshape, slice, stopGradient } from './views.js';
 
-type TrainFusedName = 'crossEntropyGrad' | 'layerNormGrad' | 'activationGrad' | 'linear' | 'adamStep' | 'sgdStep';
+type TrainFusedName = 'crossEntropyGrad' | 'layerNormGrad' | 'geluGrad' | 'activationGrad' | 'linear' | 'adamStep' | 'sgdStep';
 
 const GRAD_ACTIVATIONS: readonly string[] = ['relu', 'tanh', 'sigmoid'];
 
@@ -42,6 +42,8 @@ function activate(z: Tensor, activation: OpAttrs['linear']['activation']): Tenso
   if (activation === 'sigmoid') return sigmoid(z);
   return z;
 }
+
+const geluGradComposite = ([x, g]: readonly Tensor[], { approximate }: OpAttrs['geluGrad']): Tensor => mul(g!, geluDerivative(x!, approximate));
 
 const activationGradComposite = ([y, g]: readonly Tensor[], { activation }: OpAttrs['activationGrad']): Tensor =>
   mul(g!, derivativeFromOutput(y!, activation));
@@ -116,6 +118,20 @@ export const trainFusedDefs = {
     vjp: compositeVjp('layerNormGrad', layerNormGradComposite),
     jvp: 'composite',
     composite: layerNormGradComposite,
+  },
+  geluGrad: {
+    arity: 2,
+    infer: (inputs, { approximate }) => {
+      requireFloat('geluGrad', inputs);
+      requireSameDtype('geluGrad', inputs);
+      const shape = requireSameShape('geluGrad', inputs);
+      if (approximate !== 'none' && approximate !== 'tanh') throw new ArgumentError(`approximate must be none or tanh, got ${String(approximate)}`, ctx('geluGrad', inputs));
+      return meta(shape, inputs[0]!.dtype);
+    },
+    // gelu″ for a second derivative comes from differentiating the reference (rare: the FTLE's last pass)
+    vjp: compositeVjp('geluGrad', geluGradComposite),
+    jvp: 'composite',
+    composite: geluGradComposite,
   },
   activationGrad: {
     arity: 2,
@@ -192,6 +208,11 @@ export const trainFusedDefs = {
 } satisfies { [K in TrainFusedName]: OpDef<K> };
 
 /** g·f′(x) for y = f(x), computed from y: the backward of relu, tanh and sigmoid in one pass. */
+/** g·gelu′(x) (exact, or the tanh approximation's derivative): gelu's backward from its input x. */
+export function geluGrad(x: Tensor, g: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor {
+  return apply('geluGrad', [x, g], { approximate });
+}
+
 export function activationGrad(y: Tensor, g: Tensor, activation: GradActivation): Tensor {
   return apply('activationGrad', [y, g], { activation });
 }

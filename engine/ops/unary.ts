@@ -9,7 +9,7 @@ import { add, gt, mul, sub, div } from './binary.js';
 import { ctx, meta, requireArithmetic, requireFloat } from './infer.js';
 import type { OpCtx, OpDef } from './op-def.js';
 import { DTypeError } from '../errors.js';
-import { activationGrad } from './train-fused.js';
+import { activationGrad, geluGrad } from './train-fused.js';
 
 type UnaryName = 'neg' | 'exp' | 'log' | 'sqrt' | 'rsqrt' | 'tanh' | 'sigmoid' | 'relu' | 'gelu' | 'abs' | 'square' | 'erf' | 'sign';
 
@@ -42,8 +42,8 @@ function unary<K extends UnaryName>(name: K, spec: UnarySpec<K>): OpDef<K> {
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 const GELU_C = 0.044715;
 
-/** d/dx gelu(x), exact (erf) or for the tanh approximation. */
-function geluDerivative(x: Tensor, approximate: 'none' | 'tanh'): Tensor {
+/** d/dx gelu(x), exact (erf) or for the tanh approximation, from primitives (geluGrad's composite reference). */
+export function geluDerivative(x: Tensor, approximate: 'none' | 'tanh'): Tensor {
   if (approximate === 'tanh') {
     const th = tanh(mul(add(x, mul(mul(mul(x, x), x), GELU_C)), SQRT_2_OVER_PI));
     const inner = mul(add(mul(square(x), 3 * GELU_C), 1), SQRT_2_OVER_PI);
@@ -64,13 +64,18 @@ export const unaryDefs = {
   tanh: { ...unary('tanh', { derivative: (_x, y) => sub(1, square(y)) }), vjp: (g, { output }) => [activationGrad(output, g, 'tanh')] },
   sigmoid: { ...unary('sigmoid', { derivative: (_x, y) => mul(y, sub(1, y)) }), vjp: (g, { output }) => [activationGrad(output, g, 'sigmoid')] },
   relu: { ...unary('relu', { derivative: (x) => apply('cast', [gt(x, 0)], { dtype: x.dtype }) }), vjp: (g, { output }) => [activationGrad(output, g, 'relu')] },
-  gelu: unary('gelu', {
-    derivative: (x, _y, { approximate }) => geluDerivative(x, approximate),
-    composite: (x, { approximate }) =>
-      approximate === 'tanh'
-        ? mul(mul(x, 0.5), add(tanh(mul(add(x, mul(mul(mul(x, x), x), GELU_C)), SQRT_2_OVER_PI)), 1))
-        : mul(mul(x, 0.5), add(erf(mul(x, Math.SQRT1_2)), 1)),
-  }),
+  // gelu′ is some 14 primitive ops (tanh form); its backward and tangent are one fused geluGrad kernel instead
+  gelu: {
+    ...unary('gelu', {
+      derivative: (x, _y, { approximate }) => geluDerivative(x, approximate),
+      composite: (x, { approximate }) =>
+        approximate === 'tanh'
+          ? mul(mul(x, 0.5), add(tanh(mul(add(x, mul(mul(mul(x, x), x), GELU_C)), SQRT_2_OVER_PI)), 1))
+          : mul(mul(x, 0.5), add(erf(mul(x, Math.SQRT1_2)), 1)),
+    }),
+    vjp: (g, { inputs: [x], attrs }) => [geluGrad(x!, g, attrs.approximate)],
+    jvp: ([t], { inputs: [x], attrs }) => geluGrad(x!, t!, attrs.approximate),
+  },
   abs: unary('abs', { anyDtype: true, derivative: (x) => sign(x) }),
   square: unary('square', { anyDtype: true, derivative: (x) => mul(x, 2) }),
   erf: unary('erf', { derivative: (x) => mul(exp(neg(square(x))), 2 / Math.sqrt(Math.PI)) }),

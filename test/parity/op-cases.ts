@@ -32,8 +32,9 @@ export const OP_CASES: OpCase[] = [
   { name: 'log', covers: ['log'], inputs: [P(33, 7)], fn: (x) => et.log(x!) },
   { name: 'sqrt', covers: ['sqrt'], inputs: [P(257)], fn: (x) => et.sqrt(x!) },
   { name: 'rsqrt', covers: ['rsqrt'], inputs: [P(5, 3)], fn: (x) => et.rsqrt(x!) },
-  { name: 'gelu', covers: ['gelu'], inputs: [S(7, 33)], fn: (x) => et.gelu(x!) },
-  { name: 'gelu tanh', covers: ['gelu'], inputs: [S(33)], fn: (x) => et.gelu(x!, { approximate: 'tanh' }) },
+  { name: 'gelu', covers: ['gelu', 'geluGrad'], inputs: [S(7, 33)], fn: (x) => et.gelu(x!) },
+  { name: 'gelu tanh', covers: ['gelu', 'geluGrad'], inputs: [S(33)], fn: (x) => et.gelu(x!, { approximate: 'tanh' }) },
+  { name: 'gelu wide, large |x|', covers: ['gelu', 'geluGrad'], inputs: [S(3, 257)], fn: (x) => et.gelu(et.mul(x!, 4), { approximate: 'tanh' }).add(et.gelu(et.mul(x!, 4))) },
   { name: 'sign (forward)', covers: ['sign'], inputs: [S(7, 5)], fn: (x) => et.mul(x!, et.sign(x!)) },
   { name: 'add broadcast', covers: ['add', 'expand', 'sum'], inputs: [S(7, 33), S(33)], fn: (a, b) => et.add(a!, b!) },
   { name: 'sub broadcast', covers: ['sub'], inputs: [S(7, 1), S(1, 5)], fn: (a, b) => et.sub(a!, b!) },
@@ -80,6 +81,12 @@ export const OP_CASES: OpCase[] = [
       const [dx, dw] = et.grad((z: et.Tensor, g: et.Tensor) => et.layerNorm(z, g, b!, 1e-5).square().sum(), { argnums: [0, 1] })(x!, w!) as et.Tensor[];
       return dx!.add(dw!);
     },
+  },
+  {
+    name: 'geluGrad (double backward), both forms',
+    covers: ['geluGrad'],
+    inputs: [S(7, 33)],
+    fn: (x) => et.grad((z: et.Tensor) => et.gelu(z).add(et.gelu(z, { approximate: 'tanh' })).square().sum())(x!) as et.Tensor,
   },
   {
     name: 'activationGrad (double backward)',

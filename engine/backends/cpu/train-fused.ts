@@ -9,6 +9,7 @@ import type { CpuBuffer } from './cpu-buffer.js';
 import { matmulKernels } from './matmul.js';
 import { rowMoments } from './nn.js';
 import { dense, out } from './strided.js';
+import { erf } from '../scalar-math.js';
 
 type CpuKernel<K extends KernelOpName> = Kernel<K, CpuBuffer>;
 
@@ -24,6 +25,18 @@ function activationOf(activation: 'none' | GradActivation): (z: number) => numbe
   if (activation === 'tanh') return Math.tanh;
   if (activation === 'sigmoid') return (z) => 1 / (1 + Math.exp(-z));
   return (z) => z;
+}
+
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+const GELU_C = 0.044715;
+
+/** gelu′(x): Φ(x) + x·φ(x) exactly, or the derivative of 0.5x(1 + tanh(√(2/π)(x + c x³))). */
+function geluSlope(x: number, approximate: 'none' | 'tanh'): number {
+  if (approximate === 'tanh') {
+    const th = Math.tanh(SQRT_2_OVER_PI * (x + GELU_C * x * x * x));
+    return 0.5 * (1 + th) + 0.5 * x * (1 - th * th) * SQRT_2_OVER_PI * (1 + 3 * GELU_C * x * x);
+  }
+  return 0.5 * (1 + erf(x * Math.SQRT1_2)) + (x * Math.exp(-0.5 * x * x)) / Math.sqrt(2 * Math.PI);
 }
 
 export const trainFusedKernels = {
@@ -80,6 +93,12 @@ export const trainFusedKernels = {
     r.set(dw, rows * d);
     r.set(db, (rows + 1) * d);
   }) as CpuKernel<'layerNormGrad'>,
+  geluGrad: (([x, g], o, { approximate }) => {
+    const xv = dense(x!);
+    const gv = dense(g!);
+    const r = out(o);
+    for (let i = 0; i < r.length; i++) r[i] = gv[i]! * geluSlope(xv[i]!, approximate);
+  }) as CpuKernel<'geluGrad'>,
   activationGrad: (([y, g], o, { activation }) => {
     const slope = activationSlope(activation);
     const yv = dense(y!);

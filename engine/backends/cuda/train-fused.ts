@@ -1,9 +1,9 @@
 /**
  * The fused training ops on the cuda backend (cuda/train-fused.cuh, and cuda/matmul.cuh's bias + activation
  * epilogue for linear). The row kernels, adamStep and sgdStep take dense inputs (strided views are copied first, as
- * for the other row kernels; sgdStep's buf only when it is read); activationGrad reads strided operands in place,
- * and linear reads x and w through their strides as matmul does, so a transposed weight view costs no copy. A
- * target outside [0, C) is found on the device and rejects the next readback with an ArgumentError.
+ * for the other row kernels; sgdStep's buf only when it is read); activationGrad and geluGrad read strided operands
+ * in place, and linear reads x and w through their strides as matmul does, so a transposed weight view costs no copy.
+ * A target outside [0, C) is found on the device and rejects the next readback with an ArgumentError.
  */
 import type { Kernel, KernelOpName } from '../../backend.js';
 import { numel } from '../../shape.js';
@@ -48,6 +48,10 @@ export function trainFusedKernels(ctx: CudaContext) {
         addon.layerNormGrad(o.buffer.id, xs!.id, xs!.offset, ws!.id, ws!.offset, gs!.id, gs!.offset, rows, d, eps),
       );
     }) as CudaKernel<'layerNormGrad'>,
+    geluGrad: (([x, g], o, { approximate }) => {
+      const m = mergeAxes(o.layout.shape, [x!.layout.strides, g!.layout.strides], 'geluGrad');
+      addon.geluGrad(approximate, o.buffer.id, m.shape, x!.buffer.id, x!.layout.offset, m.strides[0]!, g!.buffer.id, g!.layout.offset, m.strides[1]!);
+    }) as CudaKernel<'geluGrad'>,
     activationGrad: (([y, g], o, { activation }) => {
       const m = mergeAxes(o.layout.shape, [y!.layout.strides, g!.layout.strides], 'activationGrad');
       addon.activationGrad(activation, o.buffer.id, m.shape, y!.buffer.id, y!.layout.offset, m.strides[0]!, g!.buffer.id, g!.layout.offset, m.strides[1]!);

@@ -74,6 +74,7 @@ const ENCODERS: { [K in KernelOpName]?: (attrs: OpAttrs[K]) => Float64Array } = 
   layerNorm: (a) => Float64Array.of(a.eps),
   crossEntropyGrad: (a) => Float64Array.of(reductionCode(a.reduction)),
   layerNormGrad: (a) => Float64Array.of(a.eps),
+  geluGrad: (a) => Float64Array.of(a.approximate === 'tanh' ? 1 : 0),
   activationGrad: (a) => Float64Array.of(ACTIVATION_CODES[a.activation]),
   linear: (a) => Float64Array.of(ACTIVATION_CODES[a.activation]),
   // the order kAdamStep in native/train-fused.cc reads them

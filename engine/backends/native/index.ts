@@ -31,7 +31,7 @@ const KERNEL_OPS = [
   'add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'where',
   'sum', 'mean', 'max', 'logsumexp', 'var', 'norm', 'argmax', 'matmul',
   'softmax', 'logSoftmax', 'crossEntropy', 'layerNorm', 'softHistogram', 'softHistogramGrad', 'correlation', 'correlationGrad',
-  'matmulInt8', 'tanhJvp', 'tanhJvpStep', 'tanhJvpStepGrad', 'crossEntropyGrad', 'layerNormGrad', 'activationGrad',
+  'matmulInt8', 'tanhJvp', 'tanhJvpStep', 'tanhJvpStepGrad', 'crossEntropyGrad', 'layerNormGrad', 'geluGrad', 'activationGrad',
   'linear', 'adamStep', 'sgdStep',
   'embedding', 'scatterAdd', 'oneHot', 'concat', 'pad',
   'contiguous', 'cast',

@@ -1,6 +1,7 @@
 /**
  * The fused training kernels besides `linear` (which is matmul.wgsl's epilogue, see kernels-matmul.ts): softmax
- * cross-entropy backward, layerNorm backward, activation backward, the Adam step and the SGD step (kernels/*.wgsl). The cpu
+ * cross-entropy backward, layerNorm backward, activation backward (relu / tanh / sigmoid from y, gelu from x: one
+ * kernel), the Adam step and the SGD step (kernels/*.wgsl). The cpu
  * kernels in engine/backends/cpu/train-fused.ts are the reference; layerNorm's dw / db column sums run in a fixed
  * order (per-chunk partial sums, then a second pass), never through float atomics.
  */
@@ -24,7 +25,8 @@ const MIN_CHUNK = 32;
 const MAX_CHUNKS = 1024;
 
 const REDUCTION_CODE = { none: 0, mean: 1, sum: 2 } as const;
-const ACT_CODE = { relu: 1, tanh: 2, sigmoid: 3 } as const;
+/** ACT codes of kernels/activation-grad.wgsl: the slope comes from y for relu / tanh / sigmoid, from x for gelu. */
+const ACT_CODE = { relu: 1, tanh: 2, sigmoid: 3, geluErf: 4, geluTanh: 5 } as const;
 
 function crossEntropyGrad(g: GpuContext, x: GpuArg, t: GpuArg, scale: GpuArg, o: GpuArg, reduction: keyof typeof REDUCTION_CODE): void {
   const shape = x.layout.shape;
@@ -69,15 +71,16 @@ function layerNormGrad(g: GpuContext, x: GpuArg, w: GpuArg, cot: GpuArg, o: GpuA
   }
 }
 
-function activationGrad(g: GpuContext, y: GpuArg, cot: GpuArg, o: GpuArg, activation: keyof typeof ACT_CODE): void {
+/** cot·f′ with f′ from `a`: the activation's output y (relu, tanh, sigmoid) or gelu's input x. */
+function activationGrad(g: GpuContext, a: GpuArg, cot: GpuArg, o: GpuArg, activation: keyof typeof ACT_CODE): void {
   const n = numelOf(o.layout.shape);
   if (n === 0) return;
-  const [ly, lg] = jointLayouts(o.layout.shape, [y.layout, cot.layout]);
+  const [la, lg] = jointLayouts(o.layout.shape, [a.layout, cot.layout]);
   const p = g.pipelines.get({
     file: 'activation-grad.wgsl',
-    constants: { WG, ACT: ACT_CODE[activation], DENSE_Y: isDenseLayout(ly!), DENSE_G: isDenseLayout(lg!) },
+    constants: { WG, ACT: ACT_CODE[activation], DENSE_A: isDenseLayout(la!), DENSE_G: isDenseLayout(lg!) },
   });
-  g.runtime.dispatch(p, [y.buffer, cot.buffer, o.buffer], new Params().u32(n, 0, 0, 0).layout(ly!).layout(lg!).done(), Runtime.grid1d(n, WG));
+  g.runtime.dispatch(p, [a.buffer, cot.buffer, o.buffer], new Params().u32(n, 0, 0, 0).layout(la!).layout(lg!).done(), Runtime.grid1d(n, WG));
 }
 
 function adamStep(g: GpuContext, [p, grad, m, v]: readonly GpuArg[], o: GpuArg, a: AdamStepAttrs): void {
@@ -152,6 +155,7 @@ export function trainKernels(g: GpuContext) {
       withDense(g, [logits!, targets!, scale!], ([x, t, s]) => crossEntropyGrad(g, x!, t!, s!, o, reduction))) as GpuKernel<'crossEntropyGrad'>,
     layerNormGrad: (([x, w, cot], o, { eps }) =>
       withDense(g, [x!, w!, cot!], ([dx, dw, dc]) => layerNormGrad(g, dx!, dw!, dc!, o, eps))) as GpuKernel<'layerNormGrad'>,
+    geluGrad: (([x, cot], o, { approximate }) => activationGrad(g, x!, cot!, o, approximate === 'tanh' ? 'geluTanh' : 'geluErf')) as GpuKernel<'geluGrad'>,
     activationGrad: (([y, cot], o, { activation }) => activationGrad(g, y!, cot!, o, activation)) as GpuKernel<'activationGrad'>,
     adamStep: ((inputs, o, attrs) => adamStep(g, inputs, o, attrs)) as GpuKernel<'adamStep'>,
     sgdStep: ((inputs, o, attrs) => sgdStep(g, inputs, o, attrs)) as GpuKernel<'sgdStep'>,
