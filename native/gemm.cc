@@ -1,7 +1,8 @@
 // The GEMM driver (BLIS/GotoBLAS loop order): for each nc-wide block of B and kc-deep slice of K, pack B; for each
 // mc-tall block of A, pack A; then sweep the micro-kernel over the packed panels. Threads take disjoint regions of
 // C and pack their own panels, so they never synchronise inside a product. The last kc block of each tile applies
-// the optional epilogue (bias + activation) as it stores C. Also the `matmul` op kernel.
+// the optional epilogue (bias + activation) as it stores C. Products of few rows (m <= 16) with B contiguous along
+// one axis go to the unpacked kernels of gemm-small.h instead. Also the `matmul` op kernel.
 #include "gemm.h"
 
 #ifdef EITP_X86
@@ -14,6 +15,7 @@
 #include <string>
 
 #include "common.h"
+#include "gemm-small.h"
 #include "thread-pool.h"
 #include "vmath.h"
 
@@ -33,20 +35,48 @@ void applyBlockingOverrides(MicroKernel& uk) {
   uk.nc = get("EITP_GEMM_NC", uk.nc, uk.nr);
 }
 
-MicroKernel pickMicroKernelByCpu() {
+// The instruction set of the GEMM kernels: the best one the CPU supports, capped by EITP_SIMD=generic|avx2.
+enum class GemmIsa { Generic, Avx2, Avx512 };
+
+GemmIsa pickIsa() {
   std::string want;
   if (const char* env = std::getenv("EITP_SIMD")) want = env;
-  MicroKernel chosen = genericMicroKernel();
+  GemmIsa isa = GemmIsa::Generic;
 #ifdef EITP_X86
   __builtin_cpu_init();
   const bool hasAvx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   const bool hasAvx512 = hasAvx2 && __builtin_cpu_supports("avx512f");
-  if (want == "generic") return chosen;
-  if (hasAvx2) chosen = avx2MicroKernel();
-  if (want == "avx2") return chosen;
-  if (hasAvx512) chosen = avx512MicroKernel();
+  if (want == "generic") return isa;
+  if (hasAvx2) isa = GemmIsa::Avx2;
+  if (want == "avx2") return isa;
+  if (hasAvx512) isa = GemmIsa::Avx512;
 #endif
-  return chosen;
+  return isa;
+}
+
+GemmIsa activeIsa() {
+  static const GemmIsa isa = pickIsa();
+  return isa;
+}
+
+MicroKernel pickMicroKernelByCpu() {
+#ifdef EITP_X86
+  if (activeIsa() == GemmIsa::Avx512) return avx512MicroKernel();
+  if (activeIsa() == GemmIsa::Avx2) return avx2MicroKernel();
+#endif
+  return genericMicroKernel();
+}
+
+// The small-m kernels (gemm-small.h) of the micro-kernel's instruction set.
+const GemmSmall& gemmSmall() {
+  static const GemmSmall table = [] {
+#ifdef EITP_X86
+    if (activeIsa() == GemmIsa::Avx512) return gemm_small_avx512::table();
+    if (activeIsa() == GemmIsa::Avx2) return gemm_small_avx2::table();
+#endif
+    return gemm_small_generic::table();
+  }();
+  return table;
 }
 
 MicroKernel pickMicroKernel() {
@@ -281,6 +311,90 @@ int64_t balancedKc(int64_t k, int64_t KC) {
   return (k + blocks - 1) / blocks;
 }
 
+// Small-path products of at least this many multiply-adds (EITP_GEMM_SMALL_SPLIT_MFLOP, in millions) split their
+// columns over the pool's threads. Measured on 2 threads (kernel medians): 8 x 2048 x 2048 (32 M) ran 1.4-1.6x faster
+// split; 16 x 1024 x 1024 (16 M) and smaller products ran at 0.4-1.0x the speed of one thread (waking a thread costs
+// about 10 us, and both share the memory bandwidth these products are bound by).
+double smallPathSplitFlops() {
+  static const double v = [] {
+    const char* env = std::getenv("EITP_GEMM_SMALL_SPLIT_MFLOP");
+    return (env ? std::atof(env) : 24.0) * 1e6;
+  }();
+  return v;
+}
+
+// The largest m that takes the small path (EITP_GEMM_SMALL_M; 0 turns it off). Measured on one thread against the
+// packed path (kernel medians, k = n = 256, 512, 1024): m <= 8 ran 2-13x faster, 9 to 16 rows (two row blocks, B
+// read twice) 1.2-2.8x, 24 and 32 rows between 0.9x and 1.6x (too close to call on a shared machine), so 16.
+int64_t smallPathMaxRows() {
+  static const int64_t v = [] {
+    const char* env = std::getenv("EITP_GEMM_SMALL_M");
+    const int64_t rows = env ? std::atoi(env) : 16;
+    return std::max<int64_t>(0, rows);
+  }();
+  return v;
+}
+
+// Products of m <= smallPathMaxRows() rows with B contiguous along n (axpy) or along k (dot), straight from the
+// operands (gemm-small.h): no packing. Rows go in blocks of at most kGemmSmallMaxRows, each reading B once; threads
+// take column chunks of C. Returns false (nothing done) for a B strided both ways, which goes to the packed path.
+bool sgemmSmall(int64_t m, int64_t n, int64_t k, const float* a, int64_t rsa, int64_t csa, const float* b, int64_t rsb,
+                int64_t csb, float* c, int64_t ldc, ThreadPool& pool, bool parallel, const Epilogue* ep) {
+  if (m > smallPathMaxRows()) return false;
+  // More than one row block reads B more than once: the packed path, where it splits the product over threads
+  // (m·n·k >= 2^22 and parallel on more than one), was faster (16 x 1024 x 1024 on 2 threads: 414 against 578 us).
+  const double flops = static_cast<double>(m) * n * k;
+  if (m > kGemmSmallMaxRows && parallel && pool.threads() > 1 && flops >= (1 << 22)) return false;
+  // A B with both strides 1 is a single row or column (k = 1 or n = 1): dot for a column longer than it is wide.
+  const bool axpy = csb == 1 && !(rsb == 1 && n < k);
+  if (!axpy && rsb != 1) return false;
+  const GemmSmall& ks = gemmSmall();
+  // dot reads A's rows as vectors: a strided A (m x k floats, small next to B's k x n) is copied first.
+  const float* ad = a;
+  int64_t lda = rsa;
+  if (!axpy && csa != 1) {
+    float* copy = PackBuffers::grow(tlsPack.a, tlsPack.aSize, static_cast<size_t>(m * k));
+    for (int64_t i = 0; i < m; i++) {
+      for (int64_t p = 0; p < k; p++) copy[i * k + p] = a[i * rsa + p * csa];
+    }
+    ad = copy;
+    lda = k;
+  }
+  const float* bias = ep ? ep->bias : nullptr;
+  const int relu = ep && ep->activation == Activation::Relu;
+  const RowFn rowFn = epilogueRowFn(ep);
+  // Rows in blocks of at most kGemmSmallMaxRows (the kernels' register tiles), of balanced heights.
+  const int64_t rowBlocks = (m + kGemmSmallMaxRows - 1) / kGemmSmallMaxRows;
+  auto columns = [&](int64_t j0, int64_t j1) {
+    const float* bj = bias ? bias + j0 : nullptr;
+    for (int64_t rb = 0; rb < rowBlocks; rb++) {
+      const int64_t i0 = m * rb / rowBlocks, i1 = m * (rb + 1) / rowBlocks;
+      float* cb = c + i0 * ldc + j0;
+      if (axpy) {
+        ks.axpy(i1 - i0, j1 - j0, k, a + i0 * rsa, rsa, csa, b + j0, rsb, cb, ldc, bj, relu);
+      } else {
+        ks.dot(i1 - i0, j1 - j0, k, ad + i0 * lda, lda, b + j0 * csb, csb, cb, ldc, bj, relu);
+      }
+    }
+    // tanh and sigmoid on the m x (j1 - j0) block just stored (a few KiB, still in L1), by the same vmath as the ops.
+    if (rowFn) {
+      for (int64_t i = 0; i < m; i++) rowFn(c + i * ldc + j0, c + i * ldc + j0, j1 - j0);
+    }
+  };
+  const int64_t strips = (n + ks.strip - 1) / ks.strip;
+  int64_t chunks = parallel ? std::min<int64_t>(pool.threads(), strips) : 1;
+  if (flops < smallPathSplitFlops()) chunks = 1;
+  if (chunks <= 1) {
+    columns(0, n);
+  } else {
+    pool.parallelFor(chunks, [&](int64_t part, int) {
+      const int64_t j0 = cut(n, ks.strip, chunks, part), j1 = cut(n, ks.strip, chunks, part + 1);
+      if (j0 < j1) columns(j0, j1);
+    });
+  }
+  return true;
+}
+
 }  // namespace
 
 const MicroKernel& activeMicroKernel() {
@@ -298,6 +412,7 @@ void sgemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t rsa, int64_t
     epilogueOfZeros(m, n, c, ldc, epilogue);
     return;
   }
+  if (sgemmSmall(m, n, k, a, rsa, csa, b, rsb, csb, c, ldc, pool, parallel, epilogue)) return;
   const MicroKernel& uk = activeMicroKernel();
   const int MR = uk.mr, NR = uk.nr;
   int threads = parallel ? pool.threads() : 1;

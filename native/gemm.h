@@ -42,7 +42,8 @@ struct Epilogue {
 };
 
 // C[m x n] = A[m x k] * B[k x n]; A and B are read through (row, column) strides, C is dense with row stride ldc.
-// `parallel` lets it split the product over the pool's threads. With an epilogue, each tile of C gets its bias and
+// `parallel` lets it split the product over the pool's threads. Products of at most 16 rows whose B is contiguous
+// along n or along k skip packing (gemm-small.h); the rest are packed and blocked. With an epilogue, each tile of C gets its bias and
 // activation as the last K block stores it (bias and relu in the micro-kernel's registers, tanh and sigmoid by
 // vmath on the tile just stored, still in L1), so there is no second pass over C.
 void sgemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t rsa, int64_t csa, const float* b, int64_t rsb,

@@ -1,17 +1,24 @@
 // The soft histogram of EIT-P's parameter entropy (softHistogram) and its backward (softHistogramGrad), following
 // engine/backends/cpu/eitp-fused.ts: each value takes part in the softmax over the bins of its window (its nearest
-// bin ± W, W = ceil(8h/width)), with the logits computed in double as there; the exponentials run through vmath in
-// blocks (SIMD), every sum is in double.
+// bin ± W, W = ceil(8h/width)).
+//
+// Two paths. The values inside the histogram's range go through soft-histogram-vec.h (values across SIMD lanes, two
+// exponentials per value and the window's weights by recurrence) when the attributes suit it (α = Δ²/(2h²) and W
+// within its limits, which the EIT-P defaults are far inside). The rest (NaN, values beyond an edge, and every value
+// for other attributes) take the scalar path: logits in double as on cpu, the exponentials through vmath in blocks,
+// every sum in double. Which path a value takes depends on its value and the attributes only.
 //
 // softHistogram: the values are cut into chunks whose number depends only on n and the bin count, never on the
 // thread count; each chunk adds into its own partial histogram, and the partials are summed in chunk order, so the
 // counts are the same for any EITP_THREADS.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <vector>
 
 #include "common.h"
+#include "soft-histogram-vec.h"
 #include "strided.h"
 #include "thread-pool.h"
 #include "vmath.h"
@@ -110,6 +117,83 @@ struct Block {
 // Values per block of assign(): enough to amortise the vmath call, with the block's scratch kept near 64 KiB.
 int64_t blockCapacity(int64_t span) { return std::max<int64_t>(1, std::min<int64_t>(256, 16384 / span)); }
 
+// The scalar path of softHistogram: adds the soft assignments of u[0, n) into hist (bin k at hist[k]).
+void addScalar(const Histogram& hg, Block& blk, const float* u, int64_t n, double* hist) {
+  const int64_t cap = static_cast<int64_t>(blk.lo.size());
+  for (int64_t b0 = 0; b0 < n; b0 += cap) {
+    const int64_t count = std::min(cap, n - b0);
+    blk.assign(hg, u + b0, count);
+    for (int64_t b = 0; b < count; b++) {
+      const float* e = blk.e.data() + b * hg.span;
+      const int64_t len = blk.len[b];
+      const double inv = 1 / Block::total(e, len);
+      double* hrow = hist + blk.lo[b];
+      for (int64_t j = 0; j < len; j++) hrow[j] += e[j] * inv;
+    }
+  }
+}
+
+// The scalar path of softHistogramGrad: du[i] for u[0, n) and the cotangent gd (one value per bin).
+// du = Σ a_k g_k s_k − ḡ Σ a_k s_k with ḡ = Σ a_k g_k and s_k = (c_k − u)/h², over u's window.
+void gradScalar(const Histogram& hg, Block& blk, const float* u, int64_t n, const double* gd, float* du) {
+  const int64_t cap = static_cast<int64_t>(blk.lo.size());
+  for (int64_t b0 = 0; b0 < n; b0 += cap) {
+    const int64_t count = std::min(cap, n - b0);
+    const float* ub = u + b0;
+    blk.assign(hg, ub, count);
+    for (int64_t b = 0; b < count; b++) {
+      const float* e = blk.e.data() + b * hg.span;
+      const int64_t len = blk.len[b], lo = blk.lo[b];
+      const double x = ub[b];
+      const double* c = hg.centre.data() + lo;
+      const double* gk = gd + lo;
+      // 1/h² is factored out of the sums: s_k h² = c_k − u. Four interleaved lanes per sum (single chains would
+      // be latency-bound).
+      double t[4] = {0, 0, 0, 0}, g1[4] = {0, 0, 0, 0}, g2[4] = {0, 0, 0, 0}, s1[4] = {0, 0, 0, 0};
+      int64_t j = 0;
+      auto add = [&](int q, int64_t jj) {
+        const double ej = e[jj];
+        const double s = c[jj] - x;
+        t[q] += ej;
+        g1[q] += ej * gk[jj];
+        g2[q] += ej * gk[jj] * s;
+        s1[q] += ej * s;
+      };
+      for (; j + 4 <= len; j += 4) {
+        for (int q = 0; q < 4; q++) add(q, j + q);
+      }
+      for (; j < len; j++) add(0, j);
+      auto fold = [](const double* v) { return (v[0] + v[2]) + (v[1] + v[3]); };
+      const double total = fold(t), eg = fold(g1), egs = fold(g2), es = fold(s1);
+      const double inv = 1 / total;
+      // NaN u has an empty window: 0, as on cpu.
+      du[b0 + b] = len == 0 ? 0.0f : static_cast<float>((egs * inv - (eg * inv) * (es * inv)) / hg.h2);
+    }
+  }
+}
+
+// The vector path's parameters, when the attributes suit it (`use`); padding W bins on each side of its histograms.
+struct VecSetup {
+  bool use;
+  int64_t pad;
+  std::vector<float> q;
+  SoftHistogramVecParams p{};
+
+  explicit VecSetup(const Histogram& hg) {
+    const double alpha = hg.width * hg.width / (2 * hg.h2);
+    use = alpha <= kSoftHistogramVecMaxAlpha && hg.reach <= kSoftHistogramVecMaxReach && hg.bins <= (int64_t{1} << 30);
+    pad = use ? hg.reach : 0;
+    if (!use) return;
+    q.resize(static_cast<size_t>(std::max<int64_t>(1, hg.reach)));
+    for (int64_t m = 0; m < hg.reach; m++) q[m] = static_cast<float>(std::exp(-alpha * static_cast<double>(2 * m + 1)));
+    p = {static_cast<int32_t>(hg.bins), static_cast<int32_t>(hg.reach), hg.low, 1 / hg.width, 2 * alpha,
+         static_cast<float>(hg.width / hg.h2), q.data()};
+  }
+};
+
+// Values per call of the vector kernels (the skipped ones' indices fit a stack buffer).
+constexpr int64_t kVecCall = 1024;
+
 void kSoftHistogram(const Task& t, ThreadPool& pool) {
   const Arg& ua = t.inputs[0];
   if (ua.dtype != DType::F32) throw KernelError(std::string("u must be f32, got ") + dtypeName(ua.dtype));
@@ -118,38 +202,50 @@ void kSoftHistogram(const Task& t, ThreadPool& pool) {
   float* counts = static_cast<float*>(t.output.data);
   if (t.output.numel() != hg.bins) throw KernelError("output size differs from the bin count");
   Dense<float> u(ua, pool);
+  const VecSetup vs(hg);
+  const SoftHistogramVec& vec = softHistogramVec();
   // Chunks: at most 256, at least 4096 values each, and partial histograms within 64 MiB.
   const int64_t maxChunks = std::max<int64_t>(1, std::min<int64_t>(256, (int64_t{1} << 23) / hg.bins));
   const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(maxChunks, (n + 4095) / 4096));
   const int64_t per = (n + chunks - 1) / chunks;
-  std::vector<double> partial(static_cast<size_t>(chunks * hg.bins), 0.0);
+  // Partial histograms with the vector path's padding, each on cache lines of its own (the padding's zeros are
+  // written too, and two threads adding into one line would pass it back and forth).
+  // The vector path adds into two copies per chunk (soft-histogram-vec.h), `copy` apart.
+  const int64_t copy = (hg.bins + 2 * vs.pad + 7) / 8 * 8;
+  const int64_t stride = vs.use ? 2 * copy : copy;
+  std::vector<double> partialStore(static_cast<size_t>(chunks * stride + 8), 0.0);
+  double* const partial = partialStore.data() + (8 - reinterpret_cast<uintptr_t>(partialStore.data()) / 8 % 8) % 8;
   const int64_t cap = blockCapacity(hg.span);
   pool.parallelFor(chunks, [&](int64_t c, int) {
     const int64_t begin = c * per, end = std::min(n, begin + per);
-    double* hist = partial.data() + c * hg.bins;
+    double* hist = partial + c * stride;
     Block blk(cap, hg.span);
-    for (int64_t b0 = begin; b0 < end; b0 += cap) {
-      const int64_t count = std::min(cap, end - b0);
-      blk.assign(hg, u.get() + b0, count);
-      for (int64_t b = 0; b < count; b++) {
-        const float* e = blk.e.data() + b * hg.span;
-        const int64_t len = blk.len[b];
-        const double inv = 1 / Block::total(e, len);
-        double* hrow = hist + blk.lo[b];
-        for (int64_t j = 0; j < len; j++) hrow[j] += e[j] * inv;
-      }
+    if (!vs.use) {
+      if (end > begin) addScalar(hg, blk, u.get() + begin, end - begin, hist);
+      return;
+    }
+    int32_t skipped[kVecCall];
+    float rest[kVecCall];
+    for (int64_t b0 = begin; b0 < end; b0 += kVecCall) {
+      const float* ub = u.get() + b0;
+      const int64_t count = std::min(kVecCall, end - b0);
+      const int64_t k = vec.forward(vs.p, ub, count, hist, copy, skipped);
+      for (int64_t i = 0; i < k; i++) rest[i] = ub[skipped[i]];
+      addScalar(hg, blk, rest, k, hist + vs.pad);
     }
   });
   pool.parallelRange(hg.bins, 256, [&](int64_t k0, int64_t k1) {
     for (int64_t k = k0; k < k1; k++) {
       double s = 0;
-      for (int64_t c = 0; c < chunks; c++) s += partial[c * hg.bins + k];
+      for (int64_t c = 0; c < chunks; c++) {
+        const double* h = partial + c * stride + vs.pad + k;
+        s += vs.use ? h[0] + h[copy] : h[0];
+      }
       counts[k] = static_cast<float>(s);
     }
   });
 }
 
-// du = Σ a_k g_k s_k − ḡ Σ a_k s_k with ḡ = Σ a_k g_k and s_k = (c_k − u)/h², over u's window.
 void kSoftHistogramGrad(const Task& t, ThreadPool& pool) {
   const Arg& ua = t.inputs[0];
   const Arg& ga = t.inputs[1];
@@ -160,42 +256,27 @@ void kSoftHistogramGrad(const Task& t, ThreadPool& pool) {
   Dense<float> u(ua, pool);
   Dense<float> g(ga, pool);
   std::vector<double> gd(g.get(), g.get() + hg.bins);
+  const VecSetup vs(hg);
+  const SoftHistogramVec& vec = softHistogramVec();
+  std::vector<float> gp(static_cast<size_t>(hg.bins + 2 * vs.pad), 0.0f);  // g with the vector path's padding
+  std::copy(g.get(), g.get() + hg.bins, gp.begin() + vs.pad);
   float* du = static_cast<float*>(t.output.data);
   const int64_t cap = blockCapacity(hg.span);
   pool.parallelRange(n, 4096, [&](int64_t begin, int64_t end) {
     Block blk(cap, hg.span);
-    for (int64_t b0 = begin; b0 < end; b0 += cap) {
-      const int64_t count = std::min(cap, end - b0);
+    if (!vs.use) {
+      gradScalar(hg, blk, u.get() + begin, end - begin, gd.data(), du + begin);
+      return;
+    }
+    int32_t skipped[kVecCall];
+    float rest[kVecCall], restDu[kVecCall];
+    for (int64_t b0 = begin; b0 < end; b0 += kVecCall) {
       const float* ub = u.get() + b0;
-      blk.assign(hg, ub, count);
-      for (int64_t b = 0; b < count; b++) {
-        const float* e = blk.e.data() + b * hg.span;
-        const int64_t len = blk.len[b], lo = blk.lo[b];
-        const double x = ub[b];
-        const double* c = hg.centre.data() + lo;
-        const double* gk = gd.data() + lo;
-        // 1/h² is factored out of the sums: s_k h² = c_k − u. Four interleaved lanes per sum (single chains would
-        // be latency-bound).
-        double t[4] = {0, 0, 0, 0}, g1[4] = {0, 0, 0, 0}, g2[4] = {0, 0, 0, 0}, s1[4] = {0, 0, 0, 0};
-        int64_t j = 0;
-        auto add = [&](int q, int64_t jj) {
-          const double ej = e[jj];
-          const double s = c[jj] - x;
-          t[q] += ej;
-          g1[q] += ej * gk[jj];
-          g2[q] += ej * gk[jj] * s;
-          s1[q] += ej * s;
-        };
-        for (; j + 4 <= len; j += 4) {
-          for (int q = 0; q < 4; q++) add(q, j + q);
-        }
-        for (; j < len; j++) add(0, j);
-        auto fold = [](const double* v) { return (v[0] + v[2]) + (v[1] + v[3]); };
-        const double total = fold(t), eg = fold(g1), egs = fold(g2), es = fold(s1);
-        const double inv = 1 / total;
-        // NaN u has an empty window: 0, as on cpu.
-        du[b0 + b] = len == 0 ? 0.0f : static_cast<float>((egs * inv - (eg * inv) * (es * inv)) / hg.h2);
-      }
+      const int64_t count = std::min(kVecCall, end - b0);
+      const int64_t k = vec.backward(vs.p, ub, count, gp.data(), du + b0, skipped);
+      for (int64_t i = 0; i < k; i++) rest[i] = ub[skipped[i]];
+      gradScalar(hg, blk, rest, k, gd.data(), restDu);
+      for (int64_t i = 0; i < k; i++) du[b0 + skipped[i]] = restDu[i];
     }
   });
 }

@@ -282,6 +282,109 @@ describe.skipIf(!hasNative)('native soft histogram', () => {
   });
 });
 
+/** Runs softHistogram and its backward for each case in a fresh process with EITP_SIMD=simd, calling the addon directly. */
+function histogramInProcess(simd: string, cases: { attrs: Hist; u: Float32Array; g: Float32Array }[]) {
+  const script = `
+    const a = require(${JSON.stringify(`${process.cwd()}/${ADDON_FILE}`)});
+    const put = (data) => { const h = a.alloc(4 * data.length); a.write(h, data); return h; };
+    const run = (op, inputs, numel, attrs) => {
+      const meta = [inputs.length];
+      for (const data of inputs) meta.push(0, 1, 0, data.length, 1);
+      meta.push(0, 1, numel);
+      const handles = inputs.map(put);
+      const out = a.alloc(4 * numel);
+      a.run(op, [...handles, out], new Float64Array(meta), new Float64Array(attrs));
+      const r = Array.from(new Float32Array(a.readSync(out, 4 * numel)));
+      for (const h of [...handles, out]) a.free(h);
+      return r;
+    };
+    const cases = JSON.parse(require('node:fs').readFileSync(0, 'utf8'));
+    console.log(JSON.stringify(cases.map(({ attrs: { bins, low, width, bandwidth }, u, g }) => {
+      const uf = Float32Array.from(u, (v) => (v === null ? NaN : v));
+      const attrs = [bins, low, width, bandwidth];
+      return { counts: run('softHistogram', [uf], bins, attrs), du: run('softHistogramGrad', [uf, Float32Array.from(g)], uf.length, attrs) };
+    })));`;
+  const input = JSON.stringify(cases.map(({ attrs, u, g }) => ({ attrs, u: Array.from(u), g: Array.from(g) })));
+  const out = execFileSync(process.execPath, ['-e', script], { env: { ...process.env, EITP_SIMD: simd }, encoding: 'utf8', input });
+  return JSON.parse(out) as { counts: number[]; du: number[] }[];
+}
+
+describe.skipIf(!hasNative)('native soft histogram: the SIMD path and its scalar fallbacks', () => {
+  /** Uniform values in [−r, r], with the values of `special` spread over the array. */
+  function spread(n: number, seed: number, r: number, special: number[]): Float32Array {
+    const rng = new et.Rng(seed);
+    const u = Float32Array.from({ length: n }, () => r * (2 * rng.next() - 1));
+    special.forEach((v, i) => (u[Math.floor((i * n) / special.length)] = v));
+    return u;
+  }
+  // The edges (±4), beyond them (±10), an exact bin boundary and centre, the floats next to the edges, NaN.
+  const SPECIAL = [-4, 4, -10, 10, 0, 0.0625, Math.fround(4 - 2 ** -21), Math.fround(-4 + 2 ** -21), Math.fround(-4 - 2 ** -21), NaN, 3.99, -3.99];
+  const ATTRS: Hist[] = [
+    EITP,
+    { bins: 33, low: -3, width: 0.2, bandwidth: 0.15 },
+    // bandwidths much wider than the bins: W = 64 capped to 63 (every window clipped), and W capped to bins − 1 = 19
+    { bins: 64, low: -4, width: 0.125, bandwidth: 1 },
+    { bins: 20, low: -2, width: 0.2, bandwidth: 3 },
+    // α = Δ²/(2h²) ≈ 34.7, near the SIMD path's limit of 40: e^{2αt} up to e^35
+    { bins: 16, low: -4, width: 0.5, bandwidth: 0.06 },
+    // outside the SIMD path's limits, so the scalar path: W = 80 > 64, and α = 50 > 40
+    { bins: 200, low: -5, width: 0.05, bandwidth: 0.5 },
+    { bins: 16, low: -4, width: 0.5, bandwidth: 0.05 },
+  ];
+
+  function expectMatches(counts: ArrayLike<number>, du: ArrayLike<number>, u: Float32Array, g: Float32Array, attrs: Hist, label: string) {
+    expectClose(counts, histogramRef(u, attrs), 1e-5, 1e-4, `${label}: counts`);
+    const ref = histogramGradRef(u, g, attrs);
+    const scale = ref.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    expectClose(du, ref, 1e-4, 1e-5 * scale, `${label}: du`);
+  }
+
+  it('matches a float64 reference near and beyond the edges, with NaN, for default and other attributes', () => {
+    ATTRS.forEach((attrs, a) => {
+      const r = Math.max(10, 1.5 * attrs.bins * attrs.width);
+      for (const n of [4099, 257]) {
+        const u = spread(n, 40 + a, r, SPECIAL);
+        const g = normals(attrs.bins, 50 + a);
+        expectMatches(histogram(u, attrs), histogramGrad(u, g, attrs), u, g, attrs, `bins ${attrs.bins}, h ${attrs.bandwidth}, n ${n}`);
+      }
+    });
+  });
+
+  it('n off the vector width (1, 3, 5, 13, 17, 31, 1025): each value on its own, NaN in the last group', () => {
+    for (const n of [1, 3, 5, 13, 17, 31, 1025]) {
+      const u = spread(n, 60 + n, 4.5, n > 2 ? [NaN] : []);
+      u[n - 1] = n % 2 ? 1.3 : NaN;
+      const g = normals(64, 61);
+      expectMatches(histogram(u), histogramGrad(u, g), u, g, EITP, `n = ${n}`);
+    }
+  });
+
+  it('a NaN among values in range adds nothing and gets gradient 0, whatever its neighbours', () => {
+    const base = spread(64, 70, 3, []);
+    const withNaN = base.slice();
+    for (const i of [0, 7, 8, 15, 16, 33, 63]) withNaN[i] = NaN;
+    const kept = base.filter((_, i) => !Number.isNaN(withNaN[i]!));
+    expectClose(histogram(withNaN), histogramRef(kept, EITP), 1e-5, 1e-5, 'counts without the NaNs');
+    const du = histogramGrad(withNaN, normals(64, 71));
+    for (const i of [0, 7, 8, 15, 16, 33, 63]) expect(du[i], `du[${i}]`).toBe(0);
+  });
+
+  it('is right, and the same, on every ISA (EITP_SIMD=generic, avx2, best)', () => {
+    const cases = ATTRS.slice(0, 5).map((attrs, a) => ({
+      attrs,
+      u: spread(1003 + a, 80 + a, Math.max(10, 1.5 * attrs.bins * attrs.width), SPECIAL),
+      g: normals(attrs.bins, 90 + a),
+    }));
+    const runs = ['generic', 'avx2', ''].map((simd) => histogramInProcess(simd, cases));
+    runs.forEach((run, r) => {
+      cases.forEach(({ attrs, u, g }, c) => expectMatches(run[c]!.counts, run[c]!.du, u, g, attrs, `run ${r}, case ${c}`));
+    });
+    // Each value is computed lane by lane with the same roundings, so the instruction set changes no bit.
+    expect(runs[1]).toEqual(runs[0]);
+    expect(runs[2]).toEqual(runs[0]);
+  });
+});
+
 describe.skipIf(!hasNative)('native correlation and correlationGrad', () => {
   const initialThreads = hasNative ? nativeInfo().threads : 1;
   afterAll(() => {
