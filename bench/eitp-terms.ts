@@ -116,6 +116,17 @@ function stepTask(w: Workload, config: EitpConfig | null): () => Promise<void> {
 
 const perStep = (s: Stat, steps: number): Stat => ({ ...s, median: s.median / steps, p25: s.p25 / steps, p75: s.p75 / steps });
 
+/**
+ * Waits for the work that produces t without copying t back: training never reads gradients back, and a full readback
+ * (4 MB for the largest coherence input) would add the same fixed cost to both sides of every ratio. One element
+ * through a view depends on the whole buffer's producer.
+ */
+async function settled(t: et.Tensor): Promise<void> {
+  const one = et.tidy(() => t.reshape([-1]).slice([0], [1]));
+  await one.data();
+  one.dispose();
+}
+
 /** Forward + backward of a fused op, or of its composite, on a fixed input. */
 function opTask(op: 'softHistogram' | 'coherence', x: et.Tensor, composite: boolean): () => Promise<void> {
   const attrs = op === 'softHistogram' ? et.EITP_HISTOGRAM : { eps: 1e-5 };
@@ -129,7 +140,7 @@ function opTask(op: 'softHistogram' | 'coherence', x: et.Tensor, composite: bool
   };
   return async () => {
     const g = et.tidy(() => et.grad(f)(x) as et.Tensor);
-    await g.data();
+    await settled(g);
     g.dispose();
   };
 }
@@ -144,7 +155,7 @@ function tanhJvpTask(b: number, d: number, composite: boolean): () => Promise<vo
   const f = (ww: et.Tensor) => (composite ? def.composite([h!, v!, ww], {}) : et.tanhJvp(h!, v!, ww)).square().sum();
   return async () => {
     const g = et.tidy(() => et.grad(f)(w!) as et.Tensor);
-    await g.data();
+    await settled(g);
     g.dispose();
   };
 }
@@ -176,7 +187,7 @@ function tanhJvpStepTask(b: number, d: number, layers: number, composite: boolea
   };
   return async () => {
     const g = et.tidy(() => et.grad(f, { argnums: [0, 1] })(h!, w!) as et.Tensor[]);
-    await Promise.all(g.map((t) => t.data()));
+    await Promise.all(g.map(settled));
     et.dispose(g);
   };
 }
