@@ -12,7 +12,7 @@
 import { writeFileSync } from 'node:fs';
 import * as et from '../engine/index.js';
 import { quantileSorted } from '../src/bench/stats.js';
-import { eitpConfig, eitpObjective } from '../src/eitp/index.js';
+import { disposeEitpState, eitpConfig, eitpObjective } from '../src/eitp/index.js';
 import type { EitpConfig } from '../src/eitp/objective-api.js';
 import { coherenceComposite } from './bench-args.js';
 import { timeInterleaved } from './interleaved.js';
@@ -116,6 +116,10 @@ function stepTask(w: Workload, config: EitpConfig | null): () => Promise<void> {
 
 const perStep = (s: Stat, steps: number): Stat => ({ ...s, median: s.median / steps, p25: s.p25 / steps, p75: s.p75 / steps });
 
+/** Tensors the op tasks keep across iterations; disposed once a backend's rows are done. */
+const owned: et.Tensor[] = [];
+const own = <T extends et.Tensor[]>(ts: T): T => (owned.push(...ts.map((t) => et.keep(t))), ts);
+
 /**
  * Waits for the work that produces t without copying t back: training never reads gradients back, and a full readback
  * (4 MB for the largest coherence input) would add the same fixed cost to both sides of every ratio. One element
@@ -132,7 +136,7 @@ function opTask(op: 'softHistogram' | 'coherence', x: et.Tensor, composite: bool
   const attrs = op === 'softHistogram' ? et.EITP_HISTOGRAM : { eps: 1e-5 };
   const def = et.opTable().softHistogram as { composite: (xs: et.Tensor[], attrs: object) => et.Tensor };
   // a fixed non-uniform cotangent, so the backward does real work
-  const weights = et.keep(et.rand(op === 'softHistogram' ? [et.EITP_HISTOGRAM.bins] : [], { seed: 6, backend: x.backend as et.BackendName }));
+  const [weights] = own([et.rand(op === 'softHistogram' ? [et.EITP_HISTOGRAM.bins] : [], { seed: 6, backend: x.backend as et.BackendName })]);
   const f = (v: et.Tensor) => {
     const fused = op === 'softHistogram' ? et.softHistogram(v) : et.coherence(v);
     const out = !composite ? fused : op === 'softHistogram' ? def.composite([v], attrs) : coherenceComposite(v);
@@ -150,7 +154,7 @@ function opTask(op: 'softHistogram' | 'coherence', x: et.Tensor, composite: bool
  * against its composite (1 − h²) ⊙ (v Wᵀ), for b rows of width d.
  */
 function tanhJvpTask(b: number, d: number, composite: boolean): () => Promise<void> {
-  const [h, v, w] = et.tidy(() => [et.tanh(et.randn([b, d], { seed: 7 })), et.randn([b, d], { seed: 8 }), et.randn([d, d], { seed: 9 }).div(Math.sqrt(d))]);
+  const [h, v, w] = own(et.tidy(() => [et.tanh(et.randn([b, d], { seed: 7 })), et.randn([b, d], { seed: 8 }), et.randn([d, d], { seed: 9 }).div(Math.sqrt(d))]));
   const def = et.opTable().tanhJvp as { composite: (xs: et.Tensor[], attrs: object) => et.Tensor };
   const f = (ww: et.Tensor) => (composite ? def.composite([h!, v!, ww], {}) : et.tanhJvp(h!, v!, ww)).square().sum();
   return async () => {
@@ -168,7 +172,7 @@ function tanhJvpTask(b: number, d: number, composite: boolean): () => Promise<vo
  * several steps shares one gradient call and one readback, as the FTLE's layers do.
  */
 function tanhJvpStepTask(b: number, d: number, layers: number, composite: boolean): () => Promise<void> {
-  const [h, v, w] = et.tidy(() => [et.tanh(et.randn([b, d], { seed: 7 })), et.randn([b, d], { seed: 8 }), et.randn([d, d], { seed: 9 }).div(Math.sqrt(d))]);
+  const [h, v, w] = own(et.tidy(() => [et.tanh(et.randn([b, d], { seed: 7 })), et.randn([b, d], { seed: 8 }), et.randn([d, d], { seed: 9 }).div(Math.sqrt(d))]));
   const def = et.opTable().tanhJvpStep as { composite: (xs: et.Tensor[], attrs: object) => et.Tensor };
   const step = (hh: et.Tensor, u: et.Tensor, ww: et.Tensor): et.TanhJvpStep => {
     if (!composite) return et.tanhJvpStep(hh, u, ww);
@@ -222,6 +226,7 @@ async function main(): Promise<void> {
         const lazy = stats[vs.findIndex((v) => v.name.startsWith(`all terms, every ${k} `))]!;
         console.log(`all terms applied every ${k}th step at ${k}·λ add ${(((lazy.median - base) / base) * 100).toFixed(0)} % per step`);
       }
+      disposeEitpState(w.model);
       et.dispose([w.inputs, w.targets, ...w.model.parameters()]);
     }
     // the fused ops alone, at the objective's sizes
@@ -261,7 +266,7 @@ async function main(): Promise<void> {
     });
     const coherence = cases.flatMap((c, i) => (c.op === 'coherence' ? [`${c.name} ${(opStats[2 * i + 1]!.median / opStats[2 * i]!.median).toFixed(2)}x`] : []));
     console.log(`\ncoherence, composite median / fused median: ${coherence.join(', ')} (target ≥ 3x at both sizes)`);
-    et.dispose(cases.map((c) => c.x));
+    et.dispose([...cases.map((c) => c.x), ...owned.splice(0)]);
   }
   const out = option('--json');
   if (out) writeFileSync(out, JSON.stringify(json, null, 2));
