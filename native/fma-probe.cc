@@ -1,5 +1,5 @@
 // Dispatch and timing of the FMA peak probe (fma-probe.h). Baseline code: the SIMD bodies live in
-// fma-probe-avx2.cc / fma-probe-avx512.cc and are chosen from cpuid exactly as the GEMM micro-kernel is.
+// fma-probe-avx2.cc / fma-probe-avx512.cc and are chosen by activeIsa() (isa.h) like every per-ISA kernel.
 #include "fma-probe.h"
 
 #include <algorithm>
@@ -11,6 +11,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "isa.h"
 
 namespace eitp {
 
@@ -33,20 +35,12 @@ double fmaProbeGeneric(int64_t iters, float* sink) {
 namespace {
 
 FmaProbeFn pickProbe(const char** isa) {
-  std::string want;
-  if (const char* env = std::getenv("EITP_SIMD")) want = env;
-  FmaProbeFn fn = fmaProbeGeneric;
-  *isa = "generic";
 #ifdef EITP_X86
-  __builtin_cpu_init();
-  const bool hasAvx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  const bool hasAvx512 = hasAvx2 && __builtin_cpu_supports("avx512f");
-  if (want == "generic") return fn;
-  if (hasAvx2) fn = fmaProbeAvx2, *isa = "avx2";
-  if (want == "avx2") return fn;
-  if (hasAvx512) fn = fmaProbeAvx512, *isa = "avx512";
+  if (activeIsa() == Isa::Avx512) return *isa = "avx512", fmaProbeAvx512;
+  if (activeIsa() == Isa::Avx2) return *isa = "avx2", fmaProbeAvx2;
 #endif
-  return fn;
+  *isa = "generic";
+  return fmaProbeGeneric;
 }
 
 }  // namespace

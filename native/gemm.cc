@@ -16,6 +16,7 @@
 
 #include "common.h"
 #include "gemm-small.h"
+#include "isa.h"
 #include "thread-pool.h"
 #include "vmath.h"
 
@@ -35,47 +36,17 @@ void applyBlockingOverrides(MicroKernel& uk) {
   uk.nc = get("EITP_GEMM_NC", uk.nc, uk.nr);
 }
 
-// The instruction set of the GEMM kernels: the best one the CPU supports, capped by EITP_SIMD=generic|avx2.
-enum class GemmIsa { Generic, Avx2, Avx512 };
-
-GemmIsa pickIsa() {
-  std::string want;
-  if (const char* env = std::getenv("EITP_SIMD")) want = env;
-  GemmIsa isa = GemmIsa::Generic;
-#ifdef EITP_X86
-  __builtin_cpu_init();
-  const bool hasAvx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  const bool hasAvx512 = hasAvx2 && __builtin_cpu_supports("avx512f");
-  if (want == "generic") return isa;
-  if (hasAvx2) isa = GemmIsa::Avx2;
-  if (want == "avx2") return isa;
-  if (hasAvx512) isa = GemmIsa::Avx512;
-#endif
-  return isa;
-}
-
-GemmIsa activeIsa() {
-  static const GemmIsa isa = pickIsa();
-  return isa;
-}
-
 MicroKernel pickMicroKernelByCpu() {
 #ifdef EITP_X86
-  if (activeIsa() == GemmIsa::Avx512) return avx512MicroKernel();
-  if (activeIsa() == GemmIsa::Avx2) return avx2MicroKernel();
+  if (activeIsa() == Isa::Avx512) return avx512MicroKernel();
+  if (activeIsa() == Isa::Avx2) return avx2MicroKernel();
 #endif
   return genericMicroKernel();
 }
 
 // The small-m kernels (gemm-small.h) of the micro-kernel's instruction set.
 const GemmSmall& gemmSmall() {
-  static const GemmSmall table = [] {
-#ifdef EITP_X86
-    if (activeIsa() == GemmIsa::Avx512) return gemm_small_avx512::table();
-    if (activeIsa() == GemmIsa::Avx2) return gemm_small_avx2::table();
-#endif
-    return gemm_small_generic::table();
-  }();
+  static const GemmSmall table = EITP_ISA_TABLE(gemm_small);
   return table;
 }
 

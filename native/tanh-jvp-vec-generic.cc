@@ -11,24 +11,12 @@ namespace tanh_jvp_vec_generic {
 }  // namespace tanh_jvp_vec_generic
 }  // namespace eitp
 
-#include <cstdlib>
-#include <string>
+#include "isa.h"
 
 namespace eitp {
 
 const TanhJvpVec& tanhJvpVec() {
-  static const TanhJvpVec table = [] {
-#ifdef EITP_X86
-    // EITP_SIMD=generic|avx2 caps the instruction set, as for vmath and the GEMM.
-    const char* cap = std::getenv("EITP_SIMD");
-    const std::string want = cap ? cap : "";
-    __builtin_cpu_init();
-    const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    if (want != "generic" && want != "avx2" && avx2 && __builtin_cpu_supports("avx512f")) return tanh_jvp_vec_avx512::table();
-    if (want != "generic" && avx2) return tanh_jvp_vec_avx2::table();
-#endif
-    return tanh_jvp_vec_generic::table();
-  }();
+  static const TanhJvpVec table = EITP_ISA_TABLE(tanh_jvp_vec);
   return table;
 }
 
