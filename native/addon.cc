@@ -14,6 +14,7 @@
 #include "fma-probe.h"
 #include "common.h"
 #include "gemm.h"
+#include "handle-table.h"
 #include "int8-matmul.h"
 #include "stream.h"
 #include "vmath.h"
@@ -28,11 +29,6 @@ struct Block {
   size_t bytes = 0;
   uint64_t lastUse = 0;
   uint64_t lastWrite = 0;
-};
-
-// What the JS object holds; `block` is null once freed, so a late GC finaliser does nothing.
-struct Handle {
-  Block* block = nullptr;
 };
 
 void releaseBlock(Block* b) {
@@ -55,6 +51,11 @@ struct Context {
   bool tsfnRefed = false;
   // Bytes of buffers disposed on the JS side whose release waits in the stream queue (behind the kernels using them).
   std::shared_ptr<std::atomic<size_t>> pendingFreeBytes = std::make_shared<std::atomic<size_t>>(0);
+  // The live buffers, by the numeric ids JS holds.
+  HandleTable<Block> blocks;
+  // The call being decoded, reused so that a kernel run at the call allocates nothing; a queued one gets a copy.
+  Task call;
+  std::vector<Block*> callBlocks;
 };
 
 // How far the JS thread may run ahead of the stream, in bytes of freed-but-not-yet-released buffers
@@ -115,11 +116,11 @@ Napi::Value guarded(const Napi::CallbackInfo& info, const char* what, F fn) {
   }
 }
 
-Block* blockOf(const Napi::Value& v) {
-  if (!v.IsExternal()) throw KernelError("expected a native buffer handle");
-  Handle* h = v.As<Napi::External<Handle>>().Data();
-  if (!h->block) throw KernelError("native buffer used after free");
-  return h->block;
+Block* blockOf(Context& c, const Napi::Value& v) {
+  if (!v.IsNumber()) throw KernelError("expected a native buffer handle");
+  Block* b = c.blocks.find(v.As<Napi::Number>().DoubleValue());
+  if (!b) throw KernelError("native buffer used after free (or not a buffer of this addon)");
+  return b;
 }
 
 void freeBlock(Context& c, Block* b) {
@@ -151,25 +152,16 @@ Napi::Value Alloc(const Napi::CallbackInfo& info) {
       delete b;
       throw KernelError("out of memory allocating " + std::to_string(static_cast<size_t>(n)) + " bytes");
     }
-    Handle* h = new Handle{b};
-    Context* cp = &c;
-    // Backstop: a handle collected without free() still releases its memory (after the work that uses it).
-    return Napi::External<Handle>::New(env, h, [cp](Napi::Env, Handle* h) {
-      if (h->block && cp->stream) freeBlock(*cp, h->block);
-      delete h;
-    });
+    return Napi::Number::New(env, c.blocks.add(b));
   });
 }
 
 Napi::Value Free(const Napi::CallbackInfo& info) {
   return guarded(info, "free", [&](Napi::Env env) -> Napi::Value {
     Context& c = ctx(env);
-    Handle* h = info[0].As<Napi::External<Handle>>().Data();
-    if (h->block) {
-      Block* b = h->block;
-      h->block = nullptr;
-      freeBlock(c, b);
-    }
+    // A second free of the same id does nothing.
+    if (!info[0].IsNumber()) throw KernelError("expected a native buffer handle");
+    if (Block* b = c.blocks.take(info[0].As<Napi::Number>().DoubleValue())) freeBlock(c, b);
     return env.Undefined();
   });
 }
@@ -177,7 +169,7 @@ Napi::Value Free(const Napi::CallbackInfo& info) {
 Napi::Value Write(const Napi::CallbackInfo& info) {
   return guarded(info, "write", [&](Napi::Env env) -> Napi::Value {
     Context& c = ctx(env);
-    Block* b = blockOf(info[0]);
+    Block* b = blockOf(c, info[0]);
     Napi::TypedArray src = info[1].As<Napi::TypedArray>();
     const size_t bytes = src.ByteLength();
     if (bytes > b->bytes) throw KernelError("write of " + std::to_string(bytes) + " bytes into a " + std::to_string(b->bytes) + "-byte buffer");
@@ -218,7 +210,7 @@ void settleReads(Napi::Env env, Context& c) {
 Napi::Value Read(const Napi::CallbackInfo& info) {
   return guarded(info, "read", [&](Napi::Env env) -> Napi::Value {
     Context& c = ctx(env);
-    Block* b = blockOf(info[0]);
+    Block* b = blockOf(c, info[0]);
     const size_t bytes = static_cast<size_t>(info[1].As<Napi::Number>().DoubleValue());
     if (bytes > b->bytes) throw KernelError("read past the end of a native buffer");
     Napi::ArrayBuffer target = Napi::ArrayBuffer::New(env, bytes);
@@ -244,7 +236,7 @@ Napi::Value Read(const Napi::CallbackInfo& info) {
 Napi::Value ReadSync(const Napi::CallbackInfo& info) {
   return guarded(info, "readSync", [&](Napi::Env env) -> Napi::Value {
     Context& c = ctx(env);
-    Block* b = blockOf(info[0]);
+    Block* b = blockOf(c, info[0]);
     const size_t bytes = static_cast<size_t>(info[1].As<Napi::Number>().DoubleValue());
     if (bytes > b->bytes) throw KernelError("read past the end of a native buffer");
     c.stream->waitFor(b->lastWrite);
@@ -256,23 +248,24 @@ Napi::Value ReadSync(const Napi::CallbackInfo& info) {
 }
 
 // meta: [nIn, per input: dtype, rank, offset, shape..., strides..., then output: dtype, rank, shape...]
-Arg decodeArg(const double*& m, const double* end, Block* b, bool isOutput) {
-  Arg a;
+// Fills a in place (its vectors keep their capacity between calls).
+void decodeArg(Arg& a, const double*& m, const double* end, Block* b, bool isOutput) {
   if (m + 2 > end) throw KernelError("truncated operand description");
   a.dtype = static_cast<DType>(static_cast<int>(*m++));
   const int rank = static_cast<int>(*m++);
-  if (!isOutput) a.offset = static_cast<int64_t>(*m++);
+  a.offset = isOutput ? 0 : static_cast<int64_t>(*m++);
   if (rank < 0 || m + rank * (isOutput ? 1 : 2) > end) throw KernelError("truncated operand description");
-  for (int i = 0; i < rank; i++) a.shape.push_back(static_cast<int64_t>(*m++));
+  a.shape.assign(m, m + rank);
+  m += rank;
+  a.strides.resize(rank);
   if (isOutput) {
     int64_t s = 1;
-    a.strides.resize(rank);
     for (int i = rank - 1; i >= 0; i--) {
       a.strides[i] = s;
       s *= a.shape[i];
     }
   } else {
-    for (int i = 0; i < rank; i++) a.strides.push_back(static_cast<int64_t>(*m++));
+    for (int i = 0; i < rank; i++) a.strides[i] = static_cast<int64_t>(*m++);
   }
   a.data = b->data;
   // Bounds: the highest element the layout can address must lie inside the allocation.
@@ -287,34 +280,49 @@ Arg decodeArg(const double*& m, const double* end, Block* b, bool isOutput) {
   if (!empty && (lo < 0 || static_cast<size_t>(hi + 1) * itemSize(a.dtype) > b->bytes)) {
     throw KernelError("operand layout addresses memory outside its buffer");
   }
-  return a;
+}
+
+// What bounds a kernel's cost, for the run-at-the-call decision (smallWork); fixed per kernel, found once by name.
+enum class WorkKind { Elementwise, Product, TanhStep, Correlation, CorrelationGrad, Histogram };
+
+WorkKind workKindOf(const std::string& op) {
+  if (op == "matmul" || op == "matmulInt8" || op == "linear") return WorkKind::Product;
+  if (op == "tanhJvp" || op == "tanhJvpStep" || op == "tanhJvpStepGrad") return WorkKind::TanhStep;
+  if (op == "correlation") return WorkKind::Correlation;
+  if (op == "correlationGrad") return WorkKind::CorrelationGrad;
+  if (op == "softHistogram" || op == "softHistogramGrad") return WorkKind::Histogram;
+  return WorkKind::Elementwise;
 }
 
 // Work small enough to run on the JS thread when nothing is queued: ~100 microseconds at most.
-bool smallWork(const Task& t) {
-  if (t.op == "matmul" || t.op == "matmulInt8" || t.op == "linear") {
-    const Arg& a = t.inputs[0];  // the operand whose last axis is the inner dimension
-    const double flops = static_cast<double>(t.output.numel()) * static_cast<double>(a.shape[a.rank() - 1]);
-    return flops < static_cast<double>(1 << 22);
-  }
-  if (t.op == "tanhJvp" || t.op == "tanhJvpStep" || t.op == "tanhJvpStepGrad") {
-    // The product v Wᵀ (h [B, out] times v's inner dimension) dominates; the row pass is a few flops per element.
-    // Malformed operands run inline too, so that the kernel's own check throws at the call.
-    if (t.inputs.size() < 2 || t.inputs[1].rank() == 0) return true;
-    const Arg& h = t.inputs[0];
-    const Arg& v = t.inputs[1];
-    const double flops = static_cast<double>(h.numel()) * static_cast<double>(v.shape[v.rank() - 1]);
-    return flops < static_cast<double>(1 << 22);
-  }
-  if (t.op == "correlation" || t.op == "correlationGrad") {
-    // The Gram's upper half (N d²/2 multiply-adds) or, backward, the product Ẑ·S (N d²) dominates.
-    const Arg& z = t.inputs[0];
-    const double macs = static_cast<double>(z.shape[0]) * static_cast<double>(z.shape[1]) * static_cast<double>(z.shape[1]);
-    return (t.op == "correlation" ? macs / 2 : macs) < static_cast<double>(1 << 20);
-  }
-  if (t.op == "softHistogram" || t.op == "softHistogramGrad") {
-    // About 2W + 1 exponentials per value (17 with the EIT-P defaults).
-    return t.inputs[0].numel() < 4096;
+bool smallWork(const Task& t, WorkKind kind) {
+  switch (kind) {
+    case WorkKind::Product: {
+      const Arg& a = t.inputs[0];  // the operand whose last axis is the inner dimension
+      const double flops = static_cast<double>(t.output.numel()) * static_cast<double>(a.shape[a.rank() - 1]);
+      return flops < static_cast<double>(1 << 22);
+    }
+    case WorkKind::TanhStep: {
+      // The product v Wᵀ (h [B, out] times v's inner dimension) dominates; the row pass is a few flops per element.
+      // Malformed operands run inline too, so that the kernel's own check throws at the call.
+      if (t.inputs.size() < 2 || t.inputs[1].rank() == 0) return true;
+      const Arg& h = t.inputs[0];
+      const Arg& v = t.inputs[1];
+      const double flops = static_cast<double>(h.numel()) * static_cast<double>(v.shape[v.rank() - 1]);
+      return flops < static_cast<double>(1 << 22);
+    }
+    case WorkKind::Correlation:
+    case WorkKind::CorrelationGrad: {
+      // The Gram's upper half (N d²/2 multiply-adds) or, backward, the product Ẑ·S (N d²) dominates.
+      const Arg& z = t.inputs[0];
+      const double macs = static_cast<double>(z.shape[0]) * static_cast<double>(z.shape[1]) * static_cast<double>(z.shape[1]);
+      return (kind == WorkKind::Correlation ? macs / 2 : macs) < static_cast<double>(1 << 20);
+    }
+    case WorkKind::Histogram:
+      // About 2W + 1 exponentials per value (17 with the EIT-P defaults).
+      return t.inputs[0].numel() < 4096;
+    case WorkKind::Elementwise:
+      break;
   }
   int64_t elements = t.output.numel();
   for (const Arg& a : t.inputs) elements += a.numel();
@@ -332,47 +340,119 @@ void runInline(Context& c, const Task& task, KernelFn fn) {
   c.stream->record(task.op, start, std::chrono::steady_clock::now());
 }
 
+// Decodes the operands of c.call (blocks = inputs then the output) from meta; returns where the meta ended.
+const double* decodeOperands(Context& c, const std::vector<Block*>& blocks, const double* m, const double* end) {
+  if (m >= end) throw KernelError("truncated operand description");
+  const int nIn = static_cast<int>(*m++);
+  if (nIn < 0 || nIn + 1 != static_cast<int>(blocks.size())) throw KernelError("operand count mismatch");
+  c.call.inputs.resize(nIn);
+  for (int i = 0; i < nIn; i++) decodeArg(c.call.inputs[i], m, end, blocks[i], false);
+  decodeArg(c.call.output, m, end, blocks[nIn], true);
+  return m;
+}
+
+// Runs the decoded c.call now or queues a copy of it on the stream.
+void submit(Context& c, int kernel, const std::vector<Block*>& blocks) {
+  static const std::vector<WorkKind> kinds = [] {
+    std::vector<WorkKind> k;
+    for (const KernelEntry& e : kernelRegistry()) k.push_back(workKindOf(e.name));
+    return k;
+  }();
+  const KernelFn fn = kernelRegistry()[kernel].fn;
+  const Task& task = c.call;
+  const int nIn = static_cast<int>(task.inputs.size());
+  // Index checks run here when their inputs are already computed, so bad indices throw at the call like cpu.
+  // (Kernels run inline check for themselves, at the call.)
+  if (c.syncMode) {
+    c.stream->waitFor(c.stream->submitted());
+    runInline(c, task, fn);
+    return;
+  }
+  // A small kernel on an idle stream runs right here: handing it to the stream thread and waiting for it costs
+  // more than the kernel (tens of microseconds on a loaded machine). Same kernel and pool, so same results.
+  if (c.stream->idle() && smallWork(task, kinds[kernel])) {
+    runInline(c, task, fn);
+    return;
+  }
+  bool ready = true;
+  for (int i = 0; i < nIn; i++) ready = ready && blocks[i]->lastWrite <= c.stream->completed();
+  if (ready && !validateArguments(task)) validateTrainFusedArguments(task);
+  auto queued = std::make_shared<Task>(task);
+  const uint64_t seq = c.stream->enqueue(task.op, [queued, fn](ThreadPool& pool) { fn(*queued, pool); });
+  for (int i = 0; i < nIn; i++) blocks[i]->lastUse = std::max(blocks[i]->lastUse, seq);
+  blocks[nIn]->lastUse = blocks[nIn]->lastWrite = seq;
+}
+
+int kernelIndexOf(const std::string& op) {
+  static const std::unordered_map<std::string, int> byName = [] {
+    std::unordered_map<std::string, int> m;
+    const std::vector<KernelEntry>& all = kernelRegistry();
+    for (size_t i = 0; i < all.size(); i++) m[all[i].name] = static_cast<int>(i);
+    return m;
+  }();
+  auto it = byName.find(op);
+  return it == byName.end() ? -1 : it->second;
+}
+
+// run(op, handles, meta, attrs): a kernel call by name with its encodings in typed arrays (tests, simple callers).
 Napi::Value Run(const Napi::CallbackInfo& info) {
   const std::string op = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : std::string("?");
   return guarded(info, op.c_str(), [&](Napi::Env env) -> Napi::Value {
     Context& c = ctx(env);
     throwPending(env, c, c.stream->completed());
-    KernelFn fn = findKernel(op);
-    if (!fn) throw KernelError("no native kernel");
+    const int kernel = kernelIndexOf(op);
+    if (kernel < 0) throw KernelError("no native kernel");
     Napi::Array handles = info[1].As<Napi::Array>();
     Napi::Float64Array meta = info[2].As<Napi::Float64Array>();
     Napi::Float64Array attrs = info[3].As<Napi::Float64Array>();
-    const uint32_t nh = handles.Length();
-    std::vector<Block*> blocks(nh);
-    for (uint32_t i = 0; i < nh; i++) blocks[i] = blockOf(handles.Get(i));
-    auto task = std::make_shared<Task>();
-    task->op = op;
-    const double* m = meta.Data();
-    const double* end = m + meta.ElementLength();
-    const int nIn = static_cast<int>(*m++);
-    if (nIn + 1 != static_cast<int>(nh)) throw KernelError("operand count mismatch");
-    for (int i = 0; i < nIn; i++) task->inputs.push_back(decodeArg(m, end, blocks[i], false));
-    task->output = decodeArg(m, end, blocks[nIn], true);
-    task->attrs.assign(attrs.Data(), attrs.Data() + attrs.ElementLength());
-    // Index checks run here when their inputs are already computed, so bad indices throw at the call like cpu.
-    // (Kernels run inline check for themselves, at the call.)
-    if (c.syncMode) {
-      c.stream->waitFor(c.stream->submitted());
-      runInline(c, *task, fn);
-      return env.Undefined();
+    c.callBlocks.resize(handles.Length());
+    for (uint32_t i = 0; i < handles.Length(); i++) c.callBlocks[i] = blockOf(c, handles.Get(i));
+    c.call.op = op;
+    decodeOperands(c, c.callBlocks, meta.Data(), meta.Data() + meta.ElementLength());
+    c.call.attrs.assign(attrs.Data(), attrs.Data() + attrs.ElementLength());
+    submit(c, kernel, c.callBlocks);
+    return env.Undefined();
+  });
+}
+
+// kernelNames(): the kernel of each id, in id order.
+Napi::Value KernelNames(const Napi::CallbackInfo& info) {
+  return guarded(info, "kernelNames", [&](Napi::Env env) -> Napi::Value {
+    const std::vector<KernelEntry>& all = kernelRegistry();
+    Napi::Array names = Napi::Array::New(env, all.size());
+    for (size_t i = 0; i < all.size(); i++) names.Set(static_cast<uint32_t>(i), Napi::String::New(env, all[i].name));
+    return names;
+  });
+}
+
+// runKernel(id, call, ...handles): the engine's call path. `call` (a Float64Array) holds the operand encoding (as run's
+// meta), then the attribute count and the attributes; the inputs' handles come first, the output's last. One raw
+// typed-array query per call, no strings and no arrays to walk.
+Napi::Value RunKernel(const Napi::CallbackInfo& info) {
+  const std::vector<KernelEntry>& all = kernelRegistry();
+  const int kernel = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : -1;
+  const bool known = kernel >= 0 && kernel < static_cast<int>(all.size());
+  return guarded(info, known ? all[kernel].name : "runKernel", [&](Napi::Env env) -> Napi::Value {
+    Context& c = ctx(env);
+    throwPending(env, c, c.stream->completed());
+    if (!known) throw KernelError("unknown kernel id");
+    napi_typedarray_type type = napi_int8_array;
+    size_t length = 0;
+    void* data = nullptr;
+    if (info.Length() < 2 || napi_get_typedarray_info(env, info[1], &type, &length, &data, nullptr, nullptr) != napi_ok || type != napi_float64_array) {
+      throw KernelError("the call encoding must be a Float64Array");
     }
-    // A small kernel on an idle stream runs right here: handing it to the stream thread and waiting for it costs
-    // more than the kernel (tens of microseconds on a loaded machine). Same kernel and pool, so same results.
-    if (c.stream->idle() && smallWork(*task)) {
-      runInline(c, *task, fn);
-      return env.Undefined();
-    }
-    bool ready = true;
-    for (int i = 0; i < nIn; i++) ready = ready && blocks[i]->lastWrite <= c.stream->completed();
-    if (ready && !validateArguments(*task)) validateTrainFusedArguments(*task);
-    const uint64_t seq = c.stream->enqueue(op, [task, fn](ThreadPool& pool) { fn(*task, pool); });
-    for (int i = 0; i < nIn; i++) blocks[i]->lastUse = std::max(blocks[i]->lastUse, seq);
-    blocks[nIn]->lastUse = blocks[nIn]->lastWrite = seq;
+    const size_t nh = info.Length() - 2;
+    c.callBlocks.resize(nh);
+    for (size_t i = 0; i < nh; i++) c.callBlocks[i] = blockOf(c, info[i + 2]);
+    c.call.op.assign(all[kernel].name);
+    const double* begin = static_cast<const double*>(data);
+    const double* end = begin + length;
+    const double* m = decodeOperands(c, c.callBlocks, begin, end);
+    const int64_t nAttrs = m < end ? static_cast<int64_t>(*m++) : -1;
+    if (nAttrs < 0 || m + nAttrs > end) throw KernelError("truncated attribute encoding");
+    c.call.attrs.assign(m, m + nAttrs);
+    submit(c, kernel, c.callBlocks);
     return env.Undefined();
   });
 }
@@ -476,7 +556,6 @@ Napi::Value Profile(const Napi::CallbackInfo& info) {
   });
 }
 
-// Deliberately leaks the small Context: GC finalisers of buffer handles may still run after this and check it.
 // Returns the cached free blocks to the system (after the queued work, which may still free blocks).
 Napi::Value TrimCache(const Napi::CallbackInfo& info) {
   return guarded(info, "trimCache", [&](Napi::Env env) -> Napi::Value {
@@ -497,10 +576,13 @@ Napi::Value StallStream(const Napi::CallbackInfo& info) {
   });
 }
 
+// The environment is going away (process exit, or a worker thread ending): stop the stream, then release the buffers
+// JS never freed. The small Context itself is left allocated (its V8 references belong to the dying environment).
 void shutdown(Napi::Env, Context* c) {
   if (!c) return;
   c->stream.reset();  // joins the stream and pool threads
   c->tsfn.Release();
+  c->blocks.forEach(releaseBlock);
 }
 
 }  // namespace
@@ -526,6 +608,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("read", Napi::Function::New(env, Read));
   exports.Set("readSync", Napi::Function::New(env, ReadSync));
   exports.Set("run", Napi::Function::New(env, Run));
+  exports.Set("runKernel", Napi::Function::New(env, RunKernel));
+  exports.Set("kernelNames", Napi::Function::New(env, KernelNames));
   exports.Set("sync", Napi::Function::New(env, Sync));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("info", Napi::Function::New(env, Info));
@@ -535,19 +619,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("stallStream", Napi::Function::New(env, StallStream));
   exports.Set("profile", Napi::Function::New(env, Profile));
   return exports;
-}
-
-KernelFn findKernel(const std::string& op) {
-  static const std::unordered_map<std::string, KernelFn> table = [] {
-    std::unordered_map<std::string, KernelFn> t;
-    for (auto list : {elementwiseKernels(), reduceKernels(), nnKernels(), indexingKernels(), matmulKernels(), softHistogramKernels(),
-                      correlationKernels(), int8MatmulKernels(), tanhJvpKernels(), trainFusedKernels()}) {
-      for (const KernelEntry& e : list) t[e.name] = e.fn;
-    }
-    return t;
-  }();
-  auto it = table.find(op);
-  return it == table.end() ? nullptr : it->second;
 }
 
 }  // namespace eitp

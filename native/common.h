@@ -78,14 +78,17 @@ struct KernelError : std::runtime_error {
 class ThreadPool;
 using KernelFn = void (*)(const Task&, ThreadPool&);
 
-// Looks up the kernel of an op; nullptr when the native backend has none.
-KernelFn findKernel(const std::string& op);
-
 // Registration tables of each kernel file (name, function).
 struct KernelEntry {
   const char* name;
   KernelFn fn;
 };
+
+// Every kernel in a fixed order (native/kernel-registry.cc): an entry's index is the kernel id that runKernel takes.
+const std::vector<KernelEntry>& kernelRegistry();
+
+// Looks up the kernel of an op; nullptr when the native backend has none.
+KernelFn findKernel(const std::string& op);
 std::vector<KernelEntry> elementwiseKernels();
 std::vector<KernelEntry> reduceKernels();
 std::vector<KernelEntry> nnKernels();

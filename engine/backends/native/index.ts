@@ -17,7 +17,7 @@ import { type DType, type TypedArray, itemSize } from '../../dtype.js';
 import { ArgumentError, BackendError, EngineError } from '../../errors.js';
 import { KernelTimeSummary } from '../../kernel-times.js';
 import type { OpAttrs } from '../../ops/attrs.js';
-import { encodeAttrs, encodeLayouts } from './encode.js';
+import { encodeCall } from './encode.js';
 import { type NativeAddon, type NativeFmaPeak, type NativeHandle, type NativeInfo, loadAddon } from './native-addon.js';
 
 export interface NativeBuffer {
@@ -26,7 +26,7 @@ export interface NativeBuffer {
 }
 
 /** Every kernel op of the engine: the native backend covers the whole table (view ops need no kernel). */
-const KERNEL_OPS = [
+export const KERNEL_OPS = [
   'neg', 'exp', 'log', 'sqrt', 'rsqrt', 'tanh', 'sigmoid', 'relu', 'gelu', 'abs', 'square', 'erf', 'sign',
   'add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'where',
   'sum', 'mean', 'max', 'logsumexp', 'var', 'norm', 'argmax', 'matmul',
@@ -65,14 +65,20 @@ export function toEngineError(e: unknown, fallbackOp: string): unknown {
 }
 
 function makeKernels(addon: NativeAddon): KernelTable<NativeBuffer> {
+  const ids = new Map(addon.kernelNames().map((name, id) => [name, id]));
   const table: Record<string, unknown> = {};
   for (const op of KERNEL_OPS) {
+    const id = ids.get(op);
+    if (id === undefined) throw new BackendError(`the addon has no kernel for '${op}' (rebuild it with npm run build:native)`, { op, backend: 'native' });
     table[op] = (inputs: readonly KernelArg<NativeBuffer>[], output: KernelArg<NativeBuffer>, attrs: OpAttrs[typeof op]) => {
-      const handles: NativeHandle[] = [];
-      for (const x of inputs) handles.push(x.buffer.handle);
-      handles.push(output.buffer.handle);
+      const call = encodeCall(op, inputs, output, attrs);
+      const out = output.buffer.handle;
       try {
-        addon.run(op, handles, encodeLayouts(inputs, output), encodeAttrs(op, attrs));
+        // positional handles: no array to build, nor for the addon to walk
+        if (inputs.length === 1) addon.runKernel(id, call, inputs[0]!.buffer.handle, out);
+        else if (inputs.length === 2) addon.runKernel(id, call, inputs[0]!.buffer.handle, inputs[1]!.buffer.handle, out);
+        else if (inputs.length === 3) addon.runKernel(id, call, inputs[0]!.buffer.handle, inputs[1]!.buffer.handle, inputs[2]!.buffer.handle, out);
+        else addon.runKernel(id, call, ...inputs.map((x) => x.buffer.handle), out);
       } catch (e) {
         throw toEngineError(e, op);
       }
@@ -122,6 +128,7 @@ export function createNativeBackend(addon: NativeAddon): Backend<NativeBuffer> {
 export function loadNativeBackend(): Backend<NativeBuffer> | { unavailable: string } {
   const addon = loadAddon();
   if ('unavailable' in addon) return addon;
+  if (typeof addon.runKernel !== 'function') return { unavailable: 'the native addon is older than the engine (rebuild it with npm run build:native)' };
   return createNativeBackend(addon);
 }
 

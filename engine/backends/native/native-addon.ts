@@ -6,8 +6,11 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
-/** An opaque handle to native memory (a napi External); freed explicitly, with a GC backstop. */
-export type NativeHandle = { readonly __nativeHandle: unique symbol };
+/**
+ * A handle to native memory: a number the addon maps to its buffer (a stale one is refused). Freed explicitly; the
+ * engine's FinalizationRegistry frees what a tensor that was never disposed held.
+ */
+export type NativeHandle = number & { readonly __nativeHandle: unique symbol };
 
 export interface NativeInfo {
   threads: number;
@@ -40,7 +43,12 @@ export interface NativeAddon {
   write(handle: NativeHandle, data: ArrayBufferView): void;
   read(handle: NativeHandle, bytes: number): Promise<ArrayBuffer>;
   readSync(handle: NativeHandle, bytes: number): ArrayBuffer;
+  /** A kernel call by op name, with the operand encoding and the attributes in their own arrays (tests). */
   run(op: string, handles: NativeHandle[], meta: Float64Array, attrs: Float64Array): void;
+  /** The kernels by id (runKernel's first argument), in id order. */
+  kernelNames(): string[];
+  /** The engine's call path: kernel id, the call's encoding (encode.ts: operands, attribute count, attributes), then the inputs' handles and the output's. */
+  runKernel(id: number, call: Float64Array, ...handles: NativeHandle[]): void;
   sync(): void;
   setThreads(n: number): number;
   trimCache(): void;
