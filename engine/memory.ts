@@ -10,12 +10,13 @@ import type { Tensor } from './tensor.js';
 export class Storage {
   refs = 1;
   freed = false;
+  private readonly stats: BackendStats;
   constructor(
     readonly backend: Backend,
     readonly buffer: DeviceBuffer,
     readonly numel: number,
   ) {
-    const s = statsFor(backend.name);
+    const s = (this.stats = statsFor(backend.name));
     s.liveBuffers++;
     s.bytes += buffer.bytes;
   }
@@ -27,7 +28,7 @@ export class Storage {
   release(): void {
     if (--this.refs > 0 || this.freed) return;
     this.freed = true;
-    const s = statsFor(this.backend.name);
+    const s = this.stats;
     s.liveBuffers--;
     s.bytes -= this.buffer.bytes;
     this.backend.free(this.buffer);

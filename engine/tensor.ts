@@ -26,6 +26,7 @@ export class Tensor {
   readonly strides: readonly number[];
   readonly offset: number;
   readonly dtype: DType;
+  readonly layout: Layout;
   /** @internal */ storage: Storage;
   /** @internal set by the dispatcher for outputs of recorded ops. */ node: GradNode | null = null;
   /** @internal forward-mode tangents keyed by JVP level. */ tangents: Map<number, Tensor> | null = null;
@@ -40,6 +41,8 @@ export class Tensor {
     this.strides = Object.freeze([...layout.strides]);
     this.offset = layout.offset;
     this.dtype = dtype;
+    // made once: every kernel call reads it
+    this.layout = Object.freeze({ shape: this.shape, strides: this.strides, offset: this.offset });
     track(this);
   }
 
@@ -67,9 +70,6 @@ export class Tensor {
   }
   get isDisposed(): boolean {
     return this._disposed;
-  }
-  get layout(): Layout {
-    return { shape: this.shape, strides: this.strides, offset: this.offset };
   }
   get isContiguous(): boolean {
     return isContiguous(this.layout);
@@ -153,6 +153,7 @@ export class Tensor {
     this.storage = src.storage;
     (this as { strides: readonly number[] }).strides = Object.freeze(contiguousStrides(this.shape));
     (this as { offset: number }).offset = src.offset;
+    (this as { layout: Layout }).layout = Object.freeze({ shape: this.shape, strides: this.strides, offset: this.offset });
     retrack(this);
   }
 

@@ -18,6 +18,8 @@ export function operands(op: string, xs: readonly TensorLike[]): Tensor[] {
 
 /** Broadcasts tensors to a common shape with stride-0 views (recorded, so gradients sum back). */
 export function broadcastAll(op: string, ts: readonly Tensor[]): Tensor[] {
+  // the common case (operands of one shape) without building the broadcast shape
+  if (ts.every((t) => shapesEqual(t.shape, ts[0]!.shape))) return [...ts];
   const shape = broadcastShapes(
     ts.map((t) => t.shape),
     op,
