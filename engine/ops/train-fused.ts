@@ -22,7 +22,7 @@ import { checkLogitsAndTargets, softmax } from './nn.js';
 import type { OpDef } from './op-def.js';
 import { mean, sum } from './reduce.js';
 import { concat, stack } from './structure.js';
-import { geluDerivative, relu, rsqrt, sigmoid, sqrt, square, tanh } from './unary.js';
+import { geluDerivative, geluSecondDerivative, relu, rsqrt, sigmoid, sqrt, square, tanh } from './unary.js';
 import { cast, expand, reshape, slice, stopGradient } from './views.js';
 
 type TrainFusedName = 'crossEntropyGrad' | 'layerNormGrad' | 'geluGrad' | 'activationGrad' | 'linear' | 'adamStep' | 'sgdStep';
@@ -128,8 +128,11 @@ export const trainFusedDefs = {
       if (approximate !== 'none' && approximate !== 'tanh') throw new ArgumentError(`approximate must be none or tanh, got ${String(approximate)}`, ctx('geluGrad', inputs));
       return meta(shape, inputs[0]!.dtype);
     },
-    // gelu″ for a second derivative comes from differentiating the reference (rare: the FTLE's last pass)
-    vjp: compositeVjp('geluGrad', geluGradComposite),
+    // out = g·gelu′(x): x̄ = ḡ·g·gelu″(x), ḡ_g = geluGrad(x, ḡ); only the cotangents that are needed
+    vjp: (gOut, { inputs: [x, g], attrs: { approximate } }) => [
+      x!.requiresGrad ? mul(mul(gOut, g!), geluSecondDerivative(x!, approximate)) : null,
+      g!.requiresGrad ? geluGrad(x!, gOut, approximate) : null,
+    ],
     jvp: 'composite',
     composite: geluGradComposite,
   },
