@@ -74,29 +74,43 @@ function propagateTangents<K extends OpName>(def: OpDef<K>, inputs: readonly Ten
   for (const level of [...levels]) {
     const tangents = inputs.map((t) => t.tangents?.get(level) ?? null);
     if (tangents.every((t) => t === null) || !def.jvp) continue;
-    let tangent: Tensor;
-    if (def.jvp === 'composite') {
-      // Differentiate the reference: run it with only this level active and keep its tangent.
-      const composite = def.composite;
-      if (!composite) throw new EngineError('jvp is "composite" but the op has no composite', { op: 'jvp' });
-      tangent = withOnlyLevels([level], () => {
-        const ref = composite(inputs, attrs);
-        const tan = ref.tangents?.get(level);
-        ref.tangents?.delete(level);
-        // A tangent with a recorded graph may read ref (tanh's and exp's JVPs use their output), so ref then lives
-        // on like the composite's other intermediates (an enclosing tidy frees it); otherwise it is freed now.
-        if (!tan?.requiresGrad) ref.dispose();
-        return tan!;
-      });
-    } else {
-      // Tangents of this level must not get tangents of their own at the same level.
-      const others = levels.filter((l) => l !== level);
-      const jvp = def.jvp;
-      tangent = withOnlyLevels(others, () => jvp(tangents, { inputs, output: out, attrs }));
-    }
+    const tangent = tangentOf(def, tangents, inputs, out, attrs, level, levels.filter((l) => l !== level));
     if (!tangent) continue;
     (out.tangents ??= new Map()).set(level, tangent);
   }
+}
+
+/**
+ * The output tangent of one op at JVP level `level`, given its inputs' tangents (null: zero). The rule runs with
+ * only `others` active, so tangents of this level get none of their own. A 'composite' rule differentiates the
+ * op's reference: the inputs must carry their tangents at `level` while it runs (dispatch's inputs do; a walk over a
+ * recorded graph attaches them for the call, see linearize).
+ */
+export function tangentOf<K extends OpName>(
+  def: OpDef<K>,
+  tangents: readonly (Tensor | null)[],
+  inputs: readonly Tensor[],
+  out: Tensor,
+  attrs: OpAttrs[K],
+  level: number,
+  others: readonly number[],
+): Tensor | null {
+  const jvp = def.jvp;
+  if (!jvp) return null;
+  if (jvp !== 'composite') return withOnlyLevels(others, () => jvp(tangents, { inputs, output: out, attrs }));
+  // Differentiate the reference with this level active and keep its tangent. The other levels stay active too, so
+  // the tangent carries theirs (nested forward mode: d/dw of J_x f · v through logsumexp was 0 without them).
+  const composite = def.composite;
+  if (!composite) throw new EngineError('jvp is "composite" but the op has no composite', { op: 'jvp' });
+  return withOnlyLevels([...others, level], () => {
+    const ref = composite(inputs, attrs);
+    const tan = ref.tangents?.get(level);
+    ref.tangents?.delete(level);
+    // A tangent with a recorded graph may read ref (tanh's and exp's JVPs use their output), so ref then lives
+    // on like the composite's other intermediates (an enclosing tidy frees it); otherwise it is freed now.
+    if (!tan?.requiresGrad) ref.dispose();
+    return tan!;
+  });
 }
 
 setDenseCopy((t) => apply('contiguous', [t], {}));

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import * as et from '../engine/index.js';
 import { compareArrays } from './helpers/backends.js';
 import { caseInputs, floatIndices, overFloats } from './helpers/case-inputs.js';
+import { centralDifference } from './helpers/central-difference.js';
 import { OP_CASES } from './parity/op-cases.js';
 
 /** Cases whose output is not differentiable in its float inputs everywhere are still checked: argmax adds a smooth term. */
@@ -72,6 +73,27 @@ describe('forward mode agrees with reverse mode: <u, J v> both ways', () => {
       const forward = dot(u.dataSync(), jv.dataSync());
       const reverse = jtu.reduce((acc, g, k) => acc + dot(g.dataSync(), tangents[k]!.dataSync()), 0);
       expect(Math.abs(forward - reverse)).toBeLessThan(1e-9 * (1 + Math.abs(reverse)));
+    });
+  });
+});
+
+describe('forward over forward: mixed second derivatives match central differences of the JVP', () => {
+  // the inner tangent must carry the outer level's tangent through every rule, composite ones included (logsumexp's
+  // was lost once: its reference ran with only the inner level active)
+  const smooth = fdCases.filter((c) => !c.covers.includes('argmax'));
+  it.each(smooth.map((c, i) => [c.name, i] as const))('%s', (_name, i) => {
+    const c = smooth[i]!;
+    et.tidy(() => {
+      const all = caseInputs(c.inputs, i, 'f64');
+      const floats = floatIndices(all).map((k) => all[k]!);
+      const f = overFloats(c.fn, all);
+      const inner = floats.map((x, k) => et.randn(x.shape, { seed: 300 + 10 * i + k, dtype: 'f64' }));
+      const outer = floats.map((x, k) => et.randn(x.shape, { seed: 400 + 10 * i + k, dtype: 'f64' }));
+      const jv = (...xs: et.Tensor[]) => et.jvp(f, xs, inner)[1];
+      const [, mixed] = et.jvp(jv, floats, outer);
+      const numeric = centralDifference(jv, floats, outer);
+      const cmp = compareArrays(mixed.dataSync(), numeric, { rtol: 1e-5, atol: 1e-6 });
+      expect(cmp.ok, cmp.message).toBe(true);
     });
   });
 });
