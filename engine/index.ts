@@ -61,6 +61,7 @@ export {
 
 export { noGrad, isGradEnabled } from './autograd/grad-mode.js';
 export { grad, valueAndGrad, vjp, jvp, type GradOptions } from './autograd/transforms.js';
+export { linearize } from './autograd/linearize.js';
 export { tidy, keep, dispose, memory, type MemoryInfo } from './memory.js';
 export { setBackend, getBackend, backendInfo } from './device.js';
 export { kernelCoverage, kernelOps, type KernelCoverage } from './coverage.js';

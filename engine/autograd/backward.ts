@@ -18,7 +18,7 @@ import { apply } from '../dispatch.js';
 const contiguousCopy = (t: Tensor): Tensor => apply('contiguous', [t], {});
 
 /** Tensors reachable from the roots through recorded nodes, inputs before outputs. */
-function topoOrder(roots: readonly Tensor[]): Tensor[] {
+export function topoOrder(roots: readonly Tensor[]): Tensor[] {
   const order: Tensor[] = [];
   const visited = new Set<Tensor>();
   const stack: [Tensor, boolean][] = roots.map((r) => [r, false]);

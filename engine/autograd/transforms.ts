@@ -14,7 +14,7 @@ import { withJvpLevel, withReverseTransform } from './grad-mode.js';
 
 type TensorFn = (...args: Tensor[]) => Tensor;
 
-function assertTensorArgs(op: string, args: readonly unknown[]): asserts args is Tensor[] {
+export function assertTensorArgs(op: string, args: readonly unknown[]): asserts args is Tensor[] {
   args.forEach((a, i) => {
     if (!(a instanceof Tensor)) throw new ArgumentError(`argument ${i} must be a Tensor, got ${typeof a}`, { op });
   });
@@ -75,21 +75,47 @@ export function grad(f: TensorFn, opts: GradOptions = {}) {
 
 /** Runs f and returns its output and a function from an output cotangent to the cotangent of every primal. */
 export function vjp(f: TensorFn, ...primals: Tensor[]): [Tensor, (cotangent: Tensor) => Tensor[]] {
-  assertTensorArgs('vjp', primals);
+  const { output, pullback } = recordForward('vjp', f, primals);
+  return [output, pullback];
+}
+
+/** Tangents are tensors, one per primal, each of its primal's shape and dtype (a float one). */
+export function assertTangents(op: string, primals: readonly Tensor[], tangents: readonly unknown[]): asserts tangents is Tensor[] {
+  assertTensorArgs(op, tangents);
+  if (primals.length !== tangents.length) throw new ArgumentError(`${primals.length} primals but ${tangents.length} tangents`, { op });
+  primals.forEach((p, i) => {
+    const t = tangents[i]!;
+    if (!shapesEqual(p.shape, t.shape) || p.dtype !== t.dtype) {
+      throw new ShapeError(`tangent ${i} must match its primal's shape and dtype`, { op, shapes: [p.shape, t.shape], dtypes: [p.dtype, t.dtype] });
+    }
+    if (!isFloat(p.dtype)) throw new GradError(`primal ${i} must be a float tensor`, { op, dtypes: [p.dtype] });
+  });
+}
+
+/** A recorded forward pass of f at primals: its output, the aliases it was called with, and the pullback. */
+export interface RecordedForward {
+  readonly output: Tensor;
+  readonly inputs: readonly Tensor[];
+  readonly pullback: (cotangent: Tensor) => Tensor[];
+}
+
+/** Runs f once with every primal differentiated and its ops recorded (vjp and linearize share it). */
+export function recordForward(op: string, f: TensorFn, primals: readonly Tensor[]): RecordedForward {
+  assertTensorArgs(op, primals);
   let inputs: Tensor[] = [];
   const out = withReverseTransform(() => {
     inputs = differentiated(
-      'vjp',
+      op,
       primals,
       primals.map((_, i) => i),
     );
     return f(...inputs);
   });
-  if (!(out instanceof Tensor)) throw new GradError('the function must return a Tensor', { op: 'vjp' });
+  if (!(out instanceof Tensor)) throw new GradError('the function must return a Tensor', { op });
   const pullback = (cotangent: Tensor): Tensor[] => {
     if (!(cotangent instanceof Tensor) || !shapesEqual(cotangent.shape, out.shape) || cotangent.dtype !== out.dtype) {
       throw new ShapeError('the cotangent must match the output shape and dtype', {
-        op: 'vjp',
+        op,
         shapes: [out.shape, cotangent?.shape ?? []],
         dtypes: [out.dtype, cotangent?.dtype ?? '?'],
       });
@@ -97,21 +123,13 @@ export function vjp(f: TensorFn, ...primals: Tensor[]): [Tensor, (cotangent: Ten
     const found = out.requiresGrad ? computeGradients([out], [cotangent], inputs) : new Map<Tensor, Tensor>();
     return inputs.map((t) => found.get(t) ?? zerosLike(t));
   };
-  return [out, pullback];
+  return { output: out, inputs, pullback };
 }
 
 /** Forward mode: [f(...primals), J·tangents] in one pass, without building a reverse graph for the tangents. */
 export function jvp(f: TensorFn, primals: readonly Tensor[], tangents: readonly Tensor[]): [Tensor, Tensor] {
   assertTensorArgs('jvp', primals);
-  assertTensorArgs('jvp', tangents);
-  if (primals.length !== tangents.length) throw new ArgumentError(`${primals.length} primals but ${tangents.length} tangents`, { op: 'jvp' });
-  primals.forEach((p, i) => {
-    const t = tangents[i]!;
-    if (!shapesEqual(p.shape, t.shape) || p.dtype !== t.dtype) {
-      throw new ShapeError(`tangent ${i} must match its primal's shape and dtype`, { op: 'jvp', shapes: [p.shape, t.shape], dtypes: [p.dtype, t.dtype] });
-    }
-    if (!isFloat(p.dtype)) throw new GradError(`primal ${i} must be a float tensor`, { op: 'jvp', dtypes: [p.dtype] });
-  });
+  assertTangents('jvp', primals, tangents);
   return withJvpLevel((level) => {
     const inputs = primals.map((p, i) => {
       const a = p.isContiguous ? apply('reshape', [p], { shape: p.shape }) : apply('contiguous', [p], {});

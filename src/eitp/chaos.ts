@@ -3,8 +3,9 @@
  * (EITP-SPEC "Chaos"). Λ̂ = (1/L)·ln of the growth of a perturbation: > 0 chaotic (gradients explode),
  * < 0 ordered (they vanish), ≈ 0 the edge of chaos the L_chaos term pulls towards.
  *
- * Built from et.jvp (J v) and et.vjp (Jᵀ w) on the composed blocks, so it works on any model. The gradient of
- * Λ̂ in θ is reverse-over-forward: et.jvp runs inside the recorded computation and its tangent ops are recorded.
+ * Built from et.linearize (J v, Jᵀ w: the power iterations) and et.jvp (the differentiated J v) on the composed
+ * blocks, so it works on any model. The gradient of Λ̂ in θ is reverse-over-forward: et.jvp runs inside the recorded
+ * computation and its tangent ops are recorded.
  */
 import * as et from '../../engine/index.js';
 import type { Dynamics } from '../models/eitp-model.js';
@@ -79,20 +80,21 @@ function tangent(d: Dynamics, h0: Tensor, v: Tensor, kernels: 'fused' | 'composi
 
 /**
  * Two (by default) power-iteration steps on JᵀJ at h0 without θ-gradients: w = J v (JVP), v ← Jᵀw/‖Jᵀw‖ (VJP).
- * Returns the direction (stop-gradient); J is linearised once and the VJP's pullback reused.
+ * Returns the direction (stop-gradient). J is linearised once: one recorded forward pass serves every J v (the
+ * pushforward walks it, as jax.linearize) and every Jᵀ w; tanh layers take the fused tangent step instead.
  */
 export function powerDirection(d: Dynamics, v0: Tensor, iterations = 2, kernels?: 'fused' | 'composite'): Tensor {
-  const F = composed(d.blocks);
   return et.tidy(() => {
     const h0 = d.h0.stopGradient();
     let v = v0.stopGradient();
     if (iterations <= 0) return v;
-    const [, pullback] = et.vjp(F, h0);
+    const [, pushforward, pullback] = et.linearize(composed(d.blocks), h0);
+    const fused = fusedWeights(d, kernels);
     // nothing differentiates these steps: unrecorded, they leave no tape, and tangent rules may use fused kernels
     // whose own VJPs would be slow (layerNorm's)
     for (let i = 0; i < iterations; i++) {
       v = et.noGrad(() => {
-        const [jtw] = pullback(tangent(d, h0, v, kernels));
+        const [jtw] = pullback(fused ? tanhTangent(d, fused, h0, v) : pushforward(v));
         return normalizeRows(jtw!);
       });
     }
