@@ -2,7 +2,8 @@
 // mc-tall block of A, pack A; then sweep the micro-kernel over the packed panels. Threads take disjoint regions of
 // C and pack their own panels, so they never synchronise inside a product. The last kc block of each tile applies
 // the optional epilogue (bias + activation) as it stores C. Products of few rows (m <= 16) with B contiguous along
-// one axis go to the unpacked kernels of gemm-small.h instead. Also the `matmul` op kernel.
+// one axis go to the unpacked kernels of gemm-small.h instead. Also the `matmul` op kernel, whose batches of small
+// products go to gemm-batched.h.
 #include "gemm.h"
 
 #ifdef EITP_X86
@@ -15,6 +16,7 @@
 #include <string>
 
 #include "common.h"
+#include "gemm-batched.h"
 #include "gemm-small.h"
 #include "isa.h"
 #include "thread-pool.h"
@@ -477,6 +479,18 @@ void kMatmul(const Task& t, ThreadPool& pool) {
   const float* pa = static_cast<const float*>(a.data);
   const float* pb = static_cast<const float*>(b.data);
   float* pc = static_cast<float*>(t.output.data);
+  // Batches of small products: one B panel per product, no packing of A (gemm-batched.h).
+  if (batches > 1) {
+    std::vector<int64_t> aOff(static_cast<size_t>(batches)), bOff(static_cast<size_t>(batches));
+    for (int64_t bi = 0; bi < batches; bi++) {
+      aOff[bi] = batchOffset(a, bi);
+      bOff[bi] = batchOffset(b, bi);
+    }
+    if (sgemmBatchedSmall(batches, m, n, k, pa, aOff, a.strides[r - 2], a.strides[r - 1], pb, bOff, b.strides[r - 2],
+                          b.strides[r - 1], pc, pool, true)) {
+      return;
+    }
+  }
   auto one = [&](int64_t bi, bool parallel) {
     sgemm(m, n, k, pa + batchOffset(a, bi), a.strides[r - 2], a.strides[r - 1], pb + batchOffset(b, bi), b.strides[r - 2],
           b.strides[r - 1], pc + bi * m * n, n, pool, parallel);

@@ -1,13 +1,13 @@
-// Fused neural-network kernels: softmax, logSoftmax, softmax cross-entropy and layerNorm, computed in double per
-// line like engine/backends/cpu/nn.ts, lines in parallel.
+// Fused neural-network kernels: softmax, logSoftmax, softmax cross-entropy and layerNorm, lines in parallel. Lines
+// along the last axis go through the per-ISA row loops of rows-vec.h (exponentials in float, sums and statistics in
+// double); softmax over another axis is computed in double per line like engine/backends/cpu/nn.ts.
 #include <cmath>
 #include <limits>
 
 #include "common.h"
-#include "row-max.h"
+#include "rows-vec.h"
 #include "strided.h"
 #include "thread-pool.h"
-#include "vmath.h"
 
 namespace eitp {
 
@@ -17,18 +17,6 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 
 // Math.max: NaN if either operand is NaN.
 inline double jsMax(double a, double b) { return (a != a || b != b) ? std::numeric_limits<double>::quiet_NaN() : (a > b ? a : b); }
-
-// Sum in double with interleaved accumulators (fixed order).
-double sumDouble(const float* x, int64_t n) {
-  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int64_t j = 0;
-  for (; j + 8 <= n; j += 8) {
-    for (int k = 0; k < 8; k++) acc[k] += x[j + k];
-  }
-  double tail = 0;
-  for (; j < n; j++) tail += x[j];
-  return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail;
-}
 
 void requireF32(const Arg& a, const char* what) {
   if (a.dtype != DType::F32) throw KernelError(std::string(what) + " must be f32, got " + dtypeName(a.dtype));
@@ -47,20 +35,10 @@ void softmaxLike(const Task& t, ThreadPool& pool, bool log) {
   for (int i = 0; i < axis; i++) outer *= x.shape[i];
   const float* d = a.get();
   if (inner == 1) {
-    // Contiguous lines: exponentials with vmath in float, sums in double.
-    const auto vexp = vmath().exp;
+    // Contiguous lines: the per-ISA row loops of rows-vec.h.
+    const auto rows = rowsVec().softmax;
     pool.parallelRange(outer, std::max<int64_t>(1, 8192 / std::max<int64_t>(len, 1)), [&](int64_t b, int64_t e) {
-      std::vector<float> tmp(static_cast<size_t>(len));
-      for (int64_t line = b; line < e; line++) {
-        const float* x = d + line * len;
-        float* y = r + line * len;
-        const float m = rowMax(x, len);
-        for (int64_t j = 0; j < len; j++) tmp[j] = x[j] - m;
-        vexp(tmp.data(), tmp.data(), len);
-        const double lse = m + std::log(sumDouble(tmp.data(), len));
-        for (int64_t j = 0; j < len; j++) y[j] = static_cast<float>(x[j] - lse);
-        if (!log) vexp(y, y, len);
-      }
+      rows(d + b * len, r + b * len, e - b, len, log ? 1 : 0);
     });
     return;
   }
@@ -99,17 +77,10 @@ void crossEntropyTyped(const Task& t, ThreadPool& pool) {
   }
   const int reduction = static_cast<int>(t.attrs.at(0));  // 0 mean, 1 sum, 2 none
   std::vector<double> losses(static_cast<size_t>(rows));
-  const auto vexp = vmath().exp;
+  const auto lseRows = rowsVec().logSumExp;
   pool.parallelRange(rows, std::max<int64_t>(1, 8192 / std::max<int64_t>(classes, 1)), [&](int64_t b, int64_t e) {
-    std::vector<float> tmp(static_cast<size_t>(classes));
-    for (int64_t i = b; i < e; i++) {
-      const float* row = x.get() + i * classes;
-      const double m = rowMax(row, classes);
-      for (int64_t j = 0; j < classes; j++) tmp[j] = static_cast<float>(row[j] - m);
-      vexp(tmp.data(), tmp.data(), classes);
-      const double z = sumDouble(tmp.data(), classes);
-      losses[i] = m + std::log(z) - row[static_cast<int64_t>(targets[i])];
-    }
+    lseRows(x.get() + b * classes, losses.data() + b, e - b, classes);
+    for (int64_t i = b; i < e; i++) losses[i] -= x.get()[i * classes + static_cast<int64_t>(targets[i])];
   });
   float* r = static_cast<float*>(t.output.data);
   if (reduction == 2) {
@@ -139,17 +110,9 @@ void kLayerNorm(const Task& t, ThreadPool& pool) {
   Dense<float> x(xa, pool), gamma(t.inputs[1], pool), beta(t.inputs[2], pool);
   float* r = static_cast<float*>(t.output.data);
   const int64_t rows = d == 0 ? 0 : xa.numel() / d;
+  const auto rowsFn = rowsVec().layerNorm;
   pool.parallelRange(rows, std::max<int64_t>(1, 8192 / std::max<int64_t>(d, 1)), [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; i++) {
-      const float* a = x.get() + i * d;
-      double mu = 0;
-      for (int64_t j = 0; j < d; j++) mu += a[j];
-      mu /= static_cast<double>(d);
-      double v = 0;
-      for (int64_t j = 0; j < d; j++) v += (a[j] - mu) * (a[j] - mu);
-      const double rstd = 1 / std::sqrt(v / static_cast<double>(d) + eps);
-      for (int64_t j = 0; j < d; j++) r[i * d + j] = static_cast<float>((a[j] - mu) * rstd * gamma[j] + beta[j]);
-    }
+    rowsFn(x.get() + b * d, gamma.get(), beta.get(), r + b * d, e - b, d, eps);
   });
 }
 

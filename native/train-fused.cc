@@ -1,8 +1,10 @@
 // The fused training kernels (engine/backends/cpu/train-fused.ts is the reference): softmax cross-entropy backward,
 // layerNorm backward, activation backward, matmul + bias + activation, and the Adam and SGD steps.
-// - crossEntropyGrad: one pass per row (max, exponentials by vmath, sum in double, then the write), rows in parallel;
-// - layerNormGrad: row statistics in double; dw/db summed per row block (blocks fixed by the shape alone, never the
-//   thread count) and then over blocks in block order, so the results are the same for any EITP_THREADS;
+// - crossEntropyGrad: the per-ISA row loop of rows-vec.h (max, exponentials, sum in double, then the write), rows in
+//   parallel;
+// - layerNormGrad: the per-ISA row loop of rows-vec.h (row statistics in double); dw/db summed per row block (blocks
+//   fixed by the shape alone, never the thread count) and then over blocks in block order, so the results are the
+//   same for any EITP_THREADS;
 // - linear: the packed SGEMM with its epilogue (gemm.h), bias and activation applied as the last K block stores C;
 // - activationGrad, adamStep, sgdStep: the per-ISA loops of train-vec.h, split over the pool.
 #include <algorithm>
@@ -13,7 +15,7 @@
 
 #include "common.h"
 #include "gemm.h"
-#include "row-max.h"
+#include "rows-vec.h"
 #include "rowwise.h"
 #include "strided.h"
 #include "thread-pool.h"
@@ -29,19 +31,6 @@ void requireF32(const Arg& a, const char* what) {
 }
 
 // ---- crossEntropyGrad -----------------------------------------------------------------------------------------------
-
-// A fixed-order sum in double with eight interleaved accumulators (vectorisable, same result for every split).
-template <typename F>
-double laneSum(int64_t n, F term) {
-  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int64_t j = 0;
-  for (; j + 8 <= n; j += 8) {
-    for (int k = 0; k < 8; k++) acc[k] += term(j + k);
-  }
-  double tail = 0;
-  for (; j < n; j++) tail += term(j);
-  return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail;
-}
 
 // The forward crossEntropy kernel's check and message: a bad target is the caller's error (ArgumentError in JS).
 template <typename I>
@@ -66,21 +55,18 @@ void crossEntropyGradTyped(const Task& t, ThreadPool& pool) {
   const int reduction = static_cast<int>(t.attrs.at(0));  // 0 mean, 1 sum, 2 none
   if (reduction < 0 || reduction > 2) throw KernelError("unknown reduction code " + std::to_string(reduction));
   float* out = static_cast<float*>(t.output.data);
-  const auto vexp = vmath().exp;
+  const auto gradRows = rowsVec().crossEntropyGrad;
   pool.parallelRange(rows, std::max<int64_t>(1, 8192 / std::max<int64_t>(classes, 1)), [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; i++) {
-      const float* row = x.get() + i * classes;
-      float* y = out + i * classes;
-      const float m = rowMax(row, classes);
-      for (int64_t j = 0; j < classes; j++) y[j] = row[j] - m;
-      vexp(y, y, classes);  // the output row holds the exponentials until the write below
-      const double z = laneSum(classes, [&](int64_t j) { return static_cast<double>(y[j]); });
-      const double scale = reduction == 2 ? g[i] : reduction == 1 ? g[0] : g[0] / static_cast<double>(rows);
-      const double inv = 1 / z;
-      const int64_t target = static_cast<int64_t>(targets[i]);
-      const double atTarget = (y[target] * inv - 1) * scale;  // softmax − 1 at the target, before the row is overwritten
-      for (int64_t j = 0; j < classes; j++) y[j] = static_cast<float>(y[j] * inv * scale);
-      y[target] = static_cast<float>(atTarget);
+    // Rows in blocks of 256: their targets as int64 and their scales (g, or g's single value) for the row loop.
+    int64_t tg[256];
+    double sc[256];
+    for (int64_t i0 = b; i0 < e; i0 += 256) {
+      const int64_t n = std::min<int64_t>(256, e - i0);
+      for (int64_t i = 0; i < n; i++) {
+        tg[i] = static_cast<int64_t>(targets[i0 + i]);
+        sc[i] = reduction == 2 ? g[i0 + i] : reduction == 1 ? g[0] : g[0] / static_cast<double>(rows);
+      }
+      gradRows(x.get() + i0 * classes, out + i0 * classes, n, classes, tg, sc, 1);
     }
   });
 }
@@ -117,28 +103,11 @@ void kLayerNormGrad(const Task& t, ThreadPool& pool) {
   const int64_t blocks = (rows + per - 1) / per;
   // partial[b] = [dw of block b (d values), db of block b (d values)]
   std::vector<double> partial(static_cast<size_t>(blocks * 2 * d), 0.0);
-  const double invD = 1 / static_cast<double>(d);
+  const auto gradRows = rowsVec().layerNormGrad;
   pool.parallelFor(blocks, [&](int64_t blk, int) {
-    std::vector<double> xhat(static_cast<size_t>(d));
     double* dw = partial.data() + blk * 2 * d;
-    double* db = dw + d;
-    const float* gamma = w.get();
-    for (int64_t i = blk * per, end = std::min(rows, (blk + 1) * per); i < end; i++) {
-      const float* a = x.get() + i * d;
-      const float* gi = g.get() + i * d;
-      const double mu = laneSum(d, [&](int64_t j) { return static_cast<double>(a[j]); }) * invD;
-      const double var = laneSum(d, [&](int64_t j) { return (a[j] - mu) * (a[j] - mu); }) * invD;
-      const double rstd = 1 / std::sqrt(var + eps);
-      for (int64_t j = 0; j < d; j++) {
-        xhat[j] = (a[j] - mu) * rstd;
-        dw[j] += static_cast<double>(gi[j]) * xhat[j];
-        db[j] += gi[j];
-      }
-      const double meanGw = laneSum(d, [&](int64_t j) { return static_cast<double>(gi[j]) * gamma[j]; }) * invD;
-      const double meanGwX = laneSum(d, [&](int64_t j) { return static_cast<double>(gi[j]) * gamma[j] * xhat[j]; }) * invD;
-      float* dx = out + i * d;
-      for (int64_t j = 0; j < d; j++) dx[j] = static_cast<float>(rstd * (static_cast<double>(gi[j]) * gamma[j] - meanGw - xhat[j] * meanGwX));
-    }
+    const int64_t i0 = blk * per, i1 = std::min(rows, (blk + 1) * per);
+    gradRows(x.get() + i0 * d, w.get(), g.get() + i0 * d, out + i0 * d, dw, dw + d, i1 - i0, d, eps);
   });
   // Column sums over the blocks, always in block order.
   float* dwOut = out + rows * d;

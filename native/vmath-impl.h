@@ -8,6 +8,8 @@
 
 namespace {
 
+#include "exp-reduced.h"
+
 inline float pow2(int32_t e) {  // 2^e for e in [-126, 127]
   const uint32_t b = static_cast<uint32_t>(e + 127) << 23;
   float f;
@@ -21,17 +23,9 @@ inline float expOne(float x) {
   // Clamp written so that NaN becomes -104 (its result is replaced by NaN below): no NaN reaches the int conversion.
   float xc = x > -104.0f ? x : -104.0f;
   xc = xc < 88.7228394f ? xc : 88.7228394f;
-  // Round to nearest with the 1.5 * 2^23 trick (vectorises without SSE4.1's roundps).
-  const float fn = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-  const float r = (xc - fn * 0.693359375f) - fn * -2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  float y = (p * r) * r + r + 1.0f;
-  const int32_t n = static_cast<int32_t>(fn);
+  const ExpReduced<float> e = expReduced(xc);
+  float y = e.er;
+  const int32_t n = static_cast<int32_t>(e.fn);
   const int32_t h = n >> 1;
   y = y * pow2(h) * pow2(n - h);
   y = x > 88.7228394f ? __builtin_inff() : y;

@@ -1,0 +1,13 @@
+// rows-vec compiled for the avx512 instruction set (see rows-vec.h; flags in CMakeLists.txt): 512-bit vectors.
+#include <cmath>
+#include <cstdint>
+
+#include "rows-vec.h"
+
+namespace eitp {
+namespace rows_vec_avx512 {
+#define EITP_ROWS_VEC_NS avx512
+#define EITP_ROWS_VEC_VBYTES 64
+#include "rows-vec-impl.h"
+}  // namespace rows_vec_avx512
+}  // namespace eitp

@@ -1,0 +1,314 @@
+// The body of rows-vec (rows-vec.h) for one ISA: included by rows-vec-<isa>.cc inside `namespace eitp::rows_vec_<isa>`
+// with that ISA's compiler flags. GCC vector types of the ISA's width: VF floats, VD doubles (half as many lanes), VH
+// the floats of one VD. Internal linkage only and no standard-library template (an inline function emitted with
+// AVX-512 code in one file must never be picked by the linker for another); log is libm's, sqrt the builtin, which
+// -fno-math-errno makes one instruction.
+//
+// Set by the including file: EITP_ROWS_VEC_NS (the ISA's name) and EITP_ROWS_VEC_VBYTES (bytes per vector).
+
+#define EITP_ROWS_VEC_STR2(x) #x
+#define EITP_ROWS_VEC_STR(x) EITP_ROWS_VEC_STR2(x)
+
+namespace {
+
+#include "exp-reduced.h"
+
+constexpr int kLanes = EITP_ROWS_VEC_VBYTES / 4;
+constexpr int kDLanes = EITP_ROWS_VEC_VBYTES / 8;
+typedef float VF __attribute__((vector_size(EITP_ROWS_VEC_VBYTES)));
+typedef int32_t VI __attribute__((vector_size(EITP_ROWS_VEC_VBYTES)));
+typedef double VD __attribute__((vector_size(EITP_ROWS_VEC_VBYTES)));
+typedef float VH __attribute__((vector_size(EITP_ROWS_VEC_VBYTES / 2)));
+
+// Unaligned, aliasing loads and stores (no address of a register value taken, so tiles stay in registers).
+template <typename X, typename T>
+inline X loadv(const T* p) {
+  typedef T U __attribute__((vector_size(sizeof(X)), aligned(sizeof(T)), may_alias));
+  return *reinterpret_cast<const U*>(p);
+}
+template <typename X, typename T>
+inline void storev(T* p, X v) {
+  typedef T U __attribute__((vector_size(sizeof(X)), aligned(sizeof(T)), may_alias));
+  *reinterpret_cast<U*>(p) = v;
+}
+
+template <typename X, typename S>
+inline X splat(S s) {
+  return s - X{};  // s − 0 is s for every s (−0 included): just the broadcast
+}
+
+inline VD toD(VH h) { return __builtin_convertvector(h, VD); }
+inline VH toF(VD d) { return __builtin_convertvector(d, VH); }
+
+// Vectors of N lanes of T, and the halves of one: register shuffles (through memory, a 512-bit store read back as
+// two 256-bit halves stalls store forwarding, which cost more than the arithmetic of a short row).
+template <typename T, int N>
+struct VecOf {
+  typedef T type __attribute__((vector_size(N * sizeof(T))));
+};
+template <typename T, int N>
+using Vec = typename VecOf<T, N>::type;
+template <int... I>
+struct Seq {};
+template <int N>
+using MakeSeq = Seq<__integer_pack(N)...>;
+
+template <typename T, int N, int... I>
+inline Vec<T, N / 2> lowHalf(Vec<T, N> v, Seq<I...>) {
+  return __builtin_shufflevector(v, v, I...);
+}
+template <typename T, int N, int... I>
+inline Vec<T, N / 2> highHalf(Vec<T, N> v, Seq<I...>) {
+  return __builtin_shufflevector(v, v, (I + N / 2)...);
+}
+template <typename T, int N>
+inline Vec<T, N / 2> lowHalf(Vec<T, N> v) { return lowHalf<T, N>(v, MakeSeq<N / 2>{}); }
+template <typename T, int N>
+inline Vec<T, N / 2> highHalf(Vec<T, N> v) { return highHalf<T, N>(v, MakeSeq<N / 2>{}); }
+
+// Lane reductions by halving (a fixed order, so the same result for the same lanes): sum, max (NaN-blind: NaN is
+// tracked apart), or.
+template <typename T, int N>
+inline T laneSum(Vec<T, N> v) {
+  if constexpr (N == 1) return v[0];
+  else return laneSum<T, N / 2>(lowHalf<T, N>(v) + highHalf<T, N>(v));
+}
+template <int N>
+inline float laneMax(Vec<float, N> v) {
+  if constexpr (N == 1) return v[0];
+  else {
+    const Vec<float, N / 2> a = lowHalf<float, N>(v), b = highHalf<float, N>(v);
+    return laneMax<N / 2>(a > b ? a : b);
+  }
+}
+template <int N>
+inline int32_t laneOr(Vec<int32_t, N> v) {
+  if constexpr (N == 1) return v[0];
+  else return laneOr<N / 2>(lowHalf<int32_t, N>(v) | highHalf<int32_t, N>(v));
+}
+
+inline double hsum(VD v) { return laneSum<double, kDLanes>(v); }
+
+constexpr float kInf = __builtin_inff();
+
+// 2^e for e in [-126, 127], per lane.
+inline VF pow2(VI e) { return reinterpret_cast<VF>((e + 127) << 23); }
+
+// vmath's expf (vmath-impl.h expOne) on a vector, operation for operation: n = round(x / ln 2), r = x − n ln 2,
+// exp(r) by a degree-6 polynomial, times 2^n in two factors; NaN propagates, overflow to Inf. One difference: below
+// x = −87 (results under 1.7e-38) the result is 0, and the lanes are computed at −87, where everything stays normal.
+// An arithmetic result in the subnormal range costs a microcode assist (over 100 cycles) per instruction, and
+// softmax rows are full of such arguments: the causal mask's −1e9, and the padding of a row's last vector.
+inline VF expV(VF x) {
+  VF xc = x > -87.0f ? x : splat<VF>(-87.0f);
+  xc = xc < 88.7228394f ? xc : splat<VF>(88.7228394f);
+  const ExpReduced<VF> e = expReduced(xc);
+  VF y = e.er;
+  const VI n = __builtin_convertvector(e.fn, VI);
+  const VI h = n >> 1;
+  y = y * pow2(h) * pow2(n - h);
+  y = x > 88.7228394f ? splat<VF>(kInf) : y;
+  y = x < -87.0f ? VF{} : y;
+  return x != x ? x : y;
+}
+
+template <int... I>
+inline VI iotaOf(Seq<I...>) {
+  return VI{I...};
+}
+
+// The last rem < kLanes floats of a row as a vector, the lanes past the row's end set to `fill`. With `room` (floats of
+// the call's rows from p on) for a whole vector, it is loaded and the extra lanes replaced in registers; otherwise the
+// floats go through memory (a store-forwarding stall, at the last rows of a call only).
+inline VF loadTail(const float* p, int64_t rem, float fill, int64_t room) {
+  if (room >= kLanes) return iotaOf(MakeSeq<kLanes>{}) < static_cast<int32_t>(rem) ? loadv<VF>(p) : splat<VF>(fill);
+  float t[kLanes];
+  for (int l = 0; l < kLanes; l++) t[l] = l < rem ? p[l] : fill;
+  return loadv<VF>(t);
+}
+
+// Stores the first rem lanes of v. With room for a whole vector, all of it: the floats past the row's end belong to
+// the next rows of the same call, which are written in full after this one.
+inline void storeTail(float* p, VF v, int64_t rem, int64_t room) {
+  if (room >= kLanes) {
+    storev(p, v);
+    return;
+  }
+  float t[kLanes];
+  storev(t, v);
+  for (int64_t l = 0; l < rem; l++) p[l] = t[l];
+}
+
+// Math.max over the row: NaN if any element is NaN.
+inline float rowMax(const float* x, int64_t len, int64_t room) {
+  VF m = splat<VF>(-kInf);
+  VI nan = VI{};
+  int64_t j = 0;
+  for (; j + kLanes <= len; j += kLanes) {
+    const VF v = loadv<VF>(x + j);
+    m = v > m ? v : m;
+    nan |= v != v;
+  }
+  if (j < len) {
+    const VF v = loadTail(x + j, len - j, -kInf, room - j);
+    m = v > m ? v : m;
+    nan |= v != v;
+  }
+  return laneOr<kLanes>(nan) ? __builtin_nanf("") : laneMax<kLanes>(m);
+}
+
+// Adds the lanes of v to two double accumulators (low half, high half).
+inline void addD(VF v, VD& lo, VD& hi) {
+  lo += toD(lowHalf<float, kLanes>(v));
+  hi += toD(highHalf<float, kLanes>(v));
+}
+
+// e = exp(x − m) of the row into y (when y is not null), and Σe in double. Lanes past the row's end contribute
+// exp(−∞ − m) = 0 (or NaN only when m is NaN or −∞, where every element of the row is NaN anyway).
+inline double expSum(const float* x, float* y, int64_t len, float m, int64_t room) {
+  const VF mv = splat<VF>(m);
+  VD lo = VD{}, hi = VD{};
+  int64_t j = 0;
+  for (; j + kLanes <= len; j += kLanes) {
+    const VF e = expV(loadv<VF>(x + j) - mv);
+    if (y) storev(y + j, e);
+    addD(e, lo, hi);
+  }
+  if (j < len) {
+    const VF e = expV(loadTail(x + j, len - j, -kInf, room - j) - mv);
+    if (y) storeTail(y + j, e, len - j, room - j);
+    addD(e, lo, hi);
+  }
+  return hsum(lo) + hsum(hi);
+}
+
+void softmax(const float* x, float* y, int64_t rows, int64_t len, int log) {
+  for (int64_t i = 0; i < rows; i++, x += len, y += len) {
+    const int64_t room = (rows - i) * len;  // floats from this row's start to the end of the call's rows
+    const float m = rowMax(x, len, room);
+    const double sum = expSum(x, y, len, m, room);
+    int64_t j = 0;
+    if (log) {
+      const double lse = m + __builtin_log(sum);
+      const VD lv = splat<VD>(lse);
+      for (; j + kDLanes <= len; j += kDLanes) storev(y + j, toF(toD(loadv<VH>(x + j)) - lv));
+      for (; j < len; j++) y[j] = static_cast<float>(x[j] - lse);
+    } else {
+      const float inv = static_cast<float>(1 / sum);
+      const VF iv = splat<VF>(inv);
+      for (; j + kLanes <= len; j += kLanes) storev(y + j, loadv<VF>(y + j) * iv);
+      if (j + kDLanes <= len) {
+        storev(y + j, loadv<VH>(y + j) * lowHalf<float, kLanes>(iv));
+        j += kDLanes;
+      }
+      for (; j < len; j++) y[j] *= inv;
+    }
+  }
+}
+
+void logSumExp(const float* x, double* lse, int64_t rows, int64_t len) {
+  for (int64_t i = 0; i < rows; i++, x += len) {
+    const int64_t room = (rows - i) * len;
+    const float m = rowMax(x, len, room);
+    lse[i] = m + __builtin_log(expSum(x, nullptr, len, m, room));
+  }
+}
+
+void crossEntropyGrad(const float* x, float* y, int64_t rows, int64_t classes, const int64_t* targets, const double* scales,
+                      int64_t scaleStride) {
+  for (int64_t i = 0; i < rows; i++, x += classes, y += classes) {
+    const int64_t room = (rows - i) * classes;
+    const float m = rowMax(x, classes, room);
+    const double inv = 1 / expSum(x, y, classes, m, room);
+    const double scale = scales[i * scaleStride];
+    const int64_t t = targets[i];
+    const double atTarget = (y[t] * inv - 1) * scale;  // softmax − 1 at the target, before the row is overwritten
+    const double f = inv * scale;
+    const VD fv = splat<VD>(f);
+    int64_t j = 0;
+    for (; j + kDLanes <= classes; j += kDLanes) storev(y + j, toF(toD(loadv<VH>(y + j)) * fv));
+    for (; j < classes; j++) y[j] = static_cast<float>(y[j] * f);
+    y[t] = static_cast<float>(atTarget);
+  }
+}
+
+// μ and rstd = 1/√(var + eps) of a row, in double: lane-wise partial sums over whole VH chunks, then the lanes, then
+// the remaining floats in order.
+inline void rowStats(const float* a, int64_t d, double eps, double& mu, double& rstd) {
+  const int64_t dv = d - d % kDLanes;
+  VD s = VD{};
+  for (int64_t j = 0; j < dv; j += kDLanes) s += toD(loadv<VH>(a + j));
+  double sum = hsum(s);
+  for (int64_t j = dv; j < d; j++) sum += a[j];
+  mu = sum / static_cast<double>(d);
+  const VD muv = splat<VD>(mu);
+  VD q = VD{};
+  for (int64_t j = 0; j < dv; j += kDLanes) {
+    const VD c = toD(loadv<VH>(a + j)) - muv;
+    q += c * c;
+  }
+  double var = hsum(q);
+  for (int64_t j = dv; j < d; j++) var += (a[j] - mu) * (a[j] - mu);
+  rstd = 1 / __builtin_sqrt(var / static_cast<double>(d) + eps);
+}
+
+void layerNorm(const float* x, const float* gamma, const float* beta, float* y, int64_t rows, int64_t d, double eps) {
+  const int64_t dv = d - d % kDLanes;
+  for (int64_t i = 0; i < rows; i++, x += d, y += d) {
+    double mu, rstd;
+    rowStats(x, d, eps, mu, rstd);
+    const VD muv = splat<VD>(mu), rv = splat<VD>(rstd);
+    for (int64_t j = 0; j < dv; j += kDLanes) {
+      const VD v = (toD(loadv<VH>(x + j)) - muv) * rv * toD(loadv<VH>(gamma + j)) + toD(loadv<VH>(beta + j));
+      storev(y + j, toF(v));
+    }
+    for (int64_t j = dv; j < d; j++) y[j] = static_cast<float>((x[j] - mu) * rstd * gamma[j] + beta[j]);
+  }
+}
+
+void layerNormGrad(const float* x, const float* gamma, const float* g, float* dx, double* dw, double* db, int64_t rows,
+                   int64_t d, double eps) {
+  const int64_t dv = d - d % kDLanes;
+  const double invD = 1 / static_cast<double>(d);
+  for (int64_t i = 0; i < rows; i++, x += d, g += d, dx += d) {
+    double mu, rstd;
+    rowStats(x, d, eps, mu, rstd);
+    const VD muv = splat<VD>(mu), rv = splat<VD>(rstd);
+    // x̂ = (x − μ)·rstd; dw += g·x̂, db += g; Σ g·γ and Σ g·γ·x̂.
+    VD sgw = VD{}, sgwx = VD{};
+    for (int64_t j = 0; j < dv; j += kDLanes) {
+      const VD xh = (toD(loadv<VH>(x + j)) - muv) * rv;
+      const VD gj = toD(loadv<VH>(g + j));
+      storev(dw + j, loadv<VD>(dw + j) + gj * xh);
+      storev(db + j, loadv<VD>(db + j) + gj);
+      const VD gw = gj * toD(loadv<VH>(gamma + j));
+      sgw += gw;
+      sgwx += gw * xh;
+    }
+    double meanGw = hsum(sgw), meanGwX = hsum(sgwx);
+    for (int64_t j = dv; j < d; j++) {
+      const double xh = (x[j] - mu) * rstd;
+      const double gj = g[j];
+      dw[j] += gj * xh;
+      db[j] += gj;
+      meanGw += gj * gamma[j];
+      meanGwX += gj * gamma[j] * xh;
+    }
+    meanGw *= invD;
+    meanGwX *= invD;
+    const VD mg = splat<VD>(meanGw), mgx = splat<VD>(meanGwX);
+    for (int64_t j = 0; j < dv; j += kDLanes) {
+      const VD xh = (toD(loadv<VH>(x + j)) - muv) * rv;
+      const VD gw = toD(loadv<VH>(g + j)) * toD(loadv<VH>(gamma + j));
+      storev(dx + j, toF(rv * (gw - mg - xh * mgx)));
+    }
+    for (int64_t j = dv; j < d; j++) {
+      const double xh = (x[j] - mu) * rstd;
+      dx[j] = static_cast<float>(rstd * (static_cast<double>(g[j]) * gamma[j] - meanGw - xh * meanGwX));
+    }
+  }
+}
+
+}  // namespace
+
+RowsVec table() { return {EITP_ROWS_VEC_STR(EITP_ROWS_VEC_NS), softmax, logSumExp, crossEntropyGrad, layerNorm, layerNormGrad}; }

@@ -1,0 +1,42 @@
+// The row loops of the fused nn kernels (softmax, logSoftmax, crossEntropy and its backward, layerNorm and its
+// backward) over contiguous rows, compiled once per ISA (baseline, AVX2, AVX-512) and chosen at run time like vmath.
+// At the main job's row lengths (24 attention scores, 21 classes, width 32) the scalar double loops they replace were
+// latency-bound (about 200 ns for a row of 24): here a row is a few vectors, exponentials inline (the same
+// Cephes-style polynomial as vmath's exp, but 0 below e^−87 instead of subnormal results, which cost a microcode
+// assist each), statistics and sums in double vectors. Built with -ffp-contract=off, so an
+// element's result does not depend on where it falls in a vector; rows are independent, so results are the same for
+// any thread split.
+#pragma once
+
+#include <cstdint>
+
+namespace eitp {
+
+struct RowsVec {
+  const char* isa;
+  // y = softmax (log = 0) or logSoftmax (log = 1) of each of `rows` rows of `len` floats. Max in float (NaN if any
+  // element is NaN), e = exp(x − max) in float, their sum in double; softmax y = e·(1/sum), logSoftmax y = x − lse
+  // rounded once from double, lse = max + log(sum).
+  void (*softmax)(const float* x, float* y, int64_t rows, int64_t len, int log);
+  // lse[i] = max + log(Σ exp(x − max)) of each row, as softmax computes it (crossEntropy's forward).
+  void (*logSumExp)(const float* x, double* lse, int64_t rows, int64_t len);
+  // crossEntropy's backward: y = softmax(x)·scale, then (softmax − 1)·scale at the row's target; scale of row i at
+  // scales[i·scaleStride] (stride 0: one scale for all), computed in double and rounded once.
+  void (*crossEntropyGrad)(const float* x, float* y, int64_t rows, int64_t classes, const int64_t* targets,
+                           const double* scales, int64_t scaleStride);
+  // y = (x − μ)·rstd·γ + β per row of d, μ, var and rstd = 1/√(var + eps) in double.
+  void (*layerNorm)(const float* x, const float* gamma, const float* beta, float* y, int64_t rows, int64_t d, double eps);
+  // layerNorm's backward: dx per row, and dw += g·x̂, db += g accumulated in double over the rows in row order.
+  void (*layerNormGrad)(const float* x, const float* gamma, const float* g, float* dx, double* dw, double* db, int64_t rows,
+                        int64_t d, double eps);
+};
+
+const RowsVec& rowsVec();
+
+namespace rows_vec_generic { RowsVec table(); }
+#ifdef EITP_X86
+namespace rows_vec_avx2 { RowsVec table(); }
+namespace rows_vec_avx512 { RowsVec table(); }
+#endif
+
+}  // namespace eitp
