@@ -20,6 +20,11 @@ export interface GradNode {
 
 let nextId = 1;
 
+/** An immutable copy of a, or a itself when it already is immutable (an op's output often reuses an input's shape). */
+function frozenCopy(a: readonly number[]): readonly number[] {
+  return Object.isFrozen(a) ? a : Object.freeze([...a]);
+}
+
 export class Tensor {
   readonly id = nextId++;
   readonly shape: Shape;
@@ -37,12 +42,12 @@ export class Tensor {
   /** @internal use the creation functions or ops. */
   constructor(storage: Storage, layout: Layout, dtype: DType) {
     this.storage = storage;
-    this.shape = Object.freeze([...layout.shape]);
-    this.strides = Object.freeze([...layout.strides]);
+    this.shape = frozenCopy(layout.shape);
+    this.strides = frozenCopy(layout.strides);
     this.offset = layout.offset;
     this.dtype = dtype;
     // made once: every kernel call reads it
-    this.layout = Object.freeze({ shape: this.shape, strides: this.strides, offset: this.offset });
+    this.layout = { shape: this.shape, strides: this.strides, offset: this.offset };
     track(this);
   }
 
@@ -153,7 +158,7 @@ export class Tensor {
     this.storage = src.storage;
     (this as { strides: readonly number[] }).strides = Object.freeze(contiguousStrides(this.shape));
     (this as { offset: number }).offset = src.offset;
-    (this as { layout: Layout }).layout = Object.freeze({ shape: this.shape, strides: this.strides, offset: this.offset });
+    (this as { layout: Layout }).layout = { shape: this.shape, strides: this.strides, offset: this.offset };
     retrack(this);
   }
 

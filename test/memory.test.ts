@@ -48,6 +48,19 @@ describe('memory', () => {
     expect(cpuBuffers()).toBe(buffers - 1);
   });
 
+  it("a tensor's shape and strides are immutable and never alias the caller's arrays", () => {
+    const shape = [2, 3];
+    const t = et.zeros(shape);
+    const r = t.reshape(shape);
+    shape[0] = 6;
+    expect(t.shape).toEqual([2, 3]);
+    expect(r.shape).toEqual([2, 3]);
+    expect(Object.isFrozen(t.shape) && Object.isFrozen(t.strides) && Object.isFrozen(r.shape)).toBe(true);
+    expect(() => (t.shape as number[]).push(1)).toThrow(TypeError);
+    expect(t.layout).toEqual({ shape: [2, 3], strides: [3, 1], offset: 0 });
+    et.dispose([t, r]);
+  });
+
   it('bytes are counted per backend', () => {
     const bytes = et.memory().backends.cpu!.bytes;
     const x = et.zeros([1000]);
