@@ -82,7 +82,8 @@ export function computeGradients(
       const g = grads.get(t);
       if (!node || !g) continue;
       if (relevant && !relevant.has(t)) continue;
-      for (const input of node.inputs) input.assertLive(`backward through ${node.op}`);
+      // the message only when it is needed: building it for every input of every node showed in profiles
+      for (const input of node.inputs) if (input.isDisposed) input.assertLive(`backward through ${node.op}`);
       const def = opTable()[node.op] as OpDef<OpName>;
       const inputGrads = def.vjp!(g, { inputs: node.inputs, output: t, attrs: node.attrs });
       node.inputs.forEach((input, k) => {

@@ -40,7 +40,7 @@ function pushTangents(order: readonly Tensor[], inputs: readonly Tensor[], seeds
       if (!node) continue;
       const ins = node.inputs.map((x) => tangents.get(x) ?? null);
       if (ins.every((x) => x === null)) continue;
-      for (const x of node.inputs) x.assertLive(`linearize through ${node.op}`);
+      for (const x of node.inputs) if (x.isDisposed) x.assertLive(`linearize through ${node.op}`);
       const def = opTable()[node.op] as OpDef<OpName>;
       if (!def.jvp) throw new ArgumentError(`op '${node.op}' has no tangent rule`, { op: 'linearize' });
       const composite = def.jvp === 'composite';
