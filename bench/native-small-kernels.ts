@@ -1,9 +1,9 @@
 /**
  * The native kernels at the main job's small shapes (char-GPT B=32, T=24, d=32, 2 heads of 16, MLP 128, vocab 21;
  * B'=4 for the EIT-P Lyapunov sub-batch): batched attention matmuls with the operand views the GPT's forward and
- * backward produce, the linear layers' weight-gradient matmuls, softmax, layerNorm(+Grad), gelu(+Grad),
- * crossEntropy(+Grad), and a whole GPT step (forward + backward). Per row: the kernel's own time per call (et.profile)
- * and the wall time per call (queue, run, sync), medians with p25-p75 over samples of `--inner` calls each.
+ * backward produce, the linear layers' weight-gradient matmuls, softmax, layerNorm(+Grad), crossEntropy(+Grad),
+ * gelu(+Grad) in both forms and the other vmath ops (exp, tanh, sigmoid, erf), and a whole GPT step (forward +
+ * backward). Per row: the kernel's own time per call (et.profile) and the wall time per call (queue, run, sync), medians with p25-p75 over samples of `--inner` calls each.
  *
  *   npx tsx bench/native-small-kernels.ts [--threads 1] [--sync] [--samples 15] [--inner 20] [--rows softmax,gpt]
  *   npx tsx bench/native-small-kernels.ts --addons /tmp/old.node,build/Release/eitp_native.node [--rounds 3]
@@ -81,7 +81,6 @@ function weightGradRows(): Row[] {
 function nnRows(): Row[] {
   const scores = randn([B, H, T, T]);
   const x = randn([B * T, D]), gamma = randn([D]), beta = randn([D]), g = randn([B * T, D]);
-  const hid = randn([B * T, HIDDEN]), gHid = randn([B * T, HIDDEN]);
   const logits = randn([B * T, V]);
   const targets = keep(et.tensor(Int32Array.from({ length: B * T }, (_, i) => (i * 7) % V), { shape: [B * T] }));
   const one = keep(et.tensor(new Float32Array([1]), { shape: [] }));
@@ -90,11 +89,34 @@ function nnRows(): Row[] {
     { name: 'logSoftmax [32,2,24,24] last axis', kernel: 'logSoftmax', run: () => et.logSoftmax(scores, -1) },
     { name: 'layerNorm [768,32]', kernel: 'layerNorm', run: () => et.layerNorm(x, gamma, beta, 1e-5) },
     { name: 'layerNormGrad [768,32]', kernel: 'layerNormGrad', run: () => apply('layerNormGrad', [x, gamma, g], { eps: 1e-5 }) },
-    { name: 'gelu tanh [768,128]', kernel: 'gelu', run: () => et.gelu(hid, { approximate: 'tanh' }) },
-    { name: 'geluGrad tanh [768,128]', kernel: 'geluGrad', run: () => apply('geluGrad', [hid, gHid], { approximate: 'tanh' }) },
     { name: 'crossEntropy [768,21]', kernel: 'crossEntropy', run: () => et.crossEntropy(logits, targets) },
     { name: 'crossEntropyGrad [768,21]', kernel: 'crossEntropyGrad', run: () => apply('crossEntropyGrad', [logits, targets, one], { reduction: 'mean' }) },
   ];
+}
+
+/** gelu(+Grad) in both forms at the MLP hidden layer (B=32 and the Lyapunov sub-batch B'=4), and the other vmath ops. */
+function vmathRows(): Row[] {
+  const rows: Row[] = [];
+  for (const b of [B, 4]) {
+    const hid = randn([b * T, HIDDEN]), gHid = randn([b * T, HIDDEN]);
+    const tag = `[${b * T},${HIDDEN}]`;
+    for (const approximate of ['none', 'tanh'] as const) {
+      const form = approximate === 'tanh' ? 'tanh' : 'erf';
+      rows.push(
+        { name: `gelu ${form} ${tag}`, kernel: 'gelu', run: () => et.gelu(hid, { approximate }) },
+        { name: `geluGrad ${form} ${tag}`, kernel: 'geluGrad', run: () => apply('geluGrad', [hid, gHid], { approximate }) },
+      );
+    }
+  }
+  const hid = randn([B * T, HIDDEN]);
+  const tag = `[${B * T},${HIDDEN}]`;
+  rows.push(
+    { name: `exp ${tag}`, kernel: 'exp', run: () => et.exp(hid) },
+    { name: `tanh ${tag}`, kernel: 'tanh', run: () => et.tanh(hid) },
+    { name: `sigmoid ${tag}`, kernel: 'sigmoid', run: () => et.sigmoid(hid) },
+    { name: `erf ${tag}`, kernel: 'erf', run: () => et.erf(hid) },
+  );
+  return rows;
 }
 
 function gptRow(): Row {
@@ -154,7 +176,7 @@ async function measure(row: Row): Promise<RowStats> {
 async function runHere(): Promise<RowStats[]> {
   et.setBackend('native');
   setNativeThreads(threads);
-  const rows = [...attentionRows(B), ...attentionRows(4), ...weightGradRows(), ...nnRows(), gptRow()];
+  const rows = [...attentionRows(B), ...attentionRows(4), ...weightGradRows(), ...nnRows(), ...vmathRows(), gptRow()];
   const picked = only ? rows.filter((r) => only.split(',').some((w) => r.name.includes(w))) : rows;
   const stats: RowStats[] = [];
   for (const r of picked) stats.push(await measure(r));

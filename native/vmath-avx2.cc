@@ -6,6 +6,7 @@
 namespace eitp {
 namespace vmath_avx2 {
 #define EITP_VMATH_NS avx2
+#define EITP_VMATH_VBYTES 32
 #include "vmath-impl.h"
 }  // namespace vmath_avx2
 }  // namespace eitp

@@ -6,6 +6,7 @@
 namespace eitp {
 namespace vmath_generic {
 #define EITP_VMATH_NS generic
+#define EITP_VMATH_VBYTES 16
 #include "vmath-impl.h"
 }  // namespace vmath_generic
 }  // namespace eitp

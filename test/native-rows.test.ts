@@ -9,8 +9,9 @@
  * built.
  */
 import { execFileSync } from 'node:child_process';
-import { describe, expect, it } from 'vitest';
+import { describe } from 'vitest';
 import { ADDON_FILE } from '../engine/backends/native/native-addon.js';
+import { type IsaRun, describeIsaRuns } from './helpers/addon-script.js';
 import { availableBackends } from './helpers/backends.js';
 
 const hasNative = availableBackends().includes('native');
@@ -142,31 +143,12 @@ const script = `
   }
   console.log(JSON.stringify({ kernel: a.info().gemmKernel, threads: a.info().threads, worst, checksum }));`;
 
-interface Result {
-  kernel: string;
-  threads: number;
-  worst: Record<string, number>;
-  checksum: number;
-}
-
 describe.skipIf(!hasNative)('native nn row loops (rows-vec) against float64', () => {
-  for (const simd of ['generic', 'avx2', '']) {
-    const runs: Result[] = [];
-    for (const threads of ['1', '2', '3']) {
-      it(`are right on ${simd || 'the best ISA'} with ${threads} thread(s)`, () => {
-        const env = { ...process.env, EITP_SIMD: simd, EITP_THREADS: threads };
-        const r = JSON.parse(execFileSync(process.execPath, ['-e', script], { env, encoding: 'utf8' })) as Result;
-        if (simd) expect(r.kernel.startsWith(simd) || r.kernel.startsWith('generic'), r.kernel).toBe(true);
-        expect(r.threads).toBe(Number(threads));
-        expect(Object.keys(r.worst).length).toBe(5 * 5 + 4);
-        const failing = Object.entries(r.worst).filter(([, worst]) => worst !== 0);
-        expect(failing, `${r.kernel}, ${threads} thread(s)`).toEqual([]);
-        runs.push(r);
-      }, 120_000);
-    }
-    it(`give bit-identical results on 1, 2 and 3 threads (${simd || 'the best ISA'})`, () => {
-      expect(runs.length).toBe(3);
-      expect(runs.map((r) => r.checksum)).toEqual([runs[0]!.checksum, runs[0]!.checksum, runs[0]!.checksum]);
-    });
-  }
+  describeIsaRuns(
+    (env) => {
+      const r = JSON.parse(execFileSync(process.execPath, ['-e', script], { env, encoding: 'utf8' })) as Omit<IsaRun, 'isa'> & { kernel: string };
+      return { ...r, isa: r.kernel };
+    },
+    { cases: 5 * 5 + 4, identical: 'across threads', verb: 'are' },
+  );
 });

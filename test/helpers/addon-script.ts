@@ -4,6 +4,7 @@
  * defines run(op, inputs, outShape, attrs), where each input is [Float32Array data, shape, strides, offset = 0] and
  * the result is the output's values.
  */
+import { expect, it } from 'vitest';
 import { ADDON_FILE } from '../../engine/backends/native/native-addon.js';
 
 export const ADDON_SCRIPT_PRELUDE = `
@@ -22,3 +23,51 @@ export const ADDON_SCRIPT_PRELUDE = `
     return r;
   };
 `;
+
+/** What a per-ISA script prints: the kernel it ran, its pool size, the worst excess error per case, a checksum. */
+export interface IsaRun {
+  /** The instruction set of the kernels under test ('generic', 'avx2', 'avx512-…'). */
+  isa: string;
+  threads: number;
+  worst: Record<string, number>;
+  checksum: number;
+}
+
+/**
+ * Registers one test per instruction set (EITP_SIMD=generic, avx2, the best) and pool size (1, 2, 3), each running
+ * `script` in a fresh process: every case's worst excess error must be 0 and there must be `cases` of them. Then the
+ * checksums must agree: per ISA across thread counts, or (`identical: 'everywhere'`) across all nine runs.
+ */
+export function describeIsaRuns(
+  run: (env: NodeJS.ProcessEnv) => IsaRun,
+  opts: { cases: number; identical: 'across threads' | 'everywhere'; verb?: string },
+): void {
+  const all: IsaRun[] = [];
+  for (const simd of ['generic', 'avx2', '']) {
+    const runs: IsaRun[] = [];
+    for (const threads of ['1', '2', '3']) {
+      it(`${opts.verb ?? 'is'} right on ${simd || 'the best ISA'} with ${threads} thread(s)`, () => {
+        const r = run({ ...process.env, EITP_SIMD: simd, EITP_THREADS: threads });
+        if (simd) expect(r.isa.startsWith(simd) || r.isa.startsWith('generic'), r.isa).toBe(true);
+        expect(r.threads).toBe(Number(threads));
+        expect(Object.keys(r.worst).length).toBe(opts.cases);
+        const failing = Object.entries(r.worst).filter(([, worst]) => worst !== 0);
+        expect(failing, `${r.isa}, ${threads} thread(s)`).toEqual([]);
+        runs.push(r);
+        all.push(r);
+      }, 120_000);
+    }
+    if (opts.identical === 'across threads') {
+      it(`gives bit-identical results on 1, 2 and 3 threads (${simd || 'the best ISA'})`, () => {
+        expect(runs.length).toBe(3);
+        expect(new Set(runs.map((r) => r.checksum)).size).toBe(1);
+      });
+    }
+  }
+  if (opts.identical === 'everywhere') {
+    it('gives bit-identical results on every instruction set and thread count', () => {
+      expect(all.length).toBe(9);
+      expect(new Set(all.map((r) => r.checksum)).size).toBe(1);
+    });
+  }
+}
