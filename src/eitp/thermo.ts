@@ -30,7 +30,8 @@ export function landauerEnergyJoules(totalNats: number, tPhys = PHYSICAL_TEMPERA
 
 /** τ_l = 0.1·RMS(a), a constant of the step (stop-gradient). */
 export function densityScale(a: Tensor): Tensor {
-  return et.noGrad(() => a.square().mean().sqrt().mul(DENSITY_THRESHOLD)).stopGradient();
+  // RMS(a) = ‖a‖₂/√n: one norm kernel instead of square, mean and sqrt over the whole activation
+  return et.noGrad(() => a.norm().mul(DENSITY_THRESHOLD / Math.sqrt(Math.max(a.size, 1)))).stopGradient();
 }
 
 /** ρ = mean(a²/(a² + τ²)): a smooth count of the non-zero activations, in [0, 1]. */
