@@ -17,6 +17,7 @@ import type { Dynamics } from '../src/models/eitp-model.js';
 import { TinyTanhMlp } from './fixtures/tiny-models.js';
 import { matFrom, scalar, worstRatio } from './fixtures/numeric.js';
 import { expectNoLeaks } from './fixtures/leaks.js';
+import { compareArrays } from './helpers/backends.js';
 
 beforeAll(() => et.setBackend('cpu'));
 expectNoLeaks();
@@ -178,6 +179,30 @@ describe('FTLE gradient (reverse over forward) against finite differences, f64',
         const numeric = paramFiniteDifference(p, () => scalar(lyapunovExponent(model.dynamics(x), { mode: 'benettin', seed: 9 })));
         expect(worstRatio(p.grad!.dataSync(), numeric, 1e-6, 1e-8)).toBeLessThan(1);
       }
+    });
+  });
+
+  it('power mode on generic blocks (one shared linearisation) has the gradient of the direction-then-jvp composition, into what made h0 too', () => {
+    // independent paths: lyapunovExponent pushes J v through the power iterations' recorded pass (et.linearize);
+    // lyapunovAlong runs the blocks again under et.jvp. lyapunovAlong's own gradient is checked against finite
+    // differences above.
+    const grads = (shared: boolean) =>
+      et.tidy(() => {
+        const E = et.randn([3, 5], { seed: 11, dtype: 'f64' }).mul(0.7);
+        const Ws = [12, 13].map((seed) => et.randn([5, 5], { seed, dtype: 'f64' }).mul(0.6));
+        for (const t of [E, ...Ws]) t.requiresGrad = true;
+        const x = et.randn([2, 4, 3], { seed: 14, dtype: 'f64' });
+        const d: Dynamics = { h0: x.matmul(E), blocks: Ws.map((w) => (h: et.Tensor) => et.gelu(h.matmul(w.transpose())).add(h)) };
+        const lam = shared
+          ? lyapunovExponent(d, { seed: 7 })
+          : lyapunovAlong(d, et.noGrad(() => powerDirection(d, randomDirection(d.h0, 7))));
+        lam.backward();
+        return [lam, E.grad!, ...Ws.map((w) => w.grad!)].map((t) => Array.from(t.dataSync()));
+      });
+    const [a, b] = [grads(true), grads(false)];
+    a.forEach((values, k) => {
+      const cmp = compareArrays(values, b[k]!, { rtol: 1e-10, atol: 1e-12 });
+      expect(cmp.ok, `${['Λ̂', 'E', 'W1', 'W2'][k]}: ${cmp.message}`).toBe(true);
     });
   });
 

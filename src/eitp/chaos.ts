@@ -78,28 +78,36 @@ function tangent(d: Dynamics, h0: Tensor, v: Tensor, kernels: 'fused' | 'composi
   return weights ? tanhTangent(d, weights, h0, v) : et.jvp(composed(d.blocks), [h0], [v])[1];
 }
 
+/** J v and Jᵀ w of the composed blocks at one point, from one recorded forward pass (et.linearize). */
+interface Linearization {
+  readonly push: (v: Tensor) => Tensor;
+  readonly pull: (w: Tensor) => Tensor;
+}
+
+function linearization(d: Dynamics, h0: Tensor): Linearization {
+  const [, push, pull] = et.linearize(composed(d.blocks), h0);
+  return { push, pull: (w) => pull(w)[0]! };
+}
+
+/** The power iterations themselves: v ← Jᵀ(J v)/‖Jᵀ(J v)‖, unrecorded; tanh layers take the fused tangent step. */
+function iterate(d: Dynamics, lin: Linearization, v0: Tensor, iterations: number, kernels: 'fused' | 'composite' | undefined): Tensor {
+  const fused = fusedWeights(d, kernels);
+  const h0 = d.h0.stopGradient();
+  let v = v0.stopGradient();
+  // nothing differentiates these steps: unrecorded, they leave no tape, and tangent rules may use fused kernels
+  // whose own VJPs would be slow (layerNorm's)
+  for (let i = 0; i < iterations; i++) v = et.noGrad(() => normalizeRows(lin.pull(fused ? tanhTangent(d, fused, h0, v) : lin.push(v))));
+  return v;
+}
+
 /**
  * Two (by default) power-iteration steps on JᵀJ at h0 without θ-gradients: w = J v (JVP), v ← Jᵀw/‖Jᵀw‖ (VJP).
  * Returns the direction (stop-gradient). J is linearised once: one recorded forward pass serves every J v (the
  * pushforward walks it, as jax.linearize) and every Jᵀ w; tanh layers take the fused tangent step instead.
  */
 export function powerDirection(d: Dynamics, v0: Tensor, iterations = 2, kernels?: 'fused' | 'composite'): Tensor {
-  return et.tidy(() => {
-    const h0 = d.h0.stopGradient();
-    let v = v0.stopGradient();
-    if (iterations <= 0) return v;
-    const [, pushforward, pullback] = et.linearize(composed(d.blocks), h0);
-    const fused = fusedWeights(d, kernels);
-    // nothing differentiates these steps: unrecorded, they leave no tape, and tangent rules may use fused kernels
-    // whose own VJPs would be slow (layerNorm's)
-    for (let i = 0; i < iterations; i++) {
-      v = et.noGrad(() => {
-        const [jtw] = pullback(fused ? tanhTangent(d, fused, h0, v) : pushforward(v));
-        return normalizeRows(jtw!);
-      });
-    }
-    return v;
-  });
+  if (iterations <= 0) return v0.stopGradient();
+  return et.tidy(() => iterate(d, linearization(d, d.h0.stopGradient()), v0, iterations, kernels));
 }
 
 /** ln‖J v_b‖ per row [B]: through tanh layers the last step is the fused et.tanhJvpStep (norm and log in its pass). */
@@ -159,8 +167,16 @@ export function lyapunovExponent(d: Dynamics, opts: LyapunovOptions = {}): Tenso
   const v0 = et.noGrad(() => randomDirection(d.h0, opts.seed ?? 0));
   if (mode === 'benettin') return lyapunovBenettin(d, v0, opts.kernels);
   if (mode !== 'power') throw new et.ArgumentError(`unknown FTLE mode '${String(mode)}' (power | benettin)`, { op: 'lyapunov' });
-  const v = powerDirection(d, v0, opts.powerIterations ?? 2, opts.kernels);
-  return lyapunovAlong(d, v, opts.kernels);
+  const iterations = opts.powerIterations ?? 2;
+  if (fusedWeights(d, opts.kernels) || iterations <= 0 || !et.isGradEnabled()) {
+    return lyapunovAlong(d, powerDirection(d, v0, iterations, opts.kernels), opts.kernels);
+  }
+  // Generic blocks: one linearisation at h0 (recorded with h0's own graph, so the gradient still reaches what made
+  // h0) serves the power iterations and then, recorded, the differentiated J v: the blocks run forward once, not
+  // once more for et.jvp. Its tape belongs to the caller's scope, like any recorded forward pass.
+  const lin = linearization(d, d.h0);
+  const v = iterate(d, lin, v0, iterations, opts.kernels);
+  return rowNorms(lin.push(v.stopGradient())).log().mean().div(d.blocks.length);
 }
 
 /** L_chaos = (Λ̂ − Λ*)², or max(Λ̂ − Λ*, 0)² when one-sided (only chaos is penalised). */
