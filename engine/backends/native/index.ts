@@ -10,7 +10,8 @@
  * EITP_INT8_KERNEL=generic|avx2|avxvnni|avx512vnni (pick matmulInt8's tiles, where the CPU has them), EITP_NATIVE_CACHE_MB
  * (freed memory kept for reuse, default 1024), EITP_NATIVE_MAX_PENDING_MB (how far, in bytes of freed buffers awaiting
  * their queued release, the JS thread may run ahead before an allocation waits for the stream; default 512), EITP_GEMM_KC/MC/NC (GEMM blocking), EITP_GEMM_SPLIT_MFLOP (products up to this many million multiply-adds run as
- * independent per-thread blocks, default 32), EITP_NATIVE_ADDON (addon path).
+ * independent per-thread blocks, default 32), EITP_GEMM_SMALL_M (rows up to which products skip packing, 0 = off), EITP_GEMM_BATCHED=0 (batches of
+ * small products through the packed GEMM one by one), EITP_NATIVE_ADDON (addon path).
  */
 import type { Backend, KernelArg, KernelOpName, KernelSpan, KernelTable, KernelTime } from '../../backend.js';
 import { type DType, type TypedArray, itemSize } from '../../dtype.js';
