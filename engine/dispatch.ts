@@ -10,9 +10,7 @@ import { opTable } from './ops/table.js';
 import type { OpDef } from './ops/op-def.js';
 import { Tensor, setDenseCopy } from './tensor.js';
 
-function kernelArg(t: Tensor): KernelArg {
-  return { buffer: t.storage.buffer, dtype: t.dtype, layout: t.layout };
-}
+const kernelArg = (t: Tensor): KernelArg => t.kernelArg;
 
 function errorContext(op: string, inputs: readonly Tensor[]) {
   return {

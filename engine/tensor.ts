@@ -3,7 +3,7 @@
  * grad, the node that produced it, forward-mode tangents). Ops and methods live in engine/ops and
  * tensor-methods.ts; this file holds only identity, layout, lifetime and readback.
  */
-import type { Backend } from './backend.js';
+import type { Backend, KernelArg } from './backend.js';
 import { type DType, type TypedArray, carriesGradient } from './dtype.js';
 import { decodeF16 } from './half.js';
 import { DisposedError, GradError, ShapeError, BackendError } from './errors.js';
@@ -38,6 +38,7 @@ export class Tensor {
   private _requiresGrad = false;
   private _grad: Tensor | null = null;
   private _disposed = false;
+  private _kernelArg: KernelArg | null = null;
 
   /** @internal use the creation functions or ops. */
   constructor(storage: Storage, layout: Layout, dtype: DType) {
@@ -75,6 +76,12 @@ export class Tensor {
   }
   get isDisposed(): boolean {
     return this._disposed;
+  }
+  /** @internal what a kernel reads of this tensor (buffer, dtype, layout), made once per storage and layout. */
+  get kernelArg(): KernelArg {
+    const cached = this._kernelArg;
+    if (cached && cached.buffer === this.storage.buffer && cached.layout === this.layout) return cached;
+    return (this._kernelArg = { buffer: this.storage.buffer, dtype: this.dtype, layout: this.layout });
   }
   get isContiguous(): boolean {
     return isContiguous(this.layout);
