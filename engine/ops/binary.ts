@@ -27,6 +27,9 @@ function arithInfer(name: string, float: boolean) {
 
 const orZeros = (t: Tensor | null, like: Tensor): Tensor => t ?? zerosLike(like);
 
+/** A cotangent only for an input that takes gradients: a constant operand (x·0.5, x/n) costs no backward kernels. */
+const needs = (input: Tensor, cotangent: () => Tensor): Tensor | null => (input.requiresGrad ? cotangent() : null);
+
 /** Sum of the non-null terms (null = zero). */
 function sumTangents(terms: (Tensor | null)[], like: Tensor): Tensor {
   const present = terms.filter((t): t is Tensor => t !== null);
@@ -48,7 +51,10 @@ function extremumDef<K extends 'maximum' | 'minimum'>(name: K): OpDef<K> {
   return {
     arity: 2,
     infer: arithInfer(name, false),
-    vjp: (g, { inputs: [a, b] }) => maxWeights(a!, b!, forMax).map((w) => mul(g, w)),
+    vjp: (g, { inputs: [a, b] }) => {
+      const [wa, wb] = maxWeights(a!, b!, forMax);
+      return [needs(a!, () => mul(g, wa)), needs(b!, () => mul(g, wb))];
+    },
     jvp: ([ta, tb], { inputs: [a, b], output }) => {
       const [wa, wb] = maxWeights(a!, b!, forMax);
       return sumTangents([ta ? mul(ta, wa) : null, tb ? mul(tb, wb) : null], output);
@@ -78,26 +84,33 @@ export const binaryDefs = {
   sub: {
     arity: 2,
     infer: arithInfer('sub', false),
-    vjp: (g) => [g, neg(g)],
+    vjp: (g, { inputs: [, b] }) => [g, needs(b!, () => neg(g))],
     jvp: ([ta, tb], { output }) => sumTangents([ta ?? null, tb ? neg(tb) : null], output),
   },
   mul: {
     arity: 2,
     infer: arithInfer('mul', false),
-    vjp: (g, { inputs: [a, b] }) => [mul(g, b!), mul(g, a!)],
+    vjp: (g, { inputs: [a, b] }) => [needs(a!, () => mul(g, b!)), needs(b!, () => mul(g, a!))],
     jvp: ([ta, tb], { inputs: [a, b], output }) => sumTangents([ta ? mul(ta, b!) : null, tb ? mul(a!, tb) : null], output),
   },
   div: {
     arity: 2,
     infer: arithInfer('div', true),
-    vjp: (g, { inputs: [a, b] }) => [div(g, b!), neg(div(mul(g, a!), square(b!)))],
+    // ∂/∂b of a/b is −(g/b)·(a/b): the output stands in for a/b, so g/b serves both cotangents
+    vjp: (g, { inputs: [a, b], output }) => {
+      const gOverB = div(g, b!);
+      return [a!.requiresGrad ? gOverB : null, needs(b!, () => neg(mul(gOverB, output)))];
+    },
     jvp: ([ta, tb], { inputs: [a, b], output }) =>
       sumTangents([ta ? div(ta, b!) : null, tb ? neg(div(mul(tb, a!), square(b!))) : null], output),
   },
   pow: {
     arity: 2,
     infer: arithInfer('pow', true),
-    vjp: (g, { inputs: [a, b], output }) => [mul(g, powBaseDerivative(a!, b!)), mul(g, powExponentDerivative(a!, b!, output))],
+    vjp: (g, { inputs: [a, b], output }) => [
+      needs(a!, () => mul(g, powBaseDerivative(a!, b!))),
+      needs(b!, () => mul(g, powExponentDerivative(a!, b!, output))),
+    ],
     jvp: ([ta, tb], { inputs: [a, b], output }) =>
       sumTangents([ta ? mul(ta, powBaseDerivative(a!, b!)) : null, tb ? mul(tb, powExponentDerivative(a!, b!, output)) : null], output),
   },
@@ -118,9 +131,9 @@ export const binaryDefs = {
       if (inputs[1]!.dtype !== inputs[2]!.dtype) throw new DTypeError('both branches must have the same dtype', ctx('where', inputs));
       return meta(inputs[0]!.shape, inputs[1]!.dtype);
     },
-    vjp: (g, { inputs: [c] }) => {
+    vjp: (g, { inputs: [c, a, b] }) => {
       const z = zerosLike(g);
-      return [null, where(c!, g, z), where(c!, z, g)];
+      return [null, needs(a!, () => where(c!, g, z)), needs(b!, () => where(c!, z, g))];
     },
     jvp: ([, ta, tb], { inputs: [c, a, b] }) => where(c!, orZeros(ta!, a!), orZeros(tb!, b!)),
   },
