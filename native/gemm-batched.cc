@@ -2,10 +2,6 @@
 // n-contiguous panel, and the split of the batch over the threads.
 #include "gemm-batched.h"
 
-#ifdef EITP_X86
-#include <xmmintrin.h>
-#endif
-
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -13,6 +9,7 @@
 
 #include "isa.h"
 #include "thread-pool.h"
+#include "transpose-columns.h"
 
 namespace eitp {
 
@@ -43,29 +40,10 @@ void packPanel(const GemmBatched& kb, int64_t k, int64_t n, const float* b, int6
   }
   for (int64_t p = 0; p < k; p++) std::memset(out + p * ldb + n, 0, sizeof(float) * (ldb - n));
   int64_t j = 0;
-#ifdef EITP_X86
-  // A k-contiguous B (a transposed view, rsb = 1): 4 x 4 blocks transposed in SSE registers, columns j..j+3 at k
-  // steps p..p+3.
+  // A k-contiguous B (a transposed view, rsb = 1): four columns at a time
   if (rsb == 1) {
-    for (; j + 4 <= n; j += 4) {
-      const float* s0 = b + j * csb;
-      const float *s1 = s0 + csb, *s2 = s1 + csb, *s3 = s2 + csb;
-      int64_t p = 0;
-      for (; p + 4 <= k; p += 4) {
-        __m128 r0 = _mm_loadu_ps(s0 + p), r1 = _mm_loadu_ps(s1 + p), r2 = _mm_loadu_ps(s2 + p), r3 = _mm_loadu_ps(s3 + p);
-        _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
-        _mm_storeu_ps(out + p * ldb + j, r0);
-        _mm_storeu_ps(out + (p + 1) * ldb + j, r1);
-        _mm_storeu_ps(out + (p + 2) * ldb + j, r2);
-        _mm_storeu_ps(out + (p + 3) * ldb + j, r3);
-      }
-      for (; p < k; p++) {
-        float* dst = out + p * ldb + j;
-        dst[0] = s0[p], dst[1] = s1[p], dst[2] = s2[p], dst[3] = s3[p];
-      }
-    }
+    for (; j + 4 <= n; j += 4) copyFourColumnsTransposed(b + j * csb, csb, 0, k, out + j, ldb);
   }
-#endif
   for (; j < n; j++) {
     for (int64_t p = 0; p < k; p++) out[p * ldb + j] = b[p * rsb + j * csb];
   }

@@ -18,6 +18,7 @@
 #include "common.h"
 #include "gemm-batched.h"
 #include "gemm-small.h"
+#include "transpose-columns.h"
 #include "isa.h"
 #include "thread-pool.h"
 #include "vmath.h"
@@ -100,28 +101,9 @@ void packB(const MicroKernel& uk, int64_t kc, int64_t nc, const float* b, int64_
       for (int64_t p0 = 0; p0 < kc; p0 += 64) {
         const int64_t p1 = std::min<int64_t>(kc, p0 + 64);
         int64_t c = 0;
-#ifdef EITP_X86
-        // 4 x 4 blocks transposed in SSE registers (baseline x86-64): columns c..c+3 at k steps p..p+3.
         if (rsb == 1) {
-          for (; c + 4 <= cols; c += 4) {
-            const float* s0 = b + (j + c) * csb;
-            const float *s1 = s0 + csb, *s2 = s1 + csb, *s3 = s2 + csb;
-            int64_t p = p0;
-            for (; p + 4 <= p1; p += 4) {
-              __m128 r0 = _mm_loadu_ps(s0 + p), r1 = _mm_loadu_ps(s1 + p), r2 = _mm_loadu_ps(s2 + p), r3 = _mm_loadu_ps(s3 + p);
-              _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
-              _mm_storeu_ps(panel + p * NR + c, r0);
-              _mm_storeu_ps(panel + (p + 1) * NR + c, r1);
-              _mm_storeu_ps(panel + (p + 2) * NR + c, r2);
-              _mm_storeu_ps(panel + (p + 3) * NR + c, r3);
-            }
-            for (; p < p1; p++) {
-              float* dst = panel + p * NR + c;
-              dst[0] = s0[p], dst[1] = s1[p], dst[2] = s2[p], dst[3] = s3[p];
-            }
-          }
+          for (; c + 4 <= cols; c += 4) copyFourColumnsTransposed(b + (j + c) * csb, csb, p0, p1, panel + c, NR);
         }
-#endif
         for (; c < cols; c++) {
           const float* src = b + (j + c) * csb;
           for (int64_t p = p0; p < p1; p++) panel[p * NR + c] = src[p * rsb];
