@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import * as et from '../engine/index.js';
 import { compareArrays } from './helpers/backends.js';
-import { caseInputs, floatIndices, overFloats } from './helpers/case-inputs.js';
+import { floatCase } from './helpers/case-inputs.js';
 import { centralDifference } from './helpers/central-difference.js';
 import { OP_CASES } from './parity/op-cases.js';
 
@@ -29,9 +29,7 @@ describe('finite-difference gradient check (f64, cpu)', () => {
   it.each(fdCases.map((c, i) => [c.name, i] as const))('%s', (_name, i) => {
     const c = fdCases[i]!;
     et.tidy(() => {
-      const all = caseInputs(c.inputs, i, 'f64');
-      const floats = floatIndices(all).map((k) => all[k]!);
-      const f = overFloats(c.fn, all);
+      const { floats, f } = floatCase(c, i);
       const out = f(...floats);
       const ct = et.randn(out.shape, { seed: 99 + i, dtype: 'f64' });
       // scalar objective s(x) = Σ out(x) ⊙ ct
@@ -62,9 +60,7 @@ describe('forward mode agrees with reverse mode: <u, J v> both ways', () => {
   it.each(differentiable.map((c, i) => [c.name, i] as const))('%s', (_name, i) => {
     const c = differentiable[i]!;
     et.tidy(() => {
-      const all = caseInputs(c.inputs, i, 'f64');
-      const floats = floatIndices(all).map((k) => all[k]!);
-      const f = overFloats(c.fn, all);
+      const { floats, f } = floatCase(c, i);
       const tangents = floats.map((x, k) => et.randn(x.shape, { seed: 500 + 10 * i + k, dtype: 'f64' }));
       const [out, jv] = et.jvp(f, floats, tangents);
       const u = et.randn(out.shape, { seed: 900 + i, dtype: 'f64' });
@@ -84,9 +80,7 @@ describe('forward over forward: mixed second derivatives match central differenc
   it.each(smooth.map((c, i) => [c.name, i] as const))('%s', (_name, i) => {
     const c = smooth[i]!;
     et.tidy(() => {
-      const all = caseInputs(c.inputs, i, 'f64');
-      const floats = floatIndices(all).map((k) => all[k]!);
-      const f = overFloats(c.fn, all);
+      const { floats, f } = floatCase(c, i);
       const inner = floats.map((x, k) => et.randn(x.shape, { seed: 300 + 10 * i + k, dtype: 'f64' }));
       const outer = floats.map((x, k) => et.randn(x.shape, { seed: 400 + 10 * i + k, dtype: 'f64' }));
       const jv = (...xs: et.Tensor[]) => et.jvp(f, xs, inner)[1];

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import * as et from '../engine/index.js';
 import { compareArrays } from './helpers/backends.js';
-import { caseInputs, floatIndices, overFloats } from './helpers/case-inputs.js';
+import { floatCase } from './helpers/case-inputs.js';
 import { centralDifference } from './helpers/central-difference.js';
 import { OP_CASES } from './parity/op-cases.js';
 
@@ -20,9 +20,7 @@ describe('linearize: the pushforward matches central differences (f64, cpu)', ()
   it.each(smooth.map((c, i) => [c.name, i] as const))('%s', (_name, i) => {
     const c = smooth[i]!;
     et.tidy(() => {
-      const all = caseInputs(c.inputs, i, 'f64');
-      const floats = floatIndices(all).map((k) => all[k]!);
-      const f = overFloats(c.fn, all);
+      const { floats, f } = floatCase(c, i);
       const tangents = floats.map((x, k) => et.randn(x.shape, { seed: 700 + 10 * i + k, dtype: 'f64' }));
       const [, push] = et.linearize(f, ...floats);
       const cmp = compareArrays(push(...tangents).dataSync(), centralDifference(f, floats, tangents), { rtol: 1e-6, atol: 1e-6 });

@@ -28,3 +28,9 @@ export function overFloats(fn: (...xs: et.Tensor[]) => et.Tensor, all: readonly 
     return fn(...args);
   };
 }
+
+/** A case in f64 on cpu as a function of its float inputs alone: those inputs and the function. */
+export function floatCase(c: { inputs: readonly InputSpec[]; fn: (...xs: et.Tensor[]) => et.Tensor }, seed: number) {
+  const all = caseInputs(c.inputs, seed, 'f64');
+  return { floats: floatIndices(all).map((k) => all[k]!), f: overFloats(c.fn, all) };
+}
