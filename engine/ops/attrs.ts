@@ -118,6 +118,9 @@ export interface OpAttrs {
   /** The fused FTLE step [δ/‖δ‖ | ln‖δ‖] per row (engine/ops/tanh-jvp-step.ts), and its backward [dp, dh]. */
   tanhJvpStep: None;
   tanhJvpStepGrad: None;
+  /** mean(a²/(a² + τ² + eps)), the thermodynamic term's smooth activation density, and its backward in a. */
+  activationDensity: { readonly eps: number };
+  activationDensityGrad: { readonly eps: number };
   // quantised inference: int8 weights with per-output-channel scales
   matmulInt8: { readonly activations: 'f32' | 'int8' };
   // indexing

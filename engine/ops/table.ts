@@ -2,6 +2,7 @@
  * THE op table: one entry per op. Typed as `OpTable` (every key of OpAttrs), so an op without a definition
  * does not compile.
  */
+import { activationDensityDefs } from './activation-density.js';
 import { binaryDefs } from './binary.js';
 import { eitpFusedDefs } from './eitp-fused.js';
 import { indexingDefs } from './indexing.js';
@@ -32,6 +33,7 @@ export function opTable(): OpTable {
     ...trainFusedDefs,
     ...eitpFusedDefs,
     ...tanhJvpStepDefs,
+    ...activationDensityDefs,
     ...quantDefs,
     ...indexingDefs,
     ...structureDefs,

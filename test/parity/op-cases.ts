@@ -127,6 +127,17 @@ export const OP_CASES: OpCase[] = [
   { name: 'coherence wide', covers: ['correlation', 'correlationGrad'], inputs: [S(257, 33)], fn: (z) => et.coherence(et.add(z!, et.slice(z!, [0, 0], [257, 1]))) },
   { name: 'correlation (non-symmetric cotangent)', covers: ['correlation', 'correlationGrad'], inputs: [S(7, 5)], fn: (z) => et.correlation(z!) },
   { name: 'correlation wide', covers: ['correlation', 'correlationGrad'], inputs: [S(9, 67)], fn: (z) => et.correlation(z!) },
+  // τ from a one-element input (its cotangent goes through the composite); a strided (transposed) a; 4,115 values
+  // span many workgroups / blocks / thread chunks; the double backward differentiates activationDensityGrad.
+  { name: 'activationDensity', covers: ['activationDensity', 'activationDensityGrad'], inputs: [S(7, 33), S(1)], fn: (a, t) => et.activationDensity(a!, et.mul(t!, 0.5), { eps: 1e-3 }) },
+  { name: 'activationDensity strided', covers: ['activationDensity', 'activationDensityGrad'], inputs: [S(33, 7), S()], fn: (a, t) => et.activationDensity(et.transpose(a!), t!) },
+  { name: 'activationDensity large', covers: ['activationDensity', 'activationDensityGrad'], inputs: [S(5, 823), S()], fn: (a, t) => et.activationDensity(et.mul(a!, 3), et.mul(t!, 0.3)) },
+  {
+    name: 'activationDensityGrad (double backward)',
+    covers: ['activationDensityGrad'],
+    inputs: [S(7, 33), S()],
+    fn: (a, t) => et.grad((z: et.Tensor, s: et.Tensor) => et.activationDensity(z, s, { eps: 0.01 }))(a!, t!) as et.Tensor,
+  },
   { name: 'tanhJvp', covers: ['tanhJvp'], inputs: [S(7, 33), S(7, 5), S(33, 5)], fn: (h, v, w) => et.tanhJvp(et.tanh(h!), v!, w!) },
   { name: 'tanhJvp wide', covers: ['tanhJvp'], inputs: [S(3, 257), S(3, 67), S(257, 67)], fn: (h, v, w) => et.tanhJvp(et.tanh(h!), v!, w!) },
   { name: 'tanhJvpStep', covers: ['tanhJvpStep', 'tanhJvpStepGrad'], inputs: [S(7, 33), S(7, 5), S(33, 5)], fn: (h, v, w) => tanhStepOut(et.tanhJvpStep(et.tanh(h!), v!, w!)) },

@@ -1,6 +1,7 @@
 /** The cpu backend: the TypeScript reference every other backend is tested against. */
 import type { Backend, KernelTable } from '../../backend.js';
 import { DTYPES, type DType, type TypedArray, allocTyped } from '../../dtype.js';
+import { activationDensityKernels } from './activation-density.js';
 import type { CpuBuffer } from './cpu-buffer.js';
 import { eitpFusedKernels } from './eitp-fused.js';
 import { elementwiseKernels } from './elementwise.js';
@@ -21,6 +22,7 @@ const kernels = {
   ...trainFusedKernels,
   ...eitpFusedKernels,
   ...tanhJvpStepKernels,
+  ...activationDensityKernels,
   ...quantKernels,
   ...indexingKernels,
 } satisfies Required<KernelTable<CpuBuffer>>;
