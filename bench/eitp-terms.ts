@@ -3,7 +3,7 @@
  *
  * For a small char-GPT (the main job's size) and an MLP, per backend: one forward + backward of the task loss
  * (the base), then the same step with each term switched on alone at the spec's λ, then all of them; the terms
- * with fused kernels (entropy histogram, coherence) run both fused and from primitive ops (composite). Rows give
+ * with fused kernels (entropy histogram, coherence, the thermo term's activation density) run both fused and from primitive ops (composite). Rows give
  * the median step time with p25–p75 and the overhead against the base. A second table times the fused ops
  * themselves (forward + backward) against their composites at the sizes the objective uses, including the FTLE's
  * per-layer tanh step (tanhJvp, and tanhJvpStep with the norm and log in its pass).
@@ -67,6 +67,7 @@ function variants(): { name: string; config: EitpConfig | null }[] {
   return [
     { name: 'task loss only (base)', config: null },
     { name: 'thermo (λ1 0.01)', config: on({ lambdaThermo: 0.01 }) },
+    { name: 'thermo composite', config: on({ lambdaThermo: 0.01 }, 'composite') },
     { name: 'chaos, power FTLE (λ2 0.1)', config: on({ lambdaChaos: 0.1 }) },
     { name: 'chaos, benettin FTLE (λ2 0.1)', config: on({ lambdaChaos: 0.1, chaos: { mode: 'benettin' } } as never) },
     { name: 'coherence fused (λ3 0.1)', config: on({ lambdaCoherence: 0.1 }) },
@@ -134,17 +135,22 @@ async function settled(t: et.Tensor): Promise<void> {
   one.dispose();
 }
 
+type FusedOpName = 'softHistogram' | 'coherence' | 'activationDensity';
+
 /** Forward + backward of a fused op, or of its composite, on a fixed input. */
-function opTask(op: 'softHistogram' | 'coherence', x: et.Tensor, composite: boolean): () => Promise<void> {
-  const attrs = op === 'softHistogram' ? et.EITP_HISTOGRAM : { eps: 1e-5 };
-  const def = et.opTable().softHistogram as { composite: (xs: et.Tensor[], attrs: object) => et.Tensor };
-  // a fixed non-uniform cotangent, so the backward does real work
-  const [weights] = own([et.rand(op === 'softHistogram' ? [et.EITP_HISTOGRAM.bins] : [], { seed: 6, backend: x.backend as et.BackendName })]);
-  const f = (v: et.Tensor) => {
-    const fused = op === 'softHistogram' ? et.softHistogram(v) : et.coherence(v);
-    const out = !composite ? fused : op === 'softHistogram' ? def.composite([v], attrs) : coherenceComposite(v);
-    return out.mul(weights).sum();
-  };
+function opTask(op: FusedOpName, x: et.Tensor, composite: boolean): () => Promise<void> {
+  const backend = x.backend as et.BackendName;
+  // a fixed non-uniform cotangent, so the backward does real work; τ as the thermo term takes it (0.1·RMS)
+  const [weights, tau] = own([et.rand(op === 'softHistogram' ? [et.EITP_HISTOGRAM.bins] : [], { seed: 6, backend }), et.tensor(0.1, { backend })]);
+  const table = et.opTable();
+  const forward: Record<FusedOpName, (v: et.Tensor) => et.Tensor> = composite
+    ? {
+        softHistogram: (v) => table.softHistogram.composite!([v], et.EITP_HISTOGRAM),
+        coherence: coherenceComposite,
+        activationDensity: (v) => table.activationDensity.composite!([v, tau!], { eps: 1e-30 }),
+      }
+    : { softHistogram: (v) => et.softHistogram(v), coherence: (v) => et.coherence(v), activationDensity: (v) => et.activationDensity(v, tau!, { eps: 1e-30 }) };
+  const f = (v: et.Tensor) => forward[op](v).mul(weights!).sum();
   return async () => {
     const g = et.tidy(() => et.grad(f)(x) as et.Tensor);
     await settled(g);
@@ -243,6 +249,9 @@ async function main(): Promise<void> {
       { name: 'softHistogram n=65536', op: 'softHistogram' as const, x: et.randn([65536], { seed: 3 }).mul(1.2) },
       { name: 'coherence N=768 d=32', op: 'coherence' as const, x: et.randn([768, 32], { seed: 4 }) },
       { name: 'coherence N=4096 d=256', op: 'coherence' as const, x: et.randn([4096, 256], { seed: 5 }) },
+      // the char-GPT's GELU tap (B·T·4d) and a large one
+      { name: 'activationDensity n=98304', op: 'activationDensity' as const, x: et.randn([768, 128], { seed: 10 }) },
+      { name: 'activationDensity n=1048576', op: 'activationDensity' as const, x: et.randn([1024, 1024], { seed: 11 }) },
     ];
     const jvpSizes: [number, number][] = [[4, 256], [64, 256]];
     // [B, d, chained steps]

@@ -53,7 +53,7 @@ describe('thermodynamic term', () => {
     et.tidy(() => expect(scalar(landauerEnergy(et.tensor(2e6, f64)))).toBeCloseTo(8.283894e-15, 25));
   });
 
-  it('ρ = mean(a²/(a² + τ²)) with τ = 0.1·RMS(a); Ê is FLOP-weighted; L = |Ê − Ê_min|', () => {
+  it.each(['fused', 'composite'] as const)('ρ = mean(a²/(a² + τ²)) with τ = 0.1·RMS(a); Ê is FLOP-weighted; L = |Ê − Ê_min| (%s kernels)', (kernels) => {
     et.tidy(() => {
       const a1 = [0, 0.5, -1, 2];
       const a2 = [3, 0, 0, 0, 0.01, -3];
@@ -66,14 +66,14 @@ describe('thermodynamic term', () => {
         { name: 'a2', activation: et.tensor(a2, f64), flops: 300 },
       ];
       const eMin = et.tensor(4e-10, f64); // a huge E_min^J, so that Ê_min = 4e-10/(1e-12·400) = 1 is visible
-      const r = thermoLoss(taps, eMin);
+      const r = thermoLoss(taps, eMin, kernels);
       const E = (100 * rho(a1) + 300 * rho(a2)) / 400;
       expect(Math.abs(scalar(r.energy) - E)).toBeLessThan(1e-14);
       expect(Math.abs(scalar(r.energyMin!) - 1)).toBeLessThan(1e-12);
       expect(Math.abs(scalar(r.loss) - Math.abs(E - 1))).toBeLessThan(1e-12);
       expect(r.denseFlops).toBe(400);
       // all-zero activations have density 0, not NaN
-      expect(scalar(activationDensity(et.zeros([3], f64)))).toBe(0);
+      expect(scalar(activationDensity(et.zeros([3], f64), undefined, kernels))).toBe(0);
     });
   });
 

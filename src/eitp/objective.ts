@@ -126,7 +126,7 @@ export function eitpObjective(
   const C = on.iem ? fidelityFromNll(nll) : et.noGrad(() => fidelityFromNll(nll));
   metrics[METRICS.fidelity] = sg(C);
 
-  const thermo = compute(on.thermo, () => thermoLoss(out.taps!.activations, eMin));
+  const thermo = compute(on.thermo, () => thermoLoss(out.taps!.activations, eMin, config.kernels ?? 'fused'));
   if (thermo) {
     metrics[METRICS.energyProxy] = sg(thermo.energy);
     if (thermo.energyMin) metrics[METRICS.energyProxyMin] = sg(thermo.energyMin);
