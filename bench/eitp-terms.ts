@@ -3,8 +3,8 @@
  *
  * For a small char-GPT (the main job's size) and an MLP, per backend: one forward + backward of the task loss
  * (the base), then the same step with each term switched on alone at the spec's λ, then all of them; the terms
- * with fused kernels (entropy histogram, coherence, the thermo term's activation density) run both fused and from primitive ops (composite). Rows give
- * the median step time with p25–p75 and the overhead against the base. A second table times the fused ops
+ * with fused kernels (entropy histogram, coherence, the thermo term's activation density) run both fused and from
+ * primitive ops (composite). Rows give the median step time with p25–p75 and the overhead against the base. A second table times the fused ops
  * themselves (forward + backward) against their composites at the sizes the objective uses, including the FTLE's
  * per-layer tanh step (tanhJvp, and tanhJvpStep with the norm and log in its pass).
  * Targets (issue #5): all terms together ≤ 25 % on top of a step; each fused kernel ≥ 3x its composite. Each step row
@@ -16,7 +16,7 @@ import * as et from '../engine/index.js';
 import { quantileSorted } from '../src/bench/stats.js';
 import { disposeEitpState, eitpConfig, eitpObjective } from '../src/eitp/index.js';
 import type { EitpConfig } from '../src/eitp/objective-api.js';
-import { coherenceComposite } from './bench-args.js';
+import { coherenceComposite, compositeOf } from './bench-args.js';
 import { countMatmulWork } from './matmul-work.js';
 import { timeInterleaved } from './interleaved.js';
 import type { EitpModel } from '../src/models/eitp-model.js';
@@ -142,12 +142,11 @@ function opTask(op: FusedOpName, x: et.Tensor, composite: boolean): () => Promis
   const backend = x.backend as et.BackendName;
   // a fixed non-uniform cotangent, so the backward does real work; τ as the thermo term takes it (0.1·RMS)
   const [weights, tau] = own([et.rand(op === 'softHistogram' ? [et.EITP_HISTOGRAM.bins] : [], { seed: 6, backend }), et.tensor(0.1, { backend })]);
-  const table = et.opTable();
   const forward: Record<FusedOpName, (v: et.Tensor) => et.Tensor> = composite
     ? {
-        softHistogram: (v) => table.softHistogram.composite!([v], et.EITP_HISTOGRAM),
+        softHistogram: (v) => compositeOf('softHistogram')([v], et.EITP_HISTOGRAM as never),
         coherence: coherenceComposite,
-        activationDensity: (v) => table.activationDensity.composite!([v, tau!], { eps: 1e-30 }),
+        activationDensity: (v) => compositeOf('activationDensity')([v, tau!], { eps: 1e-30 } as never),
       }
     : { softHistogram: (v) => et.softHistogram(v), coherence: (v) => et.coherence(v), activationDensity: (v) => et.activationDensity(v, tau!, { eps: 1e-30 }) };
   const f = (v: et.Tensor) => forward[op](v).mul(weights!).sum();
