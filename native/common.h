@@ -99,6 +99,7 @@ std::vector<KernelEntry> correlationKernels();
 std::vector<KernelEntry> int8MatmulKernels();
 std::vector<KernelEntry> tanhJvpKernels();
 std::vector<KernelEntry> trainFusedKernels();
+std::vector<KernelEntry> activationDensityKernels();
 
 // Synchronous argument checks (index ranges) that can run on the JS thread when the inputs are already computed, so
 // that bad indices throw at the call like the cpu backend. Returns false when the op has no such check.

@@ -11,7 +11,8 @@ const std::vector<KernelEntry>& kernelRegistry() {
   static const std::vector<KernelEntry> all = [] {
     std::vector<KernelEntry> t;
     for (auto list : {elementwiseKernels(), reduceKernels(), nnKernels(), indexingKernels(), matmulKernels(), softHistogramKernels(),
-                      correlationKernels(), int8MatmulKernels(), tanhJvpKernels(), trainFusedKernels()}) {
+                      correlationKernels(), int8MatmulKernels(), tanhJvpKernels(), trainFusedKernels(),
+                      activationDensityKernels()}) {
       t.insert(t.end(), list.begin(), list.end());
     }
     return t;

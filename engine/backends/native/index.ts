@@ -33,7 +33,7 @@ export const KERNEL_OPS = [
   'sum', 'mean', 'max', 'logsumexp', 'var', 'norm', 'argmax', 'matmul',
   'softmax', 'logSoftmax', 'crossEntropy', 'layerNorm', 'softHistogram', 'softHistogramGrad', 'correlation', 'correlationGrad',
   'matmulInt8', 'tanhJvp', 'tanhJvpStep', 'tanhJvpStepGrad', 'crossEntropyGrad', 'layerNormGrad', 'geluGrad', 'activationGrad',
-  'linear', 'adamStep', 'sgdStep',
+  'linear', 'adamStep', 'sgdStep', 'activationDensity', 'activationDensityGrad',
   'embedding', 'scatterAdd', 'oneHot', 'concat', 'pad',
   'contiguous', 'cast',
 ] as const satisfies readonly KernelOpName[];

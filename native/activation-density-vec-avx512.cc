@@ -1,0 +1,11 @@
+// activation-density-vec compiled for the avx512 instruction set (see activation-density-vec.h; flags in CMakeLists.txt).
+#include <cstdint>
+
+#include "activation-density-vec.h"
+
+namespace eitp {
+namespace activation_density_vec_avx512 {
+#define EITP_ACTIVATION_DENSITY_VEC_NS avx512
+#include "activation-density-vec-impl.h"
+}  // namespace activation_density_vec_avx512
+}  // namespace eitp
