@@ -2,6 +2,8 @@
  * `npm run bench -- webgpu-eitp`: the fused EIT-P ops on webgpu against what they replace, same adapter, same run:
  *   - softHistogram (n = 65 536, K = 64) vs its composite (the [n, K] softmax), forward and forward + backward;
  *   - coherence (N = 4096, d = 128) vs its composite (standardise, ZᵀZ, square, sum), forward and forward + backward;
+ *   - activationDensity (n = 4096, 262 144 and 4 194 304, τ = 0.1·RMS on the device) vs its composite (square, add,
+ *     divide, mean), forward and forward + backward;
  *   - matmulInt8 ('f32' and 'int8' activations; dot4I8Packed and byte-arithmetic paths) vs f32 matmul at
  *     M = 64, K = N = 1024.
  * Medians and spread (MAD / median) from tinybench, and the process's CPU time per iteration (lavapipe runs
@@ -114,6 +116,27 @@ const composite = (op: et.OpName) => (et.opTable()[op] as unknown as { composite
   ]);
   report('coherence, N = 4096, d = 128', rows, (i) => i | 1);
   et.dispose([z, g]);
+}
+
+// ---- activation density: the thermodynamic term's tap sizes, n = 4096 … 4 Mi
+for (const n of [4096, 262_144, 4_194_304]) {
+  const a = et.randn([n], { seed: 7 });
+  const tau = et.tidy(() => et.sqrt(et.mean(et.square(a))).mul(0.1));
+  const g = et.full([], 1);
+  const attrs = { eps: 1e-8 };
+  const density = composite('activationDensity');
+  const withGrad = (f: (x: et.Tensor) => et.Tensor) => () => {
+    const [out, pullback] = et.vjp(f, a);
+    return [out, ...pullback(g)];
+  };
+  const rows = await measure([
+    ['fused forward', timed(() => [et.activationDensity(a, tau, attrs)])],
+    ['composite forward', timed(() => [density([a, tau], attrs)])],
+    ['fused fwd+bwd', timed(withGrad((x) => et.activationDensity(x, tau, attrs)))],
+    ['composite fwd+bwd', timed(withGrad((x) => density([x, tau], attrs)))],
+  ]);
+  report(`activationDensity, n = ${n}`, rows, (i) => i | 1);
+  et.dispose([a, tau, g]);
 }
 
 // ---- int8 matmul: M = 64 tokens, K = N = 1024

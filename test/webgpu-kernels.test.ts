@@ -36,6 +36,8 @@ const SPECS: { file: string; defines: Record<string, string>[] }[] = [
   { file: 'matmul-int8-quantize.wgsl', defines: [{}] },
   { file: 'sgd-step.wgsl', defines: [{}] },
   { file: 'activation-grad.wgsl', defines: [{}] },
+  { file: 'activation-density.wgsl', defines: [{}, { WG: '64u' }] },
+  { file: 'activation-density-grad.wgsl', defines: [{}] },
   { file: 'tanh-jvp.wgsl', defines: [{ TM: '4u', TN: '4u' }, { TM: '1u', TN: '1u' }, { TM: '8u', TN: '16u' }] },
   { file: 'tanh-jvp-step.wgsl', defines: [{ RB: '1u', TJ: '1u', WG: '32u' }, { RB: '4u', TJ: '4u', WG: '256u' }] },
   { file: 'tanh-jvp-step-grad.wgsl', defines: [{ RB: '1u', TJ: '1u', WG: '32u' }, { RB: '4u', TJ: '4u', WG: '256u' }] },

@@ -3,6 +3,7 @@ import type { Backend, KernelTable } from '../../backend.js';
 import type { DType, TypedArray } from '../../dtype.js';
 import { BackendError } from '../../errors.js';
 import type { GpuContext } from './context.js';
+import { densityKernels } from './kernels-density.js';
 import { eitpKernels } from './kernels-eitp.js';
 import { elementwiseKernels } from './kernels-elementwise.js';
 import { ftleKernels } from './kernels-ftle.js';
@@ -28,6 +29,7 @@ export function webgpuKernels(g: GpuContext) {
     ...matmulKernels(g),
     ...nnKernels(g),
     ...eitpKernels(g),
+    ...densityKernels(g),
     ...ftleKernels(g),
     ...trainKernels(g),
     ...quantKernels(g),
