@@ -2,13 +2,16 @@
  * CUDA benchmark of the EIT-P kernels: each fused op against its composite of primitive ops (forward, and forward +
  * backward), and the int8 matmul against the f32 one.
  *
- *   npm run bench -- cuda-eitp [--hist-n 1048576] [--coh 16384x256] [--mm 4096x4096x4096]
+ *   npm run bench -- cuda-eitp [--hist-n 1048576] [--coh 16384x256] [--density-n 4096,262144,4194304] [--mm 4096x4096x4096]
  *   npx tsx bench/cuda-eitp.ts
  *
  * - softHistogram, n = 1M values, the EIT-P defaults (K = 64): fused (per-warp shared-memory histograms + a
  *   deterministic reduction) vs the composite, which materialises the [n, K] soft assignments;
  * - coherence, z [N = 16384, d = 256]: fused (correlation: column statistics + upper-triangle split-K Gram tiles, then
  *   the d×d −I/square/sum ops) vs the composite (mean/var, standardise, matmul, square, sum);
+ * - activationDensity, n = 4k, 256k and 4M activations (the thermodynamic term's tap sizes), τ held fixed as in the
+ *   model (a stop-gradient): fused (one reduction pass with per-block partials, one elementwise backward pass) vs
+ *   the composite (square, add, divide, mean forward; about ten full-size passes backward);
  * - matmulInt8 at M = 4096, K = N = 4096: 'int8' activations (per-row quantisation + __dp4a integer GEMM) and 'f32'
  *   activations (int8 weights widened on the fly) against the f32 matmul x · wᵀ.
  *
@@ -73,6 +76,13 @@ async function main(): Promise<number> {
   const z = et.randn([cohN, cohD], { seed: 2 });
   await fusedVsComposite(`coherence z [${cohN}, ${cohD}]`, ([t]) => coherenceComposite(t!), ([t]) => et.coherence(t!), [z], minMs);
   et.dispose([u, z]);
+  const density = compositeOf('activationDensity');
+  for (const n of arg('density-n', info.emulated ? '4099' : '4096,262144,4194304').split(',').map(Number)) {
+    const act = et.randn([n], { seed: 5 });
+    const tau = et.tensor([0.1]);
+    await fusedVsComposite(`activationDensity n=${n}`, ([x]) => density([x!, tau], { eps: 0 } as never), ([x]) => et.activationDensity(x!, tau), [act], minMs);
+    et.dispose([act, tau]);
+  }
 
   const [m, k, n] = dims(arg('mm', info.emulated ? '128x128x128' : '4096x4096x4096')) as [number, number, number];
   console.log(`\nint8 matmul, x [${m}, ${k}] · wᵀ, w [${n}, ${k}] (TOP/s = 2·M·N·K per second)`);

@@ -4,7 +4,9 @@
  * blocks (and the global-memory path for many bins), correlation (ragged shapes, many row chunks and Gram tiles, exact
  * symmetry, determinism) and the coherence loss built on it, tanhJvp's
  * large-tile epilogue, the fused FTLE step tanhJvpStep / tanhJvpStepGrad (ragged rows wider than a block, several v
- * tiles, strided v read in place, zero rows, the addon's own checks), and i8 storage. Runs the CPU-emulated addon unless EITP_CUDA_EMULATION=0 asks for the real
+ * tiles, strided v read in place, zero rows, the addon's own checks), the activation density and its backward against
+ * a float64 reference (capped grids, tails, strided / offset / broadcast views, NaN, ±inf, zeros, determinism, the
+ * addon's checks), and i8 storage. Runs the CPU-emulated addon unless EITP_CUDA_EMULATION=0 asks for the real
  * one (on a GPU machine).
  */
 import { afterAll, describe, expect, it } from 'vitest';
@@ -321,6 +323,140 @@ describe.runIf(status.available)('cuda EIT-P kernels and int8 matmul', () => {
         expect(() => et.tanhJvpStep(h, v, N([6, 4], 52, 'cuda'))).toThrow(et.ShapeError);
         expect(() => et.tanhJvpStep(h, N([3, 5], 53, 'cuda'), N([6, 5], 54, 'cuda'))).toThrow(et.ShapeError);
       });
+    });
+  });
+
+  describe('activationDensity and its backward (per-block partial sums, a fixed-order combine; one elementwise pass)', () => {
+    /** The spec in float64: c = τ² + eps, ρ = mean(a²/(a² + c)), grad_i = g·2a_i·c/(a_i² + c)²/n. */
+    function densityRef(a: ArrayLike<number>, tau: number, eps: number, g: number) {
+      const n = a.length;
+      const c = Math.fround(tau) ** 2 + eps;
+      let s = 0;
+      const grad = new Float64Array(n);
+      for (let i = 0; i < n; i++) {
+        const x = a[i]!;
+        const d = x * x + c;
+        s += (x * x) / d;
+        grad[i] = (g * 2 * x * c) / (d * d) / n;
+      }
+      return { rho: s / n, grad };
+    }
+
+    /** A one-element view at offset 2 of a NaN-padded buffer: the kernels must read τ (or g) at the view's offset. */
+    const oneAt2 = (v: number, shape: number[]) => et.reshape(et.slice(et.tensor([NaN, NaN, v, NaN], { backend: 'cuda' }), [2], [3]), shape);
+
+    /** ρ and its gradient on cuda for the cotangent g; `view` builds a (possibly strided) a from its dense source. */
+    async function density(src: Float32Array, shape: number[], view: (t: Tensor) => Tensor, tau: number, eps: number, g: number) {
+      const [rho, grad] = et.tidy(() => {
+        const t = oneAt2(tau, [1]);
+        const [out, pullback] = et.vjp((x: Tensor) => et.activationDensity(view(x), t, { eps }), et.tensor(src, { shape, backend: 'cuda' }));
+        return [out, pullback(oneAt2(g, []))[0]!] as const;
+      });
+      const r = { rho: (await rho.data())[0]!, grad: await grad.data() };
+      et.dispose([rho, grad]);
+      return r;
+    }
+
+    /** The float64 reference of `logical` (a's values in row-major order of the view) against the kernels' output. */
+    function expectDensity(got: { rho: number; grad: ArrayLike<number> }, logical: ArrayLike<number>, gradOrder: (i: number) => number, tau: number, eps: number, g: number) {
+      const want = densityRef(logical, tau, eps, g);
+      expectClose([got.rho], [want.rho], { rtol: 1e-6, atol: 1e-9 });
+      // The gradient comes back in a's source layout: gradOrder maps a source index to its logical position.
+      const wantGrad = Array.from({ length: got.grad.length }, (_, i) => want.grad[gradOrder(i)]!);
+      const scale = wantGrad.reduce((m, v) => (Number.isFinite(v) ? Math.max(m, Math.abs(v)) : m), 0);
+      expectClose(got.grad, wantGrad, { rtol: 1e-5, atol: 1e-6 * scale });
+    }
+
+    const normals = (n: number, seed: number, spread = 1) => {
+      const rng = new et.Rng(seed);
+      return Float32Array.from({ length: n }, () => spread * rng.normal());
+    };
+
+    it.each([
+      ['one element', 1, 0.5, 0, 1],
+      ['three: only the float4 pass\'s tail', 3, 0.5, 0, 2],
+      ['4099 values: float4 loads and a tail of 3', 4099, 0.3, 1e-3, -3],
+      ['1.5M values: the capped grid takes two rounds', 1_500_007, 0.1, 0, 0.5],
+    ] as const)('%s matches a float64 reference, forward and backward (τ and g are views at an offset)', async (_name, n, tau, eps, g) => {
+      const src = normals(n, n, 2);
+      expectDensity(await density(src, [n], (x) => x, tau, eps, g), src, (i) => i, tau, eps, g);
+    });
+
+    it('reads transposed, offset (misaligned) and broadcast views of a through their strides', async () => {
+      const [rows, cols] = [129, 33];
+      const src = normals(rows * cols, 7);
+      // logical [cols, rows] = srcᵀ; element (j, i) of the view is src[i·cols + j]
+      const t = Float64Array.from({ length: rows * cols }, (_, k) => src[(k % rows) * cols + Math.floor(k / rows)]!);
+      expectDensity(await density(src, [rows, cols], (x) => et.transpose(x), 0.7, 0.5, 1), t, (i) => (i % cols) * rows + Math.floor(i / cols), 0.7, 0.5, 1);
+      // a dense view from element 1 (its first element is not 16-byte aligned: scalar loads); element 0 gets no gradient
+      const off = normals(4100, 8);
+      const got = await density(off, [4100], (x) => et.slice(x, [1], [4100]), 0.2, 1e-30, 0.5);
+      expect(got.grad[0]).toBe(0);
+      expectDensity({ rho: got.rho, grad: Array.from(got.grad).slice(1) }, off.subarray(1), (i) => i, 0.2, 1e-30, 0.5);
+      // a row broadcast over 50 rows (stride 0): ρ is the row's density; the row's gradient sums the 50 copies
+      const row = normals(37, 9);
+      const b = await density(row, [1, 37], (x) => et.expand(x, [50, 37]), 0.4, 0, 1);
+      const tiled = Float64Array.from({ length: 50 * 37 }, (_, k) => row[k % 37]!);
+      const want = densityRef(tiled, 0.4, 0, 1);
+      expectClose([b.rho], [want.rho], { rtol: 1e-6, atol: 1e-9 });
+      expectClose(b.grad, Array.from(row, (_, j) => 50 * want.grad[j]!), { rtol: 1e-5, atol: 1e-9 });
+    });
+
+    it('NaN and ±inf make ρ NaN (and only their own gradients); zeros at τ = 0 give exactly 0; huge and tiny values take the reference\'s limits', async () => {
+      const n = 5003;
+      const poisoned = normals(n, 10);
+      poisoned[2501] = NaN;
+      poisoned[n - 1] = -Infinity;
+      const p = await density(poisoned, [n], (x) => x, 0.3, 1e-3, 1);
+      expect(Number.isNaN(p.rho)).toBe(true);
+      expect(Array.from(p.grad).flatMap((v, i) => (Number.isNaN(v) ? [i] : []))).toEqual([2501, n - 1]);
+      expectDensity({ rho: NaN, grad: p.grad }, poisoned, (i) => i, 0.3, 1e-3, 1);
+
+      const zeros = await density(new Float32Array(10007), [10007], (x) => x, 0, 1e-30, 1);
+      expect(zeros.rho).toBe(0);
+      expect(Array.from(zeros.grad).every((v) => v === 0)).toBe(true);
+
+      const extreme = Float32Array.from([1e30, -3e38, 1e-30, 0.7, 2e19, -1e-38, 5]);
+      expectDensity(await density(extreme, [7], (x) => x, 1, 0, -2.5), extreme, (i) => i, 1, 0, -2.5);
+      // c = 0: a ≠ 0 gives 1 with gradient 0
+      const plain = Float32Array.from([1, -2, 3, 0.5, 1e-20]);
+      const c0 = await density(plain, [5], (x) => x, 0, 0, 1);
+      expect(c0.rho).toBe(1);
+      expect(Array.from(c0.grad).every((v) => v === 0)).toBe(true);
+    });
+
+    it('the cotangent scales the gradient linearly', async () => {
+      const src = normals(2049, 11);
+      const [one, minusThree] = [await density(src, [2049], (x) => x, 0.5, 0, 1), await density(src, [2049], (x) => x, 0.5, 0, -3)];
+      expectClose(minusThree.grad, Array.from(one.grad, (v) => -3 * v), { rtol: 1e-6, atol: 0 });
+    });
+
+    it('ρ is bit-identical from run to run (no float atomics)', async () => {
+      const run = () => onCuda(() => et.activationDensity(N([300001], 12, 'cuda'), et.tensor([0.1], { backend: 'cuda' })));
+      expect(Array.from(bits(await run()))).toEqual(Array.from(bits(await run())));
+    });
+
+    it('the addon checks its arguments: views outside their buffers, an empty a and a bad eps are errors, not faults', async () => {
+      const { loadCudaAddon } = await import('../engine/backends/cuda/addon.js');
+      const loaded = loadCudaAddon();
+      if ('unavailable' in loaded) throw new Error(loaded.unavailable);
+      const { addon } = loaded;
+      const [aId, tId, oId] = [addon.alloc(4 * 10), addon.alloc(4 * 3), addon.alloc(4 * 10)];
+      try {
+        addon.write(aId, Float32Array.from({ length: 10 }, (_, i) => i - 4.5));
+        addon.write(tId, Float32Array.from([NaN, 2, 1]));
+        addon.activationDensity(oId, [10], aId, 0, [1], tId, 2, 0);
+        const rho = new Float32Array(await addon.read(oId, 0, 4))[0]!;
+        expectClose([rho], [densityRef(Array.from({ length: 10 }, (_, i) => i - 4.5), 1, 0, 1).rho], { rtol: 1e-6, atol: 0 });
+        expect(() => addon.activationDensity(oId, [10], aId, 0, [1], tId, 3, 0)).toThrow(/activationDensity tau: elements \[3, 4\) outside a 3-element f32 buffer/);
+        expect(() => addon.activationDensity(oId, [10], aId, 1, [1], tId, 2, 0)).toThrow(/activationDensity a: view reaches elements \[1, 10\] of a 10-element f32 buffer/);
+        expect(() => addon.activationDensity(oId, [0], aId, 0, [1], tId, 2, 0)).toThrow(/activationDensity: a must have at least one element/);
+        expect(() => addon.activationDensity(oId, [10], aId, 0, [1], tId, 2, -1)).toThrow(/activationDensity: eps must be a finite number >= 0/);
+        expect(() => addon.activationDensityGrad(oId, [5, 2], aId, 0, [1, 5], tId, 2, tId, 3, 0)).toThrow(/activationDensityGrad cotangent: elements \[3, 4\) outside/);
+        expect(() => addon.activationDensityGrad(tId, [10], aId, 0, [1], tId, 2, tId, 1, 0)).toThrow(/activationDensityGrad output: elements \[0, 10\) outside a 3-element/);
+      } finally {
+        for (const id of [aId, tId, oId]) addon.free(id);
+      }
     });
   });
 

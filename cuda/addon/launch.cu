@@ -16,6 +16,7 @@
 #include "../matmul-int8.cuh"
 #include "../train-fused.cuh"
 #include "../tanh-jvp-step.cuh"
+#include "../activation-density.cuh"
 #include "launch-gelu-grad.h"
 #include "launch-tanh-jvp-step.h"
 
@@ -479,6 +480,36 @@ void launch_correlation_grad(const Stream& s, float* dz, const float* z, const f
   run(s, "col_dot", &col_dot_kernel, dim3(grid_dim((cols + 31) / 32, "col_dot"), static_cast<unsigned>(st.g.chunks)), dim3(32, 8), 0, dz, zhat, st.g, pa, pab);
   run(s, "col_mean2", &col_mean2_kernel, dim3(grid_dim((cols + kBlock - 1) / kBlock, "col_mean2")), dim3(kBlock), 0, pa, pab, st.g, ma, mab);
   run(s, "correlation_grad_out", &correlation_grad_out_kernel, stride_grid(rows * cols), dim3(kBlock), 0, dz, zhat, st.rstd, ma, mab, st.g);
+}
+
+// ---- the thermodynamic term's activation density ----------------------------------------------------------------
+namespace {
+// float4 loads (and stores) need a dense operand whose first element is 16-byte aligned.
+bool density_vec(const Operand& a) { return a.s.contiguous && reinterpret_cast<uintptr_t>(static_cast<const float*>(a.p) + a.s.offset) % 16 == 0; }
+}  // namespace
+
+void launch_activation_density(const Stream& s, float* out, int64_t n, const Shape& shape, const Operand& a, const float* tau, double eps, const Scratch& scratch) {
+  if (n < 1) throw LaunchError("activationDensity: a must have at least one element");
+  // One float4 per thread until the grid reaches its cap: the block count (and so the summation order) depends
+  // only on n.
+  const int64_t per_block = 4 * kDensityThreads;
+  const int64_t blocks = std::min<int64_t>((n + per_block - 1) / per_block, kDensityMaxBlocks);
+  double* partial = take<double>(scratch, blocks);
+  const auto* p = static_cast<const float*>(a.p);
+  const dim3 grid(static_cast<unsigned>(blocks)), block(kDensityThreads);
+  if (density_vec(a)) run(s, "density_partial<vec>", &density_partial_kernel<true>, grid, block, 0, p, shape, a.s, n, tau, eps, partial);
+  else run(s, "density_partial", &density_partial_kernel<false>, grid, block, 0, p, shape, a.s, n, tau, eps, partial);
+  run(s, "density_finish", &density_finish_kernel, dim3(1), block, 0, partial, static_cast<int>(blocks), n, out);
+}
+
+void launch_activation_density_grad(const Stream& s, float* out, int64_t n, const Shape& shape, const Operand& a, const float* tau, const float* g, double eps) {
+  if (n < 1) throw LaunchError("activationDensityGrad: a must have at least one element");
+  const auto* p = static_cast<const float*>(a.p);
+  if (density_vec(a) && reinterpret_cast<uintptr_t>(out) % 16 == 0) {
+    run(s, "density_grad<vec>", &density_grad_kernel<true>, stride_grid((n + 3) / 4), dim3(kBlock), 0, p, shape, a.s, n, tau, g, eps, out);
+  } else {
+    run(s, "density_grad", &density_grad_kernel<false>, stride_grid(n), dim3(kBlock), 0, p, shape, a.s, n, tau, g, eps, out);
+  }
 }
 
 // ---- the FTLE tanh step -------------------------------------------------------------------------------------------

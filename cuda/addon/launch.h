@@ -73,6 +73,13 @@ void launch_soft_histogram_grad(const Stream&, float* du, const float* u, const 
 void launch_correlation(const Stream&, float* r, const float* z, int64_t rows, int64_t cols, float eps, const Scratch& scratch);
 void launch_correlation_grad(const Stream&, float* dz, const float* z, const float* gr, int64_t rows, int64_t cols, float eps, const Scratch& scratch);
 
+// activationDensity (activation-density.cuh): out[0] = mean(a²/(a² + c)), c = τ² + eps with τ = *tau read on the
+// device; a (f32, n = numel(shape) >= 1) is read through its strides. Per-block partial sums (scratch) are combined
+// in a fixed order, so the result is bit-identical from run to run.
+void launch_activation_density(const Stream&, float* out, int64_t n, const Shape& shape, const Operand& a, const float* tau, double eps, const Scratch& scratch);
+// out (dense, n elements) = g·2ac/(a² + c)²/n with g = *g read on the device.
+void launch_activation_density_grad(const Stream&, float* out, int64_t n, const Shape& shape, const Operand& a, const float* tau, const float* g, double eps);
+
 // out [m, n] = x [m, k] · (wq·ws)ᵀ with dense operands (matmul-int8.cuh); int8_activations quantises x per row.
 // K above this makes the 'int8' path's 32-bit accumulator able to overflow (127²·K >= 2^31).
 constexpr int64_t kInt8MaxK = 133152;

@@ -366,6 +366,42 @@ void op_correlation_grad(const Napi::CallbackInfo& info) {
   launch_correlation_grad(dev().stream(), out, z, g, rows, cols, static_cast<float>(arg_number(info[7], "eps")), scratch.fn());
 }
 
+namespace {
+// eps of activationDensity / activationDensityGrad: finite and >= 0, as the op checks.
+double density_eps(const Napi::Value& v, const char* op) {
+  const double eps = arg_number(v, "eps");
+  if (!(eps >= 0) || !std::isfinite(eps)) throw LaunchError(std::string(op) + ": eps must be a finite number >= 0");
+  return eps;
+}
+}  // namespace
+
+// activationDensity(out, shape, a(3), tau, tauOffset, eps): out [1] = mean(a²/(a² + τ² + eps)); a strided over
+// shape, τ the one element at tauOffset (read on the device).
+void op_activation_density(const Napi::CallbackInfo& info) {
+  const Shape shape = arg_shape(info[1], "shape");
+  const int64_t n = numel(shape);
+  if (n < 1) throw LaunchError("activationDensity: a must have at least one element");
+  const double eps = density_eps(info[7], "activationDensity");
+  const Operand a = operand(info, 2, kF32, shape, "activationDensity a");
+  const float* tau = f32_range(info, 5, 1, "activationDensity tau");
+  auto* out = static_cast<float*>(dense_out(info[0], kF32, 1, "activationDensity output"));
+  ScratchBlocks scratch;
+  launch_activation_density(dev().stream(), out, n, shape, a, tau, eps, scratch.fn());
+}
+
+// activationDensityGrad(out, shape, a(3), tau, tauOffset, g, gOffset, eps): out (dense over shape) = g·2ac/(a² + c)²/n.
+void op_activation_density_grad(const Napi::CallbackInfo& info) {
+  const Shape shape = arg_shape(info[1], "shape");
+  const int64_t n = numel(shape);
+  if (n < 1) throw LaunchError("activationDensityGrad: a must have at least one element");
+  const double eps = density_eps(info[9], "activationDensityGrad");
+  const Operand a = operand(info, 2, kF32, shape, "activationDensityGrad a");
+  const float* tau = f32_range(info, 5, 1, "activationDensityGrad tau");
+  const float* g = f32_range(info, 7, 1, "activationDensityGrad cotangent");
+  auto* out = static_cast<float*>(dense_out(info[0], kF32, n, "activationDensityGrad output"));
+  launch_activation_density_grad(dev().stream(), out, n, shape, a, tau, g, eps);
+}
+
 // matmulInt8(out, x, xOffset, wq(i8), wqOffset, ws, wsOffset, m, n, k, activations 'f32' | 'int8')
 void op_matmul_int8(const Napi::CallbackInfo& info) {
   const int64_t m = arg_int(info[7], "m"), n = arg_int(info[8], "n"), k = arg_int(info[9], "k");

@@ -1,6 +1,7 @@
-// Tests of the fused EIT-P kernels (soft histogram, correlation, tanhJvp's matmul epilogue, the FTLE tanh step) and the int8 matmul under
-// the emulator, against naive double-precision host loops written from the spec. Shapes are ragged, grids have more
-// blocks than the emulator's workers, and the soft histogram's grid-stride loop takes several rounds.
+// Tests of the fused EIT-P kernels (soft histogram, correlation, tanhJvp's matmul epilogue, the FTLE tanh step, the
+// activation density) and the int8 matmul under the emulator, against naive double-precision host loops written from
+// the spec. Shapes are ragged, grids have more blocks than the emulator's workers, and the soft histogram's and the
+// activation density's grid-stride loops take several rounds.
 #include <algorithm>
 #include <climits>
 #include <cmath>
@@ -336,6 +337,111 @@ void test_tanh_jvp_step(const StepCase& c, const char* what) {
   cudaFree(dv), cudaFree(dw), cudaFree(dh), cudaFree(dgy), cudaFree(y), cudaFree(z);
 }
 
+// ---- activation density ---------------------------------------------------------------------------------------------
+// a as stored: logical [rows, cols], either dense row-major from `offset` or transposed (column-major, strides
+// {1, rows}: the view of a [cols, rows] buffer); `at` maps a logical index to its place in the buffer.
+struct DensityLayout {
+  int64_t rows, cols, offset;
+  bool transposed;
+  int64_t n() const { return rows * cols; }
+  int64_t at(int64_t i) const { return transposed ? offset + (i % cols) * rows + i / cols : offset + i; }
+  Operand operand(const float* buf) const {
+    if (!transposed) return Operand{buf, dense(offset)};
+    Strides st{};
+    st.offset = offset;
+    st.stride[0] = 1, st.stride[1] = rows;
+    return Operand{buf, st};
+  }
+  Shape shape() const {
+    if (!transposed) return shape1(n());
+    Shape s{};
+    s.rank = 2;
+    s.dim[0] = rows, s.dim[1] = cols;
+    return s;
+  }
+};
+
+// The spec in double: c = τ² + eps, ρ = mean(a²/(a² + c)), grad_i = g·2a_i·c/(a_i² + c)²/n.
+struct DensityWant {
+  double rho;
+  std::vector<double> grad;
+};
+DensityWant density_reference(const std::vector<float>& buf, const DensityLayout& l, float tau, double eps, float g) {
+  const int64_t n = l.n();
+  const double c = static_cast<double>(tau) * tau + eps;
+  DensityWant w{0.0, std::vector<double>(n)};
+  for (int64_t i = 0; i < n; ++i) {
+    const double a = buf[l.at(i)], a2 = a * a;
+    w.rho += a2 / (a2 + c);
+    w.grad[i] = g * 2 * a * c / ((a2 + c) * (a2 + c)) / static_cast<double>(n);
+  }
+  w.rho /= static_cast<double>(n);
+  return w;
+}
+
+// Equal to the f32 rounding of `want` (NaN, ±∞ and values beyond f32's range included) or within atol + rtol·|want|.
+bool density_close(float got, double want, double rtol, double atol) {
+  if (std::isnan(got) || std::isnan(want)) return std::isnan(got) && std::isnan(want);
+  if (got == static_cast<float>(want)) return true;
+  return std::fabs(got - want) <= atol + rtol * std::fabs(want);
+}
+
+// Runs both kernels on `buf` as laid out by `l` (τ and g as one-element views at an offset inside their buffers) and
+// checks them against the double reference; the forward twice, bitwise equal.
+void check_density(const char* what, const std::vector<float>& buf, const DensityLayout& l, float tau, double eps, float g) {
+  const int64_t n = l.n();
+  const std::vector<float> tau_buf = {NAN, NAN, tau}, g_buf = {NAN, g};
+  float *da = upload(buf), *dtau = upload(tau_buf), *dg = upload(g_buf), *rho = device<float>(2), *grad = device<float>(n);
+  {
+    ScratchHolder scratch;
+    launch_activation_density(stream(), rho, n, l.shape(), l.operand(da), dtau + 2, eps, scratch.fn());
+    launch_activation_density(stream(), rho + 1, n, l.shape(), l.operand(da), dtau + 2, eps, scratch.fn());
+  }
+  launch_activation_density_grad(stream(), grad, n, l.shape(), l.operand(da), dtau + 2, dg + 1, eps);
+  const DensityWant want = density_reference(buf, l, tau, eps, g);
+  double scale = 0;
+  for (const double v : want.grad) scale = std::isfinite(v) ? std::max(scale, std::fabs(v)) : scale;
+  int bad = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    if (density_close(grad[i], want.grad[i], 1e-5, 1e-6 * scale)) continue;
+    if (bad++ < 5) std::printf("  %s: a[%ld] = %.9g: grad %.9g, want %.9g\n", what, (long)i, buf[l.at(i)], grad[i], want.grad[i]);
+  }
+  EXPECT(density_close(rho[0], want.rho, 1e-6, 1e-9), "activationDensity %s (n=%ld): %.9g, want %.12g", what, (long)n, rho[0], want.rho);
+  EXPECT(std::memcmp(rho, rho + 1, sizeof(float)) == 0, "activationDensity %s: two runs differ (%.9g, %.9g)", what, rho[0], rho[1]);
+  EXPECT(bad == 0, "activationDensityGrad %s (n=%ld): %d of %ld wrong", what, (long)n, bad, (long)n);
+  cudaFree(da), cudaFree(dtau), cudaFree(dg), cudaFree(rho), cudaFree(grad);
+}
+
+// randn scaled values in a NaN-filled buffer, so an element read outside the view poisons the result.
+void test_activation_density(const char* what, const DensityLayout& l, float spread, float tau, double eps, float g) {
+  const auto vals = randn(l.n(), 61);
+  std::vector<float> buf(l.offset + l.n() + 3, NAN);
+  for (int64_t i = 0; i < l.n(); ++i) buf[l.at(i)] = spread * vals[i];
+  check_density(what, buf, l, tau, eps, g);
+}
+
+// Values the f32 fast path cannot take (the fallback's double arithmetic) and the NaN rules of the reference.
+void test_activation_density_special() {
+  const DensityLayout flat5{1, 5, 0, false};
+  // a = 0 with τ = 0, eps = 1e-30: density 0 and gradient 0, exactly.
+  check_density("zeros, tau 0, eps 1e-30", std::vector<float>(5, 0.0f), flat5, 0.0f, 1e-30, 1.0f);
+  // |a| ≫ √c (x² overflows f32), tiny |a| and a moderate one, from float4 and scalar tail elements.
+  check_density("huge and tiny values", {1e30f, -3e38f, 1e-30f, 0.7f, 2e19f, -1e-38f, 5.0f}, {1, 7, 0, false}, 1.0f, 0.0, -2.5f);
+  // τ far below every |a|: every x² overflows, 1/√c is still an f32.
+  test_activation_density("tau 1e-30, eps 0", {1, 1031, 0, false}, 1.0f, 1e-30f, 0.0, 1.0f);
+  // c = 0: a ≠ 0 gives 1 and gradient 0; with one a = 0 (0/0) the density is NaN, as is that element's gradient.
+  check_density("c = 0", {1.0f, -2.0f, 3.0f, 0.5f, 1e-20f}, flat5, 0.0f, 0.0, 1.0f);
+  check_density("c = 0 with a zero", {1.0f, -2.0f, 0.0f, 0.5f, 1e-20f}, flat5, 0.0f, 0.0, 1.0f);
+  // NaN and ±∞ in a make the density NaN; only their own gradients are NaN.
+  std::vector<float> poisoned = randn(4099, 62);
+  poisoned[2050] = NAN;
+  check_density("a NaN", poisoned, {1, 4099, 0, false}, 0.3f, 1e-3, 1.0f);
+  poisoned[2050] = 1.0f, poisoned[4098] = -INFINITY;
+  check_density("-inf in the tail", poisoned, {1, 4099, 0, false}, 0.3f, 1e-3, 1.0f);
+  // NaN τ: everything NaN.
+  check_density("tau NaN", {1.0f, 2.0f, 3.0f}, {1, 3, 0, false}, NAN, 0.0, 1.0f);
+}
+
 }  // namespace
 
 void test_eitp_kernels() {
@@ -365,6 +471,15 @@ void test_eitp_kernels() {
   test_tanh_jvp_step({300, 5, 7, 7, 1, 0, -1}, "more blocks than workers, one warp");
   test_tanh_jvp_step({2, 5, 0, 0, 1, 0, -1}, "in = 0: every row is zero");
   test_tanh_jvp_step({3, 0, 5, 5, 1, 0, -1}, "out = 0: ln 0 only");
+  test_activation_density("one element", {1, 1, 0, false}, 1.0f, 0.5f, 0.0, 1.0f);
+  test_activation_density("three: the float4 path's tail only", {1, 3, 0, false}, 1.0f, 0.5f, 0.0, 1.0f);
+  test_activation_density("odd n, float4 + tail", {1, 1031, 0, false}, 3.0f, 0.3f, 1e-3, -3.0f);
+  test_activation_density("misaligned dense a: scalar loads", {1, 4099, 1, false}, 1.0f, 0.2f, 1e-30, 0.5f);
+  test_activation_density("transposed a", {33, 129, 5, true}, 2.0f, 0.7f, 0.5, 1.0f);
+  test_activation_density("capped grid, three rounds", {1, 3000017, 0, false}, 1.0f, 0.1f, 0.0, 1.0f);
+  test_activation_density("transposed, capped grid", {1501, 701, 2, true}, 1.0f, 0.25f, 1e-6, 2.0f);
+  test_activation_density("large tau", {1, 70001, 0, false}, 1.0f, 1e3f, 0.0, 1.0f);
+  test_activation_density_special();
 }
 
 }  // namespace eitp_test

@@ -70,6 +70,10 @@ export interface CudaAddon {
   correlation(out: Id, z: Id, zOffset: number, rows: number, cols: number, eps: number): void;
   /** out [rows, cols] = dz for the cotangent gR [cols, cols] of correlation(z). */
   correlationGrad(out: Id, z: Id, zOffset: number, gR: Id, gOffset: number, rows: number, cols: number, eps: number): void;
+  /** out [1] = mean(a²/(a² + τ² + eps)); a strided over shape, τ the one f32 at tauOffset (read on the device). */
+  activationDensity(out: Id, shape: Shape, a: Id, aOffset: number, aStrides: Strides, tau: Id, tauOffset: number, eps: number): void;
+  /** out (dense over shape) = g·2ac/(a² + c)²/n, c = τ² + eps; τ and g one f32 each, read on the device. */
+  activationDensityGrad(out: Id, shape: Shape, a: Id, aOffset: number, aStrides: Strides, tau: Id, tauOffset: number, g: Id, gOffset: number, eps: number): void;
   matmulInt8(out: Id, x: Id, xOffset: number, wq: Id, wqOffset: number, ws: Id, wsOffset: number, m: number, n: number, k: number, activations: 'f32' | 'int8'): void;
   embedding(dtype: CudaDType, out: Id, table: Id, tableOffset: number, ids: Id, idsOffset: number, n: number, rows: number, dim: number): void;
   scatterAdd(out: Id, ids: Id, idsOffset: number, values: Id, valuesOffset: number, n: number, rows: number, dim: number): void;

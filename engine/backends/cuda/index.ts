@@ -6,6 +6,7 @@
 import type { Backend, KernelTable } from '../../backend.js';
 import { type DType, type TypedArray, itemSize } from '../../dtype.js';
 import { BackendError } from '../../errors.js';
+import { activationDensityKernels } from './activation-density.js';
 import { type CudaDeviceInfo, type LoadedAddon, deviceIndexError, loadCudaAddon } from './addon.js';
 import { CUDA_DTYPES, CudaContext } from './context.js';
 import type { CudaBuffer } from './cuda-buffer.js';
@@ -38,6 +39,7 @@ export function createCudaBackend(loaded: LoadedAddon): CudaBackend {
     ...quantKernels(ctx),
     ...indexingKernels(ctx),
     ...trainFusedKernels(ctx),
+    ...activationDensityKernels(ctx),
   } satisfies Required<KernelTable<CudaBuffer>>;
   return {
     name: 'cuda',
