@@ -16,6 +16,39 @@ export function numel(shape: Shape): number {
   return n;
 }
 
+/**
+ * Strides that show a tensor of (shape, strides) as newShape without moving data, or null when its memory layout
+ * does not allow it. Dims whose elements are laid out one after another (stride[i] = stride[i + 1]·shape[i + 1],
+ * or size 1) form runs; newShape may split and merge dims inside a run but never across two. So a slice along the
+ * last axis, reshaped to split that axis, stays a view, and a transposed matrix flattened needs a copy.
+ */
+export function viewStrides(shape: Shape, strides: readonly number[], newShape: Shape): number[] | null {
+  const out = new Array<number>(newShape.length);
+  if (numel(shape) === 0 || shape.length === 0) return contiguousStrides(newShape);
+  let v = newShape.length - 1;
+  let runStride = strides[shape.length - 1]!;
+  let runSize = 1;
+  let viewSize = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    runSize *= shape[d]!;
+    const runEnds = d === 0 || (shape[d - 1] !== 1 && strides[d - 1] !== runSize * runStride);
+    if (!runEnds) continue;
+    // the new dims that cover this run, innermost first; size-1 dims are free to take any stride
+    while (v >= 0 && (viewSize < runSize || newShape[v] === 1)) {
+      out[v] = viewSize * runStride;
+      viewSize *= newShape[v]!;
+      v--;
+    }
+    if (viewSize !== runSize) return null;
+    if (d > 0) {
+      runStride = strides[d - 1]!;
+      runSize = 1;
+      viewSize = 1;
+    }
+  }
+  return v === -1 ? out : null;
+}
+
 export function contiguousStrides(shape: Shape): number[] {
   const strides = new Array<number>(shape.length);
   let s = 1;

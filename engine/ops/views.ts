@@ -5,7 +5,7 @@
 import { apply } from '../dispatch.js';
 import { type DType, carriesGradient, isDType } from '../dtype.js';
 import { ArgumentError, AxisError, DTypeError, ShapeError } from '../errors.js';
-import { type Shape, assertValidShape, contiguousStrides, normalizeAxis, numel, shapesEqual } from '../shape.js';
+import { type Shape, assertValidShape, contiguousStrides, normalizeAxis, numel, shapesEqual, viewStrides } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import type { OpDef } from './op-def.js';
 import { ctx, meta } from './infer.js';
@@ -21,8 +21,9 @@ export const viewDefs = {
       return meta(shape, x!.dtype);
     },
     view: (x, { shape }) => {
-      if (!x.isContiguous) throw new ShapeError('reshape view needs a contiguous input', ctx('reshape', [x]));
-      return { shape, strides: contiguousStrides(shape), offset: x.offset };
+      const strides = x.isContiguous ? contiguousStrides(shape) : viewStrides(x.shape, x.strides, shape);
+      if (!strides) throw new ShapeError(`this layout cannot be viewed as [${shape.join(', ')}]; make it contiguous first`, ctx('reshape', [x]));
+      return { shape, strides, offset: x.offset };
     },
     vjp: (g, { inputs: [x] }) => [reshape(g, x!.shape)],
     jvp: ([t], { attrs }) => reshape(t!, attrs.shape),
@@ -141,7 +142,8 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
     }
     resolved = shape.map((d) => (d === -1 ? x.size / known : d));
   }
-  const base = x.isContiguous ? x : contiguous(x);
+  // a view whenever the layout allows one (torch's view rule); a copy only when dims to merge are not adjacent in memory
+  const base = x.isContiguous || viewStrides(x.shape, x.strides, resolved) ? x : contiguous(x);
   return apply('reshape', [base], { shape: resolved });
 }
 

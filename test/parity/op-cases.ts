@@ -162,6 +162,18 @@ export const OP_CASES: OpCase[] = [
   { name: 'stack + split', covers: ['concat', 'slice', 'reshape'], inputs: [S(7, 3), S(7, 3)], fn: (a, b) => et.split(et.stack([a!, b!], 1), [1, 1], 1)[1]! },
   { name: 'pad', covers: ['pad', 'slice'], inputs: [S(7, 5)], fn: (x) => et.pad(x!, [[1, 2], [0, 3]]) },
   { name: 'slice view', covers: ['slice', 'contiguous'], inputs: [S(7, 33)], fn: (x) => et.contiguous(et.slice(x!, [1, 3], [6, 30])) },
+  // q and k as the GPT takes them: last-axis slices of one [B, T, 3d] projection, split into heads by a reshape that
+  // stays a view (row stride 3d), permuted to [B, H, T, hd]; their batched product, a reduction and exp read them strided
+  {
+    name: 'reshape view of a sliced projection (attention heads)',
+    covers: ['reshape', 'slice', 'permute', 'matmul'],
+    inputs: [S(2, 5, 18)],
+    fn: (x) => {
+      const head = (k: number) => et.slice(x!, [0, 0, 6 * k], [2, 5, 6 * k + 6]).reshape([2, 5, 2, 3]).permute([0, 2, 1, 3]);
+      const [q, k] = [head(0), head(1)];
+      return et.matmul(q, et.transpose(k)).add(et.sum(et.exp(head(2)), -1, true));
+    },
+  },
   { name: 'reshape of transposed', covers: ['reshape', 'permute', 'contiguous'], inputs: [S(7, 33)], fn: (x) => et.reshape(et.transpose(x!), [33 * 7]) },
   { name: 'stopGradient', covers: ['stopGradient'], inputs: [S(7, 5)], fn: (x) => et.mul(x!, et.stopGradient(x!)) },
 ];
