@@ -8,12 +8,13 @@ import { add } from '../ops/binary.js';
 import { cast } from '../ops/views.js';
 import { opTable } from '../ops/table.js';
 import type { OpDef } from '../ops/op-def.js';
-import type { OpName } from '../ops/attrs.js';
+import type { OpAttrs, OpName } from '../ops/attrs.js';
 import { shapesEqual } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { insideReverseTransform, withGradMode } from './grad-mode.js';
 import { keep } from '../memory.js';
 import { apply } from '../dispatch.js';
+import { type SlicePiece, combineSlicePieces } from './slice-cotangents.js';
 
 const contiguousCopy = (t: Tensor): Tensor => apply('contiguous', [t], {});
 
@@ -74,16 +75,35 @@ export function computeGradients(
     const prev = grads.get(t);
     grads.set(t, prev ? addGradients(prev, g) : g);
   };
+  // slice VJPs' cotangents per input, combined once every consumer of the input has been visited
+  const pieces = new Map<Tensor, SlicePiece[]>();
+  const settle = (t: Tensor) => {
+    const list = pieces.get(t);
+    if (!list) return;
+    pieces.delete(t);
+    accumulate(t, combineSlicePieces(t.shape, list, addGradients));
+  };
   roots.forEach((r, i) => accumulate(r, seeds[i]!));
   withGradMode(createGraph, () => {
     for (let i = order.length - 1; i >= 0; i--) {
       const t = order[i]!;
       const node = t.node;
+      settle(t);
       const g = grads.get(t);
       if (!node || !g) continue;
       if (relevant && !relevant.has(t)) continue;
       // the message only when it is needed: building it for every input of every node showed in profiles
       for (const input of node.inputs) if (input.isDisposed) input.assertLive(`backward through ${node.op}`);
+      if (node.op === 'slice') {
+        const input = node.inputs[0]!;
+        if (input.requiresGrad && (!relevant || relevant.has(input))) {
+          const { starts, ends } = node.attrs as OpAttrs['slice'];
+          const list = pieces.get(input);
+          if (list) list.push({ g, starts, ends });
+          else pieces.set(input, [{ g, starts, ends }]);
+        }
+        continue;
+      }
       const def = opTable()[node.op] as OpDef<OpName>;
       const inputGrads = def.vjp!(g, { inputs: node.inputs, output: t, attrs: node.attrs });
       node.inputs.forEach((input, k) => {
@@ -96,6 +116,7 @@ export function computeGradients(
         accumulate(input, gi);
       });
     }
+    for (const t of [...pieces.keys()]) settle(t);
   });
   return grads;
 }
