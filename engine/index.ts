@@ -41,6 +41,7 @@ export type { GradActivation, AdamStepAttrs, SgdStepAttrs } from './ops/attrs.js
 export { softHistogram, correlation, coherence, coherenceOfCorrelation, tanhJvp, EITP_HISTOGRAM } from './ops/eitp-fused.js';
 export { tanhJvpStep, type TanhJvpStep } from './ops/tanh-jvp-step.js';
 export { activationDensity } from './ops/activation-density.js';
+export { softmaxGrad } from './ops/softmax-grad.js';
 export { matmulInt8 } from './ops/quant.js';
 export { embedding, scatterAdd, oneHot } from './ops/indexing.js';
 export { concat, stack, split, pad } from './ops/structure.js';

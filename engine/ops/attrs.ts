@@ -101,6 +101,8 @@ export interface OpAttrs {
   // fused training kernels: the backward passes of the nn ops, the matmul epilogue and the optimizer update
   crossEntropyGrad: { readonly reduction: 'mean' | 'sum' | 'none' };
   layerNormGrad: { readonly eps: number };
+  /** y ⊙ (g − Σ_axis g ⊙ y): softmax's backward (and tangent) from its output y. */
+  softmaxGrad: { readonly axis: number };
   activationGrad: { readonly activation: GradActivation };
   /** g·gelu′(x): gelu's backward (and tangent) from its input, in one kernel. */
   geluGrad: { readonly approximate: 'none' | 'tanh' };

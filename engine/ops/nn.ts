@@ -13,6 +13,7 @@ import { add, mul, sub } from './binary.js';
 import { ctx, meta, requireFloat, requireInt, requireSameDtype } from './infer.js';
 import { oneHot } from './indexing.js';
 import type { OpDef } from './op-def.js';
+import { softmaxGrad } from './softmax-grad.js';
 import { logsumexp, mean, sum } from './reduce.js';
 import { layerNormGrads } from './train-fused.js';
 import { exp, neg, rsqrt, square } from './unary.js';
@@ -57,8 +58,8 @@ export const nnDefs = {
   softmax: {
     arity: 1,
     infer: (inputs) => (requireFloat('softmax', inputs), meta(inputs[0]!.shape, inputs[0]!.dtype)),
-    vjp: (g, { output: y, attrs: { axis } }) => [mul(y, sub(g, sum(mul(g, y), axis, true)))],
-    jvp: ([t], { output: y, attrs: { axis } }) => mul(y, sub(t!, sum(mul(t!, y), axis, true))),
+    vjp: (g, { output: y, attrs: { axis } }) => [softmaxGrad(y, g, axis)],
+    jvp: ([t], { output: y, attrs: { axis } }) => softmaxGrad(y, t!, axis),
     composite: ([x], { axis }) => exp(sub(x!, logsumexp(x!, axis, true))),
   },
   logSoftmax: {

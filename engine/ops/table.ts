@@ -11,6 +11,7 @@ import { nnDefs } from './nn.js';
 import type { OpTable } from './op-def.js';
 import { quantDefs } from './quant.js';
 import { reduceDefs } from './reduce.js';
+import { softmaxGradDefs } from './softmax-grad.js';
 import { structureDefs } from './structure.js';
 import { tanhJvpStepDefs } from './tanh-jvp-step.js';
 import { trainFusedDefs } from './train-fused.js';
@@ -31,6 +32,7 @@ export function opTable(): OpTable {
     ...matmulDefs,
     ...nnDefs,
     ...trainFusedDefs,
+    ...softmaxGradDefs,
     ...eitpFusedDefs,
     ...tanhJvpStepDefs,
     ...activationDensityDefs,

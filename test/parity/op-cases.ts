@@ -129,6 +129,15 @@ export const OP_CASES: OpCase[] = [
   { name: 'correlation wide', covers: ['correlation', 'correlationGrad'], inputs: [S(9, 67)], fn: (z) => et.correlation(z!) },
   // τ from a one-element input (its cotangent goes through the composite); a strided (transposed) a; 4,115 values
   // span many workgroups / blocks / thread chunks; the double backward differentiates activationDensityGrad.
+  // softmax's backward and tangent as one op; along a middle axis (elements strided), and differentiated twice
+  { name: 'softmaxGrad', covers: ['softmaxGrad'], inputs: [S(7, 33), S(7, 33)], fn: (x, g) => et.softmaxGrad(et.softmax(x!, 1), g!, 1) },
+  { name: 'softmaxGrad middle axis', covers: ['softmaxGrad'], inputs: [S(3, 17, 5), S(3, 17, 5)], fn: (x, g) => et.softmaxGrad(et.softmax(x!, 1), g!, 1) },
+  {
+    name: 'softmax (double backward)',
+    covers: ['softmax', 'softmaxGrad'],
+    inputs: [S(5, 33)],
+    fn: (x) => et.grad((z: et.Tensor) => et.softmax(z, -1).square().sum())(x!) as et.Tensor,
+  },
   { name: 'activationDensity', covers: ['activationDensity', 'activationDensityGrad'], inputs: [S(7, 33), S(1)], fn: (a, t) => et.activationDensity(a!, et.mul(t!, 0.5), { eps: 1e-3 }) },
   { name: 'activationDensity strided', covers: ['activationDensity', 'activationDensityGrad'], inputs: [S(33, 7), S()], fn: (a, t) => et.activationDensity(et.transpose(a!), t!) },
   { name: 'activationDensity large', covers: ['activationDensity', 'activationDensityGrad'], inputs: [S(5, 823), S()], fn: (a, t) => et.activationDensity(et.mul(a!, 3), et.mul(t!, 0.3)) },

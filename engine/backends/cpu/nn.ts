@@ -1,4 +1,4 @@
-/** Fused neural-network kernels: softmax, logSoftmax, softmax cross-entropy and layerNorm. */
+/** Fused neural-network kernels: softmax (and its backward softmaxGrad), logSoftmax, softmax cross-entropy and layerNorm. */
 import type { Kernel, KernelOpName } from '../../backend.js';
 import { ArgumentError } from '../../errors.js';
 import { numel } from '../../shape.js';
@@ -33,6 +33,24 @@ function softmaxLike(log: boolean): CpuKernel<'softmax' | 'logSoftmax'> {
   };
 }
 
+/** y ⊙ (g − Σ g ⊙ y) along `axis` (elements stride `inner` apart), the sum in f64. */
+const softmaxGrad: CpuKernel<'softmaxGrad'> = ([y, g], o, { axis }) => {
+  const shape = y!.layout.shape;
+  const [ys, gs] = [dense(y!), dense(g!)];
+  const r = out(o);
+  const len = shape[axis]!;
+  const inner = numel(shape.slice(axis + 1));
+  const outer = numel(shape.slice(0, axis));
+  for (let p = 0; p < outer; p++) {
+    for (let q = 0; q < inner; q++) {
+      const s = p * len * inner + q;
+      let dot = 0;
+      for (let j = 0; j < len; j++) dot += gs[s + j * inner]! * ys[s + j * inner]!;
+      for (let j = 0; j < len; j++) r[s + j * inner] = ys[s + j * inner]! * (gs[s + j * inner]! - dot);
+    }
+  }
+};
+
 /** Mean and 1/sqrt(var + eps) of a[s .. s + d) (population variance around the mean, two passes). */
 export function rowMoments(a: ArrayLike<number>, s: number, d: number, eps: number): { mu: number; rstd: number } {
   let mu = 0;
@@ -46,6 +64,7 @@ export function rowMoments(a: ArrayLike<number>, s: number, d: number, eps: numb
 export const nnKernels = {
   softmax: softmaxLike(false) as CpuKernel<'softmax'>,
   logSoftmax: softmaxLike(true) as CpuKernel<'logSoftmax'>,
+  softmaxGrad,
   crossEntropy: (([logits, targets], o, { reduction }) => {
     const shape = logits!.layout.shape;
     const classes = shape[shape.length - 1]!;
