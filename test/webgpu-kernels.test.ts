@@ -22,6 +22,7 @@ const SPECS: { file: string; defines: Record<string, string>[] }[] = [
   { file: 'reduce.wgsl', defines: [{ TI: 'f32', TO: 'f32' }, { TI: 'f32', TO: 'i32' }, { TI: 'i32', TO: 'i32' }, { TI: 'u32', TO: 'u32' }] },
   { file: 'matmul.wgsl', defines: [{ TM: '4u', TN: '4u' }, { TM: '1u', TN: '1u' }, { TM: '8u', TN: '4u' }] },
   { file: 'softmax.wgsl', defines: [{}] },
+  { file: 'softmax-grad.wgsl', defines: [{}] },
   { file: 'cross-entropy.wgsl', defines: [{ TT: 'i32' }, { TT: 'u32' }] },
   { file: 'layer-norm.wgsl', defines: [{}] },
   { file: 'embedding.wgsl', defines: [{ TI: 'i32' }, { TI: 'u32' }] },

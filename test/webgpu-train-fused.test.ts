@@ -2,13 +2,14 @@
  * The fused training kernels of the webgpu backend (crossEntropyGrad, layerNormGrad, activationGrad, geluGrad, linear,
  * adamStep, sgdStep) against the cpu reference kernels on ragged shapes, against their composite references on webgpu
  * itself, and against hand-computed values; linear on shapes that reach every matmul variant it can pick, with w
- * dense and as a transposed view; the out-of-range target error.
+ * dense and as a transposed view; the out-of-range target error. softmaxGrad against a float64 reference computed
+ * here: long, ragged and many lines, non-last axes, strided / offset / broadcast views, NaN, one dispatch.
  */
 import { describe, expect, it } from 'vitest';
 import { apply as applyOp } from '../engine/dispatch.js';
 import { ArgumentError } from '../engine/errors.js';
 import * as et from '../engine/index.js';
-import { initWebGPU, webgpuDevice } from '../engine/backends/webgpu/index.js';
+import { initWebGPU, webgpuDevice, webgpuStats } from '../engine/backends/webgpu/index.js';
 import { MATMUL_VARIANTS, pickVariant } from '../engine/backends/webgpu/kernels-matmul.js';
 import { kernelSource } from '../engine/backends/webgpu/shaders.js';
 import { compareArrays } from './helpers/backends.js';
@@ -175,6 +176,169 @@ describe.runIf(status.available)('webgpu layerNormGrad', () => {
   it('reads strided x and g', async () => {
     const inputs = (b: et.BackendName) => [randn([9, 40], 1, b).transpose(), randn([9], 2, b), randn([9, 40], 3, b).transpose()];
     expectLayerNormClose(await onBoth((b) => applyOp('layerNormGrad', inputs(b), { eps: 1e-5 })), inputs('cpu'));
+  });
+});
+
+describe.runIf(status.available)('webgpu softmaxGrad', () => {
+  /** [outer, len, inner] around `axis`: the lines are outer × inner, of len elements `inner` apart. */
+  const linesOf = (shape: number[], axis: number) => ({
+    outer: shape.slice(0, axis).reduce((a, d) => a * d, 1),
+    len: shape[axis]!,
+    inner: shape.slice(axis + 1).reduce((a, d) => a * d, 1),
+  });
+  /** Host f32 operands: y a softmax along `axis` of logits 2·N(0, 1) (formed in f64, then rounded), g ~ N(0, 1). */
+  const hostOperands = (shape: number[], axis: number, seed: number): { y: Float32Array; g: Float32Array } => {
+    const logits = et.randn(shape, { seed, backend: 'cpu' });
+    const cot = et.randn(shape, { seed: seed + 1, backend: 'cpu' });
+    const x = logits.dataSync() as Float32Array;
+    const g = (cot.dataSync() as Float32Array).slice();
+    et.dispose([logits, cot]);
+    const { outer, len, inner } = linesOf(shape, axis);
+    const y = new Float32Array(x.length);
+    for (let p = 0; p < outer; p++) {
+      for (let q = 0; q < inner; q++) {
+        const s = p * len * inner + q;
+        let m = -Infinity;
+        for (let j = 0; j < len; j++) m = Math.max(m, 2 * x[s + j * inner]!);
+        let z = 0;
+        for (let j = 0; j < len; j++) z += Math.exp(2 * x[s + j * inner]! - m);
+        for (let j = 0; j < len; j++) y[s + j * inner] = Math.exp(2 * x[s + j * inner]! - m) / z;
+      }
+    }
+    return { y, g };
+  };
+  /**
+   * The float64 y ⊙ (g − Σ g ⊙ y) of the same f32 values, element by element within what an f32 kernel may differ
+   * by: its dot sums len rounded products, so it is off by up to (len + 1)·u·Σ|g ⊙ y| (u = 2⁻²⁴), which the
+   * subtraction and the product by y carry into the output with a few ulps of their own. NaN must match NaN.
+   */
+  const expectSoftmaxGrad = (got: ArrayLike<number>, y: Float32Array, g: Float32Array, shape: number[], axis: number): void => {
+    const u = 2 ** -24;
+    const { outer, len, inner } = linesOf(shape, axis);
+    const want = new Float64Array(y.length);
+    const bound = new Float64Array(y.length);
+    for (let p = 0; p < outer; p++) {
+      for (let q = 0; q < inner; q++) {
+        const s = p * len * inner + q;
+        let dot = 0;
+        let mag = 0;
+        for (let j = 0; j < len; j++) {
+          dot += g[s + j * inner]! * y[s + j * inner]!;
+          mag += Math.abs(g[s + j * inner]! * y[s + j * inner]!);
+        }
+        for (let j = 0; j < len; j++) {
+          const i = s + j * inner;
+          want[i] = y[i]! * (g[i]! - dot);
+          bound[i] = Math.abs(y[i]!) * ((len + 2) * u * mag + 2 * u * (Math.abs(g[i]!) + Math.abs(dot))) + 2 * u * Math.abs(want[i]!);
+        }
+      }
+    }
+    expect(got.length).toBe(want.length);
+    for (let i = 0; i < want.length; i++) {
+      const ok = Number.isNaN(want[i]!) ? Number.isNaN(got[i]!) : Math.abs(got[i]! - want[i]!) <= bound[i]!;
+      if (!ok) expect.fail(`element ${i} of ${JSON.stringify(shape)} along ${axis}: got ${got[i]}, want ${want[i]} ± ${bound[i]}`);
+    }
+  };
+  const onDevice = (a: Float32Array, shape: number[]) => et.tensor(a, { shape, backend: 'webgpu' });
+  /** The same values as a permuted view (a dense copy laid out along `perm`, permuted back): strided, offset 0. */
+  const permutedView = (t: et.Tensor, perm: number[]): et.Tensor => {
+    const inverse = perm.map((_, i) => perm.indexOf(i));
+    return et.permute(et.permute(t, inverse).contiguous(), perm);
+  };
+  const run = async (y: et.Tensor, g: et.Tensor, axis: number): Promise<Float32Array> => {
+    const out = et.softmaxGrad(y, g, axis);
+    const data = (await out.data()) as Float32Array;
+    out.dispose();
+    return data;
+  };
+
+  // last axis: attention's [B, H, T, T] (T = 24 and 256, the latter 8192 rows), T = 1024, lengths 1 and around 64
+  // (a single element; ragged tails), line counts ragged against the 64-invocation workgroups (1, 5, 65, 6 000)
+  const LAST: number[][] = [[1, 1], [65, 1], [32, 2, 24, 24], [8, 4, 256, 256], [2, 1, 3, 1024], [3, 1025], [5, 63], [1, 64], [65, 65], [3, 5, 17], [6000, 7]];
+  it.each(LAST.map((s) => [s]))('%j along the last axis matches a float64 reference', async (shape) => {
+    const axis = shape.length - 1;
+    const { y, g } = hostOperands(shape, axis, shape.length * 1000 + shape[axis]!);
+    const [ty, tg] = [onDevice(y, shape), onDevice(g, shape)];
+    expectSoftmaxGrad(await run(ty, tg, axis), y, g, shape, axis);
+    et.dispose([ty, tg]);
+  });
+
+  // a non-last axis: lines `inner` apart, from inner = 1 … 30 and a long line (1024) with inner = 3
+  const MIDDLE: [number[], number][] = [[[33, 5], 0], [[3, 17, 5], 1], [[4, 7, 6, 5], 1], [[4, 7, 6, 5], 2], [[5, 2, 3], 0], [[2, 1024, 3], 1], [[65, 9, 2], 0]];
+  it.each(MIDDLE)('%j along axis %i matches a float64 reference', async (shape, axis) => {
+    const { y, g } = hostOperands(shape, axis, 7 * shape[axis]! + axis);
+    const [ty, tg] = [onDevice(y, shape), onDevice(g, shape)];
+    expectSoftmaxGrad(await run(ty, tg, axis), y, g, shape, axis);
+    et.dispose([ty, tg]);
+  });
+
+  it.each([
+    ['y transposed', [9, 40], 1, [1, 0], null],
+    ['g transposed', [40, 9], 0, null, [1, 0]],
+    ['y and g with heads and time swapped (attention)', [2, 3, 24, 24], 3, [0, 2, 1, 3], [0, 2, 1, 3]],
+    ['y and g with the softmax axis outermost in memory', [4, 5, 33], 2, [2, 0, 1], [1, 2, 0]],
+  ] as [string, number[], number, number[] | null, number[] | null][])('reads %s', async (_name, shape, axis, py, pg) => {
+    const { y, g } = hostOperands(shape, axis, 31);
+    const [dy, dg] = [onDevice(y, shape), onDevice(g, shape)];
+    const [ty, tg] = [py ? permutedView(dy, py) : dy, pg ? permutedView(dg, pg) : dg];
+    expectSoftmaxGrad(await run(ty, tg, axis), y, g, shape, axis);
+    et.dispose([dy, dg, ty, tg]);
+  });
+
+  it('reads y as a column slice at an offset and g broadcast (stride 0) across rows', async () => {
+    const [rows, len] = [6, 37];
+    const { y } = hostOperands([rows, len], 1, 41);
+    const gRow = hostOperands([1, len], 1, 43).g;
+    // y sits in columns 3 … 3 + len of a wider buffer whose other columns hold garbage the kernel must not read
+    const wide = new Float32Array(rows * (len + 5)).fill(1e30);
+    for (let r = 0; r < rows; r++) wide.set(y.subarray(r * len, (r + 1) * len), r * (len + 5) + 3);
+    const base = onDevice(wide, [rows, len + 5]);
+    const ty = et.slice(base, [0, 3], [rows, 3 + len]);
+    const g1 = onDevice(gRow, [1, len]);
+    const tg = et.expand(g1, [rows, len]);
+    const g = new Float32Array(rows * len);
+    for (let r = 0; r < rows; r++) g.set(gRow, r * len);
+    expectSoftmaxGrad(await run(ty, tg, 1), y, g, [rows, len], 1);
+    et.dispose([base, ty, g1, tg]);
+  });
+
+  it.each([1, 0])('a NaN in g or y turns its own line (along axis %i) to NaN and no other', async (axis) => {
+    const shape = [6, 9];
+    const { y, g } = hostOperands(shape, axis, 53);
+    g[1 * 9 + 3] = NaN;
+    y[4 * 9 + 7] = NaN;
+    const [ty, tg] = [onDevice(y, shape), onDevice(g, shape)];
+    const got = await run(ty, tg, axis);
+    // the reference propagates the NaNs too; checked here by hand as well: rows 1 and 4, or columns 3 and 7
+    const nanLine = (i: number) => (axis === 1 ? [1, 4].includes(Math.floor(i / 9)) : [3, 7].includes(i % 9));
+    expect(Array.from(got, (v, i) => Number.isNaN(v) === nanLine(i)).every(Boolean)).toBe(true);
+    expectSoftmaxGrad(got, y, g, shape, axis);
+    et.dispose([ty, tg]);
+  });
+
+  it('hand-computed: y = [1/2, 1/4, 1/4], g = [1, 2, 3] (Σ g ⊙ y = 7/4)', async () => {
+    const ty = et.tensor([0.5, 0.25, 0.25], { backend: 'webgpu' });
+    const tg = et.tensor([1, 2, 3], { backend: 'webgpu' });
+    expect(Array.from(await run(ty, tg, 0))).toEqual([-0.375, 0.0625, 0.3125]);
+    et.dispose([ty, tg]);
+  });
+
+  it('is one dispatch on dense operands, where the composite takes four (mul, sum, sub, mul)', async () => {
+    const shape = [32, 2, 24, 24];
+    const { y, g } = hostOperands(shape, 3, 61);
+    const [ty, tg] = [onDevice(y, shape), onDevice(g, shape)];
+    const def = et.opTable().softmaxGrad as { composite: (xs: et.Tensor[], attrs: { axis: number }) => et.Tensor };
+    const count = async (fn: () => et.Tensor): Promise<number> => {
+      const before = webgpuStats().dispatches;
+      const out = et.tidy(fn);
+      const n = webgpuStats().dispatches - before;
+      expectSoftmaxGrad((await out.data()) as Float32Array, y, g, shape, 3);
+      out.dispose();
+      return n;
+    };
+    expect(await count(() => et.softmaxGrad(ty, tg, 3))).toBe(1);
+    expect(await count(() => def.composite([ty, tg], { axis: 3 }))).toBeGreaterThanOrEqual(4);
+    et.dispose([ty, tg]);
   });
 });
 

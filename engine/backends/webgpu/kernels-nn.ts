@@ -1,4 +1,7 @@
-/** Fused neural-network kernels: softmax, logSoftmax, softmax cross-entropy and layerNorm (kernels/*.wgsl). */
+/**
+ * Fused neural-network kernels: softmax (and its backward softmaxGrad), logSoftmax, softmax cross-entropy and layerNorm
+ * (kernels/*.wgsl).
+ */
 import type { Kernel, KernelOpName } from '../../backend.js';
 import type { GpuContext } from './context.js';
 import { withDense } from './kernels-elementwise.js';
@@ -10,14 +13,15 @@ import { Runtime, type GpuBuffer, statusCode } from './runtime.js';
 type GpuKernel<K extends KernelOpName> = Kernel<K, GpuBuffer>;
 const WG = 64;
 
+/** outer, len and inner of the lines along `axis` of a dense shape (elements `inner` apart). */
+function lines(shape: readonly number[], axis: number): { outer: number; len: number; inner: number } {
+  return { outer: numelOf(shape.slice(0, axis)), len: shape[axis]!, inner: numelOf(shape.slice(axis + 1)) };
+}
 
 function softmaxKernel(g: GpuContext, log: boolean): GpuKernel<'softmax' | 'logSoftmax'> {
   return ([x], o, { axis }) =>
     withDense(g, [x!], ([d]) => {
-      const shape = d!.layout.shape;
-      const len = shape[axis]!;
-      const inner = numelOf(shape.slice(axis + 1));
-      const outer = numelOf(shape.slice(0, axis));
+      const { outer, len, inner } = lines(d!.layout.shape, axis);
       if (outer * inner * len === 0) return;
       const p = g.pipelines.get({ file: 'softmax.wgsl', constants: { LOG: log, WG } });
       const params = new Params().u32(outer, len, inner, 0).done();
@@ -25,10 +29,23 @@ function softmaxKernel(g: GpuContext, log: boolean): GpuKernel<'softmax' | 'logS
     });
 }
 
+/** y ⊙ (g − Σ_axis g ⊙ y) in one dispatch (the composite takes four: mul, sum, sub, mul), lines as softmax's. */
+function softmaxGradKernel(g: GpuContext): GpuKernel<'softmaxGrad'> {
+  return ([y, cot], o, { axis }) =>
+    withDense(g, [y!, cot!], ([dy, dg]) => {
+      const { outer, len, inner } = lines(dy!.layout.shape, axis);
+      if (outer * inner * len === 0) return;
+      const p = g.pipelines.get({ file: 'softmax-grad.wgsl', constants: { WG } });
+      const params = new Params().u32(outer, len, inner, 0).done();
+      g.runtime.dispatch(p, [dy!.buffer, dg!.buffer, o.buffer], params, Runtime.grid1d(outer * inner, WG));
+    });
+}
+
 export function nnKernels(g: GpuContext) {
   return {
     softmax: softmaxKernel(g, false) as GpuKernel<'softmax'>,
     logSoftmax: softmaxKernel(g, true) as GpuKernel<'logSoftmax'>,
+    softmaxGrad: softmaxGradKernel(g),
     crossEntropy: (([logits, targets], o, { reduction }) =>
       withDense(g, [logits!, targets!], ([x, t]) => {
         const classes = x!.layout.shape[x!.layout.shape.length - 1]!;
