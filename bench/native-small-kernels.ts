@@ -1,9 +1,9 @@
 /**
  * The native kernels at the main job's small shapes (char-GPT B=32, T=24, d=32, 2 heads of 16, MLP 128, vocab 21;
  * B'=4 for the EIT-P Lyapunov sub-batch): batched attention matmuls with the operand views the GPT's forward and
- * backward produce, the linear layers' weight-gradient matmuls, softmax, layerNorm(+Grad), crossEntropy(+Grad),
- * gelu(+Grad) in both forms and the other vmath ops (exp, tanh, sigmoid, erf), and a whole GPT step (forward +
- * backward). Per row: the kernel's own time per call (et.profile) and the wall time per call (queue, run, sync), medians with p25-p75 over samples of `--inner` calls each.
+ * backward produce, the linear layers' weight-gradient matmuls, softmax, softmaxGrad fused and as its composite (mul,
+ * sum, sub, mul; also at [8,4,256,256]), layerNorm(+Grad), crossEntropy(+Grad), gelu(+Grad) in both forms and the
+ * other vmath ops (exp, tanh, sigmoid, erf), and a whole GPT step (forward + backward). Per row: the kernel's own time per call (et.profile) and the wall time per call (queue, run, sync), medians with p25-p75 over samples of `--inner` calls each.
  *
  *   npx tsx bench/native-small-kernels.ts [--threads 1] [--sync] [--samples 15] [--inner 20] [--rows softmax,gpt]
  *   npx tsx bench/native-small-kernels.ts --addons /tmp/old.node,build/Release/eitp_native.node [--rounds 3]
@@ -25,8 +25,8 @@ import { arg } from './bench-args.js';
 
 interface Row {
   name: string;
-  /** The kernel whose et.profile time is reported (all kernels for the GPT step). */
-  kernel: string | null;
+  /** The kernel whose et.profile time is reported, or the kernels whose times are summed (all kernels for the GPT step). */
+  kernel: string | readonly string[] | null;
   /** One call; returns what to dispose. */
   run: () => et.Tensor | Promise<void>;
 }
@@ -92,6 +92,21 @@ function nnRows(): Row[] {
     { name: 'crossEntropy [768,21]', kernel: 'crossEntropy', run: () => et.crossEntropy(logits, targets) },
     { name: 'crossEntropyGrad [768,21]', kernel: 'crossEntropyGrad', run: () => apply('crossEntropyGrad', [logits, targets, one], { reduction: 'mean' }) },
   ];
+}
+
+/** softmax's backward, fused and as its four-kernel composite, at the main job's attention and at [8,4,256,256]. */
+function softmaxGradRows(): Row[] {
+  const rows: Row[] = [];
+  for (const shape of [[B, H, T, T], [8, 4, 256, 256]]) {
+    const y = keep(et.tidy(() => et.softmax(et.randn(shape, { seed: seed++ }), -1)));
+    const g = randn(shape);
+    const tag = `[${shape.join(',')}]`;
+    rows.push(
+      { name: `softmaxGrad ${tag}`, kernel: 'softmaxGrad', run: () => et.softmaxGrad(y, g, shape.length - 1) },
+      { name: `softmaxGrad composite ${tag}`, kernel: ['mul', 'sum', 'sub'], run: () => et.mul(y, et.sub(g, et.sum(et.mul(g, y), -1, true))) },
+    );
+  }
+  return rows;
 }
 
 /** gelu(+Grad) in both forms at the MLP hidden layer (B=32 and the Lyapunov sub-batch B'=4), and the other vmath ops. */
@@ -166,7 +181,8 @@ async function measure(row: Row): Promise<RowStats> {
     const t0 = performance.now();
     const p = await et.profile(once);
     const wall = performance.now() - t0;
-    const ms = row.kernel ? (p.kernels.find((k) => k.kernel === row.kernel)?.ms ?? NaN) : p.totalMs;
+    const names = row.kernel === null ? null : new Set(typeof row.kernel === 'string' ? [row.kernel] : row.kernel);
+    const ms = names ? p.kernels.filter((k) => names.has(k.kernel)).reduce((t, k) => t + k.ms, 0) || NaN : p.totalMs;
     out.kernelUs.push((1000 * ms) / calls);
     out.wallUs.push((1000 * wall) / calls);
   }
@@ -176,7 +192,7 @@ async function measure(row: Row): Promise<RowStats> {
 async function runHere(): Promise<RowStats[]> {
   et.setBackend('native');
   setNativeThreads(threads);
-  const rows = [...attentionRows(B), ...attentionRows(4), ...weightGradRows(), ...nnRows(), ...vmathRows(), gptRow()];
+  const rows = [...attentionRows(B), ...attentionRows(4), ...weightGradRows(), ...nnRows(), ...softmaxGradRows(), ...vmathRows(), gptRow()];
   const picked = only ? rows.filter((r) => only.split(',').some((w) => r.name.includes(w))) : rows;
   const stats: RowStats[] = [];
   for (const r of picked) stats.push(await measure(r));

@@ -1,6 +1,7 @@
-// Fused neural-network kernels: softmax, logSoftmax, softmax cross-entropy and layerNorm, lines in parallel. Lines
-// along the last axis go through the per-ISA row loops of rows-vec.h (exponentials in float, sums and statistics in
-// double); softmax over another axis is computed in double per line like engine/backends/cpu/nn.ts.
+// Fused neural-network kernels: softmax and its backward softmaxGrad, logSoftmax, softmax cross-entropy and layerNorm,
+// lines in parallel. Lines along the last axis go through the per-ISA row loops of rows-vec.h (exponentials in float,
+// sums and statistics in double); softmax and softmaxGrad over another axis are computed in double per line like
+// engine/backends/cpu/nn.ts.
 #include <cmath>
 #include <limits>
 
@@ -62,6 +63,43 @@ void softmaxLike(const Task& t, ThreadPool& pool, bool log) {
 void kSoftmax(const Task& t, ThreadPool& p) { softmaxLike(t, p, false); }
 void kLogSoftmax(const Task& t, ThreadPool& p) { softmaxLike(t, p, true); }
 
+// out = y·(g − Σ_axis g·y), y = softmax's output and g its cotangent (or tangent): softmax's layout of lines.
+void kSoftmaxGrad(const Task& t, ThreadPool& pool) {
+  if (t.inputs.size() != 2) throw KernelError("softmaxGrad takes y and g");
+  const Arg& ya = t.inputs[0];
+  const Arg& ga = t.inputs[1];
+  requireF32(ya, "y");
+  requireF32(ga, "g");
+  if (ga.shape != ya.shape || t.output.numel() != ya.numel()) throw KernelError("y, g and the output must have one shape");
+  const int axis = static_cast<int>(t.attrs.at(0));
+  if (axis < 0 || axis >= ya.rank()) throw KernelError("axis out of range");
+  Dense<float> y(ya, pool), g(ga, pool);
+  float* r = static_cast<float*>(t.output.data);
+  const int64_t len = ya.shape[axis];
+  int64_t inner = 1, outer = 1;
+  for (int i = axis + 1; i < ya.rank(); i++) inner *= ya.shape[i];
+  for (int i = 0; i < axis; i++) outer *= ya.shape[i];
+  const float* yd = y.get();
+  const float* gd = g.get();
+  // Grains as softmax's: about 8192 elements per chunk.
+  const int64_t grain = std::max<int64_t>(1, 8192 / std::max<int64_t>(len, 1));
+  if (inner == 1) {
+    const auto rows = rowsVec().softmaxGrad;
+    pool.parallelRange(outer, grain, [&](int64_t b, int64_t e) { rows(yd + b * len, gd + b * len, r + b * len, e - b, len); });
+    return;
+  }
+  pool.parallelRange(outer * inner, grain, [&](int64_t b, int64_t e) {
+    for (int64_t line = b; line < e; line++) {
+      const int64_t s = (line / inner) * len * inner + line % inner;
+      double dot = 0;
+      for (int64_t j = 0; j < len; j++) dot += static_cast<double>(gd[s + j * inner]) * yd[s + j * inner];
+      for (int64_t j = 0; j < len; j++) {
+        r[s + j * inner] = static_cast<float>(yd[s + j * inner] * (gd[s + j * inner] - dot));
+      }
+    }
+  });
+}
+
 template <typename I>
 void crossEntropyTyped(const Task& t, ThreadPool& pool) {
   const Arg& logits = t.inputs[0];
@@ -119,7 +157,7 @@ void kLayerNorm(const Task& t, ThreadPool& pool) {
 }  // namespace
 
 std::vector<KernelEntry> nnKernels() {
-  return {{"softmax", kSoftmax}, {"logSoftmax", kLogSoftmax}, {"crossEntropy", kCrossEntropy}, {"layerNorm", kLayerNorm}};
+  return {{"softmax", kSoftmax}, {"softmaxGrad", kSoftmaxGrad}, {"logSoftmax", kLogSoftmax}, {"crossEntropy", kCrossEntropy}, {"layerNorm", kLayerNorm}};
 }
 
 }  // namespace eitp

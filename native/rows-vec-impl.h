@@ -206,6 +206,30 @@ void softmax(const float* x, float* y, int64_t rows, int64_t len, int log) {
   }
 }
 
+// Adds the lane products of a and b (exact in double) to two double accumulators (low half, high half).
+inline void dotD(VF a, VF b, VD& lo, VD& hi) {
+  lo += toD(lowHalf<float, kLanes>(a)) * toD(lowHalf<float, kLanes>(b));
+  hi += toD(highHalf<float, kLanes>(a)) * toD(highHalf<float, kLanes>(b));
+}
+
+void softmaxGrad(const float* y, const float* g, float* out, int64_t rows, int64_t len) {
+  for (int64_t i = 0; i < rows; i++, y += len, g += len, out += len) {
+    const int64_t room = (rows - i) * len;
+    // s = Σ g·y: whole vectors, then the tail with the lanes past the row's end read as 0 (0·0 adds nothing).
+    VD lo = VD{}, hi = VD{};
+    int64_t j = 0;
+    for (; j + kLanes <= len; j += kLanes) dotD(loadv<VF>(y + j), loadv<VF>(g + j), lo, hi);
+    if (j < len) dotD(loadTail(y + j, len - j, 0.0f, room - j), loadTail(g + j, len - j, 0.0f, room - j), lo, hi);
+    const double s = hsum(lo) + hsum(hi);
+    // out = y·(g − s) in double, half a float vector (one double vector) at a time.
+    const VD sv = splat<VD>(s);
+    for (j = 0; j + kDLanes <= len; j += kDLanes) {
+      storev(out + j, toF(toD(loadv<VH>(y + j)) * (toD(loadv<VH>(g + j)) - sv)));
+    }
+    for (; j < len; j++) out[j] = static_cast<float>(y[j] * (g[j] - s));
+  }
+}
+
 void logSumExp(const float* x, double* lse, int64_t rows, int64_t len) {
   for (int64_t i = 0; i < rows; i++, x += len) {
     const int64_t room = (rows - i) * len;
@@ -311,4 +335,4 @@ void layerNormGrad(const float* x, const float* gamma, const float* g, float* dx
 
 }  // namespace
 
-RowsVec table() { return {EITP_ROWS_VEC_STR(EITP_ROWS_VEC_NS), softmax, logSumExp, crossEntropyGrad, layerNorm, layerNormGrad}; }
+RowsVec table() { return {EITP_ROWS_VEC_STR(EITP_ROWS_VEC_NS), softmax, softmaxGrad, logSumExp, crossEntropyGrad, layerNorm, layerNormGrad}; }

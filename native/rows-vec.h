@@ -1,5 +1,6 @@
-// The row loops of the fused nn kernels (softmax, logSoftmax, crossEntropy and its backward, layerNorm and its
-// backward) over contiguous rows, compiled once per ISA (baseline, AVX2, AVX-512) and chosen at run time like vmath.
+// The row loops of the fused nn kernels (softmax and its backward softmaxGrad, logSoftmax, crossEntropy and its
+// backward, layerNorm and its backward) over contiguous rows, compiled once per ISA (baseline, AVX2, AVX-512) and
+// chosen at run time like vmath.
 // At the main job's row lengths (24 attention scores, 21 classes, width 32) the scalar double loops they replace were
 // latency-bound (about 200 ns for a row of 24): here a row is a few vectors, exponentials inline (the same
 // Cephes-style polynomial as vmath's exp, but 0 below e^−87 instead of subnormal results, which cost a microcode
@@ -18,6 +19,9 @@ struct RowsVec {
   // element is NaN), e = exp(x − max) in float, their sum in double; softmax y = e·(1/sum), logSoftmax y = x − lse
   // rounded once from double, lse = max + log(sum).
   void (*softmax)(const float* x, float* y, int64_t rows, int64_t len, int log);
+  // softmax's backward: out = y·(g − s), s = Σ g·y, per row of len. The products (exact in double) and s in double,
+  // each output computed in double and rounded once, as engine/backends/cpu/nn.ts does in float64.
+  void (*softmaxGrad)(const float* y, const float* g, float* out, int64_t rows, int64_t len);
   // lse[i] = max + log(Σ exp(x − max)) of each row, as softmax computes it (crossEntropy's forward).
   void (*logSumExp)(const float* x, double* lse, int64_t rows, int64_t len);
   // crossEntropy's backward: y = softmax(x)·scale, then (softmax − 1)·scale at the row's target; scale of row i at

@@ -72,6 +72,7 @@ const ENCODERS: { [K in KernelOpName]?: (attrs: OpAttrs[K]) => readonly number[]
   var: (a) => reduce(a, a.correction),
   argmax: (a) => [a.axis],
   softmax: (a) => [a.axis],
+  softmaxGrad: (a) => [a.axis],
   logSoftmax: (a) => [a.axis],
   crossEntropy: (a) => [reductionCode(a.reduction)],
   layerNorm: (a) => [a.eps],
