@@ -1,7 +1,7 @@
-// Fused neural-network kernels on dense inputs: softmax / logSoftmax, softmax cross-entropy and layerNorm.
-// Rows are handled by one block each (threads stride over the row; block reductions combine), except softmax
-// along a non-last axis, where each thread walks one strided line and neighbouring threads read neighbouring
-// addresses. Semantics follow engine/backends/cpu/nn.ts.
+// Fused neural-network kernels on dense inputs: softmax / logSoftmax and its backward softmaxGrad, softmax
+// cross-entropy and layerNorm. Rows are handled by one block each (threads stride over the row; block reductions
+// combine), except softmax and softmaxGrad along a non-last axis, where each thread walks one strided line and
+// neighbouring threads read neighbouring addresses. Semantics follow engine/backends/cpu/nn.ts.
 #pragma once
 #include "common.cuh"
 
@@ -50,6 +50,32 @@ __global__ void __launch_bounds__(256) softmax_lines_kernel(const float* __restr
     const float v = x[s + j * inner] - m;
     y[s + j * inner] = log_out ? v - lz : expf(v) / z;
   }
+}
+
+// softmaxGrad over rows of `len` contiguous elements: out = y ⊙ (g − Σ g ⊙ y), the dot summed in f32 over the block
+// as softmax sums its exponentials; two passes over the row. A NaN anywhere in the row makes the dot, and so the
+// whole row, NaN, as in the reference.
+__global__ void __launch_bounds__(256) softmax_grad_rows_kernel(const float* __restrict__ y, const float* __restrict__ g, float* __restrict__ out, int64_t rows, int64_t len) {
+  __shared__ float scratch[32];
+  const int64_t row = blockIdx.x;
+  const float* yr = y + row * len;
+  const float* gr = g + row * len;
+  float* orow = out + row * len;
+  float dot = 0.0f;
+  for (int64_t j = threadIdx.x; j < len; j += blockDim.x) dot += gr[j] * yr[j];
+  dot = block_reduce(dot, AddF(), 0.0f, scratch);
+  for (int64_t j = threadIdx.x; j < len; j += blockDim.x) orow[j] = yr[j] * (gr[j] - dot);
+}
+
+// softmaxGrad along an axis with `inner` > 1 elements after it: thread (p, q) handles the line s + j·inner.
+__global__ void __launch_bounds__(256) softmax_grad_lines_kernel(const float* __restrict__ y, const float* __restrict__ g, float* __restrict__ out, int64_t outer, int64_t len, int64_t inner) {
+  const int64_t t = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (t >= outer * inner) return;
+  const int64_t p = t / inner, q = t - p * inner;
+  const int64_t s = p * len * inner + q;
+  float dot = 0.0f;
+  for (int64_t j = 0; j < len; ++j) dot += g[s + j * inner] * y[s + j * inner];
+  for (int64_t j = 0; j < len; ++j) out[s + j * inner] = y[s + j * inner] * (g[s + j * inner] - dot);
 }
 
 // Per-row loss = logsumexp(row) − row[target]. An out-of-range target is recorded and gives NaN.

@@ -1,7 +1,8 @@
 /**
  * The cuda backend beyond the shared parity suite: ragged shapes that hit every kernel variant (128×128 and 32×32
- * matmul tiles, float4 and strided loads, block- and thread-per-output reductions), grids with far more blocks
- * than the emulator's worker threads, integer semantics, and errors becoming JS exceptions.
+ * matmul tiles, float4 and strided loads, block- and thread-per-output reductions, softmaxGrad's row and line
+ * kernels against an f64 reference), grids with far more blocks than the emulator's worker threads, integer
+ * semantics, and errors becoming JS exceptions.
  * Runs the CPU-emulated addon unless EITP_CUDA_EMULATION=0 asks for the real one (on a GPU machine).
  */
 import { existsSync } from 'node:fs';
@@ -35,6 +36,59 @@ function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol
 }
 
 const N = (shape: number[], seed: number, backend: 'cpu' | 'cuda') => et.randn(shape, { seed, backend });
+
+/** Deterministic values in (−2, 2) for data built on the host (a 32-bit LCG). */
+function hostValues(n: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  return Float32Array.from({ length: n }, () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 4 - 2);
+}
+
+const count = (shape: readonly number[]) => shape.reduce((a: number, b) => a * b, 1);
+/** [outer, len, inner] around `axis`. */
+const lineGeometry = (shape: readonly number[], axis: number) => [count(shape.slice(0, axis)), shape[axis]!, count(shape.slice(axis + 1))] as const;
+
+/** softmax of x along `axis`, in f64, rounded to f32: the y that softmaxGrad meets in training. */
+function hostSoftmax(x: Float32Array, shape: readonly number[], axis: number): Float32Array {
+  const [outer, len, inner] = lineGeometry(shape, axis);
+  const y = new Float32Array(x.length);
+  for (let p = 0; p < outer; p++) {
+    for (let q = 0; q < inner; q++) {
+      const at = (j: number) => p * len * inner + j * inner + q;
+      let m = -Infinity;
+      for (let j = 0; j < len; j++) m = Math.max(m, x[at(j)]!);
+      let z = 0;
+      for (let j = 0; j < len; j++) z += Math.exp(x[at(j)]! - m);
+      for (let j = 0; j < len; j++) y[at(j)] = Math.exp(x[at(j)]! - m) / z;
+    }
+  }
+  return y;
+}
+
+/**
+ * Checks got = y ⊙ (g − Σ_axis g ⊙ y) against an f64 reference. The f32 dot's rounding is relative to Σ |g·y| over
+ * the line, so each element may be off by |y|·(|g| + Σ |g·y|)·1e-5; NaN must appear exactly where the reference has it.
+ */
+function expectSoftmaxGrad(got: ArrayLike<number>, y: Float32Array, g: Float32Array, shape: readonly number[], axis: number) {
+  const [outer, len, inner] = lineGeometry(shape, axis);
+  expect(got.length).toBe(y.length);
+  let bad = 0;
+  let first = '';
+  for (let p = 0; p < outer; p++) {
+    for (let q = 0; q < inner; q++) {
+      const at = (j: number) => p * len * inner + j * inner + q;
+      let dot = 0;
+      let mag = 0;
+      for (let j = 0; j < len; j++) (dot += g[at(j)]! * y[at(j)]!), (mag += Math.abs(g[at(j)]! * y[at(j)]!));
+      for (let j = 0; j < len; j++) {
+        const i = at(j);
+        const want = y[i]! * (g[i]! - dot);
+        const ok = Number.isNaN(want) ? Number.isNaN(got[i]!) : Math.abs(got[i]! - want) <= 1e-5 * Math.abs(y[i]!) * (Math.abs(g[i]!) + mag);
+        if (!ok && bad++ === 0) first = `at ${i}: got ${got[i]}, want ${want}`;
+      }
+    }
+  }
+  expect(bad, `${bad} of ${y.length} wrong, first ${first}`).toBe(0);
+}
 
 describe.runIf(status.available)('cuda backend', () => {
   afterAll(() => {
@@ -133,6 +187,83 @@ describe.runIf(status.available)('cuda backend', () => {
         const c = compareArrays(cuda[k]!, cpu[k]!, { rtol: 1e-3, atol: 1e-6 });
         expect(c.ok, `${name} ${k ? 'gradient' : 'output'}: ${c.message}`).toBe(true);
       }
+    }
+  });
+
+  it.each([
+    ['attention rows [2, 3, 24, 24]', [2, 3, 24, 24], 3],
+    ['T = 1024: four elements per thread', [33, 1024], 1],
+    ['an odd length with a ragged tail', [9, 997], 1],
+    ['rows shorter than a warp, 300 blocks', [300, 7], 1],
+    ['one element per row', [5, 1], 1],
+    ['a middle axis (thread per line)', [3, 17, 5], 1],
+    ['the first axis: long strided lines', [1024, 3], 0],
+    ['a middle axis with 2100 lines', [7, 33, 300], 1],
+  ] as const)('softmaxGrad: %s %j along axis %i, against f64', async (_name, shape, axis) => {
+    const n = count(shape);
+    const y = hostSoftmax(hostValues(n, 40 + n), shape, axis);
+    const g = hostValues(n, 41 + n);
+    const out = et.tidy(() => et.softmaxGrad(et.tensor(y, { shape: [...shape], backend: 'cuda' }), et.tensor(g, { shape: [...shape], backend: 'cuda' }), axis));
+    const got = await out.data();
+    et.dispose(out);
+    expectSoftmaxGrad(got, y, g, shape, axis);
+  });
+
+  it('softmaxGrad of strided views: a transposed y, a column slice of g, a dense g at an offset', async () => {
+    const [rows, len] = [37, 45];
+    const y = hostSoftmax(hostValues(rows * len, 50), [rows, len], 1);
+    const g = hostValues(rows * len, 51);
+    // y stored as [len, rows] and read through a transpose
+    const yT = Float32Array.from({ length: rows * len }, (_, k) => y[(k % rows) * len + Math.floor(k / rows)]!);
+    // g inside [rows + 1, len + 3]: columns 2 .. len + 2 of rows 1 .. rows + 1 (strided), or whole rows from row 1 (dense from an offset)
+    const wide = new Float32Array((rows + 1) * (len + 3)).fill(Number.NaN);
+    for (let r = 0; r < rows; r++) wide.set(g.subarray(r * len, (r + 1) * len), (r + 1) * (len + 3) + 2);
+    const tall = new Float32Array((rows + 1) * len).fill(Number.NaN);
+    tall.set(g, len);
+    const outs = et.tidy(() => {
+      const yv = et.transpose(et.tensor(yT, { shape: [len, rows], backend: 'cuda' }));
+      const gStrided = et.slice(et.tensor(wide, { shape: [rows + 1, len + 3], backend: 'cuda' }), [1, 2], [rows + 1, len + 2]);
+      const gOffset = et.slice(et.tensor(tall, { shape: [rows + 1, len], backend: 'cuda' }), [1, 0]);
+      return [et.softmaxGrad(yv, gStrided, 1), et.softmaxGrad(et.tensor(y, { shape: [rows, len], backend: 'cuda' }), gOffset, 1)];
+    });
+    const got = await Promise.all(outs.map((t) => t.data()));
+    et.dispose(outs);
+    for (const d of got) expectSoftmaxGrad(d, y, g, [rows, len], 1);
+  });
+
+  it('softmaxGrad: a NaN in y or g turns exactly its own line NaN', async () => {
+    for (const [shape, axis, where, at] of [
+      [[9, 257], 1, 'g', 4 * 257 + 100],
+      [[4, 40], 1, 'y', 2 * 40 + 39],
+      [[3, 17, 5], 1, 'g', 85 + 5 * 6 + 2],
+    ] as const) {
+      const n = count(shape);
+      const y = hostSoftmax(hostValues(n, 60), shape, axis);
+      const g = hostValues(n, 61);
+      (where === 'y' ? y : g)[at] = Number.NaN;
+      const out = et.tidy(() => et.softmaxGrad(et.tensor(y, { shape: [...shape], backend: 'cuda' }), et.tensor(g, { shape: [...shape], backend: 'cuda' }), axis));
+      const got = await out.data();
+      et.dispose(out);
+      expectSoftmaxGrad(got, y, g, shape, axis);
+      expect(Array.from(got).filter(Number.isNaN).length).toBe(shape[axis]);
+    }
+  });
+
+  it('softmaxGrad: the addon rejects bad extents and out-of-range operands with an error, not a crash', async () => {
+    const { loadCudaAddon } = await import('../engine/backends/cuda/addon.js');
+    const loaded = loadCudaAddon();
+    if ('unavailable' in loaded) throw new Error(loaded.unavailable);
+    const { addon } = loaded;
+    const [y, g, o] = [addon.alloc(24), addon.alloc(24), addon.alloc(20)];
+    try {
+      expect(() => addon.softmaxGrad(o, y, 0, g, 0, 2, 3, 1)).toThrow(/softmaxGrad output: elements \[0, 6\) outside a 5-element f32 buffer/);
+      expect(() => addon.softmaxGrad(o, y, 2, g, 0, 1, 5, 1)).toThrow(/softmaxGrad y: elements \[2, 7\) outside a 6-element f32 buffer/);
+      expect(() => addon.softmaxGrad(o, y, 0, g, 2, 5, 1, 1)).toThrow(/softmaxGrad g: elements \[2, 7\) outside a 6-element f32 buffer/);
+      // −1 · −1 · 1 = 1 element would pass the range checks: negative extents are refused first
+      expect(() => addon.softmaxGrad(o, y, 0, g, 0, -1, -1, 1)).toThrow(/softmaxGrad: bad extents \[-1, -1, 1\]/);
+      expect(() => addon.softmaxGrad(o, y, 0, g, 0, 2 ** 40, 2 ** 40, 1)).toThrow(/softmaxGrad: bad extents/);
+    } finally {
+      for (const id of [y, g, o]) addon.free(id);
     }
   });
 

@@ -253,6 +253,20 @@ void op_softmax(const Napi::CallbackInfo& info) {
   launch_softmax(dev().stream(), y, x, outer, len, inner, info[6].ToBoolean().Value());
 }
 
+// softmaxGrad(out, y, yOffset, g, gOffset, outer, len, inner)
+void op_softmax_grad(const Napi::CallbackInfo& info) {
+  const int64_t outer = arg_int(info[5], "outer"), len = arg_int(info[6], "len"), inner = arg_int(info[7], "inner");
+  // Negative extents could multiply to a small positive count that passes the range checks below.
+  int64_t n = 0;
+  if (outer < 0 || len < 0 || inner < 0 || __builtin_mul_overflow(outer, len, &n) || __builtin_mul_overflow(n, inner, &n)) {
+    throw LaunchError("softmaxGrad: bad extents [" + std::to_string(outer) + ", " + std::to_string(len) + ", " + std::to_string(inner) + "]");
+  }
+  auto* y = static_cast<const float*>(checked_range(dev(), arg_id(info[1]), kF32, arg_int(info[2], "offset"), n, "softmaxGrad y"));
+  auto* g = static_cast<const float*>(checked_range(dev(), arg_id(info[3]), kF32, arg_int(info[4], "offset"), n, "softmaxGrad g"));
+  auto* out = static_cast<float*>(dense_out(info[0], kF32, n, "softmaxGrad output"));
+  launch_softmax_grad(dev().stream(), out, y, g, outer, len, inner);
+}
+
 // crossEntropy(loss, x, xOffset, targets(i32), tOffset, rows, classes): per-row losses
 void op_cross_entropy(const Napi::CallbackInfo& info) {
   const int64_t rows = arg_int(info[5], "rows"), classes = arg_int(info[6], "classes");

@@ -122,6 +122,49 @@ static void test_softmax_layernorm() {
   cudaFree(dx), cudaFree(dy), cudaFree(dw), cudaFree(db);
 }
 
+// softmaxGrad over dense [outer, len, inner] against a double reference. y is a softmax along the axis (as in
+// training); with nan_at >= 0, g[nan_at] (or y[nan_at]) is NaN, which must turn exactly its own line NaN. The f32
+// dot's rounding is relative to Σ |g·y| over the line, so each element's tolerance is |y|·(|g| + Σ |g·y|) times a
+// small factor.
+static void test_softmax_grad(int64_t outer, int64_t len, int64_t inner, unsigned seed, int64_t nan_at = -1, bool nan_in_y = false) {
+  const int64_t n = outer * len * inner;
+  // at least one element each, so that an empty launch still gets real (unread) buffers
+  const size_t alloc = static_cast<size_t>(std::max<int64_t>(n, 1));
+  auto x = randn(alloc, seed), g = randn(alloc, seed + 1);
+  std::vector<float> y(alloc);
+  for (int64_t p = 0; p < outer; ++p)
+    for (int64_t q = 0; q < inner; ++q) {
+      const int64_t s = p * len * inner + q;
+      double m = -INFINITY, z = 0;
+      for (int64_t j = 0; j < len; ++j) m = std::max<double>(m, x[s + j * inner]);
+      for (int64_t j = 0; j < len; ++j) z += std::exp(x[s + j * inner] - m);
+      for (int64_t j = 0; j < len; ++j) y[s + j * inner] = static_cast<float>(std::exp(x[s + j * inner] - m) / z);
+    }
+  if (nan_at >= 0) (nan_in_y ? y : g)[nan_at] = NAN;
+  float *dy = upload(y), *dg = upload(g), *dout = device<float>(alloc);
+  launch_softmax_grad(stream(), dout, dy, dg, outer, len, inner);
+  int bad = 0, nans = 0;
+  for (int64_t p = 0; p < outer; ++p)
+    for (int64_t q = 0; q < inner; ++q) {
+      const int64_t s = p * len * inner + q;
+      double dot = 0, mag = 0;
+      for (int64_t j = 0; j < len; ++j) dot += static_cast<double>(g[s + j * inner]) * y[s + j * inner], mag += std::fabs(static_cast<double>(g[s + j * inner]) * y[s + j * inner]);
+      for (int64_t j = 0; j < len; ++j) {
+        const int64_t i = s + j * inner;
+        const double want = y[i] * (g[i] - dot), got = dout[i];
+        if (std::isnan(want) || std::isnan(got)) {
+          bad += std::isnan(want) != std::isnan(got);
+          nans += std::isnan(got);
+          continue;
+        }
+        bad += !(std::fabs(got - want) <= 1e-5 * std::fabs(y[i]) * (std::fabs(g[i]) + mag) + 1e-30);
+      }
+    }
+  EXPECT(bad == 0, "softmaxGrad outer=%ld len=%ld inner=%ld: %d wrong", (long)outer, (long)len, (long)inner, bad);
+  EXPECT(nans == (nan_at >= 0 ? len : 0), "softmaxGrad outer=%ld len=%ld inner=%ld: %d NaN outputs, want %ld", (long)outer, (long)len, (long)inner, nans, (long)(nan_at >= 0 ? len : 0));
+  cudaFree(dy), cudaFree(dg), cudaFree(dout);
+}
+
 static void test_scatter_add_and_index_error() {
   const int64_t n = 1000, rows = 7, dim = 5;
   std::vector<int32_t> ids(n);
@@ -234,6 +277,18 @@ int main(int argc, char** argv) {
   test_argmax(7, 33);
   test_argmax(11, 700);
   test_softmax_layernorm();
+  test_softmax_grad(300, 7, 1, 20);        // rows shorter than a warp, 300 blocks on two workers
+  test_softmax_grad(64, 24, 1, 21);        // attention-like: many short rows
+  test_softmax_grad(33, 1024, 1, 22);      // T = 1024: four elements per thread of a 256-thread block
+  test_softmax_grad(9, 997, 1, 23);        // odd length with a ragged tail
+  test_softmax_grad(5, 1, 1, 24);          // one element per row
+  test_softmax_grad(3, 17, 5, 25);         // a middle axis: thread per line
+  test_softmax_grad(2, 1024, 3, 26);       // long strided lines
+  test_softmax_grad(7, 33, 300, 27);       // 2100 lines: several blocks
+  test_softmax_grad(9, 257, 1, 28, 4 * 257 + 100);  // NaN in g: its row only
+  test_softmax_grad(3, 17, 5, 29, 85 + 5 * 6 + 2);  // NaN in g along a middle axis: its line only
+  test_softmax_grad(4, 40, 1, 31, 2 * 40 + 39, true);  // NaN in y: its row only
+  test_softmax_grad(0, 17, 5, 30);         // empty: nothing launched
   test_scatter_add_and_index_error();
   test_emulator_catches_bugs();
   test_eitp_kernels();

@@ -1,4 +1,7 @@
-/** matmul and the fused neural-network ops. matmul reads strided operands directly; the row kernels need dense input. */
+/**
+ * matmul and the fused neural-network ops (softmax and its backward softmaxGrad among them). matmul reads strided
+ * operands directly; the row kernels need dense input.
+ */
 import type { Kernel, KernelOpName } from '../../backend.js';
 import { numel } from '../../shape.js';
 import type { CudaContext } from './context.js';
@@ -40,6 +43,21 @@ export function nnKernels(ctx: CudaContext) {
     }) as CudaKernel<'matmul'>,
     softmax: softmaxLike(false) as CudaKernel<'softmax'>,
     logSoftmax: softmaxLike(true) as CudaKernel<'logSoftmax'>,
+    // Strided y or g are copied to dense blocks first, as softmax's input is.
+    softmaxGrad: (([y, g], o, { axis }) => {
+      const shape = y!.layout.shape;
+      const ys = ctx.dense(y!, 'softmaxGrad');
+      try {
+        const gs = ctx.dense(g!, 'softmaxGrad');
+        try {
+          addon.softmaxGrad(o.buffer.id, ys.id, ys.offset, gs.id, gs.offset, numel(shape.slice(0, axis)), shape[axis]!, numel(shape.slice(axis + 1)));
+        } finally {
+          gs.release();
+        }
+      } finally {
+        ys.release();
+      }
+    }) as CudaKernel<'softmaxGrad'>,
     crossEntropy: (([logits, targets], o, { reduction }) => {
       const shape = logits!.layout.shape;
       const classes = shape[shape.length - 1]!;
