@@ -10,13 +10,11 @@
  * Rows take turns (bench/interleaved.ts); each sample is `inner` calls ended by a readback of the last result, so
  * queued work is counted. Per row: median µs per call with p25–p75, and its ratio to tfjs cpu at the same n.
  */
-import { createRequire } from 'node:module';
 import * as et from '../engine/index.js';
 import { quantileSorted } from '../src/bench/stats.js';
 import { arg } from './bench-args.js';
 import { timeInterleaved } from './interleaved.js';
-
-type Tf = typeof import('@tensorflow/tfjs-core');
+import { loadTf } from './tfjs-peers.js';
 
 const inner = Number(arg('inner', '1000'));
 const rounds = Number(arg('rounds', '3'));
@@ -49,48 +47,32 @@ function engineRow(backend: et.BackendName, n: number, recorded: boolean): Row {
   };
 }
 
-/** tfjs-core with its cpu and wasm backends, when they load here. */
+/** One add per call on each tfjs backend that loads here (tfjs's current backend is global: set per sample). */
 async function tfRows(n: number): Promise<Row[]> {
-  let tf: Tf;
-  try {
-    tf = (await import('@tensorflow/tfjs-core')) as Tf;
-    createRequire(import.meta.url)('@tensorflow/tfjs-core/dist/register_all_gradients.js');
-  } catch (e) {
-    console.log(`not measured: tfjs (${(e as Error).message.split('\n')[0]})`);
-    return [];
-  }
+  const loaded = await loadTf();
+  if (!loaded) return [];
+  for (const m of loaded.missing) console.log(`not measured: ${m}`);
+  const { tf } = loaded;
   const rows: Row[] = [];
-  const warn = console.warn;
-  console.warn = () => {};
-  try {
-    for (const [name, pkg] of [['cpu', '@tensorflow/tfjs-backend-cpu'], ['wasm', '@tensorflow/tfjs-backend-wasm']] as const) {
-      try {
-        await import(pkg);
-        if (!(await tf.setBackend(name))) throw new Error('setBackend failed');
-      } catch (e) {
-        console.log(`not measured: tfjs ${name} (${(e as Error).message.split('\n')[0]})`);
-        continue;
-      }
-      const backend = tf.findBackend(name)!;
-      const [x, y] = [tf.randomNormal([n], 0, 1, 'float32', 1), tf.randomNormal([n], 0, 1, 'float32', 2)];
-      rows.push({
-        name: `tfjs ${name}`,
-        n,
-        run: async (calls) => {
-          // each row runs on its own backend; tfjs's current backend is global, so set it per sample
-          if (tf.backend() !== backend) await tf.setBackend(name);
-          let z = tf.add(x, y);
-          for (let i = 1; i < calls; i++) {
-            z.dispose();
-            z = tf.add(x, y);
-          }
-          await z.data();
+  for (const name of loaded.backends) {
+    // the operands are made on the row's own backend (made on another, every add would copy them over first)
+    await tf.setBackend(name);
+    const backend = tf.findBackend(name)!;
+    const [x, y] = [tf.randomNormal([n], 0, 1, 'float32', 1), tf.randomNormal([n], 0, 1, 'float32', 2)];
+    rows.push({
+      name: `tfjs ${name}`,
+      n,
+      run: async (calls: number) => {
+        if (tf.backend() !== backend) await tf.setBackend(name);
+        let z = tf.add(x, y);
+        for (let i = 1; i < calls; i++) {
           z.dispose();
-        },
-      });
-    }
-  } finally {
-    console.warn = warn;
+          z = tf.add(x, y);
+        }
+        await z.data();
+        z.dispose();
+      },
+    });
   }
   return rows;
 }

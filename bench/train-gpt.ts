@@ -11,10 +11,10 @@
  * has no counterpart for.
  */
 import { writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import * as et from '../engine/index.js';
 import { eitpObjective } from '../src/eitp/index.js';
 import { CharGpt } from '../src/models/gpt.js';
+import { type Tf, loadTf } from './tfjs-peers.js';
 
 interface Size {
   name: string;
@@ -96,7 +96,6 @@ async function engineRows(s: Size, backend: et.BackendName, eitp: boolean): Prom
   return { size: s.name, impl: `eitp ${backend}${eitp ? ' + EIT-P terms' : ''}`, tokensPerSec: (s.B * s.T * 1000) / r.ms, msPerStep: r.ms, steps: r.steps };
 }
 
-type Tf = typeof import('@tensorflow/tfjs-core');
 
 async function tfjsRow(tf: Tf, s: Size, backend: string): Promise<Row> {
   await tf.setBackend(backend);
@@ -157,37 +156,6 @@ async function tfjsRow(tf: Tf, s: Size, backend: string): Promise<Row> {
   tf.disposeVariables();
   tf.dispose([mask, xs, ys]);
   return { size: s.name, impl: `tfjs ${backend}`, tokensPerSec: (s.B * s.T * 1000) / r.ms, msPerStep: r.ms, steps: r.steps, note: backend === 'wasm' ? 'XNNPACK, single-threaded in Node' : 'plain JS' };
-}
-
-async function loadTf(): Promise<{ tf: Tf; backends: string[]; missing: string[] } | null> {
-  let tf: Tf;
-  try {
-    tf = (await import('@tensorflow/tfjs-core')) as Tf;
-    // tfjs-core's Node bundle has no gradient functions; its ESM build registers them into the same global registry
-    // (required through tsx, which resolves the build's extensionless imports)
-    createRequire(import.meta.url)('@tensorflow/tfjs-core/dist/register_all_gradients.js');
-  } catch (e) {
-    console.log(`not measured: tfjs (${(e as Error).message.split('\n')[0]})`);
-    return null;
-  }
-  const backends: string[] = [];
-  const missing: string[] = [];
-  const warn = console.warn;
-  console.warn = () => {};
-  try {
-    for (const [name, pkg] of [['cpu', '@tensorflow/tfjs-backend-cpu'], ['wasm', '@tensorflow/tfjs-backend-wasm']] as const) {
-      try {
-        await import(pkg);
-        if (await tf.setBackend(name)) backends.push(name);
-        else missing.push(`tfjs ${name}: setBackend failed`);
-      } catch (e) {
-        missing.push(`tfjs ${name}: ${(e as Error).message.split('\n')[0]}`);
-      }
-    }
-  } finally {
-    console.warn = warn;
-  }
-  return { tf, backends, missing };
 }
 
 async function main(): Promise<void> {
