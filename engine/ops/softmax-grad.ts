@@ -34,7 +34,12 @@ export const softmaxGradDefs = {
   },
 } satisfies { softmaxGrad: OpDef<'softmaxGrad'> };
 
-/** y ⊙ (g − Σ_axis g ⊙ y) for y = softmax(x, axis): the cotangent (or the tangent) of x from that of y. */
-export function softmaxGrad(y: Tensor, g: Tensor, axis: number): Tensor {
-  return apply('softmaxGrad', [y, g], { axis });
+/**
+ * y ⊙ (g − Σ_axis g ⊙ y) for y = softmax(x, axis): the cotangent (or the tangent) of x from that of y. `axis` counts
+ * from the end when negative, as softmax's does.
+ */
+export function softmaxGrad(y: Tensor, g: Tensor, axis = -1): Tensor {
+  const rank = y.rank;
+  // only a negative axis is resolved here: anything else outside [0, rank) reaches infer, which names both shapes
+  return apply('softmaxGrad', [y, g], { axis: Number.isInteger(axis) && axis < 0 && axis >= -rank ? axis + rank : axis });
 }

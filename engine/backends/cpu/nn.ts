@@ -7,48 +7,45 @@ import { dense, out } from './strided.js';
 
 type CpuKernel<K extends KernelOpName> = Kernel<K, CpuBuffer>;
 
-/** Applies f to every line along `axis` (elements stride `inner` apart) of a dense array. */
-function softmaxLike(log: boolean): CpuKernel<'softmax' | 'logSoftmax'> {
-  return ([x], o, { axis }) => {
-    const shape = x!.layout.shape;
-    const a = dense(x!);
-    const r = out(o);
-    const len = shape[axis]!;
-    const inner = numel(shape.slice(axis + 1));
-    const outer = numel(shape.slice(0, axis));
-    for (let p = 0; p < outer; p++) {
-      for (let q = 0; q < inner; q++) {
-        const s = p * len * inner + q;
-        let m = -Infinity;
-        for (let j = 0; j < len; j++) m = Math.max(m, a[s + j * inner]!);
-        let z = 0;
-        for (let j = 0; j < len; j++) z += Math.exp(a[s + j * inner]! - m);
-        const lse = m + Math.log(z);
-        for (let j = 0; j < len; j++) {
-          const v = a[s + j * inner]! - lse;
-          r[s + j * inner] = log ? v : Math.exp(v);
-        }
-      }
-    }
-  };
-}
-
-/** y ⊙ (g − Σ g ⊙ y) along `axis` (elements stride `inner` apart), the sum in f64. */
-const softmaxGrad: CpuKernel<'softmaxGrad'> = ([y, g], o, { axis }) => {
-  const shape = y!.layout.shape;
-  const [ys, gs] = [dense(y!), dense(g!)];
-  const r = out(o);
+/**
+ * Calls visit(start, inner, len) for every line along `axis` of a dense array of this shape: the line's elements are
+ * start, start + inner, …, start + (len − 1)·inner.
+ */
+function forEachLine(shape: readonly number[], axis: number, visit: (start: number, inner: number, len: number) => void): void {
   const len = shape[axis]!;
   const inner = numel(shape.slice(axis + 1));
   const outer = numel(shape.slice(0, axis));
-  for (let p = 0; p < outer; p++) {
-    for (let q = 0; q < inner; q++) {
-      const s = p * len * inner + q;
-      let dot = 0;
-      for (let j = 0; j < len; j++) dot += gs[s + j * inner]! * ys[s + j * inner]!;
-      for (let j = 0; j < len; j++) r[s + j * inner] = ys[s + j * inner]! * (gs[s + j * inner]! - dot);
-    }
-  }
+  for (let p = 0; p < outer; p++) for (let q = 0; q < inner; q++) visit(p * len * inner + q, inner, len);
+}
+
+/** softmax or logSoftmax of every line along `axis`, through the line's logsumexp in f64. */
+function softmaxLike(log: boolean): CpuKernel<'softmax' | 'logSoftmax'> {
+  return ([x], o, { axis }) => {
+    const a = dense(x!);
+    const r = out(o);
+    forEachLine(x!.layout.shape, axis, (s, inner, len) => {
+      let m = -Infinity;
+      for (let j = 0; j < len; j++) m = Math.max(m, a[s + j * inner]!);
+      let z = 0;
+      for (let j = 0; j < len; j++) z += Math.exp(a[s + j * inner]! - m);
+      const lse = m + Math.log(z);
+      for (let j = 0; j < len; j++) {
+        const v = a[s + j * inner]! - lse;
+        r[s + j * inner] = log ? v : Math.exp(v);
+      }
+    });
+  };
+}
+
+/** y ⊙ (g − Σ g ⊙ y) along `axis`, the sum in f64. */
+const softmaxGrad: CpuKernel<'softmaxGrad'> = ([y, g], o, { axis }) => {
+  const [ys, gs] = [dense(y!), dense(g!)];
+  const r = out(o);
+  forEachLine(y!.layout.shape, axis, (s, inner, len) => {
+    let dot = 0;
+    for (let j = 0; j < len; j++) dot += gs[s + j * inner]! * ys[s + j * inner]!;
+    for (let j = 0; j < len; j++) r[s + j * inner] = ys[s + j * inner]! * (gs[s + j * inner]! - dot);
+  });
 };
 
 /** Mean and 1/sqrt(var + eps) of a[s .. s + d) (population variance around the mean, two passes). */
