@@ -5,7 +5,9 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { backendByName } from '../engine/device.js';
+import { apply } from '../engine/dispatch.js';
 import * as et from '../engine/index.js';
+import { centralDifference } from './helpers/central-difference.js';
 
 const kernels = backendByName('cpu').kernels as unknown as Record<string, (...args: unknown[]) => void>;
 const originals = new Map<string, (...args: unknown[]) => void>();
@@ -113,6 +115,109 @@ describe('backward work for slices', () => {
       const hessianDiagonal = et.grad((z: et.Tensor) => (et.grad(f)(z) as et.Tensor).sum())(v) as et.Tensor;
       // ∂/∂z of (2a, 3b²) summed: 2 for a, 6b for b
       expect(Array.from(hessianDiagonal.dataSync())).toEqual([2, 2, 18, 24]);
+    });
+  });
+});
+
+/** Runs f with every cpu kernel call counted; returns f's result and the counts. */
+function counted<T>(f: () => T): { result: T; calls: Record<string, number> } {
+  counting();
+  const result = f();
+  return { result, calls: { ...calls } };
+}
+
+const total = (c: Record<string, number>) => Object.values(c).reduce((a, b) => a + b, 0);
+
+/** ⟨∇L, t⟩ against the central difference of L along t, for a tangent t on input k alone. */
+function expectDirectional(L: (...xs: et.Tensor[]) => et.Tensor, xs: et.Tensor[], grads: et.Tensor[], k: number, seed: number): void {
+  const ts = xs.map((x, q) => (q === k ? et.randn(x.shape, { backend: 'cpu', dtype: 'f64', seed }) : et.zerosLike(x)));
+  const analytic = et.sum(et.mul(grads[k]!, ts[k]!)).dataSync()[0]!;
+  const numeric = centralDifference(L, xs, ts)[0]!;
+  expect(Math.abs(analytic - numeric), `input ${k}: ${analytic} vs ${numeric}`).toBeLessThan(1e-7 * (1 + Math.abs(numeric)));
+}
+
+describe('backward work for the FTLE: gradients of some tensors only, and second derivatives', () => {
+  const f64 = { backend: 'cpu', dtype: 'f64' } as const;
+
+  it("a pullback to x alone through linear(x, W, b): x's cotangent only, no kernels for W and b", () => {
+    et.tidy(() => {
+      // the FTLE's power iterations pull Jᵀw back to the block input only: W and b require grad but lead nowhere asked
+      const x = et.tensor([1, 2, -1, 0.5, 3, -2], { ...f64, shape: [2, 3] });
+      const W = et.tensor([1, 0, 2, -1, 3, 1], { ...f64, shape: [3, 2], requiresGrad: true });
+      const b = et.tensor([0.5, -0.5], { ...f64, requiresGrad: true });
+      const [, pull] = et.vjp((z: et.Tensor) => et.linear(z, W, b), x);
+      const { result, calls: c } = counted(() => pull(et.tensor([1, 2, -1, 1], { ...f64, shape: [2, 2] }))[0]!);
+      // one matmul g·Wᵀ (was three kernels: also Xᵀ·g for W and a column sum for b)
+      expect(c).toEqual({ matmul: 1 });
+      // g·Wᵀ by hand: rows (1, 2) and (−1, 1) against W's rows (1, 0), (2, −1), (3, 1)
+      expect(Array.from(result.dataSync())).toEqual([1, 0, 5, -1, -3, -2]);
+    });
+  });
+
+  it('layerNormGrad backward, all three cotangent rows: 26 kernels (its composite took 59), matching central differences', () => {
+    et.tidy(() => {
+      const x = et.randn([2, 3, 5], { ...f64, seed: 1 });
+      const w = et.randn([5], { ...f64, seed: 2 });
+      const g = et.randn([2, 3, 5], { ...f64, seed: 3 });
+      const cot = et.randn([8, 5], { ...f64, seed: 4 }); // [dx rows; dw; db] of the packed [rows + 2, d] output
+      const packed = (a: et.Tensor, b: et.Tensor, c: et.Tensor) => apply('layerNormGrad', [a, b, c], { eps: 1e-5 });
+      const [, pull] = et.vjp(packed, x, w, g);
+      const { result: grads, calls: c } = counted(() => pull(cot));
+      // J o: 1 layerNormGrad. ḡ = w ⊙ J o + LayerNorm(x; ōw, ōb): mul, layerNorm, add. w̄ = Σ g ⊙ J o: mul, sum.
+      // x̄: x̂ (layerNorm), u = g ⊙ w (mul), −r/d (var, add, rsqrt, mul), three row dots (3 mul + 3 sum),
+      // f·x̂ + b·J o + a·J u (3 mul, 2 add), J (g ⊙ ōw) (layerNormGrad), scaled and added (mul, add)
+      expect(c).toEqual({ layerNormGrad: 2, layerNorm: 2, mul: 11, sum: 4, add: 5, var: 1, rsqrt: 1 });
+      expect(total(c)).toBe(26);
+      const L = (a: et.Tensor, b: et.Tensor, d: et.Tensor) => et.sum(et.mul(packed(a, b, d), cot));
+      [0, 1, 2].forEach((k) => expectDirectional(L, [x, w, g], grads, k, 10 + k));
+    });
+  });
+
+  it('a recorded LayerNorm tangent is one fused layerNormGrad (was fourteen primitive ops); its gradient takes 24 kernels (was 37)', () => {
+    et.tidy(() => {
+      const x = et.randn([3, 5], { ...f64, seed: 5, requiresGrad: true });
+      const w = et.randn([5], { ...f64, seed: 6, requiresGrad: true });
+      const b = et.randn([5], { ...f64, seed: 7, requiresGrad: true });
+      // the tangent itself differentiable, as J v is in θ inside a network
+      const v = et.randn([3, 5], { ...f64, seed: 8, requiresGrad: true });
+      const tangentOf = (xx: et.Tensor, ww: et.Tensor, vv: et.Tensor) => et.jvp((z: et.Tensor) => et.layerNorm(z, ww, b, 1e-5), [xx], [vv])[1];
+      const fwd = counted(() => tangentOf(x, w, v));
+      // the primal layerNorm, J v (layerNormGrad with unit weight), ⊙ w
+      expect(fwd.calls).toEqual({ layerNorm: 1, layerNormGrad: 1, mul: 1 });
+      const s = fwd.result.square().sum();
+      const bwd = counted(() => s.backward());
+      // square: 2 mul; ⊙ w: 2 mul and a sum over rows for w̄; the slice of the packed output: 1 pad. layerNormGrad's
+      // VJP, with the unit weight and a cotangent known to be zero in the ōw and ōb rows (the pad's): v̄ = J o
+      // (layerNormGrad); x̄ as in the test above less u = g ⊙ w and the J (g ⊙ ōw) term: x̂ (layerNorm), −r/d (var,
+      // add, rsqrt, mul), three row dots (3 mul, 3 sum), 3 mul and 2 add, scaled (mul). 16 + 37 kernels before.
+      expect(bwd.calls).toEqual({ mul: 12, sum: 4, pad: 1, layerNormGrad: 1, layerNorm: 1, var: 1, add: 3, rsqrt: 1 });
+      expect(total(bwd.calls)).toBe(24);
+      const L = (xx: et.Tensor, ww: et.Tensor, vv: et.Tensor) => tangentOf(xx, ww, vv).square().sum();
+      const grads = [x.grad!, w.grad!, v.grad!];
+      [0, 1, 2].forEach((k) => expectDirectional(L, [x, w, v], grads, k, 20 + k));
+      for (const t of [x, w, b, v]) t.zeroGrad();
+    });
+  });
+
+  it('geluGrad backward in x: 16 kernels for the tanh form (was 20), 8 for the exact one, matching central differences', () => {
+    et.tidy(() => {
+      const x = et.tensor([-3, -1.2, -0.3, 0, 0.4, 1.1, 2.5], f64);
+      const g = et.tensor([0.5, -1, 2, 1, -0.7, 1.3, 0.9], f64);
+      const o = et.tensor([1, 0.5, -2, 1.5, 1, -1, 0.25], f64);
+      const expected: Record<'tanh' | 'none', Record<string, number>> = {
+        // s = ō ⊙ g; x²; t = tanh(x·(c + ckx²)) (2 mul, add, tanh); u′ = c + 3ckx² (mul, add); u′ + 3ckx² − x·t·u′²
+        // (3 mul, add, square, sub); s·bracket (mul) ⊙ (1 − t²) (activationGrad)
+        tanh: { mul: 8, add: 3, square: 2, tanh: 1, sub: 1, activationGrad: 1 },
+        // s = ō ⊙ g; x²; φ(x) = exp(−x²/2)/√(2π) (mul, exp, mul); s ⊙ (φ ⊙ (2 − x²)) (sub, 2 mul)
+        none: { mul: 5, square: 1, exp: 1, sub: 1 },
+      };
+      for (const approximate of ['tanh', 'none'] as const) {
+        const f = (z: et.Tensor) => et.geluGrad(z, g, approximate);
+        const [, pull] = et.vjp(f, x);
+        const { result, calls: c } = counted(() => pull(o));
+        expect(c, approximate).toEqual(expected[approximate]);
+        expectDirectional((z) => et.sum(et.mul(f(z), o)), [x], result, 0, 30);
+      }
     });
   });
 });

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import * as et from '../engine/index.js';
 import { CharGpt, MlpModel, TanhRnn } from '../src/models/index.js';
+import { causalMask } from '../src/models/gpt.js';
 
 et.setBackend('cpu');
 
@@ -41,6 +42,42 @@ describe('CharGpt', () => {
       }
     });
   }
+
+  it("a block's attention takes q, k, v from the qkv projection's thirds, hd columns a head (forward and gradients)", async () => {
+    const m = new CharGpt({ ...cfg, depth: 1 });
+    const block = m.blocks[0]!;
+    const [B, T, d, H] = [2, 5, 16, 4];
+    const hd = d / H;
+    const h = et.randn([B, T, d], { seed: 7 });
+    const c = et.randn([B, T, d], { seed: 8 });
+    // the attention written out per sequence and head on the 2-D [T, 3d] projection: columns [i·d + j·hd, +hd) of
+    // third i (q, k, v) belong to head j
+    const reference = (x: et.Tensor): et.Tensor => {
+      const rows: et.Tensor[] = [];
+      for (let b = 0; b < B; b++) {
+        const xb = x.slice([b, 0, 0], [b + 1, T, d]).reshape([T, d]);
+        const qkv = block.qkv.forward(block.ln1.forward(xb));
+        const cols = (i: number, j: number) => qkv.slice([0, i * d + j * hd], [T, i * d + (j + 1) * hd]);
+        const heads = Array.from({ length: H }, (_, j) => {
+          const scores = cols(0, j).matmul(cols(1, j).transpose()).mul(1 / Math.sqrt(hd)).add(causalMask(T));
+          return et.softmax(scores, -1).matmul(cols(2, j));
+        });
+        const h1 = xb.add(block.proj.forward(et.concat(heads, -1)));
+        const a = block.fc.forward(block.ln2.forward(h1)).gelu({ approximate: 'tanh' });
+        rows.push(h1.add(block.fcOut.forward(a)));
+      }
+      return et.stack(rows, 0);
+    };
+    await close(block.forward(h), reference(h), 1e-5);
+    const gradOf = (f: (x: et.Tensor) => et.Tensor) => {
+      const s = f(h).mul(c).sum();
+      s.backward();
+      const g = block.qkv.weight.grad!.dataSync().slice();
+      for (const p of m.parameters()) p.zeroGrad();
+      return et.tensor(g, { shape: block.qkv.weight.shape });
+    };
+    await close(gradOf((x) => block.forward(x)), gradOf(reference), 1e-5);
+  });
 
   it('taps, features and dynamics follow the EitpModel contract', async () => {
     const m = new CharGpt(cfg);

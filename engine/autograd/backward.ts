@@ -105,7 +105,9 @@ export function computeGradients(
         continue;
       }
       const def = opTable()[node.op] as OpDef<OpName>;
-      const inputGrads = def.vjp!(g, { inputs: node.inputs, output: t, attrs: node.attrs });
+      // with targets, a VJP skips the cotangents that lead to none of them (a weight's, when only the input's is asked for)
+      const wanted = relevant ? node.inputs.map((input) => input.requiresGrad && relevant.has(input)) : undefined;
+      const inputGrads = def.vjp!(g, { inputs: node.inputs, output: t, attrs: node.attrs, ...(wanted && { wanted }) });
       node.inputs.forEach((input, k) => {
         const gi = inputGrads[k];
         if (!gi || !input.requiresGrad) return;

@@ -35,10 +35,23 @@ function tiling(shape: Shape, pieces: readonly SlicePiece[]): { axis: number; or
   return next === shape[axis] ? { axis, ordered } : null;
 }
 
+/**
+ * Cotangents that are one slice's piece padded with zeros, with the slice: a VJP can skip the work on the zeros
+ * (layerNormGrad's, when only the dx rows of its packed output were used, as layerNorm's tangent rule does). Weak:
+ * an entry never keeps a tensor alive.
+ */
+const paddedPieces = new WeakMap<Tensor, SlicePiece>();
+
+/** The slice [starts, ends) outside of which `t` is known to be zero (a padded slice cotangent), if any. */
+export function nonZeroRegion(t: Tensor): { readonly starts: readonly number[]; readonly ends: readonly number[] } | undefined {
+  return paddedPieces.get(t);
+}
+
 /** The total cotangent of a tensor of `shape` from its slices' pieces; `add` sums two cotangents of it. */
 export function combineSlicePieces(shape: Shape, pieces: readonly SlicePiece[], add: (a: Tensor, b: Tensor) => Tensor): Tensor {
   const tiled = pieces.length > 1 ? tiling(shape, pieces) : null;
   if (tiled) return concat(tiled.ordered.map((p) => p.g), tiled.axis);
   const padded = pieces.map((p) => pad(p.g, p.starts.map((s, i) => [s, shape[i]! - p.ends[i]!] as const)));
+  if (padded.length === 1) paddedPieces.set(padded[0]!, pieces[0]!);
   return padded.reduce((a, b) => add(a, b));
 }

@@ -14,7 +14,7 @@ import type { OpAttrs } from './attrs.js';
 import { add, div, mul } from './binary.js';
 import { compositeVjp } from './composite-vjp.js';
 import { ctx, meta, requireFloat, requireSameDtype } from './infer.js';
-import type { OpDef } from './op-def.js';
+import { type OpDef, wantsCotangent } from './op-def.js';
 import { mean, sum } from './reduce.js';
 import { square } from './unary.js';
 import { reshape } from './views.js';
@@ -57,10 +57,13 @@ export const activationDensityDefs = {
   activationDensity: {
     arity: 2,
     infer: (inputs, attrs) => meta([], densityInfer('activationDensity', inputs, attrs).dtype),
-    vjp: (g, { inputs: [a, tau], attrs }) => [
-      a!.requiresGrad ? apply('activationDensityGrad', [a!, tau!, g], attrs) : null,
-      tau!.requiresGrad ? tauCotangent(a!, tau!, g, attrs.eps) : null,
-    ],
+    vjp: (g, c) => {
+      const { inputs: [a, tau], attrs } = c;
+      return [
+        wantsCotangent(c, 0) ? apply('activationDensityGrad', [a!, tau!, g], attrs) : null,
+        wantsCotangent(c, 1) ? tauCotangent(a!, tau!, g, attrs.eps) : null,
+      ];
+    },
     jvp: 'composite',
     composite: densityComposite,
   },

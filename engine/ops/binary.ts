@@ -7,7 +7,8 @@ import { apply } from '../dispatch.js';
 import { DTypeError } from '../errors.js';
 import type { Tensor, TensorLike } from '../tensor.js';
 import { ctx, meta, requireArithmetic, requireFloat, requireSameDtype, requireSameShape } from './infer.js';
-import type { OpDef } from './op-def.js';
+import type { OpName } from './attrs.js';
+import { type OpCtx, type OpDef, wantsCotangent } from './op-def.js';
 import { broadcastAll, operands } from './operand.js';
 import { log, neg, square } from './unary.js';
 import { cast } from './views.js';
@@ -27,8 +28,11 @@ function arithInfer(name: string, float: boolean) {
 
 const orZeros = (t: Tensor | null, like: Tensor): Tensor => t ?? zerosLike(like);
 
-/** A cotangent only for an input that takes gradients: a constant operand (x·0.5, x/n) costs no backward kernels. */
-const needs = (input: Tensor, cotangent: () => Tensor): Tensor | null => (input.requiresGrad ? cotangent() : null);
+/**
+ * A cotangent only for an input whose gradient is wanted: a constant operand (x·0.5, x/n), or one that leads to no
+ * requested gradient (OpCtx.wanted), costs no backward kernels.
+ */
+const needs = (c: OpCtx<OpName>, k: number, cotangent: () => Tensor): Tensor | null => (wantsCotangent(c, k) ? cotangent() : null);
 
 /** Sum of the non-null terms (null = zero). */
 function sumTangents(terms: (Tensor | null)[], like: Tensor): Tensor {
@@ -51,9 +55,9 @@ function extremumDef<K extends 'maximum' | 'minimum'>(name: K): OpDef<K> {
   return {
     arity: 2,
     infer: arithInfer(name, false),
-    vjp: (g, { inputs: [a, b] }) => {
-      const [wa, wb] = maxWeights(a!, b!, forMax);
-      return [needs(a!, () => mul(g, wa)), needs(b!, () => mul(g, wb))];
+    vjp: (g, c) => {
+      const [wa, wb] = maxWeights(c.inputs[0]!, c.inputs[1]!, forMax);
+      return [needs(c, 0, () => mul(g, wa)), needs(c, 1, () => mul(g, wb))];
     },
     jvp: ([ta, tb], { inputs: [a, b], output }) => {
       const [wa, wb] = maxWeights(a!, b!, forMax);
@@ -84,22 +88,22 @@ export const binaryDefs = {
   sub: {
     arity: 2,
     infer: arithInfer('sub', false),
-    vjp: (g, { inputs: [, b] }) => [g, needs(b!, () => neg(g))],
+    vjp: (g, c) => [g, needs(c, 1, () => neg(g))],
     jvp: ([ta, tb], { output }) => sumTangents([ta ?? null, tb ? neg(tb) : null], output),
   },
   mul: {
     arity: 2,
     infer: arithInfer('mul', false),
-    vjp: (g, { inputs: [a, b] }) => [needs(a!, () => mul(g, b!)), needs(b!, () => mul(g, a!))],
+    vjp: (g, c) => [needs(c, 0, () => mul(g, c.inputs[1]!)), needs(c, 1, () => mul(g, c.inputs[0]!))],
     jvp: ([ta, tb], { inputs: [a, b], output }) => sumTangents([ta ? mul(ta, b!) : null, tb ? mul(a!, tb) : null], output),
   },
   div: {
     arity: 2,
     infer: arithInfer('div', true),
     // ∂/∂b of a/b is −(g/b)·(a/b): the output stands in for a/b, so g/b serves both cotangents
-    vjp: (g, { inputs: [a, b], output }) => {
-      const gOverB = div(g, b!);
-      return [a!.requiresGrad ? gOverB : null, needs(b!, () => neg(mul(gOverB, output)))];
+    vjp: (g, c) => {
+      const gOverB = div(g, c.inputs[1]!);
+      return [wantsCotangent(c, 0) ? gOverB : null, needs(c, 1, () => neg(mul(gOverB, c.output)))];
     },
     jvp: ([ta, tb], { inputs: [a, b], output }) =>
       sumTangents([ta ? div(ta, b!) : null, tb ? neg(div(mul(tb, a!), square(b!))) : null], output),
@@ -107,10 +111,10 @@ export const binaryDefs = {
   pow: {
     arity: 2,
     infer: arithInfer('pow', true),
-    vjp: (g, { inputs: [a, b], output }) => [
-      needs(a!, () => mul(g, powBaseDerivative(a!, b!))),
-      needs(b!, () => mul(g, powExponentDerivative(a!, b!, output))),
-    ],
+    vjp: (g, c) => {
+      const [a, b] = c.inputs as [Tensor, Tensor];
+      return [needs(c, 0, () => mul(g, powBaseDerivative(a, b))), needs(c, 1, () => mul(g, powExponentDerivative(a, b, c.output)))];
+    },
     jvp: ([ta, tb], { inputs: [a, b], output }) =>
       sumTangents([ta ? mul(ta, powBaseDerivative(a!, b!)) : null, tb ? mul(tb, powExponentDerivative(a!, b!, output)) : null], output),
   },
@@ -131,9 +135,10 @@ export const binaryDefs = {
       if (inputs[1]!.dtype !== inputs[2]!.dtype) throw new DTypeError('both branches must have the same dtype', ctx('where', inputs));
       return meta(inputs[0]!.shape, inputs[1]!.dtype);
     },
-    vjp: (g, { inputs: [c, a, b] }) => {
+    vjp: (g, c) => {
       const z = zerosLike(g);
-      return [null, needs(a!, () => where(c!, g, z)), needs(b!, () => where(c!, z, g))];
+      const cond = c.inputs[0]!;
+      return [null, needs(c, 1, () => where(cond, g, z)), needs(c, 2, () => where(cond, z, g))];
     },
     jvp: ([, ta, tb], { inputs: [c, a, b] }) => where(c!, orZeros(ta!, a!), orZeros(tb!, b!)),
   },

@@ -19,7 +19,7 @@ import { compositeVjp } from './composite-vjp.js';
 import { ctx, meta, requireFloat, requireSameDtype } from './infer.js';
 import { matmul } from './matmul.js';
 import { softmax } from './nn.js';
-import type { OpDef } from './op-def.js';
+import { type OpDef, wantsCotangent } from './op-def.js';
 import { mean, sum, variance } from './reduce.js';
 import { activationGrad } from './train-fused.js';
 import { square, sqrt } from './unary.js';
@@ -138,13 +138,14 @@ export const eitpFusedDefs = {
       if (!ok) throw new ShapeError('needs h [B, out], v [B, in] and w [out, in]', ctx('tanhJvp', inputs));
       return meta(h.shape, h.dtype);
     },
-    vjp: (g, { inputs: [h, v, w] }) => {
+    vjp: (g, c) => {
+      const [h, v, w] = c.inputs;
       // g ⊙ (1 − h²) in one kernel: the tanh backward from its output (the fused activationGrad op)
       const gs = activationGrad(h!, g, 'tanh');
       return [
-        h!.requiresGrad ? mul(mul(g, matmul(v!, transpose(w!))), mul(h!, -2)) : null,
-        v!.requiresGrad ? matmul(gs, w!) : null,
-        w!.requiresGrad ? matmul(transpose(gs), v!) : null,
+        wantsCotangent(c, 0) ? mul(mul(g, matmul(v!, transpose(w!))), mul(h!, -2)) : null,
+        wantsCotangent(c, 1) ? matmul(gs, w!) : null,
+        wantsCotangent(c, 2) ? matmul(transpose(gs), v!) : null,
       ];
     },
     jvp: 'composite',

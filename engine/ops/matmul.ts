@@ -5,7 +5,7 @@ import { broadcastShapes } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { add } from './binary.js';
 import { ctx, meta, requireFloat, requireSameDtype } from './infer.js';
-import type { OpDef } from './op-def.js';
+import { type OpDef, wantsCotangent } from './op-def.js';
 import { cast, expand, reshape, squeeze, transpose, unsqueeze } from './views.js';
 
 export const matmulDefs = {
@@ -28,7 +28,11 @@ export const matmulDefs = {
     },
     // Only the cotangents that are needed (a data batch needs none). When an operand is a transposed view (Linear's
     // Wᵀ), its cotangent is computed as (gᵀ·a)ᵀ so that, after the transpose's own VJP, it arrives dense.
-    vjp: (g, { inputs: [a, b] }) => (a!.dtype === 'f16' ? halfCotangents(g, a!, b!) : matmulCotangents(g, a!, b!)),
+    vjp: (g, c) => {
+      const [a, b] = c.inputs as [Tensor, Tensor];
+      const want: Wanted = [wantsCotangent(c, 0), wantsCotangent(c, 1)];
+      return a.dtype === 'f16' ? halfCotangents(g, a, b, want) : matmulCotangents(g, a, b, want);
+    },
     jvp: ([ta, tb], { inputs: [a, b] }) => {
       if (ta && tb) return add(mm(ta, b!), mm(a!, tb));
       return ta ? mm(ta, b!) : mm(a!, tb!);
@@ -45,11 +49,14 @@ function sameBatch(a: Tensor, b: Tensor): boolean {
   return true;
 }
 
-/** The cotangents of a·b for g, only those that are needed (shared with the fused linear op). */
-export function matmulCotangents(g: Tensor, a: Tensor, b: Tensor): [Tensor | null, Tensor | null] {
+/** Which of the two operands' cotangents a VJP must compute (OpCtx.wanted). */
+export type Wanted = readonly [boolean, boolean];
+
+/** The cotangents of a·b for g, only the wanted ones (shared with the fused linear op). */
+export function matmulCotangents(g: Tensor, a: Tensor, b: Tensor, [wantA, wantB]: Wanted): [Tensor | null, Tensor | null] {
   return [
-    a.requiresGrad ? (isTransposedView(a) ? transpose(mm(b, transpose(g))) : mm(g, transpose(b))) : null,
-    b.requiresGrad ? (isTransposedView(b) ? transpose(mm(transpose(g), a)) : mm(transpose(a), g)) : null,
+    wantA ? (isTransposedView(a) ? transpose(mm(b, transpose(g))) : mm(g, transpose(b))) : null,
+    wantB ? (isTransposedView(b) ? transpose(mm(transpose(g), a)) : mm(transpose(a), g)) : null,
   ];
 }
 
@@ -57,9 +64,9 @@ export function matmulCotangents(g: Tensor, a: Tensor, b: Tensor): [Tensor | nul
  * The cotangents of f16 operands: computed in f32 from the operands' exact f32 values and the f32 g, then rounded to
  * f16, the operands' dtype. Through cast(w, 'f16') they widen again, so f32 master weights train (mixed precision).
  */
-function halfCotangents(g: Tensor, a: Tensor, b: Tensor): [Tensor | null, Tensor | null] {
+function halfCotangents(g: Tensor, a: Tensor, b: Tensor, [wantA, wantB]: Wanted): [Tensor | null, Tensor | null] {
   const wide = (t: Tensor): Tensor => cast(t, 'f32');
-  return [a.requiresGrad ? cast(mm(g, transpose(wide(b))), 'f16') : null, b.requiresGrad ? cast(mm(transpose(wide(a)), g), 'f16') : null];
+  return [wantA ? cast(mm(g, transpose(wide(b))), 'f16') : null, wantB ? cast(mm(transpose(wide(a)), g), 'f16') : null];
 }
 
 /** A matrix whose last two axes are stored column-major (a transpose of dense data). */

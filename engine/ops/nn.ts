@@ -4,7 +4,6 @@
  * and layerNorm have rules; crossEntropy differentiates its reference.
  */
 import { ones, zeros } from '../creation.js';
-import { isGradEnabled } from '../autograd/grad-mode.js';
 import { apply } from '../dispatch.js';
 import { ShapeError } from '../errors.js';
 import { normalizeAxis } from '../shape.js';
@@ -12,9 +11,10 @@ import type { Tensor } from '../tensor.js';
 import { add, mul, sub } from './binary.js';
 import { ctx, meta, requireFloat, requireInt, requireSameDtype } from './infer.js';
 import { oneHot } from './indexing.js';
-import type { OpDef } from './op-def.js';
+import { type OpDef, wantsCotangent } from './op-def.js';
 import { softmaxGrad } from './softmax-grad.js';
 import { logsumexp, mean, sum } from './reduce.js';
+import { unitWeight } from './layer-norm-grad-vjp.js';
 import { layerNormGrads } from './train-fused.js';
 import { exp, neg, rsqrt, square } from './unary.js';
 
@@ -24,19 +24,12 @@ function normalized(x: Tensor, eps: number): Tensor {
 }
 
 /**
- * J ṫ for x ↦ x̂ (last axis): rstd·(ṫ − mean ṫ − x̂·mean(ṫ x̂)). J is symmetric, so when nothing will differentiate
- * the tangent (power iteration) this is layerNorm's own fused backward with unit weight, one kernel. A tangent that
- * is itself differentiated (the FTLE's last pass) is built from primitives instead: the fused backward's VJP is its
- * composite, which would cost more than these few ops.
+ * J ṫ for x ↦ x̂ (last axis): rstd·(ṫ − mean ṫ − x̂·mean(ṫ x̂)). J is symmetric, so this is layerNorm's own fused
+ * backward with unit weight, one kernel; a tangent that is itself differentiated (the FTLE's last pass) goes back
+ * through that op's hand-written VJP.
  */
 function normalizationJvp(x: Tensor, t: Tensor, eps: number): Tensor {
-  if (!isGradEnabled() || !(x.requiresGrad || t.requiresGrad)) {
-    return layerNormGrads(x, ones([x.shape[x.rank - 1]!], { dtype: x.dtype, backend: x.storage.backend.name }), t, eps)[0];
-  }
-  const centered = sub(x, mean(x, -1, true));
-  const rstd = rsqrt(add(mean(square(centered), -1, true), eps));
-  const xhat = mul(centered, rstd);
-  return mul(rstd, sub(sub(t, mean(t, -1, true)), mul(xhat, mean(mul(t, xhat), -1, true))));
+  return layerNormGrads(x, unitWeight(x.shape[x.rank - 1]!, x), t, eps)[0];
 }
 
 /** Float logits [..., C] and integer targets [...] (shared with crossEntropyGrad); returns them. */
@@ -92,9 +85,9 @@ export const nnDefs = {
       }
       return meta(x.shape, x.dtype);
     },
-    vjp: (g, { inputs: [x, w, b], attrs: { eps } }) => {
-      const [dx, dw, db] = layerNormGrads(x!, w!, g, eps);
-      return [x!.requiresGrad ? dx : null, w!.requiresGrad ? dw : null, b!.requiresGrad ? db : null];
+    vjp: (g, c) => {
+      const [dx, dw, db] = layerNormGrads(c.inputs[0]!, c.inputs[1]!, g, c.attrs.eps);
+      return [wantsCotangent(c, 0) ? dx : null, wantsCotangent(c, 1) ? dw : null, wantsCotangent(c, 2) ? db : null];
     },
     // y = x̂ ⊙ w + b, x̂ = rstd·(x − μ); the Jacobian of x ↦ x̂ per row is rstd·(I − 11ᵀ/d − x̂x̂ᵀ/d).
     jvp: ([tx, tw, tb], { inputs: [x, w], attrs: { eps } }) => {

@@ -17,6 +17,17 @@ export interface OpCtx<K extends OpName> {
   readonly inputs: readonly Tensor[];
   readonly output: Tensor;
   readonly attrs: OpAttrs[K];
+  /**
+   * Per input, whether its cotangent is wanted. Backward sets it when only some tensors' gradients are asked for
+   * (vjp, linearize's pullback: the FTLE's power iterations): an input that requires grad but does not lead to them
+   * (a layer's weight) then costs no kernels. Absent: every input that requires grad.
+   */
+  readonly wanted?: readonly boolean[];
+}
+
+/** Whether a VJP must compute the cotangent of input k (see OpCtx.wanted). */
+export function wantsCotangent(c: { readonly inputs: readonly Tensor[]; readonly wanted?: readonly boolean[] }, k: number): boolean {
+  return c.wanted ? c.wanted[k] === true : c.inputs[k]!.requiresGrad;
 }
 
 export interface OpDef<K extends OpName> {

@@ -10,7 +10,7 @@ import type { Tensor } from '../tensor.js';
 import { add, mul } from './binary.js';
 import { ctx, meta, requireFloat } from './infer.js';
 import { matmul } from './matmul.js';
-import type { OpDef } from './op-def.js';
+import { type OpDef, wantsCotangent } from './op-def.js';
 import { sum } from './reduce.js';
 import { cast, reshape, transpose } from './views.js';
 
@@ -33,11 +33,14 @@ export const quantDefs = {
       if (!ok) throw new ShapeError('needs x [..., K], int8 weights [N, K] (one row per output channel) and scales [N]', ctx('matmulInt8', inputs));
       return meta([...x.shape.slice(0, -1), wq.shape[0]!], x.dtype);
     },
-    vjp: (g, { inputs: [x, wq, ws] }) => [
-      x!.requiresGrad ? matmul(g, dequantized(wq!, ws!, g.dtype)) : null,
-      null,
-      ws!.requiresGrad ? sum(mul(g, matmul(x!, transpose(cast(wq!, g.dtype)))), leading(g)) : null,
-    ],
+    vjp: (g, c) => {
+      const [x, wq, ws] = c.inputs;
+      return [
+        wantsCotangent(c, 0) ? matmul(g, dequantized(wq!, ws!, g.dtype)) : null,
+        null,
+        wantsCotangent(c, 2) ? sum(mul(g, matmul(x!, transpose(cast(wq!, g.dtype)))), leading(g)) : null,
+      ];
+    },
     // Straight through, like the VJP: the tangent of x (and of ws) through the dequantised weights.
     jvp: ([tx, , tws], { inputs: [x, wq, ws] }) => {
       const viaX = tx ? matmul(tx, transpose(dequantized(wq!, ws!, tx.dtype))) : null;

@@ -9,7 +9,7 @@ import type { Tensor } from '../tensor.js';
 import type { OpAttrs } from './attrs.js';
 import { mul, sub } from './binary.js';
 import { ctx, meta, requireFloat, requireSameDtype, requireSameShape } from './infer.js';
-import type { OpDef } from './op-def.js';
+import { type OpDef, wantsCotangent } from './op-def.js';
 import { sum } from './reduce.js';
 
 const softmaxGradComposite = ([y, g]: readonly Tensor[], { axis }: OpAttrs['softmaxGrad']): Tensor => mul(y!, sub(g!, sum(mul(g!, y!), axis, true)));
@@ -25,10 +25,13 @@ export const softmaxGradDefs = {
       return meta(shape, inputs[0]!.dtype);
     },
     // out = y ⊙ (g − s), s = Σ g ⊙ y. In g it is the same map again (symmetric); in y: ō ⊙ (g − s) − g ⊙ Σ ō ⊙ y.
-    vjp: (o, { inputs: [y, g], attrs }) => [
-      y!.requiresGrad ? sub(mul(o, sub(g!, sum(mul(g!, y!), attrs.axis, true))), mul(g!, sum(mul(o, y!), attrs.axis, true))) : null,
-      g!.requiresGrad ? softmaxGrad(y!, o, attrs.axis) : null,
-    ],
+    vjp: (o, c) => {
+      const { inputs: [y, g], attrs } = c;
+      return [
+        wantsCotangent(c, 0) ? sub(mul(o, sub(g!, sum(mul(g!, y!), attrs.axis, true))), mul(g!, sum(mul(o, y!), attrs.axis, true))) : null,
+        wantsCotangent(c, 1) ? softmaxGrad(y!, o, attrs.axis) : null,
+      ];
+    },
     jvp: 'composite',
     composite: softmaxGradComposite,
   },

@@ -17,7 +17,7 @@ import { mul, sub, div, add } from './binary.js';
 import { compositeVjp } from './composite-vjp.js';
 import { ctx, meta, requireFloat, requireSameDtype } from './infer.js';
 import { matmul } from './matmul.js';
-import type { OpDef } from './op-def.js';
+import { type OpDef, wantsCotangent } from './op-def.js';
 import { norm, sum } from './reduce.js';
 import { concat } from './structure.js';
 import { log, square } from './unary.js';
@@ -72,14 +72,15 @@ export const tanhJvpStepDefs = {
       const [b, out] = checkLayer('tanhJvpStep', inputs);
       return meta([b, out + 1], inputs[0]!.dtype);
     },
-    vjp: (gy, { inputs: [h, v, w] }) => {
+    vjp: (gy, c) => {
+      const [h, v, w] = c.inputs;
       const [b, out] = [h!.shape[0]!, h!.shape[1]!];
       const both = apply('tanhJvpStepGrad', [h!, v!, w!, gy], {});
       const dp = reshape(slice(both, [0, 0, 0], [1, b, out]), [b, out]);
       return [
-        h!.requiresGrad ? reshape(slice(both, [1, 0, 0], [2, b, out]), [b, out]) : null,
-        v!.requiresGrad ? matmul(dp, w!) : null,
-        w!.requiresGrad ? matmul(transpose(dp), v!) : null,
+        wantsCotangent(c, 0) ? reshape(slice(both, [1, 0, 0], [2, b, out]), [b, out]) : null,
+        wantsCotangent(c, 1) ? matmul(dp, w!) : null,
+        wantsCotangent(c, 2) ? matmul(transpose(dp), v!) : null,
       ];
     },
     jvp: 'composite',

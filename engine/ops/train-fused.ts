@@ -15,14 +15,15 @@ import type { Tensor } from '../tensor.js';
 import type { AdamStepAttrs, GradActivation, OpAttrs, SgdStepAttrs } from './attrs.js';
 import { add, div, gt, mul, sub } from './binary.js';
 import { compositeVjp } from './composite-vjp.js';
+import { layerNormGradVjp } from './layer-norm-grad-vjp.js';
 import { ctx, meta, requireFloat, requireSameDtype, requireSameShape } from './infer.js';
 import { oneHot } from './indexing.js';
 import { matmul, matmulCotangents } from './matmul.js';
 import { checkLogitsAndTargets, softmax } from './nn.js';
-import type { OpDef } from './op-def.js';
+import { type OpDef, wantsCotangent } from './op-def.js';
 import { mean, sum } from './reduce.js';
 import { concat, stack } from './structure.js';
-import { geluDerivative, geluSecondDerivative, relu, rsqrt, sigmoid, sqrt, square, tanh } from './unary.js';
+import { geluDerivative, relu, rsqrt, scaledGeluSecondDerivative, sigmoid, sqrt, square, tanh } from './unary.js';
 import { cast, expand, reshape, slice, stopGradient } from './views.js';
 
 type TrainFusedName = 'crossEntropyGrad' | 'layerNormGrad' | 'geluGrad' | 'activationGrad' | 'linear' | 'adamStep' | 'sgdStep';
@@ -115,7 +116,7 @@ export const trainFusedDefs = {
       if (!ok) throw new ShapeError('needs x [..., d], w [d] and g shaped like x', ctx('layerNormGrad', inputs));
       return meta([x.size / d! + 2, d!], x.dtype);
     },
-    vjp: compositeVjp('layerNormGrad', layerNormGradComposite),
+    vjp: layerNormGradVjp,
     jvp: 'composite',
     composite: layerNormGradComposite,
   },
@@ -129,10 +130,13 @@ export const trainFusedDefs = {
       return meta(shape, inputs[0]!.dtype);
     },
     // out = g·gelu′(x): x̄ = ḡ·g·gelu″(x), ḡ_g = geluGrad(x, ḡ); only the cotangents that are needed
-    vjp: (gOut, { inputs: [x, g], attrs: { approximate } }) => [
-      x!.requiresGrad ? mul(mul(gOut, g!), geluSecondDerivative(x!, approximate)) : null,
-      g!.requiresGrad ? geluGrad(x!, gOut, approximate) : null,
-    ],
+    vjp: (gOut, c) => {
+      const { inputs: [x, g], attrs: { approximate } } = c;
+      return [
+        wantsCotangent(c, 0) ? scaledGeluSecondDerivative(x!, mul(gOut, g!), approximate) : null,
+        wantsCotangent(c, 1) ? geluGrad(x!, gOut, approximate) : null,
+      ];
+    },
     jvp: 'composite',
     composite: geluGradComposite,
   },
@@ -162,10 +166,11 @@ export const trainFusedDefs = {
       }
       return meta([x.shape[0]!, w.shape[1]!], x.dtype);
     },
-    vjp: (g, { inputs: [x, w, b], output: y, attrs: { activation } }) => {
+    vjp: (g, c) => {
+      const { inputs: [x, w], output: y, attrs: { activation } } = c;
       const dz = activation === 'none' ? g : activationGrad(y, g, activation);
-      const [dx, dw] = matmulCotangents(dz, x!, w!);
-      return [dx, dw, b!.requiresGrad ? sum(dz, 0) : null];
+      const [dx, dw] = matmulCotangents(dz, x!, w!, [wantsCotangent(c, 0), wantsCotangent(c, 1)]);
+      return [dx, dw, wantsCotangent(c, 2) ? sum(dz, 0) : null];
     },
     // f′(z) ⊙ (ẋ W + x Ẇ + ḃ) with f′ read from the output: no recomputation of the primal (the FTLE pushes
     // tangents through every linear layer of a model several times per step)

@@ -55,20 +55,22 @@ export function geluDerivative(x: Tensor, approximate: 'none' | 'tanh'): Tensor 
 }
 
 /**
- * d²/dx² gelu(x), for geluGrad's backward (the FTLE differentiates a tangent through gelu every step): exact
- * φ(x)(2 − x²); tanh form s·(u′ + 3ckx² − x·t·u′²) with u = c(x + kx³), t = tanh u, s = 1 − t², u′ = c(1 + 3kx²),
- * c = √(2/π), k = 0.044715. A handful of ops, where differentiating geluDerivative's graph took some eighty.
+ * scale ⊙ d²/dx² gelu(x), for geluGrad's backward (the FTLE differentiates a tangent through gelu every step): exact
+ * φ(x)(2 − x²); tanh form s·(u′ + 3ckx² − x·t·u′²) with u = c(x + kx³) = x(c + ckx²), t = tanh u, s = 1 − t²,
+ * u′ = c(1 + 3kx²), c = √(2/π), k = 0.044715. The factor s is applied with the scale by the fused tanh backward
+ * (activationGrad: g·(1 − t²)), one kernel for three. A dozen ops, where differentiating geluDerivative's graph
+ * took some eighty.
  */
-export function geluSecondDerivative(x: Tensor, approximate: 'none' | 'tanh'): Tensor {
+export function scaledGeluSecondDerivative(x: Tensor, scale: Tensor, approximate: 'none' | 'tanh'): Tensor {
   const x2 = square(x);
   if (approximate === 'tanh') {
-    const t = tanh(mul(add(x, mul(mul(x2, x), GELU_C)), SQRT_2_OVER_PI));
-    const du = mul(add(mul(x2, 3 * GELU_C), 1), SQRT_2_OVER_PI);
+    const t = tanh(mul(x, add(mul(x2, SQRT_2_OVER_PI * GELU_C), SQRT_2_OVER_PI)));
+    const du = add(mul(x2, 3 * GELU_C * SQRT_2_OVER_PI), SQRT_2_OVER_PI);
     const bracket = sub(add(du, mul(x2, 3 * GELU_C * SQRT_2_OVER_PI)), mul(mul(x, t), square(du)));
-    return mul(sub(1, square(t)), bracket);
+    return activationGrad(t, mul(scale, bracket), 'tanh');
   }
   const pdf = mul(exp(mul(x2, -0.5)), 1 / Math.sqrt(2 * Math.PI));
-  return mul(pdf, sub(2, x2));
+  return mul(scale, mul(pdf, sub(2, x2)));
 }
 
 export const unaryDefs = {

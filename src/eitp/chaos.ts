@@ -61,42 +61,42 @@ function fusedWeights(d: Dynamics, kernels: 'fused' | 'composite' | undefined): 
   return (kernels ?? 'fused') === 'fused' && w && w.length === d.blocks.length && d.h0.rank === 2 ? w : null;
 }
 
-/** J v through the composed blocks, forward mode by hand: h_l = F_l(h_{l−1}), t_l = (1 − h_l²) ⊙ (t_{l−1} W_lᵀ). */
-function tanhTangent(d: Dynamics, weights: readonly Tensor[], h0: Tensor, v: Tensor): Tensor {
-  let h = h0;
-  let t = v;
-  d.blocks.forEach((block, l) => {
-    h = block(h);
-    t = et.tanhJvp(h, t, weights[l]!);
-  });
-  return t;
+/** J v through tanh layers, forward mode by hand from their states h_l: t_l = (1 − h_l²) ⊙ (t_{l−1} W_lᵀ). */
+function tanhTangentAt(states: readonly Tensor[], weights: readonly Tensor[], v: Tensor): Tensor {
+  return states.reduce((t, h, l) => et.tanhJvp(h, t, weights[l]!), v);
 }
 
-/** J v at h0 (differentiable in θ and h0 where they require it). */
-function tangent(d: Dynamics, h0: Tensor, v: Tensor, kernels: 'fused' | 'composite' | undefined): Tensor {
-  const weights = fusedWeights(d, kernels);
-  return weights ? tanhTangent(d, weights, h0, v) : et.jvp(composed(d.blocks), [h0], [v])[1];
+/** J v at h0 through the generic blocks (differentiable in θ and h0 where they require it). */
+function tangent(d: Dynamics, h0: Tensor, v: Tensor): Tensor {
+  return et.jvp(composed(d.blocks), [h0], [v])[1];
 }
 
 /** J v and Jᵀ w of the composed blocks at one point, from one recorded forward pass (et.linearize). */
 interface Linearization {
   readonly push: (v: Tensor) => Tensor;
   readonly pull: (w: Tensor) => Tensor;
+  /** h_1 … h_L of that forward pass: the fused tanh tangent steps read them instead of running the blocks again. */
+  readonly states: readonly Tensor[];
 }
 
 function linearization(d: Dynamics, h0: Tensor): Linearization {
-  const [, push, pull] = et.linearize(composed(d.blocks), h0);
-  return { push, pull: (w) => pull(w)[0]! };
+  const states: Tensor[] = [];
+  const blocks = d.blocks.map((f) => (h: Tensor) => {
+    const next = f(h);
+    states.push(next);
+    return next;
+  });
+  const [, push, pull] = et.linearize(composed(blocks), h0);
+  return { push, pull: (w) => pull(w)[0]!, states };
 }
 
 /** The power iterations themselves: v ← Jᵀ(J v)/‖Jᵀ(J v)‖, unrecorded; tanh layers take the fused tangent step. */
 function iterate(d: Dynamics, lin: Linearization, v0: Tensor, iterations: number, kernels: 'fused' | 'composite' | undefined): Tensor {
   const fused = fusedWeights(d, kernels);
-  const h0 = d.h0.stopGradient();
   let v = v0.stopGradient();
   // nothing differentiates these steps: unrecorded, they leave no tape, and tangent rules may use fused kernels
-  // whose own VJPs would be slow (layerNorm's)
-  for (let i = 0; i < iterations; i++) v = et.noGrad(() => normalizeRows(lin.pull(fused ? tanhTangent(d, fused, h0, v) : lin.push(v))));
+  // whose own VJPs would be slow
+  for (let i = 0; i < iterations; i++) v = et.noGrad(() => normalizeRows(lin.pull(fused ? tanhTangentAt(lin.states, fused, v) : lin.push(v))));
   return v;
 }
 
@@ -113,7 +113,7 @@ export function powerDirection(d: Dynamics, v0: Tensor, iterations = 2, kernels?
 /** ln‖J v_b‖ per row [B]: through tanh layers the last step is the fused et.tanhJvpStep (norm and log in its pass). */
 function logGrowth(d: Dynamics, v: Tensor, kernels: 'fused' | 'composite' | undefined): Tensor {
   const weights = fusedWeights(d, kernels);
-  if (!weights) return rowNorms(tangent(d, d.h0, v, kernels)).log();
+  if (!weights) return rowNorms(tangent(d, d.h0, v)).log();
   let h = d.h0;
   let t = v;
   const last = d.blocks.length - 1;

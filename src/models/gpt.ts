@@ -84,7 +84,10 @@ export class GptBlock extends et.nn.Module<[et.Tensor, ActivationTap[]?], et.Ten
     const H = this.heads;
     const hd = d / H;
     const qkv = linear(this.qkv, this.ln1.forward(h)); // [B, T, 3d]
-    const [q, k0, v] = et.split(qkv, 3, -1).map((t) => t.reshape([B, T, H, hd]).permute([0, 2, 1, 3])) as [et.Tensor, et.Tensor, et.Tensor];
+    // q, k, v [B, H, T, hd] as slices of one [3, B, H, T, hd] view: their cotangents meet in one concat and one copy
+    // back to [B, T, 3d], where a split of qkv first copied each permuted cotangent on its own (same layouts forward)
+    const heads = qkv.reshape([B, T, 3, H, hd]).permute([2, 0, 3, 1, 4]);
+    const [q, k0, v] = [0, 1, 2].map((i) => heads.slice([i, 0, 0, 0, 0], [i + 1, B, H, T, hd]).reshape([B, H, T, hd])) as [et.Tensor, et.Tensor, et.Tensor];
     let k = k0;
     if (this.smear && T > 1) {
       const a = this.smear.sigmoid();

@@ -1,0 +1,79 @@
+/**
+ * The VJP of layerNormGrad, by hand. The FTLE differentiates J·t through every LayerNorm of a transformer (reverse
+ * over forward), and differentiating the op's composite reference recorded some fifteen primitive ops forward and
+ * about thirty backward per LayerNorm; this rule is two fused kernels plus a few row reductions.
+ *
+ * Per row, with x̂ = r·(x − μ), r = (σ² + eps)^(−1/2) and J = r·(I − 11ᵀ/d − x̂x̂ᵀ/d) (∂x̂/∂x, symmetric), the op
+ * packs [J u; Σ_rows g ⊙ x̂; Σ_rows g] for u = g ⊙ w. For a cotangent [o; ōw; ōb]:
+ *   ḡ = w ⊙ J o + ōw ⊙ x̂ + ōb,   w̄ = Σ_rows g ⊙ J o,
+ *   x̄ = J (g ⊙ ōw) − (r/d)·(⟨o, J u⟩·x̂ + ⟨u, x̂⟩·J o + ⟨o, x̂⟩·J u).
+ * The last term is ∂⟨o, J u⟩/∂x: ⟨o, J u⟩ = r·(⟨o, u⟩ − Σo·Σu/d − ⟨o, x̂⟩⟨u, x̂⟩/d), with ∂r/∂x = −r²x̂/d and
+ * ∂⟨p, x̂⟩/∂x = J p, and r·(⟨o, u⟩ − Σo·Σu/d − ⟨o, x̂⟩⟨u, x̂⟩/d) is again ⟨o, J u⟩. J v is the op itself with unit
+ * weight, J u is the output's first rows, and J (g ⊙ ōw) is the op with weight ōw. Every term is built from
+ * differentiable ops, so higher derivatives compose.
+ */
+import { ones } from '../creation.js';
+import { nonZeroRegion } from '../autograd/slice-cotangents.js';
+import { apply } from '../dispatch.js';
+import type { Tensor } from '../tensor.js';
+import { add, mul } from './binary.js';
+import { layerNorm } from './nn.js';
+import { type OpCtx, wantsCotangent } from './op-def.js';
+import { sum, variance } from './reduce.js';
+import { rsqrt } from './unary.js';
+import { reshape, slice } from './views.js';
+
+/**
+ * Unit weights made by unitWeight: a layerNormGrad with one of them is J·g, and its VJP skips the two products
+ * with w (u = g ⊙ w and ḡ's w ⊙ J o). Weak: the set never keeps a tensor alive.
+ */
+const unitWeights = new WeakSet<Tensor>();
+
+/** A [d] vector of ones known to be one: the weight that makes layerNormGrad compute J·g (layerNorm's tangent rule). */
+export function unitWeight(d: number, like: Tensor): Tensor {
+  const w = ones([d], { dtype: like.dtype, backend: like.storage.backend.name });
+  unitWeights.add(w);
+  return w;
+}
+
+/** J·(g ⊙ w) per row of x2 [rows, d]: the dx rows of the fused op. */
+function normalizedVjp(x2: Tensor, w: Tensor, g2: Tensor, eps: number): Tensor {
+  const [rows, d] = x2.shape as [number, number];
+  return slice(apply('layerNormGrad', [x2, w, g2], { eps }), [0, 0], [rows, d]);
+}
+
+/** ⟨p, q⟩ per row, kept as [rows, 1]. */
+const rowDot = (p: Tensor, q: Tensor): Tensor => sum(mul(p, q), -1, true);
+
+export function layerNormGradVjp(cot: Tensor, c: OpCtx<'layerNormGrad'>): (Tensor | null)[] {
+  const [x, w, g] = c.inputs as [Tensor, Tensor, Tensor];
+  const eps = c.attrs.eps;
+  const d = x.shape[x.rank - 1]!;
+  const rows = x.size / d;
+  const x2 = reshape(x, [rows, d]);
+  const g2 = reshape(g, [rows, d]);
+  const o = slice(cot, [0, 0], [rows, d]);
+  // the ōw and ōb rows, or null where they are known to be zero: only the dx rows were used (layerNorm's tangent
+  // rule), and the cotangent is that slice's piece padded
+  const stats = (nonZeroRegion(cot)?.ends[0] ?? rows + 2) <= rows ? null : [1, 2].map((i) => reshape(slice(cot, [rows + i - 1, 0], [rows + i, d]), [d]));
+  const unit = unitWeights.has(w);
+  const jo = normalizedVjp(x2, unit ? w : unitWeight(d, x), o, eps);
+  let gBar: Tensor | null = null;
+  if (wantsCotangent(c, 2)) {
+    const wjo = unit ? jo : mul(jo, w);
+    // ōw ⊙ x̂ + ōb is a LayerNorm of x with weight ōw and bias ōb: one kernel
+    gBar = reshape(stats ? add(wjo, layerNorm(x2, stats[0]!, stats[1]!, eps)) : wjo, g.shape);
+  }
+  const wBar = wantsCotangent(c, 1) ? sum(mul(g2, jo), 0) : null;
+  let xBar: Tensor | null = null;
+  if (wantsCotangent(c, 0)) {
+    const xhat = layerNorm(x2, null, null, eps);
+    const u = unit ? g2 : mul(g2, w);
+    const ju = slice(c.output, [0, 0], [rows, d]);
+    const scale = mul(rsqrt(add(variance(x2, -1, true, 0), eps)), -1 / d); // −r/d per row
+    const second = add(add(mul(rowDot(o, ju), xhat), mul(rowDot(u, xhat), jo)), mul(rowDot(o, xhat), ju));
+    const scaled = mul(second, scale);
+    xBar = reshape(stats ? add(normalizedVjp(x2, stats[0]!, g2, eps), scaled) : scaled, x.shape);
+  }
+  return [xBar, wBar, gBar];
+}
