@@ -96,7 +96,9 @@ void ThreadPool::workerLoop(int id) {
     int64_t n;
     {
       std::unique_lock<std::mutex> lock(mu_);
+      sleepers_++;
       wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
+      sleepers_--;
       if (stop_) return;
       seen = gen = generation_;
       fn = fn_;
@@ -106,7 +108,9 @@ void ThreadPool::workerLoop(int id) {
   }
 }
 
-void ThreadPool::parallelFor(int64_t n, const std::function<void(int64_t, int)>& fn) {
+void ThreadPool::parallelFor(int64_t n, const std::function<void(int64_t, int)>& fn) { run(n, fn, true); }
+
+void ThreadPool::run(int64_t n, const std::function<void(int64_t, int)>& fn, bool wakeSleepers) {
   if (n <= 0) return;
   if (threads_ == 1 || n == 1 || insideParallel) {
     for (int64_t i = 0; i < n; i++) fn(i, 0);
@@ -114,8 +118,10 @@ void ThreadPool::parallelFor(int64_t n, const std::function<void(int64_t, int)>&
   }
   if (n > 0xffffffffLL) throw std::length_error("parallelFor: too many items");
   uint32_t gen;
+  bool wake;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    wake = wakeSleepers && sleepers_ > 0;
     gen = ++generation_;
     fn_ = &fn;
     n_ = n;
@@ -124,7 +130,8 @@ void ThreadPool::parallelFor(int64_t n, const std::function<void(int64_t, int)>&
     error_ = nullptr;
     claim_.store(static_cast<uint64_t>(gen) << 32, std::memory_order_release);
   }
-  wake_.notify_all();
+  // Spinning workers see the new job by themselves; sleeping ones need the wake-up, which quiet jobs skip.
+  if (wake) wake_.notify_all();
   work(gen, &fn, n, 0);
   // Only items already claimed by workers can still be running.
   for (int i = 0; i < kSpins && finished_.load(std::memory_order_acquire) != n; i++) cpuRelax();
@@ -149,11 +156,11 @@ void ThreadPool::parallelRange(int64_t total, int64_t grain, const std::function
     return;
   }
   int64_t size = (total + chunks - 1) / chunks;
-  parallelFor(chunks, [&](int64_t c, int) {
+  run(chunks, [&](int64_t c, int) {
     int64_t b = c * size;
     int64_t e = std::min(total, b + size);
     if (b < e) fn(b, e);
-  });
+  }, chunks > kQuietChunks);
 }
 
 }  // namespace eitp
