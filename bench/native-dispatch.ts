@@ -7,8 +7,9 @@
  *
  *   npx tsx bench/native-dispatch.ts [--inner 1000] [--rounds 3] [--time 1500]
  *
- * Rows take turns (bench/interleaved.ts); each sample is `inner` calls ended by a readback of the last result, so
- * queued work is counted. Per row: median µs per call with p25–p75, and its ratio to tfjs cpu at the same n.
+ * Rows take turns (bench/interleaved.ts); each sample is `inner` calls (scaled down for large n, never below 32) ended
+ * by a readback of the last result, so queued work is counted. Per row: median µs per call with p25–p75, and its
+ * ratio to tfjs cpu at the same n.
  */
 import * as et from '../engine/index.js';
 import { quantileSorted } from '../src/bench/stats.js';
@@ -20,6 +21,8 @@ const inner = Number(arg('inner', '1000'));
 const rounds = Number(arg('rounds', '3'));
 const time = Number(arg('time', '1500'));
 const SIZES = [64, 65536];
+/** Calls per sample at the least: the readback that ends a sample is shared by at least this many calls. */
+const MIN_CALLS = 32;
 
 interface Row {
   name: string;
@@ -85,8 +88,10 @@ async function main(): Promise<void> {
     if (engines.includes('native')) rows.push(engineRow('native', n, true));
     rows.push(...(await tfRows(n)));
   }
-  // large n: fewer calls per sample, so a sample stays in the milliseconds like the small ones
-  const callsOf = (r: Row) => Math.max(1, Math.round((inner * 64) / r.n));
+  // large n: fewer calls per sample, so a sample stays in the milliseconds like the small ones; but at least
+  // MIN_CALLS, or the sample's one readback of n elements (a fresh n-element array and its page faults, ~30–40 µs at
+  // n = 65536) would be most of what the row reports
+  const callsOf = (r: Row) => Math.max(MIN_CALLS, Math.round((inner * 64) / r.n));
   const samples = await timeInterleaved(
     rows.map((r) => ({ name: `${r.name} n=${r.n}`, run: () => r.run(callsOf(r)) })),
     { time, rounds, iterations: 10, warmupTime: 200, warmupIterations: 5 },
