@@ -115,7 +115,10 @@ describe.skipIf(!hasNative)('native backend', () => {
       }
       a.sync();
       console.log(peak, a.info().pendingFreeBytes);`;
-    const run = (env: Record<string, string>) => execFileSync(process.execPath, ['-e', script], { env: { ...process.env, ...env }, encoding: 'utf8' }).trim().split(' ').map(Number);
+    // the queue is what is measured, so the child never runs kernels at their call (EITP_NATIVE_SYNC=1 in this
+    // process's environment would leave nothing pending)
+    const queued = { ...process.env, EITP_NATIVE_SYNC: '0' };
+    const run = (env: Record<string, string>) => execFileSync(process.execPath, ['-e', script], { env: { ...queued, ...env }, encoding: 'utf8' }).trim().split(' ').map(Number);
     const [capped, after] = run({ EITP_NATIVE_MAX_PENDING_MB: '4' });
     expect(capped).toBeGreaterThan(0);
     expect(capped).toBeLessThanOrEqual(6 << 20); // the cap plus the two buffers freed after the last allocation
