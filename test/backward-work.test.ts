@@ -8,6 +8,8 @@ import { backendByName } from '../engine/device.js';
 import { apply } from '../engine/dispatch.js';
 import * as et from '../engine/index.js';
 import { centralDifference } from './helpers/central-difference.js';
+import { l1PathNorm } from '../src/eitp/path-norm.js';
+import { weightedSum } from '../src/eitp/weighted-sum.js';
 
 const kernels = backendByName('cpu').kernels as unknown as Record<string, (...args: unknown[]) => void>;
 const originals = new Map<string, (...args: unknown[]) => void>();
@@ -108,6 +110,36 @@ describe('backward work for slices', () => {
     expect(gap.calls.pad).toBe(2);
   });
 
+  it('the same slice taken twice: its cotangents summed, then one pad (was a pad each and an add)', () => {
+    const r = backwardOf((v) => part(v, 2, 4).sum().add(part(v, 2, 4).mul(2).sum()), x);
+    expect(r.grad).toEqual([0, 0, 3, 3, 0, 0, 0, 0, 3, 3, 0, 0]);
+    // the ·2 (mul), the two pieces' sum (add, [2, 2]) and one pad to [2, 6]
+    expect(r.calls).toEqual({ mul: 1, add: 1, pad: 1 });
+  });
+
+  it('a slice of the whole tensor: its cotangent is the tensor\'s, no pad (a copy)', () => {
+    const r = backwardOf((v) => part(v, 0, 6).mul(3).sum(), x);
+    expect(r.grad).toEqual(Array(12).fill(3));
+    expect(r.calls.pad ?? 0).toBe(0);
+  });
+
+  it('slices of a permuted view (q, k, v of an attention projection): the concat in the dense layout, no contiguous copy', () => {
+    // x [B=2, T=3, 3·H·hd = 6] viewed as [3, B, H=1, T, hd=2], as GptBlock takes q, k and v apart
+    const v = et.tensor(Array.from({ length: 36 }, (_, i) => i - 17.5), { backend: 'cpu', dtype: 'f64', shape: [2, 3, 6], requiresGrad: true });
+    // L = Σ_i (i + 1)·Σ piece_i², so ∂L/∂x = 2(i + 1)·x on the last axis' entries [2i, 2i + 2) (piece i)
+    const r = backwardOf((z) => {
+      const heads = z.reshape([2, 3, 3, 1, 2]).permute([2, 0, 3, 1, 4]);
+      return [0, 1, 2].map((i) => heads.slice([i, 0, 0, 0, 0], [i + 1, 2, 1, 3, 2]).square().sum().mul(i + 1)).reduce((a, b) => a.add(b));
+    }, v);
+    const xs = Array.from({ length: 36 }, (_, i) => i - 17.5);
+    expect(r.grad).toEqual(xs.map((x, i) => 2 * (Math.floor((i % 6) / 2) + 1) * x));
+    // one concat of the three cotangents, written in the [B, T, 3, H, hd] order, so the permute and reshape VJPs are
+    // views: no contiguous copy (there was one, the concat being written in the [3, B, H, T, hd] order)
+    expect(r.calls.concat).toBe(1);
+    expect(r.calls.contiguous ?? 0).toBe(0);
+    expect(r.calls.pad ?? 0).toBe(0);
+  });
+
   it('the concat is recorded for a second derivative: the Hessian diagonal of Σ a² + Σ b³ over a split', () => {
     et.tidy(() => {
       const v = et.tensor([1, 2, 3, 4], { backend: 'cpu', dtype: 'f64' });
@@ -173,7 +205,7 @@ describe('backward work for the FTLE: gradients of some tensors only, and second
     });
   });
 
-  it('a recorded LayerNorm tangent is one fused layerNormGrad (was fourteen primitive ops); its gradient takes 24 kernels (was 37)', () => {
+  it('a recorded LayerNorm tangent is one fused layerNormGrad (was fourteen primitive ops); its gradient takes 23 kernels (was 37)', () => {
     et.tidy(() => {
       const x = et.randn([3, 5], { ...f64, seed: 5, requiresGrad: true });
       const w = et.randn([5], { ...f64, seed: 6, requiresGrad: true });
@@ -186,12 +218,12 @@ describe('backward work for the FTLE: gradients of some tensors only, and second
       expect(fwd.calls).toEqual({ layerNorm: 1, layerNormGrad: 1, mul: 1 });
       const s = fwd.result.square().sum();
       const bwd = counted(() => s.backward());
-      // square: 2 mul; ⊙ w: 2 mul and a sum over rows for w̄; the slice of the packed output: 1 pad. layerNormGrad's
-      // VJP, with the unit weight and a cotangent known to be zero in the ōw and ōb rows (the pad's): v̄ = J o
+      // square: 2 mul; ⊙ w: 2 mul and a sum over rows for w̄; the slice of the packed output: no pad (its piece goes to
+      // layerNormGrad's vjpOfSlice; a pad to [rows + 2, d] before). That VJP, with the unit weight and no ōw, ōb rows: v̄ = J o
       // (layerNormGrad); x̄ as in the test above less u = g ⊙ w and the J (g ⊙ ōw) term: x̂ (layerNorm), −r/d (var,
       // add, rsqrt, mul), three row dots (3 mul, 3 sum), 3 mul and 2 add, scaled (mul). 16 + 37 kernels before.
-      expect(bwd.calls).toEqual({ mul: 12, sum: 4, pad: 1, layerNormGrad: 1, layerNorm: 1, var: 1, add: 3, rsqrt: 1 });
-      expect(total(bwd.calls)).toBe(24);
+      expect(bwd.calls).toEqual({ mul: 12, sum: 4, layerNormGrad: 1, layerNorm: 1, var: 1, add: 3, rsqrt: 1 });
+      expect(total(bwd.calls)).toBe(23);
       const L = (xx: et.Tensor, ww: et.Tensor, vv: et.Tensor) => tangentOf(xx, ww, vv).square().sum();
       const grads = [x.grad!, w.grad!, v.grad!];
       [0, 1, 2].forEach((k) => expectDirectional(L, [x, w, v], grads, k, 20 + k));
@@ -218,6 +250,60 @@ describe('backward work for the FTLE: gradients of some tensors only, and second
         expect(c, approximate).toEqual(expected[approximate]);
         expectDirectional((z) => et.sum(et.mul(f(z), o)), [x], result, 0, 30);
       }
+    });
+  });
+});
+
+describe('work of the EIT-P sums: the weighted total, L_thermo and the l1 path norm', () => {
+  const f64 = { backend: 'cpu', dtype: 'f64' } as const;
+
+  it('Σ c_i·t_i over four scalars: a stack and one dot forward (was 4 mul + 3 add), one product backward (was 4 mul)', () => {
+    et.tidy(() => {
+      const ts = [1.5, -2, 0.25, 3].map((v) => et.tensor(v, { ...f64, requiresGrad: true }));
+      const c = [1, 0.5, -2, 4];
+      const fwd = counted(() => weightedSum(ts, c));
+      expect(fwd.calls).toEqual({ concat: 1, matmul: 1 });
+      // 1.5 − 1 − 0.5 + 12, exact in binary
+      expect(fwd.result.dataSync()[0]).toBe(12);
+      const bwd = counted(() => fwd.result.backward());
+      // the dot's cotangent for the stack, g·cᵀ (one matmul); the stack's VJP hands out its entries as views
+      expect(bwd.calls).toEqual({ matmul: 1 });
+      expect(ts.map((t) => t.grad!.dataSync()[0])).toEqual(c);
+      // one term keeps t·c (a mul), as cheap as it gets
+      expect(counted(() => weightedSum([ts[0]!], [3])).calls).toEqual({ mul: 1 });
+    });
+  });
+
+  it('l1 path norm of an unrolled rnn: |W_rec| taken once for all steps, by hand and central differences', () => {
+    et.tidy(() => {
+      const [wIn, wRec, wOut] = [
+        [0.5, -1, 2, 0.25],
+        [0.3, -0.6, -0.2, 0.9],
+        [1, -3],
+      ];
+      const input = et.tensor(wIn, { ...f64, shape: [2, 2], requiresGrad: true });
+      const recurrent = et.tensor(wRec, { ...f64, shape: [2, 2], requiresGrad: true });
+      const output = et.tensor(wOut, { ...f64, shape: [1, 2], requiresGrad: true });
+      // P = 1ᵀ|W_out| (|W_rec|² + |W_rec| + I) |W_in| 1 for 3 steps, in plain numbers
+      const mv = (m: number[], v: number[]) => v.map((_, i) => Math.abs(m[2 * i]!) * v[0]! + Math.abs(m[2 * i + 1]!) * v[1]!);
+      const byHand = (rec: number[]) => {
+        const drive = mv(wIn, [1, 1]);
+        let v = drive;
+        for (let t = 1; t < 3; t++) v = mv(rec, v).map((x, i) => x + drive[i]!);
+        return Math.abs(wOut[0]!) * v[0]! + Math.abs(wOut[1]!) * v[1]!;
+      };
+      const fwd = counted(() => l1PathNorm({ kind: 'rnn', input, recurrent, output, steps: 3 }));
+      // one abs per matrix (the recurrent one was taken again at every step: 4 for 3 steps)
+      expect(fwd.calls.abs).toBe(3);
+      expect(Math.abs(fwd.result.dataSync()[0]! - byHand(wRec))).toBeLessThan(1e-12);
+      const bwd = counted(() => fwd.result.backward());
+      // sign(W) ⊙ ḡ once per matrix: the recurrent |W|'s two cotangents are summed before it
+      expect(bwd.calls.sign).toBe(3);
+      const g = Array.from(recurrent.grad!.dataSync());
+      wRec.forEach((_, j) => {
+        const at = (d: number) => byHand(wRec.map((w, k) => (k === j ? w + d : w)));
+        expect(Math.abs(g[j]! - (at(1e-6) - at(-1e-6)) / 2e-6), `recurrent[${j}]`).toBeLessThan(1e-8);
+      });
     });
   });
 });

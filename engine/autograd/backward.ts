@@ -61,6 +61,12 @@ function addGradients(a: Tensor, b: Tensor): Tensor {
   return a.dtype === 'f16' ? cast(add(cast(a, 'f32'), cast(b, 'f32')), 'f16') : add(a, b);
 }
 
+/** The one slice piece that is t's whole cotangent, when t's op has a VJP for such pieces (OpDef.vjpOfSlice). */
+function pieceVjpCandidate(t: Tensor, list: readonly SlicePiece[] | undefined, direct: boolean): SlicePiece | null {
+  if (direct || !list || list.length !== 1 || !t.node) return null;
+  return (opTable()[t.node.op] as OpDef<OpName>).vjpOfSlice ? list[0]! : null;
+}
+
 export function computeGradients(
   roots: readonly Tensor[],
   seeds: readonly Tensor[],
@@ -69,7 +75,8 @@ export function computeGradients(
 ): Map<Tensor, Tensor> {
   const createGraph = opts.createGraph ?? insideReverseTransform();
   const order = topoOrder(roots);
-  const relevant = relevantTo(order, targets ? new Set(targets) : null);
+  const targetSet = targets ? new Set(targets) : null;
+  const relevant = relevantTo(order, targetSet);
   const grads = new Map<Tensor, Tensor>();
   const accumulate = (t: Tensor, g: Tensor) => {
     const prev = grads.get(t);
@@ -81,20 +88,23 @@ export function computeGradients(
     const list = pieces.get(t);
     if (!list) return;
     pieces.delete(t);
-    accumulate(t, combineSlicePieces(t.shape, list, addGradients));
+    accumulate(t, combineSlicePieces(t.shape, list, addGradients, t.strides));
   };
   roots.forEach((r, i) => accumulate(r, seeds[i]!));
   withGradMode(createGraph, () => {
     for (let i = order.length - 1; i >= 0; i--) {
       const t = order[i]!;
       const node = t.node;
-      settle(t);
+      // a target's own cotangent is part of the answer: it is combined, never bypassed
+      const only = targetSet?.has(t) ? null : pieceVjpCandidate(t, pieces.get(t), grads.has(t));
+      if (!only) settle(t);
       const g = grads.get(t);
-      if (!node || !g) continue;
+      if (!node || (!g && !only)) continue;
       if (relevant && !relevant.has(t)) continue;
       // the message only when it is needed: building it for every input of every node showed in profiles
       for (const input of node.inputs) if (input.isDisposed) input.assertLive(`backward through ${node.op}`);
       if (node.op === 'slice') {
+        if (!g) continue; // (only a piece for an op with vjpOfSlice comes without g, and slice has none)
         const input = node.inputs[0]!;
         if (input.requiresGrad && (!relevant || relevant.has(input))) {
           const { starts, ends } = node.attrs as OpAttrs['slice'];
@@ -107,7 +117,14 @@ export function computeGradients(
       const def = opTable()[node.op] as OpDef<OpName>;
       // with targets, a VJP skips the cotangents that lead to none of them (a weight's, when only the input's is asked for)
       const wanted = relevant ? node.inputs.map((input) => input.requiresGrad && relevant.has(input)) : undefined;
-      const inputGrads = def.vjp!(g, { inputs: node.inputs, output: t, attrs: node.attrs, ...(wanted && { wanted }) });
+      const c = { inputs: node.inputs, output: t, attrs: node.attrs, ...(wanted && { wanted }) };
+      // t used through one slice only: its op's rule for that slice's piece, when it has one, else the padded piece
+      let inputGrads = only ? (def.vjpOfSlice?.(only, c) ?? null) : null;
+      if (inputGrads) pieces.delete(t);
+      else {
+        if (only) settle(t);
+        inputGrads = def.vjp!(grads.get(t)!, c);
+      }
       node.inputs.forEach((input, k) => {
         const gi = inputGrads[k];
         if (!gi || !input.requiresGrad) return;

@@ -46,16 +46,36 @@ function normalizedVjp(x2: Tensor, w: Tensor, g2: Tensor, eps: number): Tensor {
 const rowDot = (p: Tensor, q: Tensor): Tensor => sum(mul(p, q), -1, true);
 
 export function layerNormGradVjp(cot: Tensor, c: OpCtx<'layerNormGrad'>): (Tensor | null)[] {
+  const [x] = c.inputs as [Tensor];
+  const d = x.shape[x.rank - 1]!;
+  const rows = x.size / d;
+  const o = slice(cot, [0, 0], [rows, d]);
+  // the ōw and ōb rows, or null where they are known to be zero: only the dx rows were used (layerNorm's tangent
+  // rule), and the cotangent is that slice's piece padded
+  const stats = (nonZeroRegion(cot)?.ends[0] ?? rows + 2) <= rows ? null : [1, 2].map((i) => reshape(slice(cot, [rows + i - 1, 0], [rows + i, d]), [d]));
+  return vjpFromRows(o, stats as [Tensor, Tensor] | null, c);
+}
+
+/**
+ * The same for a cotangent that is the dx rows' piece alone (OpDef.vjpOfSlice: layerNorm's tangent rule uses the
+ * packed output only through that slice): no zero ōw and ōb rows padded on and sliced off again. Other slices: null.
+ */
+export function layerNormGradVjpOfSlice(piece: { readonly g: Tensor; readonly starts: readonly number[]; readonly ends: readonly number[] }, c: OpCtx<'layerNormGrad'>): (Tensor | null)[] | null {
+  const [x] = c.inputs as [Tensor];
+  const d = x.shape[x.rank - 1]!;
+  const rows = x.size / d;
+  const dxRows = piece.starts[0] === 0 && piece.starts[1] === 0 && piece.ends[0] === rows && piece.ends[1] === d;
+  return dxRows ? vjpFromRows(piece.g, null, c) : null;
+}
+
+/** The VJP from o (the dx rows' cotangent, [rows, d]) and the ōw, ōb rows ([d] each; null: zero). */
+function vjpFromRows(o: Tensor, stats: [Tensor, Tensor] | null, c: OpCtx<'layerNormGrad'>): (Tensor | null)[] {
   const [x, w, g] = c.inputs as [Tensor, Tensor, Tensor];
   const eps = c.attrs.eps;
   const d = x.shape[x.rank - 1]!;
   const rows = x.size / d;
   const x2 = reshape(x, [rows, d]);
   const g2 = reshape(g, [rows, d]);
-  const o = slice(cot, [0, 0], [rows, d]);
-  // the ōw and ōb rows, or null where they are known to be zero: only the dx rows were used (layerNorm's tangent
-  // rule), and the cotangent is that slice's piece padded
-  const stats = (nonZeroRegion(cot)?.ends[0] ?? rows + 2) <= rows ? null : [1, 2].map((i) => reshape(slice(cot, [rows + i - 1, 0], [rows + i, d]), [d]));
   const unit = unitWeights.has(w);
   const jo = normalizedVjp(x2, unit ? w : unitWeight(d, x), o, eps);
   let gBar: Tensor | null = null;

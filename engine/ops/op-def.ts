@@ -39,6 +39,13 @@ export interface OpDef<K extends OpName> {
   view?(input: Tensor, attrs: OpAttrs[K]): Layout;
   /** Cotangents for each input, as differentiable tensor expressions. Absent: the output carries no gradient. */
   vjp?(g: Tensor, ctx: OpCtx<K>): (Tensor | null)[];
+  /**
+   * The VJP for a cotangent that is `g` inside the slice [starts, ends) of the output and zero elsewhere (the output
+   * was used only through that one slice), or null where the rule does not cover that region. Saves padding g to
+   * the output's shape only for the VJP to slice it again (layerNormGrad's packed output, of which layerNorm's
+   * tangent rule reads the dx rows).
+   */
+  vjpOfSlice?(piece: { readonly g: Tensor; readonly starts: readonly number[]; readonly ends: readonly number[] }, ctx: OpCtx<K>): (Tensor | null)[] | null;
   /** Output tangent from input tangents (null = zero), or 'composite' to differentiate the reference. */
   jvp?: ((tangents: readonly (Tensor | null)[], ctx: OpCtx<K>) => Tensor) | 'composite';
   /** Fused ops: the same result built from primitive ops. */

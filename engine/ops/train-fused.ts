@@ -15,7 +15,7 @@ import type { Tensor } from '../tensor.js';
 import type { AdamStepAttrs, GradActivation, OpAttrs, SgdStepAttrs } from './attrs.js';
 import { add, div, gt, mul, sub } from './binary.js';
 import { compositeVjp } from './composite-vjp.js';
-import { layerNormGradVjp } from './layer-norm-grad-vjp.js';
+import { layerNormGradVjp, layerNormGradVjpOfSlice } from './layer-norm-grad-vjp.js';
 import { ctx, meta, requireFloat, requireSameDtype, requireSameShape } from './infer.js';
 import { oneHot } from './indexing.js';
 import { matmul, matmulCotangents } from './matmul.js';
@@ -117,6 +117,7 @@ export const trainFusedDefs = {
       return meta([x.size / d! + 2, d!], x.dtype);
     },
     vjp: layerNormGradVjp,
+    vjpOfSlice: layerNormGradVjpOfSlice,
     jvp: 'composite',
     composite: layerNormGradComposite,
   },

@@ -181,7 +181,7 @@ export function lyapunovExponent(d: Dynamics, opts: LyapunovOptions = {}): Tenso
 
 /** L_chaos = (Λ̂ − Λ*)², or max(Λ̂ − Λ*, 0)² when one-sided (only chaos is penalised). */
 export function chaosLoss(lyapunov: Tensor, target = 0, oneSided = false): Tensor {
-  const diff = lyapunov.sub(target);
+  const diff = target === 0 ? lyapunov : lyapunov.sub(target); // Λ̂ − 0 is Λ̂ exactly: no kernel for it
   return (oneSided ? diff.relu() : diff).square();
 }
 

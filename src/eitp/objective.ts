@@ -18,6 +18,7 @@ import { SpectralState, l1PathNorm, pathRegularizer, spectralSum } from './path-
 import { mixSeed } from './subset.js';
 import { temperature } from './temperature.js';
 import { landauerEnergy, thermoLoss } from './thermo.js';
+import { weightedSum } from './weighted-sum.js';
 
 export { defaultEitpConfig, eitpConfig } from './config.js';
 export { termGradientNorms } from './gradient-norms.js';
@@ -176,18 +177,22 @@ export function eitpObjective(
     if (on.iem) terms.iem = value;
   }
 
-  let total = terms.task;
+  const parts: Tensor[] = [terms.task];
+  const factors: number[] = [1];
   const add = (name: TermName, w: number) => {
     const t = terms[name];
     if (!t) return;
     weights[name] = w;
-    total = total.add(t.mul(w));
+    parts.push(t);
+    factors.push(w);
   };
   add('thermo', config.lambdaThermo * every);
   add('chaos', config.lambdaChaos * every);
   add('coherence', config.lambdaCoherence * every);
   add('path', config.lambdaPath * every);
   add('iem', -config.betaIem * every);
+  // task alone is the total; with one term, task + c·t (as cheap as the dot); with more, one dot product
+  const total = parts.length === 1 ? terms.task : parts.length === 2 ? terms.task.add(parts[1]!.mul(factors[1]!)) : weightedSum(parts, factors);
   if (total.size !== 1 || total.rank !== 0) {
     throw new et.ShapeError('the EIT-P objective must be a scalar; check the model\'s logits and targets', { op, shapes: [total.shape] });
   }

@@ -20,11 +20,26 @@ function checkMatrix(name: string, w: Tensor, inDim?: number): void {
   }
 }
 
+/**
+ * |W| once per weight tensor within one path norm: a tied embedding is both E and W_U, and taking its |·| twice costs
+ * an abs forward and a sign, a product and a gradient sum backward; once, its two cotangents are summed before abs's
+ * VJP. The same values either way (abs is exact).
+ */
+type AbsOf = (w: Tensor) => Tensor;
+function absCache(): AbsOf {
+  const seen = new Map<Tensor, Tensor>();
+  return (w) => {
+    let a = seen.get(w);
+    if (!a) seen.set(w, (a = w.abs()));
+    return a;
+  };
+}
+
 /** v ← |W| v */
-const through = (w: Tensor, v: Tensor): Tensor => w.abs().matmul(v);
+const through = (abs: AbsOf, w: Tensor, v: Tensor): Tensor => abs(w).matmul(v);
 
 /** v ← diag(|γ|) v (a LayerNorm gain; absent = identity) */
-const gain = (g: Tensor | undefined, v: Tensor): Tensor => (g ? g.abs().mul(v) : v);
+const gain = (abs: AbsOf, g: Tensor | undefined, v: Tensor): Tensor => (g ? abs(g).mul(v) : v);
 
 /**
  * P for each structure:
@@ -36,40 +51,41 @@ const gain = (g: Tensor | undefined, v: Tensor): Tensor => (g ? g.abs().mul(v) :
  *   T inputs to the final output, P = 1ᵀ|W_out| Σ_{t<T} |W_rec|^t |W_in| 1, as v ← |W_rec| v + |W_in| 1 (T times).
  */
 export function l1PathNorm(s: PathStructure): Tensor {
+  const abs = absCache();
   switch (s.kind) {
     case 'mlp': {
       if (s.weights.length === 0) throw new et.ArgumentError('an mlp path structure needs at least one weight', { op: 'pathNorm' });
       let v = et.ones([s.weights[0]!.shape[1] ?? 0], opts(s.weights[0]!));
       s.weights.forEach((w, i) => {
         checkMatrix(`weights[${i}]`, w, v.shape[0]);
-        v = through(w, v);
+        v = through(abs, w, v);
       });
       return v.sum();
     }
     case 'transformer': {
       checkMatrix('embedding', s.embedding);
-      let v = s.embedding.abs().mean(0);
+      let v = abs(s.embedding).mean(0);
       s.blocks.forEach((b, i) => {
         checkMatrix(`blocks[${i}].wv`, b.wv, v.shape[0]);
         checkMatrix(`blocks[${i}].wo`, b.wo, b.wv.shape[0]);
-        v = v.add(through(b.wo, through(b.wv, gain(b.ln1, v))));
+        v = v.add(through(abs, b.wo, through(abs, b.wv, gain(abs, b.ln1, v))));
         checkMatrix(`blocks[${i}].w1`, b.w1, v.shape[0]);
         checkMatrix(`blocks[${i}].w2`, b.w2, b.w1.shape[0]);
-        v = v.add(through(b.w2, through(b.w1, gain(b.ln2, v))));
+        v = v.add(through(abs, b.w2, through(abs, b.w1, gain(abs, b.ln2, v))));
       });
-      v = gain(s.finalNorm, v);
+      v = gain(abs, s.finalNorm, v);
       checkMatrix('unembed', s.unembed, v.shape[0]);
-      return through(s.unembed, v).sum();
+      return through(abs, s.unembed, v).sum();
     }
     case 'rnn': {
       checkMatrix('input', s.input);
       checkMatrix('recurrent', s.recurrent, s.input.shape[0]);
       checkMatrix('output', s.output, s.recurrent.shape[0]);
       if (!Number.isInteger(s.steps) || s.steps < 1) throw new et.ArgumentError(`rnn steps must be a positive integer, got ${s.steps}`, { op: 'pathNorm' });
-      const drive = through(s.input, et.ones([s.input.shape[1]!], opts(s.input)));
+      const drive = through(abs, s.input, et.ones([s.input.shape[1]!], opts(s.input)));
       let v = drive;
-      for (let t = 1; t < s.steps; t++) v = through(s.recurrent, v).add(drive);
-      return through(s.output, v).sum();
+      for (let t = 1; t < s.steps; t++) v = through(abs, s.recurrent, v).add(drive);
+      return through(abs, s.output, v).sum();
     }
   }
 }

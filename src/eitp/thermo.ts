@@ -9,6 +9,7 @@
  */
 import * as et from '../../engine/index.js';
 import type { ActivationTap } from '../models/eitp-model.js';
+import { weightedSum } from './weighted-sum.js';
 
 type Tensor = et.Tensor;
 
@@ -66,12 +67,8 @@ export function thermoLoss(taps: readonly ActivationTap[], eMinJoules: Tensor | 
     if (!Number.isFinite(t.flops) || t.flops <= 0) throw new et.ArgumentError(`tap "${t.name}" has FLOPs ${t.flops}; F_l must be a positive number`, { op });
   }
   const denseFlops = taps.reduce((s, t) => s + t.flops, 0);
-  let weighted: Tensor | null = null;
-  for (const t of taps) {
-    const term = activationDensity(t.activation, densityScale(t.activation), kernels).mul(t.flops / denseFlops);
-    weighted = weighted ? weighted.add(term) : term;
-  }
-  const energy = weighted!;
+  const densities = taps.map((t) => activationDensity(t.activation, densityScale(t.activation), kernels));
+  const energy = weightedSum(densities, taps.map((t) => t.flops / denseFlops));
   const energyMin = eMinJoules ? eMinJoules.stopGradient().div(JOULES_PER_FLOP * denseFlops) : null;
   const loss = (energyMin ? energy.sub(energyMin) : energy).abs();
   return { loss, energy, energyMin, denseFlops };
