@@ -8,6 +8,7 @@ namespace eitp {
 namespace rows_vec_avx512 {
 #define EITP_ROWS_VEC_NS avx512
 #define EITP_ROWS_VEC_VBYTES 64
+#define EITP_ROWS_VEC_SCALEF 1
 #include "rows-vec-impl.h"
 }  // namespace rows_vec_avx512
 }  // namespace eitp

@@ -1,24 +1,29 @@
 /**
  * The start of a script that a test runs in a fresh process to call the native addon directly (kernels are chosen
  * once, at load, so each EITP_SIMD / EITP_THREADS setting needs its own process): it loads the addon as `a` and
- * defines run(op, inputs, outShape, attrs), where each input is [Float32Array data, shape, strides, offset = 0] and
- * the result is the output's values.
+ * defines run(op, inputs, outShape, attrs), where each input is [typed array, shape, strides = dense, offset = 0,
+ * dtype code = 0 (0 f32, 1 i32, 2 i8, 3 u8)] and the result is the output's values, of the first input's dtype.
  */
 import { expect, it } from 'vitest';
 import { ADDON_FILE } from '../../engine/backends/native/native-addon.js';
 
 export const ADDON_SCRIPT_PRELUDE = `
   const a = require(${JSON.stringify(`${process.cwd()}/${ADDON_FILE}`)});
-  const put = (data) => { const h = a.alloc(4 * data.length); a.write(h, data); return h; };
+  const BYTES = [4, 4, 1, 1];
+  const ARRAYS = [Float32Array, Int32Array, Int8Array, Uint8Array];
+  const denseStrides = (shape) => shape.map((_, i) => shape.slice(i + 1).reduce((p, d) => p * d, 1));
+  const put = (data) => { const h = a.alloc(Math.max(4, data.byteLength)); a.write(h, data); return h; };
   const run = (op, inputs, outShape, attrs) => {
     const meta = [inputs.length];
-    for (const [, shape, strides, offset = 0] of inputs) meta.push(0, shape.length, offset, ...shape, ...strides);
-    meta.push(0, outShape.length, ...outShape);
+    for (const [, shape, strides = denseStrides(shape), offset = 0, dtype = 0] of inputs) meta.push(dtype, shape.length, offset, ...shape, ...strides);
+    const outType = inputs[0][4] ?? 0;
+    meta.push(outType, outShape.length, ...outShape);
     const handles = inputs.map(([data]) => put(data));
     const numel = outShape.reduce((p, d) => p * d, 1);
-    const out = a.alloc(4 * numel);
+    const bytes = Math.max(4, BYTES[outType] * numel);
+    const out = a.alloc(bytes);
     a.run(op, [...handles, out], new Float64Array(meta), new Float64Array(attrs));
-    const r = new Float32Array(a.readSync(out, 4 * numel));
+    const r = new ARRAYS[outType](a.readSync(out, bytes)).slice(0, numel);
     for (const h of [...handles, out]) a.free(h);
     return r;
   };
