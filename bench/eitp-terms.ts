@@ -245,7 +245,7 @@ async function main(): Promise<void> {
     }
     // the fused ops alone, at the objective's sizes
     const cases = [
-      { name: 'softHistogram n=65536', op: 'softHistogram' as const, x: et.randn([65536], { seed: 3 }).mul(1.2) },
+      { name: 'softHistogram n=65536', op: 'softHistogram' as const, x: et.tidy(() => et.randn([65536], { seed: 3 }).mul(1.2)) },
       { name: 'coherence N=768 d=32', op: 'coherence' as const, x: et.randn([768, 32], { seed: 4 }) },
       { name: 'coherence N=4096 d=256', op: 'coherence' as const, x: et.randn([4096, 256], { seed: 5 }) },
       // the char-GPT's GELU tap (B·T·4d) and a large one
