@@ -274,6 +274,26 @@ describe('work of the EIT-P sums: the weighted total, L_thermo and the l1 path n
     });
   });
 
+  it('Σ c_i·t_i refuses mismatched weights, no terms, non-scalar terms and non-finite weights with typed errors', () => {
+    et.tidy(() => {
+      const t = et.tensor(1, f64);
+      const fails = (f: () => unknown, type: new (...a: never[]) => Error, text: RegExp) => {
+        let caught: unknown = null;
+        try {
+          f();
+        } catch (e) {
+          caught = e;
+        }
+        expect(caught).toBeInstanceOf(type);
+        expect((caught as Error).message).toMatch(text);
+      };
+      fails(() => weightedSum([t, t], [1]), et.ArgumentError, /2 terms and 1 weights/);
+      fails(() => weightedSum([], []), et.ArgumentError, /at least one term/);
+      fails(() => weightedSum([t, et.tensor([1, 2], f64)], [1, 1]), et.ShapeError, /scalar/);
+      fails(() => weightedSum([t, t], [1, Number.NaN]), et.ArgumentError, /finite/);
+    });
+  });
+
   it('l1 path norm of an unrolled rnn: |W_rec| taken once for all steps, by hand and central differences', () => {
     et.tidy(() => {
       const [wIn, wRec, wOut] = [
