@@ -294,8 +294,30 @@ int64_t smallPathMaxRows() {
 // operands (gemm-small.h): no packing. Rows go in blocks of at most kGemmSmallMaxRows, each reading B once; threads
 // take column chunks of C. Returns false (nothing done) for a B strided both ways, which goes to the packed path.
 bool sgemmSmall(int64_t m, int64_t n, int64_t k, const float* a, int64_t rsa, int64_t csa, const float* b, int64_t rsb,
+                int64_t csb, float* c, int64_t ldc, ThreadPool& pool, bool parallel, const Epilogue* ep);
+
+// Tall products with a few columns (W·v, the path norm's matrix-vector products; Wᵀ·g in their backward): Cᵀ = Bᵀ·Aᵀ
+// has at most kGemmSmallMaxRows rows, so the small kernels compute it reading A once where it lies. The packed
+// path would pad n = 1 to a whole micro-tile (16 columns on AVX2: 16x the arithmetic) and pack all of A, both
+// several times the product itself (256 x 256 by 256 x 1: 93 us packed). Cᵀ goes straight to C when it is C's only
+// column, else through a scratch block. No epilogue here (a bias per column of C would be per row of Cᵀ).
+bool sgemmTransposedSmall(int64_t m, int64_t n, int64_t k, const float* a, int64_t rsa, int64_t csa, const float* b,
+                          int64_t rsb, int64_t csb, float* c, int64_t ldc, ThreadPool& pool, bool parallel,
+                          const Epilogue* ep) {
+  if (ep || n > kGemmSmallMaxRows || m <= n || (rsa != 1 && csa != 1)) return false;
+  if (n == 1 && ldc == 1) return sgemmSmall(1, m, k, b, csb, rsb, a, csa, rsa, c, m, pool, parallel, nullptr);
+  // the caller's buffer, shared by the threads that write its column chunks (the small path never packs B)
+  float* ct = PackBuffers::grow(tlsPack.b, tlsPack.bSize, static_cast<size_t>(n * m));
+  if (!sgemmSmall(n, m, k, b, csb, rsb, a, csa, rsa, ct, m, pool, parallel, nullptr)) return false;
+  for (int64_t i = 0; i < m; i++) {
+    for (int64_t j = 0; j < n; j++) c[i * ldc + j] = ct[j * m + i];
+  }
+  return true;
+}
+
+bool sgemmSmall(int64_t m, int64_t n, int64_t k, const float* a, int64_t rsa, int64_t csa, const float* b, int64_t rsb,
                 int64_t csb, float* c, int64_t ldc, ThreadPool& pool, bool parallel, const Epilogue* ep) {
-  if (m > smallPathMaxRows()) return false;
+  if (m > smallPathMaxRows()) return sgemmTransposedSmall(m, n, k, a, rsa, csa, b, rsb, csb, c, ldc, pool, parallel, ep);
   // More than one row block reads B more than once: the packed path, where it splits the product over threads
   // (m·n·k >= 2^22 and parallel on more than one), was faster (16 x 1024 x 1024 on 2 threads: 414 against 578 us).
   const double flops = static_cast<double>(m) * n * k;

@@ -3,7 +3,9 @@
  * packing, in row blocks of at most 8) against float64 references: m = 1..8 (one block), 9, 13 and 16 (two) with B
  * row-major (axpy) and B a transposed view (dot), strided and offset A and B, B strided both ways (the packed path),
  * odd k and n (1, 3, 17, 255, 257, 1031), linear's epilogue
- * (bias with none/relu/tanh/sigmoid), batched matmul (B's batch stride 0 too) and tanhJvp, on every instruction set
+ * (bias with none/relu/tanh/sigmoid), batched matmul (B's batch stride 0 too) and tanhJvp; tall narrow products
+ * (m = 17..257 rows, n ≤ 8 columns: the transposed small path, and n = 9 packed), and products split between
+ * threads into column chunks narrower than C, on every instruction set
  * (EITP_SIMD=generic, avx2, best) and 1, 2 and 3 threads. Kernels are chosen once, at load, so each (ISA, threads)
  * runs in a fresh process calling the addon directly; with more than one thread EITP_GEMM_SMALL_SPLIT_MFLOP=0 makes
  * every product split its columns between the threads. Skipped when the addon is not built.
@@ -90,6 +92,31 @@ const script = `
       }
     }
   }
+  // Tall and narrow (m > 16, n <= 8): Cᵀ = Bᵀ·Aᵀ on the same kernels, straight into C when n = 1, else through a
+  // scratch block; n = 9, B strided both ways and linear's epilogue stay on the packed path.
+  for (const m of [17, 64, 257]) {
+    for (const n of [1, 2, 3, 5, 8, 9]) {
+      for (const k of [1, 3, 17, 255]) {
+        for (const [la, lb] of [['dense', 'dense'], ['dense', 'transposed'], ['transposed', 'dense'], ['padded', 'padded'], ['everyOther', 'dense'], ['dense', 'everyOther']]) {
+          const A = layouts[la](m, k), B = layouts[lb](k, n);
+          check('tall matmul A ' + la + ', B ' + lb, m, n, run('matmul', [A, B], [m, n], []), dotRef(A, B, k));
+        }
+        const X = layouts.dense(m, k), W = layouts.transposed(k, n), bias = [vec(n), [n], [1], 0];
+        const ref = dotRef(X, W, k);
+        check('tall linear relu', m, n, run('linear', [X, W, bias], [m, n], [1]), (i, j) => {
+          const [s, bound] = ref(i, j);
+          return [Math.max(s + bias[0][j], 0), bound + Math.abs(bias[0][j])];
+        });
+      }
+    }
+  }
+  // Products that 2 or 3 threads cut into column chunks (18 rows: 3 micro-panels, too few to share): with 16-wide
+  // panels (AVX2) n = 20 and 17 leave a last chunk of 4 or 1 columns, with 32-wide ones (AVX-512) n = 40 and 33 one
+  // of 8 or 1; such a chunk's row stride in C is n, not its width, so it goes through the scratch block.
+  for (const [m, k, n] of [[18, 11700, 20], [18, 14000, 17], [18, 6000, 40], [18, 7200, 33]]) {
+    const A = layouts.dense(m, k), B = layouts.dense(k, n);
+    check('split product', m, n, run('matmul', [A, B], [m, n], []), dotRef(A, B, k));
+  }
   console.log(JSON.stringify({ kernel: a.info().gemmKernel, threads: a.info().threads, worst }));`;
 
 describe.skipIf(!hasNative)('native small-m GEMM (m ≤ 16, no packing)', () => {
@@ -104,7 +131,7 @@ describe.skipIf(!hasNative)('native small-m GEMM (m ≤ 16, no packing)', () => 
         };
         if (simd) expect(r.kernel.startsWith(simd) || r.kernel.startsWith('generic'), r.kernel).toBe(true);
         expect(r.threads).toBe(Number(threads));
-        expect(Object.keys(r.worst).length).toBe(7 + 8 + 1 + 2);
+        expect(Object.keys(r.worst).length).toBe(7 + 8 + 1 + 2 + 6 + 1 + 1);
         const failing = Object.entries(r.worst).filter(([, worst]) => worst !== 0);
         expect(failing, `${r.kernel}, ${threads} thread(s)`).toEqual([]);
       }, 60_000);
