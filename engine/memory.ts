@@ -129,34 +129,60 @@ export function setTensorCheck(f: (v: unknown) => v is Tensor): void {
 }
 
 /**
- * Runs fn and disposes every tensor created inside it, except the tensors it returns (in arrays or plain objects)
- * and those passed to keep(). Returned tensors belong to the enclosing scope.
+ * Runs fn in a new scope, then keeps the scope's tensors for which `survives` holds (handed to the enclosing scope,
+ * or to the leak backstop outside any) and disposes the rest. Nothing escapes a failed scope: what it made is freed
+ * and the error rethrown.
  */
-export function tidy<T extends TensorContainer>(fn: () => T): T {
+function scoped<T>(fn: () => T, survivors: (result: T) => (t: Tensor) => boolean): T {
   const scope = new Set<Tensor>();
   scopes.push(scope);
   let result: T;
   try {
     result = fn();
   } catch (e) {
-    // Nothing escapes a failed scope: free what it made, then rethrow.
     scopes.pop();
     for (const t of scope) t.dispose();
     throw e;
   }
   scopes.pop();
-  if (result && typeof (result as { then?: unknown }).then === 'function') {
-    throw new ArgumentError('tidy() takes a synchronous function; it returned a Promise (await outside tidy)', { op: 'tidy' });
-  }
-  const survivors = new Set<Tensor>();
-  collect(result, survivors, tensorCheck);
+  const survives = survivors(result);
   const parent = scopes[scopes.length - 1];
   for (const t of scope) {
-    if (!survivors.has(t)) t.dispose();
+    if (!survives(t)) t.dispose();
     else if (parent) parent.add(t);
     else guard(t);
   }
   return result;
+}
+
+/**
+ * Runs fn and disposes every tensor created inside it, except the tensors it returns (in arrays or plain objects)
+ * and those passed to keep(). Returned tensors belong to the enclosing scope.
+ */
+export function tidy<T extends TensorContainer>(fn: () => T): T {
+  return scoped(fn, (result) => {
+    if (result && typeof (result as { then?: unknown }).then === 'function') {
+      throw new ArgumentError('tidy() takes a synchronous function; it returned a Promise (await outside tidy)', { op: 'tidy' });
+    }
+    const returned = new Set<Tensor>();
+    collect(result, returned, tensorCheck);
+    return (t) => returned.has(t);
+  });
+}
+
+/**
+ * The scope of one public op made of several engine calls (a number operand's scalar, broadcast views, matmul's
+ * reshapes around its product). When the result is not recorded, its intermediates are garbage once the op returns
+ * and are freed here: without this, disposing the result of `x.mul(2)` outside tidy left the scalar and its view to
+ * the leak backstop, with a warning about tensors the caller never saw. A recorded result (reverse or forward mode)
+ * has them as graph inputs that later passes read: they then live on as any recorded intermediate does (an
+ * enclosing tidy frees them).
+ */
+export function opScope(fn: () => Tensor): Tensor {
+  return scoped(fn, (result) => {
+    const recorded = result.requiresGrad || (result.tangents?.size ?? 0) > 0;
+    return (t) => recorded || t === result;
+  });
 }
 
 export function dispose(x: TensorContainer): void {

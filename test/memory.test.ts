@@ -127,6 +127,57 @@ describe('memory', () => {
   });
 });
 
+describe('public ops made of several engine calls, outside tidy', () => {
+  // each builds a scalar, broadcast views or matmul's reshapes on the way to its one result; [operands, op]
+  const x = () => et.tensor(Float32Array.from([1, -2, 3, -4, 5, -6, 7, -8, 9, -10, 11, -12]), { shape: [3, 4] });
+  const v = () => et.tensor(Float32Array.from([0.5, -1, 2, 0.25]), { shape: [4] });
+  const batch = () => x().reshape([1, 3, 4]).expand([2, 3, 4]).contiguous();
+  const ops: [string, () => et.Tensor[], (a: et.Tensor, b: et.Tensor) => et.Tensor][] = [
+    ['x·2 (a number operand)', () => [x(), v()], (a) => a.mul(2)],
+    ['x + v (broadcast)', () => [x(), v()], (a, b) => a.add(b)],
+    ['where(x > 0, x, 0)', () => [x(), x().gt(0)], (a, c) => et.where(c, a, 0)],
+    ['x @ v (2-D by 1-D)', () => [x(), v()], (a, b) => a.matmul(b)],
+    ['v @ x (1-D by 2-D)', () => [et.ones([3]), x()], (a, b) => a.matmul(b)],
+    ['v · v (1-D by 1-D)', () => [v(), v()], (a, b) => a.matmul(b)],
+    ['[2, 3, 4] @ [4, 3] (batch folded into rows)', () => [batch(), x().transpose().contiguous()], (a, b) => a.matmul(b)],
+    ['[2, 3, 4] @ [1, 4, 3] (broadcast batch)', () => [batch(), x().transpose().contiguous().reshape([1, 4, 3])], (a, b) => a.matmul(b)],
+  ];
+  for (const [name, operands, f] of ops) {
+    it(`${name}: disposing the result frees everything the op made`, async () => {
+      const [a, b] = et.tidy(operands) as [et.Tensor, et.Tensor];
+      const before = et.memory();
+      const y = f(a, b);
+      await y.data();
+      y.dispose();
+      const after = et.memory();
+      expect(after.liveTensors).toBe(before.liveTensors);
+      expect(after.backends[et.getBackend()]?.bytes).toBe(before.backends[et.getBackend()]?.bytes);
+      et.dispose([a, b]);
+    });
+  }
+
+  it('a recorded result keeps them: backward reads the scalar and the views (closed-form gradients)', () => {
+    const x = et.tensor(Float32Array.from([1, -2, 3, -4, 5, -6]), { shape: [2, 3], requiresGrad: true });
+    const v = et.tensor(Float32Array.from([0.5, -1, 2]), { shape: [3], requiresGrad: true });
+    // y = Σ_i (3·x_i·v) + Σ (x + v): dy/dx = 3v + 1 per row, dy/dv = 3·Σ_rows x + 2
+    const y = x.mul(3).matmul(v).sum().add(x.add(v).sum());
+    y.backward();
+    expect(Array.from(x.grad!.dataSync())).toEqual([2.5, -2, 7, 2.5, -2, 7]);
+    expect(Array.from(v.grad!.dataSync())).toEqual([3 * (1 - 4) + 2, 3 * (-2 + 5) + 2, 3 * (3 - 6) + 2]);
+    et.dispose([x, v, y]);
+  });
+
+  it('so does one carrying forward-mode tangents: J v of x ↦ (2x) @ w is 2 v @ w', () => {
+    const w = et.tensor(Float32Array.from([1, 2, 3]), { shape: [3] });
+    const x = et.tensor(Float32Array.from([1, 1, 1]), { shape: [3] });
+    const t = et.tensor(Float32Array.from([1, 0, -1]), { shape: [3] });
+    const [y, jv] = et.jvp((a: et.Tensor) => a.mul(2).matmul(w), [x], [t]);
+    expect(y.dataSync()[0]).toBe(12);
+    expect(jv.dataSync()[0]).toBe(-4);
+    et.dispose([w, x, t, y, jv]);
+  });
+});
+
 describe('leak backstop', () => {
   it('frees and counts a tensor that was garbage-collected without dispose(), with a warning', async () => {
     const gc = (globalThis as { gc?: () => void }).gc;

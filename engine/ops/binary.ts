@@ -5,7 +5,9 @@
 import { zerosLike } from '../creation.js';
 import { apply } from '../dispatch.js';
 import { DTypeError } from '../errors.js';
-import type { Tensor, TensorLike } from '../tensor.js';
+import { opScope } from '../memory.js';
+import { shapesEqual } from '../shape.js';
+import { Tensor, type TensorLike } from '../tensor.js';
 import { ctx, meta, requireArithmetic, requireFloat, requireSameDtype, requireSameShape } from './infer.js';
 import type { OpName } from './attrs.js';
 import { type OpCtx, type OpDef, wantsCotangent } from './op-def.js';
@@ -155,7 +157,11 @@ function powExponentDerivative(a: Tensor, b: Tensor, y: Tensor): Tensor {
 }
 
 function binary<K extends Arith | Compare>(name: K) {
-  return (a: TensorLike, b: TensorLike): Tensor => apply(name, broadcastAll(name, operands(name, [a, b])), {});
+  return (a: TensorLike, b: TensorLike): Tensor => {
+    // operands of one shape need no scalar and no view: no scope to open
+    if (a instanceof Tensor && b instanceof Tensor && shapesEqual(a.shape, b.shape)) return apply(name, [a, b], {});
+    return opScope(() => apply(name, broadcastAll(name, operands(name, [a, b])), {}));
+  };
 }
 
 export const add = binary('add');
@@ -174,6 +180,8 @@ export const ge = binary('ge');
 
 /** Elementwise choice: cond ? a : b, with broadcasting. Number branches take the other branch's dtype. */
 export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
-  const [x, y] = operands('where', [a, b]);
-  return apply('where', broadcastAll('where', [cond, x!, y!]), {});
+  return opScope(() => {
+    const [x, y] = operands('where', [a, b]);
+    return apply('where', broadcastAll('where', [cond, x!, y!]), {});
+  });
 }

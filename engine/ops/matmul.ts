@@ -1,6 +1,7 @@
 /** Matrix product. The op takes equal batch dims (rank >= 2); the public function handles 1-D operands and batch broadcasting like torch.matmul. */
 import { apply } from '../dispatch.js';
 import { DTypeError, ShapeError } from '../errors.js';
+import { opScope } from '../memory.js';
 import { broadcastShapes } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { add } from './binary.js';
@@ -78,9 +79,15 @@ function isTransposedView(t: Tensor): boolean {
 
 export function matmul(a: Tensor, b: Tensor): Tensor {
   if (a.rank === 0 || b.rank === 0) throw new ShapeError('matmul needs operands of rank >= 1', ctx('matmul', [a, b]));
-  if (a.rank === 1 && b.rank === 1) return reshape(matmul(unsqueeze(a, 0), unsqueeze(b, 1)), []);
-  if (a.rank === 1) return squeeze(matmul(unsqueeze(a, 0), b), -2);
-  if (b.rank === 1) return squeeze(matmul(a, unsqueeze(b, 1)), -1);
+  if (a.rank >= 2 && b.rank >= 2 && sameBatch(a, b)) return mm(a, b);
+  // views around one product: their scope frees them unless the result is recorded
+  return opScope(() => viewedMatmul(a, b));
+}
+
+function viewedMatmul(a: Tensor, b: Tensor): Tensor {
+  if (a.rank === 1 && b.rank === 1) return reshape(viewedMatmul(unsqueeze(a, 0), unsqueeze(b, 1)), []);
+  if (a.rank === 1) return squeeze(viewedMatmul(unsqueeze(a, 0), b), -2);
+  if (b.rank === 1) return squeeze(viewedMatmul(a, unsqueeze(b, 1)), -1);
   const k = a.shape[a.rank - 1]!;
   if (k !== b.shape[b.rank - 2]) throw new ShapeError('inner dimensions do not match', ctx('matmul', [a, b]));
   if (a.rank > 2 && b.rank === 2) {
