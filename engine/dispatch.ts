@@ -4,7 +4,7 @@
  */
 import type { KernelArg, KernelOpName } from './backend.js';
 import { activeJvpLevels, isGradEnabled, withOnlyLevels } from './autograd/grad-mode.js';
-import { BackendError, EngineError } from './errors.js';
+import { ArgumentError, BackendError, EngineError } from './errors.js';
 import type { OpAttrs, OpName } from './ops/attrs.js';
 import { opTable } from './ops/table.js';
 import type { OpDef } from './ops/op-def.js';
@@ -27,7 +27,10 @@ export function apply<K extends OpName>(op: K, inputs: readonly Tensor[], attrs:
     throw new EngineError(`expects ${def.arity} inputs, got ${inputs.length}`, { op });
   }
   if (inputs.length === 0) throw new EngineError('needs at least one input', { op });
-  for (const t of inputs) t.assertLive(op);
+  inputs.forEach((t, i) => {
+    if (!(t instanceof Tensor)) throw new ArgumentError(`input ${i} must be a Tensor, got ${t === null ? 'null' : typeof t}`, { op });
+    t.assertLive(op);
+  });
   const backend = inputs[0]!.storage.backend;
   for (const t of inputs) {
     if (t.storage.backend !== backend) {

@@ -172,16 +172,18 @@ export function tidy<T extends TensorContainer>(fn: () => T): T {
 
 /**
  * The scope of one public op made of several engine calls (a number operand's scalar, broadcast views, matmul's
- * reshapes around its product). When the result is not recorded, its intermediates are garbage once the op returns
+ * reshapes around its product, an op's output handed out as views). When the result is not recorded, its intermediates are garbage once the op returns
  * and are freed here: without this, disposing the result of `x.mul(2)` outside tidy left the scalar and its view to
  * the leak backstop, with a warning about tensors the caller never saw. A recorded result (reverse or forward mode)
  * has them as graph inputs that later passes read: they then live on as any recorded intermediate does (an
  * enclosing tidy frees them).
  */
-export function opScope(fn: () => Tensor): Tensor {
+export function opScope<T extends TensorContainer>(fn: () => T): T {
   return scoped(fn, (result) => {
-    const recorded = result.requiresGrad || (result.tangents?.size ?? 0) > 0;
-    return (t) => recorded || t === result;
+    const returned = new Set<Tensor>();
+    collect(result, returned, tensorCheck);
+    const recorded = [...returned].some((r) => r.requiresGrad || (r.tangents?.size ?? 0) > 0);
+    return (t) => recorded || returned.has(t);
   });
 }
 

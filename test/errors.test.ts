@@ -42,6 +42,17 @@ describe('typed errors', () => {
     expect(catchError(() => et.grad((z: et.Tensor) => z.mul(2))(f32([3])))).toBeInstanceOf(et.GradError);
   });
 
+  it('a missing or non-tensor operand names the op and the input', () => {
+    // untyped callers (plain JS, JSON configs) pass null for an optional-looking bias or a number for a tensor
+    const nullBias = catchError(() => et.linear(f32([2, 3]), f32([3, 4]), null as unknown as et.Tensor));
+    expect(nullBias).toBeInstanceOf(et.ArgumentError);
+    expect(nullBias.message).toMatch(/linear: input 2 must be a Tensor, got null/);
+    const numberTau = catchError(() => et.activationDensity(f32([4]), 0.5 as unknown as et.Tensor));
+    expect(numberTau).toBeInstanceOf(et.ArgumentError);
+    expect(numberTau.message).toMatch(/activationDensity: input 1 must be a Tensor, got number/);
+    expect(catchError(() => et.tanhJvp(f32([2, 3]), undefined as unknown as et.Tensor, f32([3, 3]))).message).toMatch(/input 1 .* got undefined/);
+  });
+
   it('a disposed tensor', () => {
     const x = f32([2]);
     x.dispose();

@@ -132,7 +132,7 @@ describe('public ops made of several engine calls, outside tidy', () => {
   const x = () => et.tensor(Float32Array.from([1, -2, 3, -4, 5, -6, 7, -8, 9, -10, 11, -12]), { shape: [3, 4] });
   const v = () => et.tensor(Float32Array.from([0.5, -1, 2, 0.25]), { shape: [4] });
   const batch = () => x().reshape([1, 3, 4]).expand([2, 3, 4]).contiguous();
-  const ops: [string, () => et.Tensor[], (a: et.Tensor, b: et.Tensor) => et.Tensor][] = [
+  const ops: [string, () => et.Tensor[], (a: et.Tensor, b: et.Tensor, c?: et.Tensor) => et.Tensor | et.Tensor[]][] = [
     ['x·2 (a number operand)', () => [x(), v()], (a) => a.mul(2)],
     ['x + v (broadcast)', () => [x(), v()], (a, b) => a.add(b)],
     ['where(x > 0, x, 0)', () => [x(), x().gt(0)], (a, c) => et.where(c, a, 0)],
@@ -141,18 +141,27 @@ describe('public ops made of several engine calls, outside tidy', () => {
     ['v · v (1-D by 1-D)', () => [v(), v()], (a, b) => a.matmul(b)],
     ['[2, 3, 4] @ [4, 3] (batch folded into rows)', () => [batch(), x().transpose().contiguous()], (a, b) => a.matmul(b)],
     ['[2, 3, 4] @ [1, 4, 3] (broadcast batch)', () => [batch(), x().transpose().contiguous().reshape([1, 4, 3])], (a, b) => a.matmul(b)],
+    ['reshape of a transpose (a copy, then a view of it)', () => [x().transpose(), v()], (a) => a.reshape([12])],
+    ['stack (unsqueezed views)', () => [v(), v()], (a, b) => et.stack([a, b])],
+    ['layerNorm without weight and bias (a unit weight and a zero bias)', () => [x(), v()], (a) => et.layerNorm(a)],
+    ['linear on [2, 3, 4] (rows folded)', () => [batch(), et.randn([4, 5], { seed: 1 }), et.zeros([5])], (a, w, b) => et.linear(a, w, b!)],
+    ['coherence (R, I, R − I, its square and sum)', () => [et.randn([32, 4], { seed: 2 }), v()], (z) => et.coherence(z)],
+    ['tanhJvpStep (one output handed out as two views)', () => [x().tanh(), x(), et.eye(4).mul(0.5)], (h, t, w) => {
+      const s = et.tanhJvpStep(h, t, w!);
+      return [s.direction, s.logNorm];
+    }],
   ];
   for (const [name, operands, f] of ops) {
     it(`${name}: disposing the result frees everything the op made`, async () => {
-      const [a, b] = et.tidy(operands) as [et.Tensor, et.Tensor];
+      const inputs = et.tidy(operands);
       const before = et.memory();
-      const y = f(a, b);
-      await y.data();
-      y.dispose();
+      const y = [f(inputs[0]!, inputs[1]!, inputs[2])].flat();
+      await Promise.all(y.map((t) => t.data()));
+      et.dispose(y);
       const after = et.memory();
       expect(after.liveTensors).toBe(before.liveTensors);
       expect(after.backends[et.getBackend()]?.bytes).toBe(before.backends[et.getBackend()]?.bytes);
-      et.dispose([a, b]);
+      et.dispose(inputs);
     });
   }
 

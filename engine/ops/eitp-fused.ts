@@ -12,6 +12,7 @@ import type { BackendName } from '../backend.js';
 import { eye, tensor } from '../creation.js';
 import { apply } from '../dispatch.js';
 import { ArgumentError, ShapeError } from '../errors.js';
+import { opScope } from '../memory.js';
 import type { Tensor } from '../tensor.js';
 import type { HistogramAttrs } from './attrs.js';
 import { add, div, mul, sub } from './binary.js';
@@ -177,11 +178,13 @@ export function correlation(z: Tensor, opts: { eps?: number } = {}): Tensor {
 /** ‖R − I‖_F²/(d(d − 1)) for R a correlation matrix [d, d] (from et.correlation): the EIT-P coherence loss. */
 export function coherenceOfCorrelation(r: Tensor): Tensor {
   const d = r.shape[0]!;
-  const eyeD = eye(d, d, { dtype: r.dtype, backend: r.backend as BackendName });
-  return div(sum(square(sub(r, eyeD))), d * (d - 1));
+  return opScope(() => {
+    const eyeD = eye(d, d, { dtype: r.dtype, backend: r.backend as BackendName });
+    return div(sum(square(sub(r, eyeD))), d * (d - 1));
+  });
 }
 
 /** ‖R − I‖_F²/(d(d − 1)) for the column correlation matrix R of z [N, d]; differentiable in z. */
 export function coherence(z: Tensor, opts: { eps?: number } = {}): Tensor {
-  return coherenceOfCorrelation(correlation(z, opts));
+  return opScope(() => coherenceOfCorrelation(correlation(z, opts)));
 }

@@ -6,6 +6,7 @@
 import { ones, zeros } from '../creation.js';
 import { apply } from '../dispatch.js';
 import { ShapeError } from '../errors.js';
+import { opScope } from '../memory.js';
 import { normalizeAxis } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { add, mul, sub } from './binary.js';
@@ -117,7 +118,8 @@ export function crossEntropy(logits: Tensor, targets: Tensor, opts: { reduction?
 
 /** Layer normalisation over the last axis; a null weight/bias means 1/0. */
 export function layerNorm(x: Tensor, weight: Tensor | null = null, bias: Tensor | null = null, eps = 1e-5): Tensor {
+  if (weight && bias) return apply('layerNorm', [x, weight, bias], { eps });
   const d = [x.shape[x.rank - 1] ?? 1];
   const opts = { dtype: x.dtype, backend: x.storage.backend.name };
-  return apply('layerNorm', [x, weight ?? ones(d, opts), bias ?? zeros(d, opts)], { eps });
+  return opScope(() => apply('layerNorm', [x, weight ?? ones(d, opts), bias ?? zeros(d, opts)], { eps }));
 }

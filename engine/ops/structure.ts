@@ -2,6 +2,7 @@
 import { zerosLike } from '../creation.js';
 import { apply } from '../dispatch.js';
 import { ArgumentError, ShapeError } from '../errors.js';
+import { opScope } from '../memory.js';
 import { normalizeAxis } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { ctx, meta, requireSameDtype } from './infer.js';
@@ -59,9 +60,11 @@ export function concat(xs: readonly Tensor[], axis = 0): Tensor {
 export function stack(xs: readonly Tensor[], axis = 0): Tensor {
   if (xs.length === 0) throw new ArgumentError('needs at least one tensor', { op: 'stack' });
   const a = normalizeAxis(axis, xs[0]!.rank + 1, 'stack', xs[0]!.shape);
-  return concat(
-    xs.map((x) => unsqueeze(x, a)),
-    a,
+  return opScope(() =>
+    concat(
+      xs.map((x) => unsqueeze(x, a)),
+      a,
+    ),
   );
 }
 

@@ -12,6 +12,7 @@
  */
 import { apply } from '../dispatch.js';
 import { ShapeError } from '../errors.js';
+import { opScope } from '../memory.js';
 import type { Tensor } from '../tensor.js';
 import { mul, sub, div, add } from './binary.js';
 import { compositeVjp } from './composite-vjp.js';
@@ -114,7 +115,9 @@ export interface TanhJvpStep {
  * δ/‖δ‖ and ln‖δ‖ per row, both from one kernel. h [B, out], v [B, in], w [out, in]; differentiable in all three.
  */
 export function tanhJvpStep(h: Tensor, v: Tensor, w: Tensor): TanhJvpStep {
-  const y = apply('tanhJvpStep', [h, v, w], {});
-  const [b, out] = [h.shape[0]!, h.shape[1]!];
-  return { direction: slice(y, [0, 0], [b, out]), logNorm: reshape(slice(y, [0, out], [b, out + 1]), [b]) };
+  return opScope(() => {
+    const y = apply('tanhJvpStep', [h, v, w], {});
+    const [b, out] = [h.shape[0]!, h.shape[1]!];
+    return { direction: slice(y, [0, 0], [b, out]), logNorm: reshape(slice(y, [0, out], [b, out + 1]), [b]) };
+  });
 }

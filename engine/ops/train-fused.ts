@@ -11,6 +11,7 @@
  */
 import { apply } from '../dispatch.js';
 import { ArgumentError, ShapeError } from '../errors.js';
+import { opScope } from '../memory.js';
 import type { Tensor } from '../tensor.js';
 import type { AdamStepAttrs, GradActivation, OpAttrs, SgdStepAttrs } from './attrs.js';
 import { add, div, gt, mul, sub } from './binary.js';
@@ -233,8 +234,10 @@ export function activationGrad(y: Tensor, g: Tensor, activation: GradActivation)
 export function linear(x: Tensor, w: Tensor, b: Tensor, activation: OpAttrs['linear']['activation'] = 'none'): Tensor {
   if (x.rank < 2) throw new ShapeError('linear needs x of rank >= 2', ctx('linear', [x, w, b]));
   if (x.rank === 2) return apply('linear', [x, w, b], { activation });
-  const y = apply('linear', [reshape(x, [-1, x.shape[x.rank - 1]!]), w, b], { activation });
-  return reshape(y, [...x.shape.slice(0, -1), w.shape[w.rank - 1]!]);
+  return opScope(() => {
+    const y = apply('linear', [reshape(x, [-1, x.shape[x.rank - 1]!]), w, b], { activation });
+    return reshape(y, [...x.shape.slice(0, -1), w.shape[w.rank - 1]!]);
+  });
 }
 
 /** One fused Adam/AdamW step: returns [3, ...shape] = [p′; m′; v′] (see AdamStepAttrs for the math). */

@@ -5,6 +5,7 @@
 import { apply } from '../dispatch.js';
 import { type DType, carriesGradient, isDType } from '../dtype.js';
 import { ArgumentError, AxisError, DTypeError, ShapeError } from '../errors.js';
+import { opScope } from '../memory.js';
 import { type Shape, assertValidShape, contiguousStrides, normalizeAxis, numel, shapesEqual, viewStrides } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import type { OpDef } from './op-def.js';
@@ -143,8 +144,8 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
     resolved = shape.map((d) => (d === -1 ? x.size / known : d));
   }
   // a view whenever the layout allows one (torch's view rule); a copy only when dims to merge are not adjacent in memory
-  const base = x.isContiguous || viewStrides(x.shape, x.strides, resolved) ? x : contiguous(x);
-  return apply('reshape', [base], { shape: resolved });
+  if (x.isContiguous || viewStrides(x.shape, x.strides, resolved)) return apply('reshape', [x], { shape: resolved });
+  return opScope(() => apply('reshape', [contiguous(x)], { shape: resolved }));
 }
 
 export function permute(x: Tensor, axes: readonly number[]): Tensor {
