@@ -23,8 +23,13 @@ function resolveBackend(name: BackendName | undefined) {
  * A host array for values of dtype d, filled by the creation functions below and converted by fromTyped. f16 values
  * are staged as doubles (a Uint16Array would hold bit patterns) and rounded to f16 once, when uploaded.
  */
-function hostValues(d: DType, n: number): TypedArray {
-  return allocTyped(d === 'f16' ? 'f64' : d, n);
+function hostValues(d: DType, n: number, op: string, shape: Shape): TypedArray {
+  try {
+    return allocTyped(d === 'f16' ? 'f64' : d, n);
+  } catch (e) {
+    // past the host's typed-array length limit, or out of memory
+    throw new ArgumentError(`cannot stage ${n} values in host memory (${e instanceof Error ? e.message : String(e)})`, { op, shapes: [shape], dtypes: [d] });
+  }
 }
 
 /** @internal uploads a typed array as a new tensor. */
@@ -82,7 +87,7 @@ export function tensor(data: NestedArray | TypedArray, opts: CreateOptions & { s
 export function full(shape: Shape, value: number, opts: CreateOptions = {}): Tensor {
   const dtype = opts.dtype ?? 'f32';
   assertValidShape(shape, 'full');
-  const data = hostValues(dtype, numel(shape));
+  const data = hostValues(dtype, numel(shape), 'full', shape);
   data.fill(value);
   return fromTyped(data, shape, { ...opts, dtype });
 }
@@ -103,7 +108,7 @@ export function arange(a: number, b?: number, step = 1, opts: CreateOptions = {}
   if (step === 0 || !Number.isFinite(step)) throw new ArgumentError(`step must be a finite non-zero number, got ${step}`, { op: 'arange' });
   const n = Math.max(0, Math.ceil((stop - start) / step));
   const dtype = opts.dtype ?? 'f32';
-  const data = hostValues(dtype, n);
+  const data = hostValues(dtype, n, 'arange', [n]);
   for (let i = 0; i < n; i++) data[i] = start + i * step;
   return fromTyped(data, [n], { ...opts, dtype });
 }
@@ -111,7 +116,7 @@ export function arange(a: number, b?: number, step = 1, opts: CreateOptions = {}
 export function eye(n: number, m = n, opts: CreateOptions = {}): Tensor {
   const dtype = opts.dtype ?? 'f32';
   assertValidShape([n, m], 'eye');
-  const data = hostValues(dtype, n * m);
+  const data = hostValues(dtype, n * m, 'eye', [n, m]);
   for (let i = 0; i < Math.min(n, m); i++) data[i * m + i] = 1;
   return fromTyped(data, [n, m], { ...opts, dtype });
 }
@@ -134,7 +139,7 @@ export function rand(shape: Shape, opts: RandomOptions & { low?: number; high?: 
   const rng = rngFor(opts.seed);
   const low = opts.low ?? 0;
   const high = opts.high ?? 1;
-  const data = hostValues(dtype, numel(shape));
+  const data = hostValues(dtype, numel(shape), 'rand', shape);
   for (let i = 0; i < data.length; i++) data[i] = low + (high - low) * rng.next();
   return fromTyped(data, shape, { ...opts, dtype });
 }
@@ -145,7 +150,7 @@ export function randn(shape: Shape, opts: RandomOptions & { mean?: number; std?:
   const rng = rngFor(opts.seed);
   const mean = opts.mean ?? 0;
   const std = opts.std ?? 1;
-  const data = hostValues(dtype, numel(shape));
+  const data = hostValues(dtype, numel(shape), 'randn', shape);
   for (let i = 0; i < data.length; i++) data[i] = mean + std * rng.normal();
   return fromTyped(data, shape, { ...opts, dtype });
 }
@@ -157,14 +162,14 @@ export function randint(shape: Shape, low: number, high: number, opts: RandomOpt
   }
   assertValidShape(shape, 'randint');
   const rng = rngFor(opts.seed);
-  const data = new Int32Array(numel(shape));
+  const data = hostValues('i32', numel(shape), 'randint', shape);
   for (let i = 0; i < data.length; i++) data[i] = rng.int(low, high);
   return fromTyped(data, shape, { ...opts, dtype: opts.dtype ?? 'i32' });
 }
 
 /** @internal a 0-d tensor with t's dtype and backend, for number operands. */
 export function scalarLike(value: number, like: Tensor): Tensor {
-  const data = hostValues(like.dtype, 1);
+  const data = hostValues(like.dtype, 1, 'scalar', []);
   data[0] = value;
   return fromTyped(data, [], { dtype: like.dtype, backend: like.backend as BackendName });
 }

@@ -52,7 +52,7 @@ export function apply<K extends OpName>(op: K, inputs: readonly Tensor[], attrs:
     if (!backend.dtypes.includes(meta.dtype)) {
       throw new BackendError(`backend '${backend.name}' does not support dtype ${meta.dtype}`, errorContext(op, inputs));
     }
-    out = Tensor.allocate(backend, meta.shape, meta.dtype);
+    out = Tensor.allocate(backend, meta.shape, meta.dtype, op);
     try {
       (kernel as (i: KernelArg[], o: KernelArg, a: OpAttrs[K]) => void)(inputs.map(kernelArg), kernelArg(out), attrs);
     } catch (e) {

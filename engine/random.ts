@@ -2,6 +2,8 @@
  * Seeded, reproducible random numbers: xoshiro128** seeded through splitmix32. Pure 32-bit integer arithmetic,
  * so a seed gives the same numbers on every machine and backend (values are generated on the host).
  */
+import { ArgumentError } from './errors.js';
+
 export class Rng {
   private s = new Uint32Array(4);
 
@@ -10,6 +12,8 @@ export class Rng {
   }
 
   reseed(seed: number): void {
+    // seeds are taken mod 2^32; one that is not a finite number (NaN, a string from untyped code) would silently be 0
+    if (typeof seed !== 'number' || !Number.isFinite(seed)) throw new ArgumentError(`a seed must be a finite number, got ${String(seed)}`, { op: 'seed' });
     let x = seed >>> 0;
     for (let i = 0; i < 4; i++) {
       // splitmix32: spreads any seed (including 0) over the whole state

@@ -3,10 +3,10 @@
  * grad, the node that produced it, forward-mode tangents). Ops and methods live in engine/ops and
  * tensor-methods.ts; this file holds only identity, layout, lifetime and readback.
  */
-import type { Backend, KernelArg } from './backend.js';
+import type { Backend, DeviceBuffer, KernelArg } from './backend.js';
 import { type DType, type TypedArray, carriesGradient } from './dtype.js';
 import { decodeF16 } from './half.js';
-import { DisposedError, GradError, ShapeError, BackendError } from './errors.js';
+import { BackendError, DisposedError, EngineError, GradError, ShapeError } from './errors.js';
 import { Storage, retrack, setTensorCheck, track, untrack } from './memory.js';
 import type { OpAttrs, OpName } from './ops/attrs.js';
 import { type Layout, type Shape, contiguousStrides, isContiguous, numel, shapesEqual } from './shape.js';
@@ -52,10 +52,18 @@ export class Tensor {
     track(this);
   }
 
-  /** @internal a new tensor over fresh storage. */
-  static allocate(backend: Backend, shape: Shape, dtype: DType): Tensor {
+  /** @internal a new tensor over fresh storage; `op` names what asked for it when the backend cannot provide it. */
+  static allocate(backend: Backend, shape: Shape, dtype: DType, op = 'allocate'): Tensor {
     const n = numel(shape);
-    const buffer = backend.allocate(n, dtype);
+    let buffer: DeviceBuffer;
+    try {
+      buffer = backend.allocate(n, dtype);
+    } catch (e) {
+      // a host array past its length limit (RangeError), an addon's failed allocation: a typed error with the size
+      if (e instanceof EngineError) throw e;
+      const why = e instanceof Error ? e.message : String(e);
+      throw new BackendError(`cannot allocate ${n} elements (${why})`, { op, shapes: [shape], dtypes: [dtype], backend: backend.name });
+    }
     return new Tensor(new Storage(backend, buffer, n), { shape, strides: contiguousStrides(shape), offset: 0 }, dtype);
   }
 

@@ -1,6 +1,7 @@
 /** Bad input: every mistake gives a typed error naming the op, shapes, dtypes and backend. */
 import { describe, expect, it } from 'vitest';
 import * as et from '../engine/index.js';
+import { availableBackends } from './helpers/backends.js';
 
 const f32 = (shape: number[]) => et.zeros(shape);
 
@@ -51,6 +52,39 @@ describe('typed errors', () => {
     expect(numberTau).toBeInstanceOf(et.ArgumentError);
     expect(numberTau.message).toMatch(/activationDensity: input 1 must be a Tensor, got number/);
     expect(catchError(() => et.tanhJvp(f32([2, 3]), undefined as unknown as et.Tensor, f32([3, 3]))).message).toMatch(/input 1 .* got undefined/);
+  });
+
+  it('more elements than memory holds: a typed error with the size, on the host and from a kernel output', () => {
+    const host = catchError(() => et.zeros([1e6, 1e6]));
+    expect(host).toBeInstanceOf(et.ArgumentError);
+    expect(host.message).toMatch(/full: cannot stage 1000000000000 values in host memory/);
+    // a [1e5, 1e6] product of two small operands: the output (400 GB) is what cannot be had
+    for (const backend of availableBackends().filter((b) => b === 'cpu' || b === 'native')) {
+      const [a, b] = [et.zeros([100000, 1], { backend }), et.zeros([1, 1000000], { backend })];
+      const out = catchError(() => a.matmul(b));
+      expect(out, backend).toBeInstanceOf(et.BackendError);
+      expect(out.message).toMatch(new RegExp(`matmul: cannot allocate 100000000000 elements .*backend ${backend}`));
+      et.dispose([a, b]);
+    }
+  });
+
+  it('a transform given something other than a function, a seed that is not a number', () => {
+    const x = f32([2]);
+    for (const [op, call] of [
+      ['grad', () => et.grad(5 as unknown as () => et.Tensor)(x)],
+      ['grad', () => et.valueAndGrad(null as unknown as () => et.Tensor)(x)],
+      ['vjp', () => et.vjp('f' as unknown as () => et.Tensor, x)],
+      ['jvp', () => et.jvp(undefined as unknown as () => et.Tensor, [x], [x])],
+      ['linearize', () => et.linearize({} as unknown as () => et.Tensor, x)],
+    ] as const) {
+      const err = catchError(call);
+      expect(err).toBeInstanceOf(et.ArgumentError);
+      expect(err.message).toMatch(new RegExp(`^${op}: takes the function to differentiate first`));
+    }
+    for (const seed of [Number.NaN, Infinity, '7' as unknown as number]) {
+      expect(catchError(() => et.randn([2], { seed })).message).toMatch(/seed: a seed must be a finite number/);
+    }
+    expect(catchError(() => et.seed(Number.NaN))).toBeInstanceOf(et.ArgumentError);
   });
 
   it('a disposed tensor', () => {

@@ -20,6 +20,11 @@ export function assertTensorArgs(op: string, args: readonly unknown[]): asserts 
   });
 }
 
+/** The function a transform differentiates: untyped callers passing something else get the op's typed error. */
+function assertFunction(op: string, f: unknown): void {
+  if (typeof f !== 'function') throw new ArgumentError(`takes the function to differentiate first, got ${f === null ? 'null' : typeof f}`, { op });
+}
+
 /** A fresh handle on x that the transform can mark (requiresGrad, tangents) without touching the caller's tensor. */
 function alias(x: Tensor): Tensor {
   const a = x.isContiguous ? apply('reshape', [x], { shape: x.shape }) : apply('contiguous', [x], {});
@@ -48,6 +53,7 @@ export interface GradOptions {
 
 /** Returns (...args) => [f(...args), gradient(s)]; f must return a scalar float tensor. */
 export function valueAndGrad(f: TensorFn, opts: GradOptions = {}) {
+  assertFunction('grad', f);
   return (...args: Tensor[]): [Tensor, Tensor | Tensor[]] => {
     assertTensorArgs('valueAndGrad', args);
     const argnums = argnumList('grad', opts.argnums, args.length);
@@ -101,6 +107,7 @@ export interface RecordedForward {
 
 /** Runs f once with every primal differentiated and its ops recorded (vjp and linearize share it). */
 export function recordForward(op: string, f: TensorFn, primals: readonly Tensor[]): RecordedForward {
+  assertFunction(op, f);
   assertTensorArgs(op, primals);
   let inputs: Tensor[] = [];
   const out = withReverseTransform(() => {
@@ -128,6 +135,7 @@ export function recordForward(op: string, f: TensorFn, primals: readonly Tensor[
 
 /** Forward mode: [f(...primals), J·tangents] in one pass, without building a reverse graph for the tangents. */
 export function jvp(f: TensorFn, primals: readonly Tensor[], tangents: readonly Tensor[]): [Tensor, Tensor] {
+  assertFunction('jvp', f);
   assertTensorArgs('jvp', primals);
   assertTangents('jvp', primals, tangents);
   return withJvpLevel((level) => {
