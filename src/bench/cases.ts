@@ -47,6 +47,7 @@ const FULL: Sizes = {
   square: [128, 256, 512, 1024, 2048],
   skinny: [
     [[1, 1024], [1024, 1024]], // matrix-vector (batch-1 inference)
+    [[1024, 1024], [1024, 1]], // matrix times a column (W·v: the path norm's products)
     [[64, 784], [784, 256]], // the starter MLP's first layer
     [[4096, 64], [64, 64]], // tall and thin
   ],
