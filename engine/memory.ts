@@ -128,6 +128,13 @@ export function setTensorCheck(f: (v: unknown) => v is Tensor): void {
   tensorCheck = f;
 }
 
+/** The tensors in a scope's result (alone, in arrays or in plain objects): what it returns. */
+function tensorsIn(result: unknown): Set<Tensor> {
+  const found = new Set<Tensor>();
+  collect(result, found, tensorCheck);
+  return found;
+}
+
 /**
  * Runs fn in a new scope, then keeps the scope's tensors for which `survives` holds (handed to the enclosing scope,
  * or to the leak backstop outside any) and disposes the rest. Nothing escapes a failed scope: what it made is freed
@@ -164,33 +171,29 @@ export function tidy<T extends TensorContainer>(fn: () => T): T {
     if (result && typeof (result as { then?: unknown }).then === 'function') {
       throw new ArgumentError('tidy() takes a synchronous function; it returned a Promise (await outside tidy)', { op: 'tidy' });
     }
-    const returned = new Set<Tensor>();
-    collect(result, returned, tensorCheck);
+    const returned = tensorsIn(result);
     return (t) => returned.has(t);
   });
 }
 
 /**
  * The scope of one public op made of several engine calls (a number operand's scalar, broadcast views, matmul's
- * reshapes around its product, an op's output handed out as views). When the result is not recorded, its intermediates are garbage once the op returns
- * and are freed here: without this, disposing the result of `x.mul(2)` outside tidy left the scalar and its view to
+ * reshapes around its product, an op's output handed out as views). When the result is not recorded, its
+ * intermediates are garbage once the op returns and are freed here: without this, disposing the result of `x.mul(2)` outside tidy left the scalar and its view to
  * the leak backstop, with a warning about tensors the caller never saw. A recorded result (reverse or forward mode)
  * has them as graph inputs that later passes read: they then live on as any recorded intermediate does (an
  * enclosing tidy frees them).
  */
 export function opScope<T extends TensorContainer>(fn: () => T): T {
   return scoped(fn, (result) => {
-    const returned = new Set<Tensor>();
-    collect(result, returned, tensorCheck);
+    const returned = tensorsIn(result);
     const recorded = [...returned].some((r) => r.requiresGrad || (r.tangents?.size ?? 0) > 0);
     return (t) => recorded || returned.has(t);
   });
 }
 
 export function dispose(x: TensorContainer): void {
-  const all = new Set<Tensor>();
-  collect(x, all, tensorCheck);
-  for (const t of all) t.dispose();
+  for (const t of tensorsIn(x)) t.dispose();
 }
 
 export interface MemoryInfo {
