@@ -2,16 +2,18 @@
  * Reverse mode. Walks the recorded graph in reverse topological order (an explicit stack, no recursion, so deep
  * graphs such as long RNN unrolls cannot overflow the call stack) and applies each op's VJP.
  */
-import { onesLike } from '../creation.js';
+import { onesLike, zerosLike } from '../creation.js';
+import { isFloat } from '../dtype.js';
 import { GradError } from '../errors.js';
 import { add } from '../ops/binary.js';
 import { cast } from '../ops/views.js';
 import { opTable } from '../ops/table.js';
-import type { OpDef } from '../ops/op-def.js';
+import { type OpCtx, type OpDef, wantsCotangent } from '../ops/op-def.js';
 import type { OpAttrs, OpName } from '../ops/attrs.js';
 import { shapesEqual } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { insideReverseTransform, withGradMode } from './grad-mode.js';
+import { alias } from './alias.js';
+import { insideReverseTransform, withGradMode, withReverseTransform } from './grad-mode.js';
 import { keep } from '../memory.js';
 import { apply } from '../dispatch.js';
 import { type SlicePiece, combineSlicePieces } from './slice-cotangents.js';
@@ -45,6 +47,29 @@ function relevantTo(order: readonly Tensor[], targets: ReadonlySet<Tensor> | nul
     if (targets.has(t) || t.node?.inputs.some((i) => relevant.has(i))) relevant.add(t);
   }
   return relevant;
+}
+
+/**
+ * The VJP of an op declared `vjp: 'composite'` (fused backward ops: a double backward through them is rare and only
+ * needs to be right): its composite reference is recorded on aliases of the wanted float inputs and differentiated,
+ * recorded in turn when this pass is, so it composes further. Integer inputs (class targets) get no cotangent.
+ */
+function compositeVjp(def: OpDef<OpName>, g: Tensor, c: OpCtx<OpName>): (Tensor | null)[] {
+  const leaves = new Map<number, Tensor>();
+  const out = withReverseTransform(() => {
+    const inputs = c.inputs.map((x, i) => {
+      if (!isFloat(x.dtype) || !wantsCotangent(c, i)) return x;
+      const leaf = alias(x, { differentiate: true });
+      leaves.set(i, leaf);
+      return leaf;
+    });
+    return def.composite!(inputs, c.attrs);
+  });
+  const found = out.requiresGrad ? computeGradients([out], [g], [...leaves.values()]) : new Map<Tensor, Tensor>();
+  return c.inputs.map((x, i) => {
+    const leaf = leaves.get(i);
+    return leaf ? (found.get(leaf) ?? zerosLike(x)) : null;
+  });
 }
 
 export interface GradientOptions {
@@ -123,7 +148,7 @@ export function computeGradients(
       if (inputGrads) pieces.delete(t);
       else {
         if (only) settle(t);
-        inputGrads = def.vjp!(grads.get(t)!, c);
+        inputGrads = def.vjp === 'composite' ? compositeVjp(def, grads.get(t)!, c) : def.vjp!(grads.get(t)!, c);
       }
       node.inputs.forEach((input, k) => {
         const gi = inputGrads[k];

@@ -10,6 +10,7 @@ import type { Shape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { concat, pad } from '../ops/structure.js';
 import { permute } from '../ops/views.js';
+import { markZeroOutside } from '../ops/zero-outside.js';
 
 export interface SlicePiece {
   readonly g: Tensor;
@@ -35,18 +36,6 @@ function tiling(shape: Shape, pieces: readonly SlicePiece[]): { axis: number; or
     next = p.ends[axis]!;
   }
   return next === shape[axis] ? { axis, ordered } : null;
-}
-
-/**
- * Cotangents that are one slice's piece padded with zeros, with the slice: a VJP can skip the work on the zeros
- * (layerNormGrad's, when only the dx rows of its packed output were used, as layerNorm's tangent rule does). Weak:
- * an entry never keeps a tensor alive.
- */
-const paddedPieces = new WeakMap<Tensor, SlicePiece>();
-
-/** The slice [starts, ends) outside of which `t` is known to be zero (a padded slice cotangent), if any. */
-export function nonZeroRegion(t: Tensor): { readonly starts: readonly number[]; readonly ends: readonly number[] } | undefined {
-  return paddedPieces.get(t);
 }
 
 /**
@@ -99,6 +88,6 @@ export function combineSlicePieces(shape: Shape, all: readonly SlicePiece[], add
     return permute(concat(tiled.ordered.map((p) => permute(p.g, perm)), perm.indexOf(tiled.axis)), inverse);
   }
   const padded = pieces.map((p) => pad(p.g, p.starts.map((s, i) => [s, shape[i]! - p.ends[i]!] as const)));
-  if (padded.length === 1) paddedPieces.set(padded[0]!, pieces[0]!);
+  if (padded.length === 1) markZeroOutside(padded[0]!, pieces[0]!);
   return padded.reduce((a, b) => add(a, b));
 }

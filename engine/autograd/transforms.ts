@@ -4,11 +4,11 @@
  * (Hessian-vector products).
  */
 import { onesLike, zerosLike } from '../creation.js';
-import { apply } from '../dispatch.js';
 import { isFloat } from '../dtype.js';
 import { ArgumentError, GradError, ShapeError } from '../errors.js';
 import { shapesEqual } from '../shape.js';
 import { Tensor } from '../tensor.js';
+import { alias } from './alias.js';
 import { computeGradients } from './backward.js';
 import { withJvpLevel, withReverseTransform } from './grad-mode.js';
 
@@ -25,18 +25,11 @@ function assertFunction(op: string, f: unknown): void {
   if (typeof f !== 'function') throw new ArgumentError(`takes the function to differentiate first, got ${f === null ? 'null' : typeof f}`, { op });
 }
 
-/** A fresh handle on x that the transform can mark (requiresGrad, tangents) without touching the caller's tensor. */
-function alias(x: Tensor): Tensor {
-  const a = x.isContiguous ? apply('reshape', [x], { shape: x.shape }) : apply('contiguous', [x], {});
-  if (!a.requiresGrad && isFloat(a.dtype)) a.requiresGrad = true;
-  return a;
-}
-
 function differentiated(op: string, args: readonly Tensor[], argnums: readonly number[]): Tensor[] {
   return args.map((a, i) => {
     if (!argnums.includes(i)) return a;
     if (!isFloat(a.dtype)) throw new GradError(`argument ${i} must be a float tensor to differentiate with respect to it`, { op, dtypes: [a.dtype] });
-    return alias(a);
+    return alias(a, { differentiate: true });
   });
 }
 
@@ -140,7 +133,7 @@ export function jvp(f: TensorFn, primals: readonly Tensor[], tangents: readonly 
   assertTangents('jvp', primals, tangents);
   return withJvpLevel((level) => {
     const inputs = primals.map((p, i) => {
-      const a = p.isContiguous ? apply('reshape', [p], { shape: p.shape }) : apply('contiguous', [p], {});
+      const a = alias(p, { differentiate: false });
       (a.tangents ??= new Map()).set(level, tangents[i]!);
       return a;
     });

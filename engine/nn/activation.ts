@@ -1,5 +1,5 @@
 /** Activations by name, shared by MLP and Linear's unfused path. */
-import type * as et from '../index.js';
+import type * as et from '../core.js';
 
 export type Activation = 'relu' | 'tanh' | 'gelu';
 

@@ -1,5 +1,5 @@
 /** Argument validation shared by the layers, so every constructor error reads the same way. */
-import * as et from '../index.js';
+import * as et from '../core.js';
 
 export function positiveInt(module: string, name: string, v: number): void {
   if (!Number.isInteger(v) || v <= 0) {

@@ -4,7 +4,7 @@
  * drops the same units no matter what else used the global RNG in between. Without a seed the global RNG is
  * used (reproducible through et.seed).
  */
-import * as et from '../index.js';
+import * as et from '../core.js';
 import { Module } from './module.js';
 import { seedOpt } from './seed.js';
 

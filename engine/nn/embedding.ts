@@ -1,5 +1,5 @@
 /** Embedding: a lookup table [numEmbeddings, dim] indexed by i32 ids, initialised N(0, 1) like torch.nn.Embedding. */
-import * as et from '../index.js';
+import * as et from '../core.js';
 import { positiveInt } from './check.js';
 import { Module } from './module.js';
 import { seedOpt } from './seed.js';

@@ -1,5 +1,5 @@
 /** LayerNorm over the last axis, with an optional learned scale (ones) and shift (zeros) like torch.nn.LayerNorm. */
-import * as et from '../index.js';
+import * as et from '../core.js';
 import { positiveInt } from './check.js';
 import { Module } from './module.js';
 

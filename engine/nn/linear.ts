@@ -1,5 +1,5 @@
 /** Linear: y = x W^T + b over the last axis, with PyTorch's weight layout [out, in] and default init. */
-import * as et from '../index.js';
+import * as et from '../core.js';
 import { activate } from './activation.js';
 import { positiveInt } from './check.js';
 import { Module } from './module.js';

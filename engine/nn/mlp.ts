@@ -1,5 +1,5 @@
 /** MLP: Linear layers of the given sizes with an activation between them (none after the last layer). */
-import * as et from '../index.js';
+import * as et from '../core.js';
 import { type Activation, activate } from './activation.js';
 import { Linear } from './linear.js';
 import { Module } from './module.js';

@@ -4,7 +4,7 @@
  * parameter, a field holding a Module (or an array of them) is a submodule. Field order gives parameter order,
  * so the order is stable and follows the constructor.
  */
-import * as et from '../index.js';
+import * as et from '../core.js';
 
 type Tensor = et.Tensor;
 

@@ -1,5 +1,5 @@
 /** Sequential: applies its modules in order. Children are named by index ("0.weight"), as in torch.nn.Sequential. */
-import type * as et from '../index.js';
+import type * as et from '../core.js';
 import { Module } from './module.js';
 
 export class Sequential extends Module {

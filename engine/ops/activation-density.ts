@@ -12,7 +12,6 @@ import { ArgumentError, ShapeError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import type { OpAttrs } from './attrs.js';
 import { add, div, mul } from './binary.js';
-import { compositeVjp } from './composite-vjp.js';
 import { ctx, meta, requireFloat, requireSameDtype } from './infer.js';
 import { type OpDef, wantsCotangent } from './op-def.js';
 import { mean, sum } from './reduce.js';
@@ -74,7 +73,7 @@ export const activationDensityDefs = {
       if (inputs[2]!.size !== 1) throw new ShapeError('g must hold one element (the cotangent of the scalar density)', ctx('activationDensityGrad', inputs));
       return meta(a.shape, a.dtype);
     },
-    vjp: compositeVjp('activationDensityGrad', densityGradComposite),
+    vjp: 'composite',
     jvp: 'composite',
     composite: densityGradComposite,
   },

@@ -16,7 +16,6 @@ import { opScope } from '../memory.js';
 import type { Tensor } from '../tensor.js';
 import type { HistogramAttrs } from './attrs.js';
 import { add, div, mul, sub } from './binary.js';
-import { compositeVjp } from './composite-vjp.js';
 import { ctx, meta, requireFloat, requireSameDtype } from './infer.js';
 import { matmul } from './matmul.js';
 import { softmax } from './nn.js';
@@ -102,7 +101,7 @@ export const eitpFusedDefs = {
       if (g.rank !== 1 || g.shape[0] !== attrs.bins) throw new ShapeError(`g must be [${attrs.bins}] (one value per bin)`, ctx('softHistogramGrad', inputs));
       return meta(u.shape, u.dtype);
     },
-    vjp: compositeVjp('softHistogramGrad', histogramGradComposite),
+    vjp: 'composite',
     jvp: 'composite',
     composite: histogramGradComposite,
   },
@@ -125,7 +124,7 @@ export const eitpFusedDefs = {
       if (g.rank !== 2 || g.shape[0] !== d || g.shape[1] !== d) throw new ShapeError(`gR must be [${d}, ${d}] (the cotangent of R)`, ctx('correlationGrad', inputs));
       return meta(z.shape, z.dtype);
     },
-    vjp: compositeVjp('correlationGrad', correlationGradComposite),
+    vjp: 'composite',
     jvp: 'composite',
     composite: correlationGradComposite,
   },

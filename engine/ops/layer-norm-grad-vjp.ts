@@ -13,7 +13,6 @@
  * differentiable ops, so higher derivatives compose.
  */
 import { ones } from '../creation.js';
-import { nonZeroRegion } from '../autograd/slice-cotangents.js';
 import { apply } from '../dispatch.js';
 import type { Tensor } from '../tensor.js';
 import { add, mul } from './binary.js';
@@ -22,6 +21,7 @@ import { type OpCtx, wantsCotangent } from './op-def.js';
 import { sum, variance } from './reduce.js';
 import { rsqrt } from './unary.js';
 import { reshape, slice } from './views.js';
+import { nonZeroRegion } from './zero-outside.js';
 
 /**
  * Unit weights made by unitWeight: a layerNormGrad with one of them is J·g, and its VJP skips the two products

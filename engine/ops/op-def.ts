@@ -37,8 +37,11 @@ export interface OpDef<K extends OpName> {
   infer(inputs: readonly Tensor[], attrs: OpAttrs[K]): TensorMeta;
   /** View ops: the output's layout over the input's storage. No kernel runs. */
   view?(input: Tensor, attrs: OpAttrs[K]): Layout;
-  /** Cotangents for each input, as differentiable tensor expressions. Absent: the output carries no gradient. */
-  vjp?(g: Tensor, ctx: OpCtx<K>): (Tensor | null)[];
+  /**
+   * Cotangents for each input, as differentiable tensor expressions, or 'composite' to differentiate the reference
+   * (the backward pass records it and runs reverse mode through it). Absent: the output carries no gradient.
+   */
+  vjp?: ((g: Tensor, ctx: OpCtx<K>) => (Tensor | null)[]) | 'composite';
   /**
    * The VJP for a cotangent that is `g` inside the slice [starts, ends) of the output and zero elsewhere (the output
    * was used only through that one slice), or null where the rule does not cover that region. Saves padding g to

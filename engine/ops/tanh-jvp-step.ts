@@ -15,7 +15,6 @@ import { ShapeError } from '../errors.js';
 import { opScope } from '../memory.js';
 import type { Tensor } from '../tensor.js';
 import { mul, sub, div, add } from './binary.js';
-import { compositeVjp } from './composite-vjp.js';
 import { ctx, meta, requireFloat, requireSameDtype } from './infer.js';
 import { matmul } from './matmul.js';
 import { type OpDef, wantsCotangent } from './op-def.js';
@@ -97,7 +96,7 @@ export const tanhJvpStepDefs = {
       }
       return meta([2, b, out], inputs[0]!.dtype);
     },
-    vjp: compositeVjp('tanhJvpStepGrad', stepGradComposite),
+    vjp: 'composite',
     jvp: 'composite',
     composite: stepGradComposite,
   },

@@ -15,7 +15,6 @@ import { opScope } from '../memory.js';
 import type { Tensor } from '../tensor.js';
 import type { AdamStepAttrs, GradActivation, OpAttrs, SgdStepAttrs } from './attrs.js';
 import { add, div, gt, mul, sub } from './binary.js';
-import { compositeVjp } from './composite-vjp.js';
 import { layerNormGradVjp, layerNormGradVjpOfSlice } from './layer-norm-grad-vjp.js';
 import { ctx, meta, requireFloat, requireSameDtype, requireSameShape } from './infer.js';
 import { oneHot } from './indexing.js';
@@ -102,7 +101,7 @@ export const trainFusedDefs = {
       }
       return meta(z.shape, z.dtype);
     },
-    vjp: compositeVjp('crossEntropyGrad', crossEntropyGradComposite),
+    vjp: 'composite',
     jvp: 'composite',
     composite: crossEntropyGradComposite,
   },
@@ -151,7 +150,7 @@ export const trainFusedDefs = {
       if (!GRAD_ACTIVATIONS.includes(activation)) throw new ArgumentError(`activation must be one of ${GRAD_ACTIVATIONS.join(', ')}, got ${activation}`, ctx('activationGrad', inputs));
       return meta(shape, inputs[0]!.dtype);
     },
-    vjp: compositeVjp('activationGrad', activationGradComposite),
+    vjp: 'composite',
     jvp: 'composite',
     composite: activationGradComposite,
   },
@@ -197,7 +196,7 @@ export const trainFusedDefs = {
       return meta([3, ...shape], inputs[0]!.dtype);
     },
     // Differentiable through its composite, for the rare meta-gradient through an optimizer step.
-    vjp: compositeVjp('adamStep', adamStepComposite),
+    vjp: 'composite',
     jvp: 'composite',
     composite: adamStepComposite,
   },
@@ -211,7 +210,7 @@ export const trainFusedDefs = {
       if (!finite || (a.nesterov && a.momentum === 0)) throw new ArgumentError('sgdStep needs finite scalars (and momentum ≠ 0 for nesterov)', ctx('sgdStep', inputs));
       return meta([a.momentum === 0 ? 1 : 2, ...shape], inputs[0]!.dtype);
     },
-    vjp: compositeVjp('sgdStep', sgdStepComposite),
+    vjp: 'composite',
     jvp: 'composite',
     composite: sgdStepComposite,
   },

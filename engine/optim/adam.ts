@@ -4,7 +4,7 @@
  * By default one fused et.adamStep kernel per parameter updates p and both moments (`fused: false` runs the
  * same math as a chain of elementwise ops, the reference the fused kernels are tested against).
  */
-import * as et from '../index.js';
+import * as et from '../core.js';
 import { Optimizer } from './optimizer.js';
 
 export interface AdamOptions {

@@ -1,5 +1,5 @@
 /** AdamW: Adam with decoupled weight decay (p *= 1 - lr * weightDecay before the Adam step), torch's default 0.01. */
-import type * as et from '../index.js';
+import type * as et from '../core.js';
 import { Adam, type AdamOptions } from './adam.js';
 
 export class AdamW extends Adam {

@@ -3,7 +3,7 @@
  * (coef = min(maxNorm / (norm + 1e-6), 1)) applied to every grad, never a branch on a read-back value, so it
  * never forces a device-to-host sync; multiplying by exactly 1 leaves small grads unchanged.
  */
-import * as et from '../index.js';
+import * as et from '../core.js';
 
 /** Returns the total norm of all grads (before clipping) as a scalar tensor owned by the caller. */
 export function clipGradNorm(params: Iterable<et.Tensor>, maxNorm: number): et.Tensor {

@@ -2,7 +2,7 @@
  * LrScheduler: drives an optimizer's lr from a schedule. Like torch's schedulers it sets lr = baseLr * f(0) on
  * construction and lr = baseLr * f(n) after the n-th step() call, so call step() once after each optimizer step.
  */
-import * as et from '../index.js';
+import * as et from '../core.js';
 import type { Schedule } from './schedules.js';
 
 export interface LrSchedulerOptions {

@@ -4,7 +4,7 @@
  * PyTorch, so Adam's bias correction stays per parameter), state tensors, zeroGrad and (de)serialisation.
  * Subclasses only write `update`, the math of one parameter.
  */
-import * as et from '../index.js';
+import * as et from '../core.js';
 
 type Tensor = et.Tensor;
 

@@ -2,7 +2,7 @@
  * Learning-rate schedules as pure functions of the step: each returns a multiplier of the base lr, so the same
  * schedule serves any optimizer and any base lr (LrScheduler does lr = baseLr * f(step)). Steps count from 0.
  */
-import * as et from '../index.js';
+import * as et from '../core.js';
 
 export type Schedule = (step: number) => number;
 

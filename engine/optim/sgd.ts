@@ -3,7 +3,7 @@
  * default one fused et.sgdStep kernel per parameter updates p (and the momentum buffer); `fused: false` runs the
  * same math as elementwise ops, the reference the fused kernels are tested against.
  */
-import * as et from '../index.js';
+import * as et from '../core.js';
 import { Optimizer } from './optimizer.js';
 
 export interface SGDOptions {
