@@ -140,7 +140,7 @@ function tensorsIn(result: unknown): Set<Tensor> {
  * or to the leak backstop outside any) and disposes the rest. Nothing escapes a failed scope: what it made is freed
  * and the error rethrown.
  */
-function scoped<T>(fn: () => T, survivors: (result: T) => (t: Tensor) => boolean): T {
+function scoped<T>(fn: () => T, survivors: (result: T, madeHere: ReadonlySet<Tensor>) => (t: Tensor) => boolean): T {
   const scope = new Set<Tensor>();
   scopes.push(scope);
   let result: T;
@@ -152,7 +152,7 @@ function scoped<T>(fn: () => T, survivors: (result: T) => (t: Tensor) => boolean
     throw e;
   }
   scopes.pop();
-  const survives = survivors(result);
+  const survives = survivors(result, scope);
   const parent = scopes[scopes.length - 1];
   for (const t of scope) {
     if (!survives(t)) t.dispose();
@@ -187,7 +187,27 @@ export function tidy<T extends TensorContainer>(fn: () => T): T {
 export function opScope<T extends TensorContainer>(fn: () => T): T {
   return scoped(fn, (result) => {
     const returned = tensorsIn(result);
-    const recorded = [...returned].some((r) => r.requiresGrad || (r.tangents?.size ?? 0) > 0);
+    const recorded = [...returned].some(isRecorded);
+    return (t) => recorded || returned.has(t);
+  });
+}
+
+/** Whether t is part of a graph that a later pass reads (reverse mode, or a forward-mode level's tangent). */
+export function isRecorded(t: Tensor): boolean {
+  return t.requiresGrad || (t.tangents?.size ?? 0) > 0;
+}
+
+/**
+ * The scope of a transform's call that hands back values only (grad, valueAndGrad, jvp). `settle` runs once fn has
+ * returned, told which tensors fn made, and says whether the result is recorded for an enclosing pass (a grad inside
+ * a grad, a jvp of a grad, reverse over forward): then everything fn made lives on as recorded intermediates do.
+ * Otherwise the recorded forward pass and the backward's temporaries are garbage and are freed here (tfjs's
+ * gradients() frees them the same way), keeping only the returned tensors.
+ */
+export function transformScope<T extends TensorContainer>(fn: () => T, settle: (result: T, madeHere: (t: Tensor) => boolean) => boolean): T {
+  return scoped(fn, (result, made) => {
+    const recorded = settle(result, (t) => made.has(t));
+    const returned = tensorsIn(result);
     return (t) => recorded || returned.has(t);
   });
 }

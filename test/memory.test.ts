@@ -187,6 +187,69 @@ describe('public ops made of several engine calls, outside tidy', () => {
   });
 });
 
+describe('transforms outside tidy', () => {
+  // f(x) = Σ tanh(x)·x² makes several intermediates in its forward pass and more in its backward
+  const f = (x: et.Tensor) => x.tanh().mul(x.square()).sum();
+  const xs = [0.5, -1, 2];
+  const dfdx = xs.map((x) => (1 - Math.tanh(x) ** 2) * x * x + 2 * x * Math.tanh(x));
+  const live = () => {
+    const m = et.memory();
+    return [m.liveTensors, m.backends[et.getBackend()]?.bytes ?? 0];
+  };
+
+  it('grad and valueAndGrad free the recorded forward pass and the backward temporaries, keeping what they return', () => {
+    const x = et.tensor(xs, { dtype: 'f64' });
+    const before = live();
+    const g = et.grad(f)(x) as et.Tensor;
+    expect(live()[0]).toBe(before[0]! + 1);
+    Array.from(g.dataSync()).forEach((v, i) => expect(v).toBeCloseTo(dfdx[i]!, 12));
+    g.dispose();
+    const [value, g2] = et.valueAndGrad(f)(x) as [et.Tensor, et.Tensor];
+    expect(value.dataSync()[0]).toBeCloseTo(xs.reduce((a, v) => a + Math.tanh(v) * v * v, 0), 12);
+    // the value comes back as a plain tensor: its graph went with the forward pass
+    expect(value.isLeaf && !value.requiresGrad).toBe(true);
+    et.dispose([value, g2]);
+    expect(live()).toEqual(before);
+    x.dispose();
+  });
+
+  it('jvp frees its forward pass too, and the output no longer carries the finished level', () => {
+    const x = et.tensor(xs, { dtype: 'f64' });
+    const t = et.tensor([1, 1, 1], { dtype: 'f64' });
+    const before = live();
+    const [y, jv] = et.jvp((a: et.Tensor) => a.tanh().mul(a.square()), [x], [t]);
+    expect(live()[0]).toBe(before[0]! + 2);
+    Array.from(jv.dataSync()).forEach((v, i) => expect(v).toBeCloseTo(dfdx[i]!, 12));
+    expect(y.tangents?.size ?? 0).toBe(0);
+    et.dispose([y, jv]);
+    expect(live()).toEqual(before);
+    et.dispose([x, t]);
+  });
+
+  it('a result recorded for an enclosing pass keeps its graph: grad of grad, jvp of grad, grad of jvp (closed forms)', () => {
+    // f(x) = Σ x³: f'' = 6x; d/dx of (J v of x ↦ x³ at v = 1) summed is 6x as well
+    const cube = (a: et.Tensor) => a.mul(a).mul(a).sum();
+    const x = et.tensor(xs, { dtype: 'f64' });
+    const second = et.grad((a: et.Tensor) => (et.grad(cube)(a) as et.Tensor).sum())(x) as et.Tensor;
+    const ones = et.onesLike(x);
+    const [, hv] = et.jvp((a: et.Tensor) => et.grad(cube)(a) as et.Tensor, [x], [ones]);
+    const reverseOverForward = et.grad((a: et.Tensor) => et.jvp((b: et.Tensor) => cube(b), [a], [ones])[1])(x) as et.Tensor;
+    for (const r of [second, hv, reverseOverForward]) Array.from(r.dataSync()).forEach((v, i) => expect(v).toBeCloseTo(6 * xs[i]!, 12));
+    et.dispose([x, ones, second, hv, reverseOverForward]);
+  });
+
+  it('a tensor f made and kept elsewhere goes with the rest: return it, or run the transform inside tidy and keep it', () => {
+    const x = et.tensor(xs);
+    let stashed: et.Tensor | null = null;
+    const g = et.grad((a: et.Tensor) => {
+      stashed = a.tanh();
+      return stashed.sum();
+    })(x) as et.Tensor;
+    expect(() => stashed!.dataSync()).toThrow(et.DisposedError);
+    et.dispose([x, g]);
+  });
+});
+
 describe('leak backstop', () => {
   it('frees and counts a tensor that was garbage-collected without dispose(), with a warning', async () => {
     const gc = (globalThis as { gc?: () => void }).gc;

@@ -11,6 +11,7 @@ import { Tensor } from '../tensor.js';
 import { alias } from './alias.js';
 import { computeGradients } from './backward.js';
 import { withJvpLevel, withReverseTransform } from './grad-mode.js';
+import { isRecorded, transformScope } from '../memory.js';
 
 type TensorFn = (...args: Tensor[]) => Tensor;
 
@@ -44,32 +45,52 @@ export interface GradOptions {
   argnums?: number | readonly number[];
 }
 
+/** f at args, recorded, and its gradient(s) with respect to the argnums (one tensor, or an array for an array). */
+function differentiate(f: TensorFn, opts: GradOptions, args: Tensor[]): { value: Tensor; grads: Tensor | Tensor[] } {
+  assertTensorArgs('valueAndGrad', args);
+  const argnums = argnumList('grad', opts.argnums, args.length);
+  let inputs: Tensor[] = [];
+  const out = withReverseTransform(() => {
+    inputs = differentiated('grad', args, argnums);
+    return f(...inputs);
+  });
+  if (!(out instanceof Tensor)) throw new GradError('the function must return a Tensor', { op: 'grad' });
+  if (out.size !== 1 || !isFloat(out.dtype)) {
+    throw new GradError('grad needs a function returning a scalar float tensor; use vjp for other outputs', { op: 'grad', shapes: [out.shape], dtypes: [out.dtype] });
+  }
+  const targets = argnums.map((i) => inputs[i]!);
+  const found = out.requiresGrad ? computeGradients([out], [onesLike(out)], targets) : new Map<Tensor, Tensor>();
+  const grads = targets.map((t) => found.get(t) ?? zerosLike(t));
+  return { value: out, grads: typeof opts.argnums === 'object' ? grads : grads[0]! };
+}
+
+const anyRecorded = (g: Tensor | Tensor[]): boolean => (Array.isArray(g) ? g : [g]).some(isRecorded);
+
 /** Returns (...args) => [f(...args), gradient(s)]; f must return a scalar float tensor. */
 export function valueAndGrad(f: TensorFn, opts: GradOptions = {}) {
   assertFunction('grad', f);
-  return (...args: Tensor[]): [Tensor, Tensor | Tensor[]] => {
-    assertTensorArgs('valueAndGrad', args);
-    const argnums = argnumList('grad', opts.argnums, args.length);
-    let inputs: Tensor[] = [];
-    const out = withReverseTransform(() => {
-      inputs = differentiated('grad', args, argnums);
-      return f(...inputs);
-    });
-    if (!(out instanceof Tensor)) throw new GradError('the function must return a Tensor', { op: 'grad' });
-    if (out.size !== 1 || !isFloat(out.dtype)) {
-      throw new GradError('grad needs a function returning a scalar float tensor; use vjp for other outputs', { op: 'grad', shapes: [out.shape], dtypes: [out.dtype] });
-    }
-    const targets = argnums.map((i) => inputs[i]!);
-    const found = out.requiresGrad ? computeGradients([out], [onesLike(out)], targets) : new Map<Tensor, Tensor>();
-    const grads = targets.map((t) => found.get(t) ?? zerosLike(t));
-    return [out, typeof opts.argnums === 'object' ? grads : grads[0]!];
-  };
+  return (...args: Tensor[]): [Tensor, Tensor | Tensor[]] =>
+    transformScope(
+      (): [Tensor, Tensor | Tensor[]] => {
+        const { value, grads } = differentiate(f, opts, args);
+        return [value, grads];
+      },
+      ([value, grads], madeHere) => {
+        if (anyRecorded(grads)) return true;
+        // the value's graph is freed with the forward pass: hand it back as a plain value
+        if (madeHere(value) && value.node) {
+          value.node = null;
+          value.requiresGrad = false;
+        }
+        return false;
+      },
+    );
 }
 
 /** Returns (...args) => gradient(s) of the scalar f. */
 export function grad(f: TensorFn, opts: GradOptions = {}) {
-  const vg = valueAndGrad(f, opts);
-  return (...args: Tensor[]): Tensor | Tensor[] => vg(...args)[1];
+  assertFunction('grad', f);
+  return (...args: Tensor[]): Tensor | Tensor[] => transformScope(() => differentiate(f, opts, args).grads, anyRecorded);
 }
 
 /** Runs f and returns its output and a function from an output cotangent to the cotangent of every primal. */
@@ -131,15 +152,25 @@ export function jvp(f: TensorFn, primals: readonly Tensor[], tangents: readonly 
   assertFunction('jvp', f);
   assertTensorArgs('jvp', primals);
   assertTangents('jvp', primals, tangents);
-  return withJvpLevel((level) => {
-    const inputs = primals.map((p, i) => {
-      const a = alias(p, { differentiate: false });
-      (a.tangents ??= new Map()).set(level, tangents[i]!);
-      return a;
-    });
-    const out = f(...inputs);
-    if (!(out instanceof Tensor)) throw new GradError('the function must return a Tensor', { op: 'jvp' });
-    const tangent = out.tangents?.get(level) ?? zerosLike(out);
-    return [out, tangent];
-  });
+  let level = 0;
+  return transformScope(
+    () =>
+      withJvpLevel((l): [Tensor, Tensor] => {
+        level = l;
+        const inputs = primals.map((p, i) => {
+          const a = alias(p, { differentiate: false });
+          (a.tangents ??= new Map()).set(level, tangents[i]!);
+          return a;
+        });
+        const out = f(...inputs);
+        if (!(out instanceof Tensor)) throw new GradError('the function must return a Tensor', { op: 'jvp' });
+        const tangent = out.tangents?.get(level) ?? zerosLike(out);
+        return [out, tangent];
+      }),
+    ([out, tangent], madeHere) => {
+      // this level is over: its tangent is returned, and out no longer carries it
+      if (madeHere(out)) out.tangents?.delete(level);
+      return isRecorded(out) || isRecorded(tangent);
+    },
+  );
 }
