@@ -99,8 +99,6 @@ export function eitpObjective(
   const out = model.forward(batch.inputs, needTaps ? { taps: true } : {});
   if (needTaps && !out.taps) throw new et.ArgumentError('model.forward(x, { taps: true }) returned no taps', { op });
 
-  const nll = et.crossEntropy(out.logits, batch.targets, { reduction: 'none' });
-  terms.task = nll.mean();
 
   const T = temperature(state.epoch, config.temperature);
   metrics[METRICS.temperature] = T;
@@ -124,8 +122,12 @@ export function eitpObjective(
     ms.eMinJoules = et.keep(eMin);
   }
 
-  const C = on.iem ? fidelityFromNll(nll) : et.noGrad(() => fidelityFromNll(nll));
-  metrics[METRICS.fidelity] = sg(C);
+  // C needs the per-position NLL: on report steps, for IEM, and whenever Ĥ was measured (IEM's metrics). Other steps
+  // (the lazy ones off their λ step among them) take the task loss from the fused mean, as a plain training step does.
+  const nll = report || on.iem || entropy ? et.crossEntropy(out.logits, batch.targets, { reduction: 'none' }) : null;
+  terms.task = nll ? nll.mean() : et.crossEntropy(out.logits, batch.targets);
+  const C = nll && (on.iem ? fidelityFromNll(nll) : et.noGrad(() => fidelityFromNll(nll)));
+  if (C) metrics[METRICS.fidelity] = sg(C);
 
   const thermo = compute(on.thermo, () => thermoLoss(out.taps!.activations, eMin, config.kernels ?? 'fused'));
   if (thermo) {
@@ -169,7 +171,7 @@ export function eitpObjective(
     if (on.path) terms.path = path.value;
   }
 
-  if (entropy) {
+  if (entropy && C) {
     const iemOf = () => iem(entropy.normalized, T, C, config.iemAlpha); // scalars: cheap whenever Ĥ exists
     const value = on.iem ? iemOf() : et.noGrad(iemOf);
     metrics[METRICS.iem] = sg(value);
