@@ -13,15 +13,12 @@
  */
 import { writeFileSync } from 'node:fs';
 import * as et from '../engine/index.js';
-import { quantileSorted } from '../src/bench/stats.js';
-import { disposeEitpState, eitpConfig, eitpObjective } from '../src/eitp/index.js';
+import { disposeEitpState, eitpConfig } from '../src/eitp/index.js';
 import type { EitpConfig } from '../src/eitp/objective-api.js';
 import { coherenceComposite, compositeOf } from './bench-args.js';
 import { countMatmulWork } from './matmul-work.js';
 import { timeInterleaved } from './interleaved.js';
-import type { EitpModel } from '../src/models/eitp-model.js';
-import { CharGpt } from '../src/models/gpt.js';
-import { MlpModel } from '../src/models/mlp.js';
+import { type Stat, perStep, stepTask, stepsPer, toStat, workloads } from './eitp-steps.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -30,34 +27,6 @@ const option = (name: string) => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 const TIME_MS = quick ? 150 : 1200;
-
-interface Stat {
-  median: number;
-  p25: number;
-  p75: number;
-  samples: number;
-}
-
-interface Workload {
-  name: string;
-  model: EitpModel & et.nn.Module<never, unknown>;
-  inputs: et.Tensor;
-  targets: et.Tensor;
-  /** Rows and width of the coherence features; the entropy sample of the largest weight. */
-  features: [number, number];
-}
-
-function workloads(): Workload[] {
-  const rng = new et.Rng(1);
-  const ints = (n: number, below: number) => Int32Array.from({ length: n }, () => rng.int(0, below));
-  const [B, T, V] = [32, 24, 21];
-  const gpt = new CharGpt({ vocabSize: V, context: T, width: 32, depth: 2, heads: 2, seed: 0 });
-  const mlp = new MlpModel({ sizes: [64, 256, 256, 10], seed: 0 });
-  return [
-    { name: 'char-GPT d32 L2 T24 B32', model: gpt as never, inputs: et.tensor(ints(B * T, V), { shape: [B, T] }), targets: et.tensor(ints(B * T, V), { shape: [B, T] }), features: [B * T, 32] },
-    { name: 'MLP 64-256-256-10 B64', model: mlp as never, inputs: et.randn([64, 64], { seed: 2 }), targets: et.tensor(ints(64, 10), { shape: [64] }), features: [64, 256] },
-  ];
-}
 
 const OFF = { lambdaThermo: 0, lambdaChaos: 0, lambdaCoherence: 0, lambdaPath: 0, betaIem: 0 };
 
@@ -88,37 +57,8 @@ function variants(): { name: string; config: EitpConfig | null }[] {
 async function measure(tasks: { name: string; run: () => Promise<void> }[]): Promise<Stat[]> {
   // the rows take turns (bench/interleaved.ts), so the overheads compare steps timed under the same load
   const samples = await timeInterleaved(tasks, { time: TIME_MS, rounds: quick ? 1 : 3, iterations: quick ? 5 : 5, warmupTime: quick ? 50 : 300, warmupIterations: 3 });
-  return samples.map((s) => {
-    const ms = [...s].sort((a, b) => a - b);
-    return { median: quantileSorted(ms, 0.5), p25: quantileSorted(ms, 0.25), p75: quantileSorted(ms, 0.75), samples: ms.length };
-  });
+  return samples.map(toStat);
 }
-
-/** Steps per iteration: a lazy config's whole cycle, so every iteration does the same work. */
-const stepsPer = (config: EitpConfig | null) => config?.every ?? 1;
-
-/** One forward + backward (gradients accumulated, then cleared), with the loss read back; `every` of them when lazy. */
-function stepTask(w: Workload, config: EitpConfig | null): () => Promise<void> {
-  let step = 0;
-  const one = async () => {
-    const loss = et.tidy(() => {
-      step++;
-      const l = config
-        ? eitpObjective(w.model, { inputs: w.inputs, targets: w.targets }, config, { epoch: 0, step, report: false }).total
-        : et.crossEntropy(w.model.forward(w.inputs).logits, w.targets);
-      l.backward();
-      return l;
-    });
-    await loss.data();
-    loss.dispose();
-    for (const p of w.model.parameters()) p.zeroGrad();
-  };
-  return async () => {
-    for (let i = 0; i < stepsPer(config); i++) await one();
-  };
-}
-
-const perStep = (s: Stat, steps: number): Stat => ({ ...s, median: s.median / steps, p25: s.p25 / steps, p75: s.p75 / steps });
 
 /** Tensors the op tasks keep across iterations; disposed once a backend's rows are done. */
 const owned: et.Tensor[] = [];
