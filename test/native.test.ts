@@ -79,6 +79,18 @@ describe.skipIf(!hasNative)('native backend', () => {
     expect(info.gemmKernel).toMatch(/^(avx512|avx2|generic)-\d+x\d+$/);
   });
 
+  it("eitp info's line names the kernels cpuid chose and the pool's current size", () => {
+    const detail = () => et.backendInfo().find((b) => b.name === 'native')!.detail!;
+    const info = nativeInfo();
+    expect(detail()).toContain(`${info.gemmKernel} GEMM`);
+    expect(detail()).toContain(`${info.int8Kernel} int8`);
+    expect(setNativeThreads(1)).toBe(1);
+    expect(detail()).toMatch(/, 1 thread(,|$)/);
+    expect(setNativeThreads(3)).toBe(3);
+    expect(detail()).toMatch(/, 3 threads(,|$)/);
+    setNativeThreads(initialThreads);
+  });
+
   it('the FMA peak probe returns a finite positive GFLOP/s and rejects bad arguments as a JS error', () => {
     const peak = nativeFmaPeak(1, 0.02);
     expect(peak).not.toBeNull();

@@ -96,6 +96,11 @@ export function createNativeBackend(addon: NativeAddon): Backend<NativeBuffer> {
   return {
     name: 'native',
     dtypes: NATIVE_DTYPES,
+    // read when asked: the pool's size changes with setNativeThreads
+    get detail(): string {
+      const i = addon.info();
+      return `${i.gemmKernel} GEMM, ${i.vmath} exp/tanh, ${i.int8Kernel} int8, ${i.threads} thread${i.threads === 1 ? '' : 's'}${i.sync ? ', synchronous (EITP_NATIVE_SYNC)' : ''}`;
+    },
     kernels: makeKernels(addon),
     allocate(numel: number, dtype: DType): NativeBuffer {
       const bytes = numel * itemSize(dtype);
