@@ -238,15 +238,18 @@ describe('transforms outside tidy', () => {
     et.dispose([x, ones, second, hv, reverseOverForward]);
   });
 
-  it('a tensor f made and kept elsewhere goes with the rest: return it, or run the transform inside tidy and keep it', () => {
+  it('a tensor f stashes elsewhere goes with the rest; one it passes to et.keep stays', () => {
     const x = et.tensor(xs);
     let stashed: et.Tensor | null = null;
+    let kept: et.Tensor | null = null;
     const g = et.grad((a: et.Tensor) => {
       stashed = a.tanh();
+      kept = et.keep(a.square());
       return stashed.sum();
     })(x) as et.Tensor;
     expect(() => stashed!.dataSync()).toThrow(et.DisposedError);
-    et.dispose([x, g]);
+    expect(Array.from(kept!.dataSync())).toEqual(xs.map((v) => v * v));
+    et.dispose([x, g, kept]);
   });
 });
 
