@@ -48,8 +48,11 @@ export function toStat(samples: readonly number[]): Stat {
 /** Steps per iteration: a lazy config's whole cycle, so every iteration does the same work. */
 export const stepsPer = (config: EitpConfig | null) => config?.every ?? 1;
 
-/** One forward + backward (gradients accumulated, then cleared), with the loss read back; `every` of them when lazy. */
-export function stepTask(w: Workload, config: EitpConfig | null): () => Promise<void> {
+/**
+ * One forward + backward (gradients accumulated, then cleared), with the loss read back; `steps` of them per
+ * iteration (a lazy config's whole cycle by default).
+ */
+export function stepTask(w: Workload, config: EitpConfig | null, steps = stepsPer(config)): () => Promise<void> {
   let step = 0;
   const one = async () => {
     const loss = et.tidy(() => {
@@ -65,7 +68,7 @@ export function stepTask(w: Workload, config: EitpConfig | null): () => Promise<
     for (const p of w.model.parameters()) p.zeroGrad();
   };
   return async () => {
-    for (let i = 0; i < stepsPer(config); i++) await one();
+    for (let i = 0; i < steps; i++) await one();
   };
 }
 

@@ -31,7 +31,7 @@ const TIME_MS = quick ? 150 : 1200;
 const OFF = { lambdaThermo: 0, lambdaChaos: 0, lambdaCoherence: 0, lambdaPath: 0, betaIem: 0 };
 
 /** The step variants: the base, each term alone (fused and composite where it has fused kernels), everything. */
-function variants(): { name: string; config: EitpConfig | null }[] {
+function variants(): { name: string; config: EitpConfig | null; steps?: number }[] {
   const on = (o: Partial<EitpConfig>, kernels: 'fused' | 'composite' = 'fused') => eitpConfig({ ...OFF, ...o, kernels } as never);
   return [
     { name: 'task loss only (base)', config: null },
@@ -51,6 +51,8 @@ function variants(): { name: string; config: EitpConfig | null }[] {
     // Lazy regularisation: the same terms every 8th step at 8·λ; one iteration runs 8 steps and is reported per step.
     { name: 'all terms, every 8 steps (fused)', config: eitpConfig({ kernels: 'fused', every: 8 } as never) },
     { name: 'all terms, every 16 steps (fused)', config: eitpConfig({ kernels: 'fused', every: 16 } as never) },
+    // what a lazy config costs on the steps between its λ steps (one step per iteration, never a λ step)
+    { name: 'all terms lazy, a step between λ steps', config: eitpConfig({ kernels: 'fused', every: 2 ** 30 } as never), steps: 1 },
   ];
 }
 
@@ -157,11 +159,12 @@ async function main(): Promise<void> {
     et.setBackend(backend);
     for (const w of workloads()) {
       const vs = variants();
-      const tasks = vs.map((v) => ({ name: v.name, run: stepTask(w, v.config) }));
+      const steps = vs.map((v) => v.steps ?? stepsPer(v.config));
+      const tasks = vs.map((v, i) => ({ name: v.name, run: stepTask(w, v.config, steps[i]) }));
       // each variant's multiply-adds per step, from one (already warm) iteration
       const macs: number[] = [];
-      for (const [i, t] of tasks.entries()) macs.push((await countMatmulWork(backend, t.run)).macs / stepsPer(vs[i]!.config));
-      const stats = (await measure(tasks)).map((s, i) => perStep(s, stepsPer(vs[i]!.config)));
+      for (const [i, t] of tasks.entries()) macs.push((await countMatmulWork(backend, t.run)).macs / steps[i]!);
+      const stats = (await measure(tasks)).map((s, i) => perStep(s, steps[i]!));
       const base = stats[0]!.median;
       const extraWork = (i: number) => (macs[i]! - macs[0]!) / macs[0]!;
       console.log(`\n### ${backend}: ${w.name}, forward + backward per iteration (median, p25–p75)\n`);
@@ -180,6 +183,8 @@ async function main(): Promise<void> {
         const lazy = stats[vs.findIndex((v) => v.name.startsWith(`all terms, every ${k} `))]!;
         console.log(`all terms applied every ${k}th step at ${k}·λ add ${(((lazy.median - base) / base) * 100).toFixed(0)} % per step`);
       }
+      const between = stats[vs.findIndex((v) => v.name.startsWith('all terms lazy, a step between'))]!;
+      console.log(`a lazy config's steps between its λ steps add ${(((between.median - base) / base) * 100).toFixed(0)} % (nothing but the task loss is computed there)`);
       disposeEitpState(w.model);
       et.dispose([w.inputs, w.targets, ...w.model.parameters()]);
     }
