@@ -137,6 +137,11 @@ describe('Hessian-vector products', () => {
     ['softmax cross-entropy', (x) => et.crossEntropy(x.reshape([3, 4]), et.tensor([0, 3, 1], { dtype: 'i32' }))],
     ['layerNorm + gelu', (x) => et.gelu(et.layerNorm(x.reshape([3, 4]))).mul(x.reshape([3, 4])).sum()],
     ['logsumexp of exp', (x) => et.logsumexp(et.exp(x.mul(0.3)), -1).sum()],
+    // fused ops whose backward op is differentiated through its composite reference (vjp: 'composite'); τ and the
+    // histogram's grid are constants, so only some of the backward op's inputs want a cotangent
+    ['coherence of [6, 2]', (x) => et.coherence(x.reshape([6, 2]).mul(x.reshape([6, 2]).add(1)))],
+    ['activationDensity, constant τ', (x) => et.activationDensity(x.mul(x.slice([0], [1])), et.tensor([0.7], { dtype: 'f64' })).mul(x.sum())],
+    ['softHistogram counts squared', (x) => et.softHistogram(x.mul(0.6)).square().sum()],
   ];
   it.each(objectives)('%s: forward-over-reverse and reverse-over-reverse match finite differences', (_name, f) => {
     et.tidy(() => {
