@@ -26,6 +26,8 @@ function runtimeImports(file: string): string[] {
     if (m[1]) continue;
     found.push(normalize(join(dirname(file), m[2]!)).replace(/\.js$/, '.ts'));
   }
+  // imports for their side effects only (a backend registering itself)
+  for (const m of text.matchAll(/^import\s+'(\.[^']+)'/gm)) found.push(normalize(join(dirname(file), m[1]!)).replace(/\.js$/, '.ts'));
   return found;
 }
 
@@ -69,6 +71,7 @@ describe('module graph', () => {
     expect(files.length).toBeGreaterThan(100);
     expect(graph.get(join('engine', 'autograd', 'backward.ts'))).toContain(join('engine', 'ops', 'table.ts'));
     expect(graph.get(join('src', 'eitp', 'objective.ts'))?.length ?? 0).toBeGreaterThan(0);
+    expect(graph.get(join('engine', 'core.ts'))).toContain(join('engine', 'backends', 'register.ts'));
   });
 
   it('src/ imports the engine only through its public entry points', () => {
