@@ -32,7 +32,7 @@ struct Block {
 };
 
 void releaseBlock(Block* b) {
-  releaseHost(b->data, b->bytes);
+  freeHost(b->data);
   delete b;
 }
 
@@ -49,7 +49,10 @@ struct Context {
   std::deque<PendingRead> reads;
   bool syncMode = false;
   bool tsfnRefed = false;
-  // Bytes of buffers disposed on the JS side whose release waits in the stream queue (behind the kernels using them).
+  // Freed blocks for reuse, in stream order (allocator.h).
+  HostCache cache;
+  // Bytes of buffers disposed on the JS side that the cache had no room for, whose release waits in the stream queue
+  // (behind the kernels using them).
   std::shared_ptr<std::atomic<size_t>> pendingFreeBytes = std::make_shared<std::atomic<size_t>>(0);
   // The live buffers, by the numeric ids JS holds.
   HandleTable<Block> blocks;
@@ -61,7 +64,9 @@ struct Context {
 // How far the JS thread may run ahead of the stream, in bytes of freed-but-not-yet-released buffers
 // (EITP_NATIVE_MAX_PENDING_MB, default 512). A loop that never reads back (a training loop logging every 50 steps)
 // would otherwise queue step after step, each holding its temporaries until the stream reaches their frees: at
-// width 512 that took a process to 23 GB and the OOM killer. Past the limit, allocate waits for the stream.
+// width 512 that took a process to 23 GB and the OOM killer. Past the limit, allocate waits for the stream. Freed
+// blocks go to the stream-ordered cache first, where the next allocations reuse them at once, so only what the
+// cache has no room for (EITP_NATIVE_CACHE_MB) counts here.
 size_t maxPendingBytes() {
   static const size_t limit = [] {
     const char* v = std::getenv("EITP_NATIVE_MAX_PENDING_MB");
@@ -124,6 +129,11 @@ Block* blockOf(Context& c, const Napi::Value& v) {
 }
 
 void freeBlock(Context& c, Block* b) {
+  // Cached with its last queued use: the next allocation may take it before the stream gets there (allocator.h).
+  if (c.cache.put(b->data, b->bytes, b->lastUse)) {
+    delete b;
+    return;
+  }
   if (b->lastUse <= c.stream->completed()) {
     releaseBlock(b);
   } else {
@@ -147,7 +157,20 @@ Napi::Value Alloc(const Napi::CallbackInfo& info) {
     if (c.pendingFreeBytes->load(std::memory_order_relaxed) > maxPendingBytes()) c.stream->waitFor(c.stream->submitted());
     Block* b = new Block();
     b->bytes = static_cast<size_t>(n);
+    const HostCache::Taken reused = c.cache.take(b->bytes);
+    if (reused.data) {
+      // Queued work up to readyAt may still use this memory as the block it was: the new buffer's accesses come after.
+      b->data = reused.data;
+      b->lastUse = b->lastWrite = reused.readyAt;
+      return Napi::Number::New(env, c.blocks.add(b));
+    }
     b->data = allocateHost(b->bytes);
+    if (!b->data) {
+      // Out of memory with blocks cached: let the stream finish with them, give them back and try once more.
+      c.stream->waitFor(c.stream->submitted());
+      c.cache.clear();
+      b->data = allocateHost(b->bytes);
+    }
     if (!b->data) {
       delete b;
       throw KernelError("out of memory allocating " + std::to_string(static_cast<size_t>(n)) + " bytes");
@@ -180,8 +203,10 @@ Napi::Value Write(const Napi::CallbackInfo& info) {
       std::memcpy(b->data, from, bytes);
     } else {
       // Work still reads this buffer: copy the data now, write it in stream order.
+      // (The memory, not the Block: JS may free the buffer, and its memory back a new one, before this runs.)
       auto staged = std::make_shared<std::vector<char>>(from, from + bytes);
-      b->lastUse = b->lastWrite = c.stream->enqueue("write", [b, staged](ThreadPool&) { std::memcpy(b->data, staged->data(), staged->size()); });
+      void* data = b->data;
+      b->lastUse = b->lastWrite = c.stream->enqueue("write", [data, staged](ThreadPool&) { std::memcpy(data, staged->data(), staged->size()); });
     }
     return env.Undefined();
   });
@@ -223,8 +248,9 @@ Napi::Value Read(const Napi::CallbackInfo& info) {
       return deferred.Promise();
     }
     void* dst = target.Data();
-    const uint64_t seq = c.stream->enqueue("read", [b, dst, bytes](ThreadPool&) {
-      if (bytes > 0) std::memcpy(dst, b->data, bytes);
+    const void* src = b->data;  // not the Block, which JS may free before this runs
+    const uint64_t seq = c.stream->enqueue("read", [src, dst, bytes](ThreadPool&) {
+      if (bytes > 0) std::memcpy(dst, src, bytes);
     }, true);
     b->lastUse = seq;
     c.reads.push_back(PendingRead{seq, deferred, Napi::Persistent(target)});
@@ -502,7 +528,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
     o.Set("int8Kernel", activeInt8Kernels().name);
     o.Set("vmath", vmath().isa);
     o.Set("sync", c.syncMode);
-    o.Set("cachedBytes", static_cast<double>(cachedHostBytes()));
+    o.Set("cachedBytes", static_cast<double>(c.cache.bytes()));
     o.Set("pendingFreeBytes", static_cast<double>(c.pendingFreeBytes->load(std::memory_order_relaxed)));
     return o;
   });
@@ -556,12 +582,12 @@ Napi::Value Profile(const Napi::CallbackInfo& info) {
   });
 }
 
-// Returns the cached free blocks to the system (after the queued work, which may still free blocks).
+// Returns the cached free blocks to the system (after the queued work, which may still use them).
 Napi::Value TrimCache(const Napi::CallbackInfo& info) {
   return guarded(info, "trimCache", [&](Napi::Env env) -> Napi::Value {
     Context& c = ctx(env);
     c.stream->waitFor(c.stream->submitted());
-    trimHostCache();
+    c.cache.clear();
     return env.Undefined();
   });
 }
@@ -583,6 +609,7 @@ void shutdown(Napi::Env, Context* c) {
   c->stream.reset();  // joins the stream and pool threads
   c->tsfn.Release();
   c->blocks.forEach(releaseBlock);
+  c->cache.clear();
 }
 
 }  // namespace

@@ -1,9 +1,6 @@
 #include "allocator.h"
 
 #include <cstdlib>
-#include <mutex>
-#include <unordered_map>
-#include <vector>
 
 namespace eitp {
 
@@ -26,74 +23,36 @@ size_t roundSize(size_t bytes) {
   return (bytes + 4095) & ~size_t{4095};
 }
 
-struct Cache {
-  std::mutex mu;
-  std::unordered_map<size_t, std::vector<void*>> free;
-  size_t bytes = 0;
-};
-
-// Leaked on purpose: blocks may be released by threads still running during process exit.
-Cache& cache() {
-  static Cache* c = new Cache();
-  return *c;
-}
-
 }  // namespace
 
-void* allocateHost(size_t bytes) {
+void* allocateHost(size_t bytes) { return std::aligned_alloc(64, roundSize(bytes)); }
+
+void freeHost(void* p) { std::free(p); }
+
+HostCache::Taken HostCache::take(size_t bytes) {
   const size_t size = roundSize(bytes);
-  Cache& c = cache();
-  {
-    std::lock_guard<std::mutex> lock(c.mu);
-    auto it = c.free.find(size);
-    if (it != c.free.end() && !it->second.empty()) {
-      void* p = it->second.back();
-      it->second.pop_back();
-      c.bytes -= size;
-      return p;
-    }
-  }
-  void* p = std::aligned_alloc(64, size);
-  if (!p) {
-    // Out of memory with blocks cached: give them back and try once more.
-    trimHostCache();
-    p = std::aligned_alloc(64, size);
-  }
-  return p;
+  auto it = free_.find(size);
+  if (it == free_.end() || it->second.empty()) return {};
+  const Entry e = it->second.back();
+  it->second.pop_back();
+  bytes_ -= size;
+  return {e.data, e.readyAt};
 }
 
-void releaseHost(void* p, size_t bytes) {
-  if (!p) return;
+bool HostCache::put(void* p, size_t bytes, uint64_t readyAt) {
   const size_t size = roundSize(bytes);
-  Cache& c = cache();
-  {
-    std::lock_guard<std::mutex> lock(c.mu);
-    if (c.bytes + size <= cacheLimit()) {
-      c.free[size].push_back(p);
-      c.bytes += size;
-      return;
-    }
-  }
-  std::free(p);
+  if (bytes_ + size > cacheLimit()) return false;
+  free_[size].push_back(Entry{p, readyAt});
+  bytes_ += size;
+  return true;
 }
 
-size_t cachedHostBytes() {
-  Cache& c = cache();
-  std::lock_guard<std::mutex> lock(c.mu);
-  return c.bytes;
-}
-
-void trimHostCache() {
-  Cache& c = cache();
-  std::unordered_map<size_t, std::vector<void*>> all;
-  {
-    std::lock_guard<std::mutex> lock(c.mu);
-    all.swap(c.free);
-    c.bytes = 0;
+void HostCache::clear() {
+  for (auto& [size, list] : free_) {
+    for (const Entry& e : list) freeHost(e.data);
   }
-  for (auto& [size, list] : all) {
-    for (void* p : list) std::free(p);
-  }
+  free_.clear();
+  bytes_ = 0;
 }
 
 }  // namespace eitp

@@ -109,14 +109,16 @@ describe.skipIf(!hasNative)('native backend', () => {
   });
 
   it('the JS thread cannot run ahead of the stream by more than EITP_NATIVE_MAX_PENDING_MB of freed buffers', () => {
-    // A stalled stream, then 16 kernels y = −x on 1 MiB buffers, both freed right after the call: without
-    // backpressure all 32 MiB would wait in the queue; with a 4 MiB cap, allocate waits for the stream instead.
+    // A stalled stream, then 16 kernels y = −x on 1 MiB buffers, both freed right after the call. With the cache off
+    // (EITP_NATIVE_CACHE_MB=0) every free waits in the queue: without backpressure all 32 MiB would; with a 4 MiB cap,
+    // allocate waits for the stream instead. With the cache on, the freed pair backs the next iteration's pair at
+    // once (stream-ordered reuse), so nothing piles up and the loop holds two blocks, not 32.
     const script = `
       const a = require(${JSON.stringify(`${process.cwd()}/${ADDON_FILE}`)});
       const n = 1 << 18; // f32 values: 1 MiB
       const meta = new Float64Array([1, 0, 1, 0, n, 1, 0, 1, n]); // one f32 input [n] (offset 0, stride 1), f32 output [n]
       a.stallStream(200);
-      let peak = 0;
+      let peak = 0, cached = 0;
       for (let i = 0; i < 16; i++) {
         const x = a.alloc(4 * n);
         const y = a.alloc(4 * n);
@@ -124,19 +126,64 @@ describe.skipIf(!hasNative)('native backend', () => {
         a.free(x);
         a.free(y);
         peak = Math.max(peak, a.info().pendingFreeBytes);
+        cached = Math.max(cached, a.info().cachedBytes);
       }
       a.sync();
-      console.log(peak, a.info().pendingFreeBytes);`;
+      console.log(peak, a.info().pendingFreeBytes, cached);`;
     // the queue is what is measured, so the child never runs kernels at their call (EITP_NATIVE_SYNC=1 in this
     // process's environment would leave nothing pending)
     const queued = { ...process.env, EITP_NATIVE_SYNC: '0' };
     const run = (env: Record<string, string>) => execFileSync(process.execPath, ['-e', script], { env: { ...queued, ...env }, encoding: 'utf8' }).trim().split(' ').map(Number);
-    const [capped, after] = run({ EITP_NATIVE_MAX_PENDING_MB: '4' });
+    const [capped, after] = run({ EITP_NATIVE_MAX_PENDING_MB: '4', EITP_NATIVE_CACHE_MB: '0' });
     expect(capped).toBeGreaterThan(0);
     expect(capped).toBeLessThanOrEqual(6 << 20); // the cap plus the two buffers freed after the last allocation
     expect(after).toBe(0);
-    const [uncapped] = run({ EITP_NATIVE_MAX_PENDING_MB: '1024' });
+    const [uncapped] = run({ EITP_NATIVE_MAX_PENDING_MB: '1024', EITP_NATIVE_CACHE_MB: '0' });
     expect(uncapped).toBe(32 << 20); // the same loop without the cap queues every free: the test can tell
+    const [reusedPeak, , reusedCached] = run({ EITP_NATIVE_MAX_PENDING_MB: '1024' });
+    expect(reusedPeak).toBe(0);
+    expect(reusedCached).toBe(2 << 20); // the pair freed last, cached until the next iteration takes it
+  });
+
+  it('a freed buffer backs the next allocation before the stream has finished with it, in stream order', () => {
+    // A stalled stream with work queued on a buffer that JS then frees: its memory is cached at once, the next
+    // allocation of its size takes it, and JS writes 2s into the new buffer. That write must land after the queued
+    // work. Two hazards, with buffers of different sizes (so each reuse is unambiguous): a queued kernel still to read
+    // the old buffer (y = −u: must see u's 1s), and a queued kernel still to write it (x = −w, then y2 = −x and a
+    // read of x: the new buffer must end up holding 2s, not x's −1s; the pending read must not need the freed record).
+    const script = `
+      const a = require(${JSON.stringify(`${process.cwd()}/${ADDON_FILE}`)});
+      const neg = (n) => new Float64Array([1, 0, 1, 0, n, 1, 0, 1, n]);
+      const none = new Float64Array(0);
+      const reuse = (old, bytes) => {
+        const before = a.info().cachedBytes;
+        a.free(old);
+        const freed = a.info().cachedBytes - before;
+        const fresh = a.alloc(bytes);
+        return [fresh, freed + before - a.info().cachedBytes];
+      };
+      const m = 1 << 14, n = 1 << 16;
+      const u = a.alloc(4 * m), y = a.alloc(4 * m);
+      a.write(u, new Float32Array(m).fill(1));
+      const w = a.alloc(4 * n), x = a.alloc(4 * n), y2 = a.alloc(4 * n);
+      a.write(w, new Float32Array(n).fill(1));
+      a.stallStream(150);
+      a.run('neg', [u, y], neg(m), none);
+      a.run('neg', [w, x], neg(n), none);
+      a.run('neg', [x, y2], neg(n), none);
+      const pendingX = a.read(x, 4 * n);
+      const [u2, tookU] = reuse(u, 4 * m);
+      a.write(u2, new Float32Array(m).fill(2));
+      const [x2, tookX] = reuse(x, 4 * n);
+      a.write(x2, new Float32Array(n).fill(2));
+      pendingX.then((vx) => {
+        a.sync();
+        const all = (buf, v) => new Float32Array(buf).every((e) => e === v);
+        const r = (h, k) => a.readSync(h, 4 * k);
+        console.log(tookU === 4 * m, tookX === 4 * n, all(r(y, m), -1), all(r(u2, m), 2), all(r(y2, n), 1), all(vx, -1), all(r(x2, n), 2));
+      });`;
+    const out = execFileSync(process.execPath, ['-e', script], { env: { ...process.env, EITP_NATIVE_SYNC: '0' }, encoding: 'utf8' }).trim();
+    expect(out).toBe('true true true true true true true');
   });
 
   it('the fallback GEMM micro-kernels (EITP_SIMD=generic, avx2) are right on ragged shapes', () => {

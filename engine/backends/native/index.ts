@@ -8,8 +8,10 @@
  * Environment: EITP_THREADS (pool size, default the cores this process may use), EITP_NATIVE_SYNC=1 (run each
  * kernel at its call), EITP_SIMD=generic|avx2 (cap the instruction set, to test fallbacks),
  * EITP_INT8_KERNEL=generic|avx2|avxvnni|avx512vnni (pick matmulInt8's tiles, where the CPU has them), EITP_NATIVE_CACHE_MB
- * (freed memory kept for reuse, default 1024), EITP_NATIVE_MAX_PENDING_MB (how far, in bytes of freed buffers awaiting
- * their queued release, the JS thread may run ahead before an allocation waits for the stream; default 512), EITP_GEMM_KC/MC/NC (GEMM blocking), EITP_GEMM_SPLIT_MFLOP (products up to this many million multiply-adds run as
+ * (freed memory kept for reuse, default 1024; a buffer freed while queued kernels still use it backs the next
+ * allocation of its size at once, ordered after them: native/allocator.h), EITP_NATIVE_MAX_PENDING_MB (how far, in
+ * bytes of freed buffers the cache had no room for and whose release waits in the queue, the JS thread may run ahead
+ * before an allocation waits for the stream; default 512), EITP_GEMM_KC/MC/NC (GEMM blocking), EITP_GEMM_SPLIT_MFLOP (products up to this many million multiply-adds run as
  * independent per-thread blocks, default 32), EITP_GEMM_SMALL_M (rows up to which products skip packing, 0 = off), EITP_GEMM_BATCHED=0 (batches of
  * small products through the packed GEMM one by one), EITP_NATIVE_ADDON (addon path).
  */

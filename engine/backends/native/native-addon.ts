@@ -23,7 +23,7 @@ export interface NativeInfo {
   sync: boolean;
   /** Bytes of freed buffers kept for reuse (EITP_NATIVE_CACHE_MB caps it). */
   cachedBytes: number;
-  /** Bytes of buffers freed on the JS side whose release still waits behind queued kernels (EITP_NATIVE_MAX_PENDING_MB caps it). */
+  /** Bytes of buffers freed on the JS side that the cache had no room for, whose release still waits behind queued kernels (EITP_NATIVE_MAX_PENDING_MB caps it). */
   pendingFreeBytes: number;
 }
 
