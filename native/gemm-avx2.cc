@@ -1,5 +1,5 @@
 // AVX2 + FMA micro-kernel, 6 x 16: 12 ymm accumulators, 2 for B, 1 broadcast of A. Compiled with -mavx2 -mfma and
-// only called when cpuid reports both.
+// only called when cpuid reports both. The same kernel for R < 6 rows takes a product's last, partial row panel.
 #include <immintrin.h>
 
 #include "gemm.h"
@@ -11,15 +11,16 @@ namespace {
 constexpr int MR = 6;
 constexpr int NR = 16;
 
+template <int R>
 void kernelAvx2(int64_t k, const float* ap, const float* bp, float* c, int64_t ldc, int accumulate, const float* bias, int relu) {
-  __m256 acc[MR][2];
+  __m256 acc[R][2];
 #pragma GCC unroll 6
-  for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+  for (int r = 0; r < R; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
   for (int64_t p = 0; p < k; p++) {
     const __m256 b0 = _mm256_loadu_ps(bp);
     const __m256 b1 = _mm256_loadu_ps(bp + 8);
 #pragma GCC unroll 6
-    for (int r = 0; r < MR; r++) {
+    for (int r = 0; r < R; r++) {
       const __m256 av = _mm256_broadcast_ss(ap + r);
       acc[r][0] = _mm256_fmadd_ps(av, b0, acc[r][0]);
       acc[r][1] = _mm256_fmadd_ps(av, b1, acc[r][1]);
@@ -28,7 +29,7 @@ void kernelAvx2(int64_t k, const float* ap, const float* bp, float* c, int64_t l
     bp += NR;
   }
 #pragma GCC unroll 6
-  for (int r = 0; r < MR; r++) {
+  for (int r = 0; r < R; r++) {
     float* row = c + r * ldc;
     if (accumulate) {
       acc[r][0] = _mm256_add_ps(acc[r][0], _mm256_loadu_ps(row));
@@ -48,8 +49,11 @@ void kernelAvx2(int64_t k, const float* ap, const float* bp, float* c, int64_t l
   }
 }
 
+// By rows: kRows[r] computes the first r rows of a panel (kRows[MR] is the full kernel).
+constexpr MicroKernelFn kRows[MR + 1] = {nullptr, kernelAvx2<1>, kernelAvx2<2>, kernelAvx2<3>, kernelAvx2<4>, kernelAvx2<5>, kernelAvx2<6>};
+
 }  // namespace
 
-MicroKernel avx2MicroKernel() { return {"avx2-6x16", MR, NR, kernelAvx2, 256, 144, 3072}; }
+MicroKernel avx2MicroKernel() { return {"avx2-6x16", MR, NR, kernelAvx2<MR>, 256, 144, 3072, kRows}; }
 
 }  // namespace eitp

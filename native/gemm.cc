@@ -169,11 +169,11 @@ void macroKernel(const MicroKernel& uk, int64_t kc, int64_t mc, int64_t jb, int6
       const int64_t nr = std::min<int64_t>(NR, je - jr);
       float* cij = c + ir * ldc + jr;
       const float* tb = bias ? bias + jr : nullptr;
-      if (mr == MR && nr == NR) {
-        uk.fn(kc, pa + ir * kc, pb + jr * kc, cij, ldc, accumulate, tb, relu);
+      if (nr == NR) {
+        uk.rows[mr](kc, pa + ir * kc, pb + jr * kc, cij, ldc, accumulate, tb, relu);
       } else {
-        // Edge tile: compute the full tile into a scratch block, then copy the valid part (with the epilogue's
-        // bias and relu, in the micro-kernel's order: acc + C, + bias, relu).
+        // Edge tile (fewer than NR columns left): compute the full tile into a scratch block, then copy the valid
+        // part (with the epilogue's bias and relu, in the micro-kernel's order: acc + C, + bias, relu).
         uk.fn(kc, pa + ir * kc, pb + jr * kc, tile, NR, 0, nullptr, 0);
         for (int64_t r = 0; r < mr; r++) {
           for (int64_t q = 0; q < nr; q++) {

@@ -23,6 +23,10 @@ struct MicroKernel {
   int kc;
   int mc;
   int nc;
+  // rows[r] (1 <= r <= mr) computes only the first r rows of the tile, with the same arithmetic per row as fn (so the
+  // same results): the last row panel of a product whose m is not a multiple of mr (64 rows on the 12-row AVX-512
+  // kernel: 5 panels and 4 rows, which cost a whole panel and a copy through a scratch tile before).
+  const MicroKernelFn* rows;
 };
 
 MicroKernel genericMicroKernel();

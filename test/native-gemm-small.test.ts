@@ -12,7 +12,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { ADDON_SCRIPT_PRELUDE } from './helpers/addon-script.js';
+import { ADDON_SCRIPT_PRELUDE, PRODUCT_CHECK } from './helpers/addon-script.js';
 import { availableBackends } from './helpers/backends.js';
 
 const hasNative = availableBackends().includes('native');
@@ -36,16 +36,7 @@ const script = `
     everyOther: (r, c) => [vec(1 + r * 2 * c), [r, c], [2 * c, 2], 1],
   };
   const acts = [['none', (z) => z], ['relu', (z) => (z > 0 ? z : 0)], ['tanh', Math.tanh], ['sigmoid', (z) => 1 / (1 + Math.exp(-z))]];
-  const worst = {};
-  const check = (name, m, n, C, ref) => {
-    let w = 0;
-    for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
-      const [v, bound] = ref(i, j);
-      const excess = Math.abs(C[i * n + j] - v) - (1e-5 * bound + 1e-6);
-      if (!(excess <= 0)) w = Math.max(w, Number.isNaN(excess) ? Infinity : excess);
-    }
-    worst[name] = Math.max(worst[name] ?? 0, w);
-  };
+  ${PRODUCT_CHECK}
   const dotRef = (A, B, k) => (i, j) => {
     let s = 0, bound = 0;
     for (let p = 0; p < k; p++) { const t = at(A, i, p) * at(B, p, j); s += t; bound += Math.abs(t); }

@@ -29,6 +29,26 @@ export const ADDON_SCRIPT_PRELUDE = `
   };
 `;
 
+/**
+ * A script fragment for product tests: check(name, m, n, C, ref) records, per case name in `worst`, the largest excess
+ * of |C[i, j] − v| over the tolerance 1e-5·Σ|a·b| + 1e-6 (f32 sums over k), where ref(i, j) returns [v, Σ|a·b|] in
+ * float64; it also folds C into `checksum` (for bit-identity across thread counts).
+ */
+export const PRODUCT_CHECK = `
+  const worst = {};
+  let checksum = 0;
+  const check = (name, m, n, C, ref) => {
+    let w = 0;
+    for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
+      const [v, bound] = ref(i, j);
+      const excess = Math.abs(C[i * n + j] - v) - (1e-5 * bound + 1e-6);
+      if (!(excess <= 0)) w = Math.max(w, Number.isNaN(excess) ? Infinity : excess);
+      checksum = (checksum + C[i * n + j] * (1 + ((i * 7 + j) % 13))) % 1e9;
+    }
+    worst[name] = Math.max(worst[name] ?? 0, w);
+  };
+`;
+
 /** What a per-ISA script prints: the kernel it ran, its pool size, the worst excess error per case, a checksum. */
 export interface IsaRun {
   /** The instruction set of the kernels under test ('generic', 'avx2', 'avx512-…'). */
