@@ -76,6 +76,19 @@ size_t maxPendingBytes() {
   return limit;
 }
 
+// How many tasks the queue may hold (EITP_NATIVE_MAX_QUEUED, default 65536: some 60 EIT-P steps of the main job's
+// GPT). With freed memory reused in stream order, a loop that never reads back no longer piles up freed buffers, but
+// its queued tasks (each a copy of its call) and staged writes would still grow without bound while the kernels
+// are slower than JS. Past the limit, a new task waits until the stream has run half of the queue.
+uint64_t maxQueuedTasks() {
+  static const uint64_t limit = [] {
+    const char* v = std::getenv("EITP_NATIVE_MAX_QUEUED");
+    const long n = v ? std::strtol(v, nullptr, 10) : 65536;
+    return static_cast<uint64_t>(n < 2 ? 2 : n);
+  }();
+  return limit;
+}
+
 Context& ctx(const Napi::Env& env) {
   Context* c = env.GetInstanceData<Context>();
   if (!c || !c->stream) throw Napi::Error::New(env, "eitp native addon is shut down");
@@ -126,6 +139,12 @@ Block* blockOf(Context& c, const Napi::Value& v) {
   Block* b = c.blocks.find(v.As<Napi::Number>().DoubleValue());
   if (!b) throw KernelError("native buffer used after free (or not a buffer of this addon)");
   return b;
+}
+
+// Backpressure on the queue's length, before a task is added (JS thread).
+void throttleQueue(Context& c) {
+  const uint64_t submitted = c.stream->submitted(), limit = maxQueuedTasks();
+  if (submitted - c.stream->completed() >= limit) c.stream->waitFor(submitted - limit / 2);
 }
 
 void freeBlock(Context& c, Block* b) {
@@ -204,6 +223,7 @@ Napi::Value Write(const Napi::CallbackInfo& info) {
     } else {
       // Work still reads this buffer: copy the data now, write it in stream order.
       // (The memory, not the Block: JS may free the buffer, and its memory back a new one, before this runs.)
+      throttleQueue(c);
       auto staged = std::make_shared<std::vector<char>>(from, from + bytes);
       void* data = b->data;
       b->lastUse = b->lastWrite = c.stream->enqueue("write", [data, staged](ThreadPool&) { std::memcpy(data, staged->data(), staged->size()); });
@@ -403,6 +423,7 @@ void submit(Context& c, int kernel, const std::vector<Block*>& blocks) {
   bool ready = true;
   for (int i = 0; i < nIn; i++) ready = ready && blocks[i]->lastWrite <= c.stream->completed();
   if (ready && !validateArguments(task)) validateTrainFusedArguments(task);
+  throttleQueue(c);
   auto queued = std::make_shared<Task>(task);
   const uint64_t seq = c.stream->enqueue(task.op, [queued, fn](ThreadPool& pool) { fn(*queued, pool); });
   for (int i = 0; i < nIn; i++) blocks[i]->lastUse = std::max(blocks[i]->lastUse, seq);
@@ -530,6 +551,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
     o.Set("sync", c.syncMode);
     o.Set("cachedBytes", static_cast<double>(c.cache.bytes()));
     o.Set("pendingFreeBytes", static_cast<double>(c.pendingFreeBytes->load(std::memory_order_relaxed)));
+    o.Set("queuedTasks", static_cast<double>(c.stream->submitted() - c.stream->completed()));
     return o;
   });
 }

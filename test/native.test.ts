@@ -145,6 +145,31 @@ describe.skipIf(!hasNative)('native backend', () => {
     expect(reusedCached).toBe(2 << 20); // the pair freed last, cached until the next iteration takes it
   });
 
+  it('the queue holds at most EITP_NATIVE_MAX_QUEUED tasks: past it, a new task waits for the stream to run half', () => {
+    // A stalled stream, then 1000 kernels y = −x on buffers that are never freed (so freed memory cannot be what
+    // bounds the loop): with a cap of 100 the queue never holds more than 100; without one, all 1000 (and the stall).
+    const script = `
+      const a = require(${JSON.stringify(`${process.cwd()}/${ADDON_FILE}`)});
+      const n = 256;
+      const meta = new Float64Array([1, 0, 1, 0, n, 1, 0, 1, n]);
+      const x = a.alloc(4 * n), y = a.alloc(4 * n);
+      a.stallStream(100);
+      let peak = 0;
+      for (let i = 0; i < 1000; i++) {
+        a.run('neg', [x, y], meta, new Float64Array(0));
+        peak = Math.max(peak, a.info().queuedTasks);
+      }
+      a.sync();
+      console.log(peak, a.info().queuedTasks);`;
+    const run = (env: Record<string, string>) =>
+      execFileSync(process.execPath, ['-e', script], { env: { ...process.env, EITP_NATIVE_SYNC: '0', ...env }, encoding: 'utf8' }).trim().split(' ').map(Number);
+    const [capped, after] = run({ EITP_NATIVE_MAX_QUEUED: '100' });
+    expect(capped).toBeLessThanOrEqual(100);
+    expect(capped).toBeGreaterThan(50);
+    expect(after).toBe(0);
+    expect(run({})[0]).toBe(1001);
+  });
+
   it('a freed buffer backs the next allocation before the stream has finished with it, in stream order', () => {
     // A stalled stream with work queued on a buffer that JS then frees: its memory is cached at once, the next
     // allocation of its size takes it, and JS writes 2s into the new buffer. That write must land after the queued

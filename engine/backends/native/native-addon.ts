@@ -25,6 +25,8 @@ export interface NativeInfo {
   cachedBytes: number;
   /** Bytes of buffers freed on the JS side that the cache had no room for, whose release still waits behind queued kernels (EITP_NATIVE_MAX_PENDING_MB caps it). */
   pendingFreeBytes: number;
+  /** Tasks queued on the stream and not yet run (EITP_NATIVE_MAX_QUEUED caps it). */
+  queuedTasks: number;
 }
 
 /** What the FMA peak probe measured: total GFLOP/s of all threads, and the instruction set it used. */
