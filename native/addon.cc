@@ -8,7 +8,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <memory>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "allocator.h"
 #include "fma-probe.h"
@@ -58,6 +61,13 @@ struct Context {
   HandleTable<Block> blocks;
   // The call being decoded, reused so that a kernel run at the call allocates nothing; a queued one gets a copy.
   Task call;
+  // Those copies, reused once the stream has run them (JS thread only: a slot is handed out again only after
+  // completed() passed its task). A fresh copy per queued kernel was a dozen mallocs on the JS thread that the stream
+  // thread freed, and the malloc arena's lock, contended between the two, cost futex calls on both (perf: 2.6 % of
+  // all samples of an EIT-P GPT step in lock wake/wait syscalls, plus malloc and free themselves).
+  std::deque<std::pair<uint64_t, Task*>> tasksInFlight;
+  std::vector<Task*> freeTasks;
+  std::vector<std::unique_ptr<Task>> tasks;
   std::vector<Block*> callBlocks;
 };
 
@@ -397,6 +407,22 @@ const double* decodeOperands(Context& c, const std::vector<Block*>& blocks, cons
   return m;
 }
 
+// A Task for a queued copy of a call: one whose kernel the stream has run, or a new one.
+Task* taskSlot(Context& c) {
+  const uint64_t done = c.stream->completed();
+  while (!c.tasksInFlight.empty() && c.tasksInFlight.front().first <= done) {
+    c.freeTasks.push_back(c.tasksInFlight.front().second);
+    c.tasksInFlight.pop_front();
+  }
+  if (!c.freeTasks.empty()) {
+    Task* t = c.freeTasks.back();
+    c.freeTasks.pop_back();
+    return t;
+  }
+  c.tasks.push_back(std::make_unique<Task>());
+  return c.tasks.back().get();
+}
+
 // Runs the decoded c.call now or queues a copy of it on the stream.
 void submit(Context& c, int kernel, const std::vector<Block*>& blocks) {
   static const std::vector<WorkKind> kinds = [] {
@@ -424,8 +450,10 @@ void submit(Context& c, int kernel, const std::vector<Block*>& blocks) {
   for (int i = 0; i < nIn; i++) ready = ready && blocks[i]->lastWrite <= c.stream->completed();
   if (ready && !validateArguments(task)) validateTrainFusedArguments(task);
   throttleQueue(c);
-  auto queued = std::make_shared<Task>(task);
-  const uint64_t seq = c.stream->enqueue(task.op, [queued, fn](ThreadPool& pool) { fn(*queued, pool); });
+  Task* slot = taskSlot(c);
+  *slot = task;  // assignments into vectors that kept their capacity: no allocation once slots are warm
+  const uint64_t seq = c.stream->enqueue(kernelRegistry()[kernel].name, [slot, fn](ThreadPool& pool) { fn(*slot, pool); });
+  c.tasksInFlight.emplace_back(seq, slot);
   for (int i = 0; i < nIn; i++) blocks[i]->lastUse = std::max(blocks[i]->lastUse, seq);
   blocks[nIn]->lastUse = blocks[nIn]->lastWrite = seq;
 }

@@ -28,12 +28,12 @@ Stream::~Stream() {
   if (thread_.joinable()) thread_.join();
 }
 
-uint64_t Stream::enqueue(std::string op, std::function<void(ThreadPool&)> work, bool notify) {
+uint64_t Stream::enqueue(const char* op, std::function<void(ThreadPool&)> work, bool notify) {
   uint64_t seq;
   {
     std::lock_guard<std::mutex> lock(mu_);
     seq = ++submitted_;
-    queue_.push_back(Item{seq, std::move(op), std::move(work), notify});
+    queue_.push_back(Item{seq, op, std::move(work), notify});
     enqueued_.store(seq, std::memory_order_release);
   }
   wake_.notify_one();

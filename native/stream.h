@@ -38,8 +38,9 @@ class Stream {
   Stream(int threads, std::function<void()> notify);
   ~Stream();
 
-  // Appends work; returns its sequence number (1, 2, ...). Work throwing an exception records an AsyncError.
-  uint64_t enqueue(std::string op, std::function<void(ThreadPool&)> work, bool notify = false);
+  // Appends work; returns its sequence number (1, 2, ...). Work throwing an exception records an AsyncError. `op` must
+  // outlive the task (a kernel's registry name, or a literal): no string copy per task.
+  uint64_t enqueue(const char* op, std::function<void(ThreadPool&)> work, bool notify = false);
   uint64_t submitted() const { return submitted_; }
   uint64_t completed() const { return completed_.load(std::memory_order_acquire); }
   bool idle() const { return completed() == submitted_; }
@@ -61,7 +62,7 @@ class Stream {
  private:
   struct Item {
     uint64_t seq;
-    std::string op;
+    const char* op;
     std::function<void(ThreadPool&)> work;
     bool notify;
   };
