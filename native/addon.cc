@@ -90,13 +90,18 @@ size_t maxPendingBytes() {
 // GPT). With freed memory reused in stream order, a loop that never reads back no longer piles up freed buffers, but
 // its queued tasks (each a copy of its call) and staged writes would still grow without bound while the kernels
 // are slower than JS. Past the limit, a new task waits until the stream has run half of the queue.
+// A value that is not an integer >= 2 is an error at the first queued task (a silent fallback would either
+// throttle every call or none).
 uint64_t maxQueuedTasks() {
-  static const uint64_t limit = [] {
+  static const long limit = [] {
     const char* v = std::getenv("EITP_NATIVE_MAX_QUEUED");
-    const long n = v ? std::strtol(v, nullptr, 10) : 65536;
-    return static_cast<uint64_t>(n < 2 ? 2 : n);
+    if (!v) return 65536L;
+    char* end = nullptr;
+    const long n = std::strtol(v, &end, 10);
+    return end != v && *end == '\0' && n >= 2 ? n : -1L;
   }();
-  return limit;
+  if (limit < 0) throw KernelError(std::string("EITP_NATIVE_MAX_QUEUED must be an integer >= 2, got '") + std::getenv("EITP_NATIVE_MAX_QUEUED") + "'");
+  return static_cast<uint64_t>(limit);
 }
 
 Context& ctx(const Napi::Env& env) {

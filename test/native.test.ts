@@ -168,6 +168,19 @@ describe.skipIf(!hasNative)('native backend', () => {
     expect(capped).toBeGreaterThan(50);
     expect(after).toBe(0);
     expect(run({})[0]).toBe(1001);
+    // a value that is not an integer >= 2 is a JS error naming the variable when a task is queued; the process goes on
+    const bad = `
+      const a = require(${JSON.stringify(`${process.cwd()}/${ADDON_FILE}`)});
+      const meta = new Float64Array([1, 0, 1, 0, 4, 1, 0, 1, 4]);
+      const x = a.alloc(16), y = a.alloc(16);
+      a.stallStream(50);
+      try { a.run('neg', [x, y], meta, new Float64Array(0)); console.log('no error'); } catch (e) { console.log(e.message); }
+      a.sync();
+      console.log(a.info().queuedTasks);`;
+    for (const value of ['abc', '1', '64x']) {
+      const out = execFileSync(process.execPath, ['-e', bad], { env: { ...process.env, EITP_NATIVE_SYNC: '0', EITP_NATIVE_MAX_QUEUED: value }, encoding: 'utf8' }).trim();
+      expect(out).toBe(`neg: EITP_NATIVE_MAX_QUEUED must be an integer >= 2, got '${value}'\n0`);
+    }
   });
 
   it('a freed buffer backs the next allocation before the stream has finished with it, in stream order', () => {
