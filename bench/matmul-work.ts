@@ -1,6 +1,6 @@
 /**
  * Counting a step's matmul-class work: the multiply-adds of every kernel whose cost is a product (matmul, linear,
- * matmulInt8, the FTLE's tanh steps, the coherence Gram and its backward), read off the operand shapes as the kernels
+ * matmulInt8, the FTLE's tanh steps, the coherence Gram and its backward, the fused coherence loss), read off the operand shapes as the kernels
  * are called. It is the floor under a step's time that no kernel or dispatch speed removes: a term that adds 50 % of
  * the step's multiply-adds cannot cost less than 50 % at equal efficiency.
  */
@@ -23,6 +23,9 @@ const WORK: Record<string, (inputs: readonly KernelArg[], output: KernelArg) => 
   // Z [N, d]: the Gram's upper half forward, Ẑ·S backward
   correlation: (i) => (numel(i[0]!) * last(i[0]!)) / 2,
   correlationGrad: (i) => numel(i[0]!) * last(i[0]!),
+  // the coherence loss: the Gram's upper half; backward, the Gram again and Ẑ·S
+  coherence: (i) => (numel(i[0]!) * last(i[0]!)) / 2,
+  coherenceGrad: (i) => (numel(i[0]!) * last(i[0]!) * 3) / 2,
 };
 
 /** Runs fn with the backend's product kernels counted; returns fn's result and the multiply-adds they did. */

@@ -9,8 +9,8 @@
 //      through its strides); each thread accumulates in double, the block reduces with warp shuffles and shared
 //      memory, and writes one partial sum per block. The grid depends only on n and is capped at
 //      kDensityMaxBlocks, so the order of every sum depends only on n.
-//   2. density_finish_kernel: one block sums the (at most kDensityMaxBlocks) partials in a fixed order and divides
-//      by n in double.
+//   2. finish_partials_kernel (common.cuh): one block sums the (at most kDensityMaxBlocks) partials in a fixed
+//      order and divides by n in double.
 // Backward: one grid-stride elementwise pass (float4 loads and stores on the dense aligned path).
 //
 // Both use x = a/√c (as a·(1/√c), one rounding of 1/√c per launch): a²/(a² + c) = x²/(x² + 1) and
@@ -84,15 +84,6 @@ __global__ void __launch_bounds__(kDensityThreads) density_partial_kernel(const 
   }
   const double total = block_reduce(acc, AddF(), 0.0, scratch);
   if (threadIdx.x == 0) partial[blockIdx.x] = total;
-}
-
-// out[0] = (Σ_b partial[b]) / n: thread t sums partials t, t + 256, … in order, then the block reduces.
-__global__ void __launch_bounds__(kDensityThreads) density_finish_kernel(const double* __restrict__ partial, int blocks, int64_t n, float* __restrict__ out) {
-  __shared__ double scratch[32];
-  double s = 0.0;
-  for (int b = threadIdx.x; b < blocks; b += kDensityThreads) s += partial[b];
-  const double total = block_reduce(s, AddF(), 0.0, scratch);
-  if (threadIdx.x == 0) out[0] = static_cast<float>(total / static_cast<double>(n));
 }
 
 // Backward constants: the launch's DensityConst and k2 = 2g/(n√c) rounded to f32, so out = k2·x/(x² + 1)².

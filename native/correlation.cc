@@ -1,6 +1,8 @@
 // The coherence loss's kernels, following engine/backends/cpu/eitp-fused.ts: correlation (R = ẐᵀẐ/N of the
-// column-standardised z) and correlationGrad (dz from z and the cotangent gR). Column statistics are summed in
-// double, the column means of the backward in double over f32 sums of a dozen rows; Ẑ is f32 for the products.
+// column-standardised z), correlationGrad (dz from z and the cotangent gR), and the fused loss: coherence
+// (‖R − I‖_F²/(d(d − 1)) in the SYRK's epilogue, R never stored) and coherenceGrad (R recomputed into scratch, then
+// S = 4g(R − I)/(N d(d − 1)) in place of correlationGrad's (gR + gRᵀ)/N). Column statistics are summed in double,
+// the column means of the backward in double over f32 sums of a dozen rows; Ẑ is f32 for the products.
 //
 // correlation is a SYRK: R is symmetric, so only the micro-kernel tiles on or above the diagonal are computed (about
 // half the Gram's flops; of a diagonal tile whose left half lies below the diagonal, only the right half) and each
@@ -45,6 +47,7 @@ thread_local Scratch tlsPartials;
 thread_local Scratch tlsZhat;
 thread_local Scratch tlsProduct;
 thread_local Scratch tlsPackedS;
+thread_local Scratch tlsResidual;  // R, for the coherence loss's backward
 // Per calling thread, grown and never shrunk (fresh large vectors each call cost page faults): the column sums'
 // partials and S before packing.
 thread_local std::vector<double> tlsSums;
@@ -178,18 +181,19 @@ SyrkPlan planSyrk(const MicroKernel& uk, int64_t n, int64_t d, bool parallel, in
   return p;
 }
 
-void kCorrelation(const Task& t, ThreadPool& pool) {
-  int64_t n, d;
-  checkZ(t.inputs[0], n, d);
-  const double eps = epsAttr(t);
-  // Below ~4M multiply-adds a hand-off to the pool costs more than it saves. (A function of N and d only: it also
-  // decides the chunks.)
-  const bool parallel = static_cast<double>(n) * static_cast<double>(d) * static_cast<double>(d) / 2 >= (1 << 22);
-  Dense<float> zd(t.inputs[0], pool);
-  const float* z = zd.get();
-  const ColumnStats s = columnStats(z, n, d, eps, pool, parallel);
-  const CorrelationVec& vec = correlationVec();
+// Whether the SYRK (and its column statistics) run over the pool: below ~4M multiply-adds a hand-off costs more than
+// it saves. A function of N and d only: it also decides the SYRK's chunks, so R does not depend on the thread count.
+bool syrkParallel(int64_t n, int64_t d) { return static_cast<double>(n) * static_cast<double>(d) * static_cast<double>(d) / 2 >= (1 << 22); }
 
+// R's rows in blocks of 32, the unit of the SYRK's epilogues.
+constexpr int64_t kEpilogueRows = 32;
+
+// The upper triangle of G = ẐᵀẐ for z [n, d] standardised with s: the chunks' partial Grams, then
+// epilogue(jb, j0, j1, g, ldc) for each block jb of R's rows [j0, j1) (over the pool when parallel), once the
+// partials of those rows are added (in chunk order) into the first: G_jk at g[j·ldc + k], valid for k > j.
+template <typename Epilogue>
+void upperGram(const float* z, int64_t n, int64_t d, const ColumnStats& s, ThreadPool& pool, bool parallel, Epilogue epilogue) {
+  const CorrelationVec& vec = correlationVec();
   const MicroKernel& uk = activeMicroKernel();
   const int MR = uk.mr, NR = uk.nr;
   // With the ISA's panel kernel (the SGEMM's tile), A is read from the packed B panels where it can be: only the row
@@ -247,60 +251,88 @@ void kCorrelation(const Task& t, ThreadPool& pool) {
     for (int64_t it = 0; it < items; it++) item(it, 0);
   }
 
-  // 32 x 32 blocks of R on or above the diagonal, by block rows: the partials added (in chunk order) into the first,
-  // then R_jk = R_kj = G_jk/N for j < k, and R_jj in closed form. Within a block both halves' writes stay in L1.
-  constexpr int64_t B = 32;
-  float* r = static_cast<float*>(t.output.data);
-  const double invN = 1 / static_cast<double>(n);
-  auto mirrorBlockRow = [&](int64_t jb, int) {
-    const int64_t j0 = jb * B, j1 = std::min(d, j0 + B);
+  const int64_t blockRows = (d + kEpilogueRows - 1) / kEpilogueRows;
+  auto blockRow = [&](int64_t jb, int) {
+    const int64_t j0 = jb * kEpilogueRows, j1 = std::min(d, j0 + kEpilogueRows);
     for (int64_t j = j0; j < j1; j++) {
       for (int64_t c = 1; c < plan.chunks; c++) vec.add(partials + j * plan.ldc + j + 1, partials + c * partialSize + j * plan.ldc + j + 1, d - j - 1);
-      r[j * d + j] = static_cast<float>(s.var[j] * s.rstd[j] * s.rstd[j]);
     }
-    for (int64_t k0 = j0; k0 < d; k0 += B) {
-      const int64_t k1 = std::min(d, k0 + B);
-      for (int64_t j = j0; j < j1; j++) {
-        const float* g = partials + j * plan.ldc;
-        for (int64_t k = std::max(k0, j + 1); k < k1; k++) r[j * d + k] = r[k * d + j] = static_cast<float>(g[k] * invN);
-      }
-    }
+    epilogue(jb, j0, j1, static_cast<const float*>(partials), plan.ldc);
   };
-  const int64_t blockRows = (d + B - 1) / B;
   if (parallel) {
-    pool.parallelFor(blockRows, mirrorBlockRow);
+    pool.parallelFor(blockRows, blockRow);
   } else {
-    for (int64_t jb = 0; jb < blockRows; jb++) mirrorBlockRow(jb, 0);
+    for (int64_t jb = 0; jb < blockRows; jb++) blockRow(jb, 0);
   }
 }
 
-// S = (gR + gRᵀ)·(1/N) in double, rounded to f32 once, as NR-column panels for the micro-kernel: K (the rows of S) cut
-// into blocks of at most uk.kc rows as the SGEMM cuts it, panel h of the block at row pc at out + pc·ldb + h·kc·NR,
-// zero beyond column d. By 32-row blocks over the pool; each 32 x 32 block of gRᵀ is transposed into L1 first, so the
-// sums run along contiguous rows (a multiply instead of a division per element: the division took longer than all
-// the rest). S_kj adds the same two values as S_jk, so S is exactly symmetric.
-void packSymmetrized(const float* g, int64_t n, int64_t d, int nr, int64_t kcMax, float* out, ThreadPool& pool, bool parallel) {
+// R = G/N into r [d, d]: R_jk = R_kj = G_jk/N for j < k, by 32 x 32 blocks on or above the diagonal (both halves'
+// writes stay in L1), and R_jj in closed form.
+void correlationInto(float* r, const float* z, int64_t n, int64_t d, const ColumnStats& s, ThreadPool& pool, bool parallel) {
+  const double invN = 1 / static_cast<double>(n);
+  upperGram(z, n, d, s, pool, parallel, [&](int64_t, int64_t j0, int64_t j1, const float* g, int64_t ldc) {
+    for (int64_t j = j0; j < j1; j++) r[j * d + j] = static_cast<float>(s.var[j] * s.rstd[j] * s.rstd[j]);
+    for (int64_t k0 = j0; k0 < d; k0 += kEpilogueRows) {
+      const int64_t k1 = std::min(d, k0 + kEpilogueRows);
+      for (int64_t j = j0; j < j1; j++) {
+        const float* gj = g + j * ldc;
+        for (int64_t k = std::max(k0, j + 1); k < k1; k++) r[j * d + k] = r[k * d + j] = static_cast<float>(gj[k] * invN);
+      }
+    }
+  });
+}
+
+void kCorrelation(const Task& t, ThreadPool& pool) {
+  int64_t n, d;
+  checkZ(t.inputs[0], n, d);
+  const bool parallel = syrkParallel(n, d);
+  Dense<float> zd(t.inputs[0], pool);
+  const ColumnStats s = columnStats(zd.get(), n, d, epsAttr(t), pool, parallel);
+  correlationInto(static_cast<float*>(t.output.data), zd.get(), n, d, s, pool, parallel);
+}
+
+// L = ‖R − I‖_F²/(d(d − 1)) in the SYRK's epilogue: each R_jk (j < k) rounded to f32 as correlation stores it, squared
+// and counted twice (R is symmetric), plus (R_jj − 1)² from the closed-form diagonal; summed in double per block of
+// rows, the blocks added in order, so the value does not depend on the thread count. R is never stored.
+void kCoherence(const Task& t, ThreadPool& pool) {
+  int64_t n, d;
+  checkZ(t.inputs[0], n, d);
+  const bool parallel = syrkParallel(n, d);
+  Dense<float> zd(t.inputs[0], pool);
+  const ColumnStats s = columnStats(zd.get(), n, d, epsAttr(t), pool, parallel);
+  const double invN = 1 / static_cast<double>(n);
+  std::vector<double> partial(static_cast<size_t>((d + kEpilogueRows - 1) / kEpilogueRows), 0.0);
+  upperGram(zd.get(), n, d, s, pool, parallel, [&](int64_t jb, int64_t j0, int64_t j1, const float* g, int64_t ldc) {
+    double acc = 0;
+    for (int64_t j = j0; j < j1; j++) {
+      const double diag = static_cast<float>(s.var[j] * s.rstd[j] * s.rstd[j]) - 1.0;
+      double off = 0;
+      const float* gj = g + j * ldc;
+      for (int64_t k = j + 1; k < d; k++) {
+        const double r = static_cast<float>(gj[k] * invN);
+        off += r * r;
+      }
+      acc += diag * diag + 2 * off;
+    }
+    partial[jb] = acc;
+  });
+  double total = 0;
+  for (double v : partial) total += v;
+  static_cast<float*>(t.output.data)[0] = static_cast<float>(total / (static_cast<double>(d) * static_cast<double>(d - 1)));
+}
+
+// S [d, d] as NR-column panels for the micro-kernel: K (the rows of S) cut into blocks of at most uk.kc rows as the
+// SGEMM cuts it, panel h of the block at row pc at out + pc·ldb + h·kc·NR, zero beyond column d. By 32-row blocks
+// over the pool: fill(j0, j1, rows) writes rows [j0, j1) of S into rows (row stride d), which are then packed.
+template <typename Fill>
+void packS(int64_t d, int nr, int64_t kcMax, float* out, ThreadPool& pool, bool parallel, Fill fill) {
   std::vector<float>& sym = tlsSym;
   if (sym.size() < static_cast<size_t>(d * d)) sym.resize(static_cast<size_t>(d * d));
   constexpr int64_t B = 32;
-  const double invN = 1 / static_cast<double>(n);
   const int64_t panels = (d + nr - 1) / nr, ldb = panels * nr;
   auto rowBlock = [&](int64_t jb, int) {
     const int64_t j0 = jb * B, j1 = std::min(d, j0 + B);
-    float t[B * B];
-    for (int64_t k0 = 0; k0 < d; k0 += B) {
-      const int64_t k1 = std::min(d, k0 + B);
-      for (int64_t k = k0; k < k1; k++) {
-        for (int64_t j = j0; j < j1; j++) t[(j - j0) * B + k - k0] = g[k * d + j];
-      }
-      for (int64_t j = j0; j < j1; j++) {
-        const float* gr = g + j * d;
-        const float* tr = t + (j - j0) * B - k0;
-        float* sr = sym.data() + j * d;
-        for (int64_t k = k0; k < k1; k++) sr[k] = static_cast<float>((static_cast<double>(gr[k]) + tr[k]) * invN);
-      }
-    }
-    // Rows [j0, j1) of S are rows of the panels of the K block that holds them.
+    fill(j0, j1, sym.data());
     for (int64_t j = j0; j < j1; j++) {
       const int64_t pc = j / kcMax * kcMax, kc = std::min(kcMax, d - pc);
       for (int64_t h = 0; h < panels; h++) {
@@ -319,6 +351,29 @@ void packSymmetrized(const float* g, int64_t n, int64_t d, int nr, int64_t kcMax
   }
 }
 
+// S = (gR + gRᵀ)·(1/N) in double, rounded to f32 once: each 32 x 32 block of gRᵀ is transposed into L1 first, so the
+// sums run along contiguous rows (a multiply instead of a division per element: the division took longer than all
+// the rest). S_kj adds the same two values as S_jk, so S is exactly symmetric.
+void packSymmetrized(const float* g, int64_t n, int64_t d, int nr, int64_t kcMax, float* out, ThreadPool& pool, bool parallel) {
+  constexpr int64_t B = 32;
+  const double invN = 1 / static_cast<double>(n);
+  packS(d, nr, kcMax, out, pool, parallel, [&](int64_t j0, int64_t j1, float* sym) {
+    float t[B * B];
+    for (int64_t k0 = 0; k0 < d; k0 += B) {
+      const int64_t k1 = std::min(d, k0 + B);
+      for (int64_t k = k0; k < k1; k++) {
+        for (int64_t j = j0; j < j1; j++) t[(j - j0) * B + k - k0] = g[k * d + j];
+      }
+      for (int64_t j = j0; j < j1; j++) {
+        const float* gr = g + j * d;
+        const float* tr = t + (j - j0) * B - k0;
+        float* sr = sym + j * d;
+        for (int64_t k = k0; k < k1; k++) sr[k] = static_cast<float>((static_cast<double>(gr[k]) + tr[k]) * invN);
+      }
+    }
+  });
+}
+
 // dz_ij = r_j (dẐ_ij − mean_i dẐ_ij − Ẑ_ij mean_i(dẐ_ij Ẑ_ij)) with dẐ = Ẑ·S. By row blocks (a function of N, d and the
 // tile only), in two passes. First, one row panel (MR rows) at a time: its Ẑ standardised into L1, its rows of
 // dẐ = Ẑ·S (S packed once for all blocks), and the column sums of dẐ and dẐ·Ẑ over those rows while both are still in
@@ -326,28 +381,86 @@ void packSymmetrized(const float* g, int64_t n, int64_t d, int nr, int64_t kcMax
 // through memory; Ẑ is never stored whole. The product's tiles: the ISA's in-place-A kernel (correlation-vec.h)
 // reads the panel's Ẑ rows where they are, else the SGEMM micro-kernel reads them packed; either way each element is
 // the SGEMM's FMA chain.
+// The backward's product tile (the ISA's in-place-A kernel where it has one, else the SGEMM micro-kernel's) and S's
+// packed layout.
+struct GradPlan {
+  bool inPlace;
+  int MR, NR;
+  int64_t kcMax, nPanels, ldb;
+};
+
+GradPlan planGrad(int64_t d) {
+  const CorrelationVec& vec = correlationVec();
+  const MicroKernel& uk = activeMicroKernel();
+  GradPlan p;
+  p.inPlace = vec.rowKernel != nullptr;
+  p.MR = p.inPlace ? vec.kernelMr : uk.mr;
+  p.NR = p.inPlace ? vec.kernelNr : uk.nr;
+  p.kcMax = std::min<int64_t>(uk.kc, d);
+  p.nPanels = (d + p.NR - 1) / p.NR;
+  p.ldb = p.nPanels * p.NR;
+  return p;
+}
+
+// Whether the backward runs over the pool (a function of N and d only: it also decides the row blocks).
+bool gradParallel(int64_t n, int64_t d) { return static_cast<double>(n) * static_cast<double>(d) * static_cast<double>(d) >= (1 << 22); }
+
+void backwardFromS(float* dz, const float* z, int64_t n, int64_t d, const ColumnStats& s, const GradPlan& gp, const float* sp,
+                   ThreadPool& pool, bool parallel);
+
 void kCorrelationGrad(const Task& t, ThreadPool& pool) {
   int64_t n, d;
   checkZ(t.inputs[0], n, d);
   const Arg& ga = t.inputs[1];
   if (ga.dtype != DType::F32 || ga.rank() != 2 || ga.shape[0] != d || ga.shape[1] != d) throw KernelError("gR must be an f32 [d, d]");
-  const double eps = epsAttr(t);
-  const bool parallel = static_cast<double>(n) * static_cast<double>(d) * static_cast<double>(d) >= (1 << 22);
+  const bool parallel = gradParallel(n, d);
   Dense<float> zd(t.inputs[0], pool);
-  const float* z = zd.get();
-  const ColumnStats s = columnStats(z, n, d, eps, pool, parallel);
-  const CorrelationVec& vec = correlationVec();
-  const MicroKernel& uk = activeMicroKernel();
-  const bool inPlace = vec.rowKernel != nullptr;
-  const int MR = inPlace ? vec.kernelMr : uk.mr, NR = inPlace ? vec.kernelNr : uk.nr;
-  const int64_t kcMax = std::min<int64_t>(uk.kc, d);
-  const int64_t nPanels = (d + NR - 1) / NR, ldb = nPanels * NR;
+  const ColumnStats s = columnStats(zd.get(), n, d, epsAttr(t), pool, parallel);
+  const GradPlan gp = planGrad(d);
   std::unique_ptr<float[]> sOwned;
-  float* sp = scratch(tlsPackedS, static_cast<size_t>(d * ldb), sOwned);
+  float* sp = scratch(tlsPackedS, static_cast<size_t>(d * gp.ldb), sOwned);
   {
     Dense<float> gd(ga, pool);
-    packSymmetrized(gd.get(), n, d, NR, kcMax, sp, pool, parallel);
+    packSymmetrized(gd.get(), n, d, gp.NR, gp.kcMax, sp, pool, parallel);
   }
+  backwardFromS(static_cast<float*>(t.output.data), zd.get(), n, d, s, gp, sp, pool, parallel);
+}
+
+// The coherence loss's backward: R from the SYRK (as correlation computes it) into scratch, then
+// S = 4g(R − I)/(N d(d − 1)) (∂L/∂R = 2g(R − I)/(d(d − 1)) is symmetric, so (gR + gRᵀ)/N doubles it), in double and
+// rounded once, then correlation's backward. g is read here, on the stream: the host never waits for it.
+void kCoherenceGrad(const Task& t, ThreadPool& pool) {
+  int64_t n, d;
+  checkZ(t.inputs[0], n, d);
+  const Arg& ga = t.inputs[1];
+  if (ga.dtype != DType::F32 || ga.numel() != 1) throw KernelError("g must be an f32 tensor of one element");
+  const bool parallel = gradParallel(n, d);
+  Dense<float> zd(t.inputs[0], pool);
+  const ColumnStats s = columnStats(zd.get(), n, d, epsAttr(t), pool, parallel);
+  std::unique_ptr<float[]> rOwned;
+  float* r = scratch(tlsResidual, static_cast<size_t>(d * d), rOwned);
+  correlationInto(r, zd.get(), n, d, s, pool, syrkParallel(n, d));
+  const double g = *ga.ptr<const float>();
+  const double scale = 4 * g / (static_cast<double>(n) * static_cast<double>(d) * static_cast<double>(d - 1));
+  const GradPlan gp = planGrad(d);
+  std::unique_ptr<float[]> sOwned;
+  float* sp = scratch(tlsPackedS, static_cast<size_t>(d * gp.ldb), sOwned);
+  packS(d, gp.NR, gp.kcMax, sp, pool, parallel, [&](int64_t j0, int64_t j1, float* sym) {
+    for (int64_t j = j0; j < j1; j++) {
+      for (int64_t k = 0; k < d; k++) sym[j * d + k] = static_cast<float>((static_cast<double>(r[j * d + k]) - (j == k ? 1.0 : 0.0)) * scale);
+    }
+  });
+  backwardFromS(static_cast<float*>(t.output.data), zd.get(), n, d, s, gp, sp, pool, parallel);
+}
+
+// dz_ij = r_j (dẐ_ij − mean_i dẐ_ij − Ẑ_ij mean_i(dẐ_ij Ẑ_ij)) with dẐ = Ẑ·S, S packed by packS.
+void backwardFromS(float* dz, const float* z, int64_t n, int64_t d, const ColumnStats& s, const GradPlan& gp, const float* sp,
+                   ThreadPool& pool, bool parallel) {
+  const CorrelationVec& vec = correlationVec();
+  const MicroKernel& uk = activeMicroKernel();
+  const bool inPlace = gp.inPlace;
+  const int MR = gp.MR, NR = gp.NR;
+  const int64_t kcMax = gp.kcMax, nPanels = gp.nPanels, ldb = gp.ldb;
   // Row blocks of whole row panels, at least 128 rows and about 128K elements: the backward's sums are added per block
   // (a function of N, d and the tile only), and dz is finished block by block.
   const int64_t rows = (std::max<int64_t>(128, (131072 + d - 1) / d) + MR - 1) / MR * MR;
@@ -362,7 +475,6 @@ void kCorrelationGrad(const Task& t, ThreadPool& pool) {
   // dẐ goes into dz itself, which the second pass reads and overwrites element by element: a separate buffer would
   // cost a second write stream (and its read for ownership). dz is a fresh output, never z; if it ever shared
   // memory with z, dẐ would overwrite z before the second pass reads it, so then dẐ and dz take scratch memory.
-  float* dz = static_cast<float*>(t.output.data);
   std::unique_ptr<float[]> pOwned;
   const bool overlap = dz < z + n * d && z < dz + n * d;
   float* p = overlap ? scratch(tlsProduct, static_cast<size_t>(n * d), pOwned) : dz;
@@ -432,6 +544,8 @@ void kCorrelationGrad(const Task& t, ThreadPool& pool) {
 
 }  // namespace
 
-std::vector<KernelEntry> correlationKernels() { return {{"correlation", kCorrelation}, {"correlationGrad", kCorrelationGrad}}; }
+std::vector<KernelEntry> correlationKernels() {
+  return {{"correlation", kCorrelation}, {"correlationGrad", kCorrelationGrad}, {"coherence", kCoherence}, {"coherenceGrad", kCoherenceGrad}};
+}
 
 }  // namespace eitp

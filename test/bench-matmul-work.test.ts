@@ -11,11 +11,13 @@ describe('countMatmulWork', () => {
         a.matmul(et.randn([4, 5], { backend: 'cpu' })); // 3·5·4 = 60
         et.randn([2, 3, 4], { backend: 'cpu' }).matmul(et.randn([2, 4, 6], { backend: 'cpu' })); // 2·3·6·4 = 144
         et.linear(a, et.randn([4, 7], { backend: 'cpu' }), et.zeros([7], { backend: 'cpu' })); // 3·7·4 = 84
-        et.coherence(et.randn([40, 3], { backend: 'cpu' })); // 40·3·3/2 = 180
+        et.correlation(et.randn([40, 3], { backend: 'cpu' })); // 40·3·3/2 = 180
+        const z = et.randn([10, 4], { backend: 'cpu', requiresGrad: true });
+        et.coherence(z).backward(); // 10·4·4/2 = 80 forward, 80 + 10·4·4 = 240 backward
         a.add(a).exp().sum();
       });
     });
-    expect(macs).toBe(60 + 144 + 84 + 180);
+    expect(macs).toBe(60 + 144 + 84 + 180 + 80 + 240);
   });
 
   it('restores the kernels, also when the function throws', async () => {

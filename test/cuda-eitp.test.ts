@@ -2,8 +2,9 @@
  * The cuda backend's fused EIT-P kernels and int8 matmul beyond the shared parity suite: matmulInt8 exact on
  * integer-representable inputs (against integer arithmetic written here), soft histograms over grids of hundreds of
  * blocks (and the global-memory path for many bins), correlation (ragged shapes, many row chunks and Gram tiles, exact
- * symmetry, determinism) and the coherence loss built on it, tanhJvp's
- * large-tile epilogue, the fused FTLE step tanhJvpStep / tanhJvpStepGrad (ragged rows wider than a block, several v
+ * symmetry, determinism) and the coherence loss built on it, the fused coherence op and its backward (ragged shapes,
+ * N < d, a device cotangent ≠ 1, strided views, agreement with the composition, determinism, the addon's checks),
+ * tanhJvp's large-tile epilogue, the fused FTLE step tanhJvpStep / tanhJvpStepGrad (ragged rows wider than a block, several v
  * tiles, strided v read in place, zero rows, the addon's own checks), the activation density and its backward against
  * a float64 reference (capped grids, tails, strided / offset / broadcast views, NaN, ±inf, zeros, determinism, the
  * addon's checks), and i8 storage. Runs the CPU-emulated addon unless EITP_CUDA_EMULATION=0 asks for the real
@@ -216,19 +217,111 @@ describe.runIf(status.available)('cuda EIT-P kernels and int8 matmul', () => {
       [1000, 70, 7],
       [300, 132, 8],
     ] as const) {
-      const r = await both((b) => [N([rows, cols], seed, b)], (z) => et.coherence(correlated(z)));
+      const r = await both((b) => [N([rows, cols], seed, b)], (z) => et.coherenceOfCorrelation(et.correlation(correlated(z))));
       expectClose(r.cuda.out, r.cpu.out, { rtol: 2e-4, atol: 1e-6 });
       expectGrads(r, 2e-3, rows);
     }
   });
 
   it('correlation of a transposed view and behind a transpose (a strided cotangent) matches the cpu backend', async () => {
-    const r = await both((b) => [N([40, 500], 9, b)], (z) => et.coherence(et.transpose(z)));
+    const r = await both((b) => [N([40, 500], 9, b)], (z) => et.coherenceOfCorrelation(et.correlation(et.transpose(z))));
     expectClose(r.cuda.out, r.cpu.out, { rtol: 2e-4, atol: 1e-6 });
     expectGrads(r, 2e-3, 500);
     const t = await both((b) => [N([90, 33], 10, b)], (z) => et.transpose(et.correlation(z)));
     expectClose(t.cuda.out, t.cpu.out, { rtol: 2e-4, atol: 2e-5 });
     expectGrads(t, 2e-3, 90);
+  });
+
+  describe('coherence and coherenceGrad (fused: R only in scratch, a fixed-order reduction of (R − I)², g on the device)', () => {
+    /** The gradient of k·coherence(z): the cotangent reaching coherenceGrad is the device scalar k. */
+    const gradOf = (z: () => Tensor, k: number) => onCuda(() => et.grad((x: Tensor) => et.coherence(x).mul(k))(z()) as Tensor);
+
+    it.each([
+      [2, 2],
+      [67, 9],
+      [257, 33],
+      [9, 67],
+      [3001, 130],
+    ] as const)('coherence %i×%i and its gradient (random cotangent) match the cpu backend', async (rows, cols) => {
+      // both() pulls back a randn scalar cotangent, so coherenceGrad's g is not 1.
+      const r = await both((b) => [N([rows, cols], 3 * rows + cols, b)], (z) => et.coherence(correlated(z)));
+      expectClose(r.cuda.out, r.cpu.out, { rtol: 2e-4, atol: 1e-6 });
+      expectGrads(r, 2e-3, rows);
+    });
+
+    it('coherence(z)·3: the gradient is 3× that of coherence(z) and matches the cpu backend', async () => {
+      const z = (b: Where) => () => correlated(N([257, 33], 14, b));
+      const [one, three, cpu] = [await gradOf(z('cuda'), 1), await gradOf(z('cuda'), 3), await gradOf(z('cpu'), 3)];
+      const scale = Array.from(cpu).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      expect(scale).toBeGreaterThan(0);
+      expectClose(three, Array.from(one, (v) => 3 * v), { rtol: 1e-5, atol: 1e-6 * scale });
+      expectClose(three, cpu, { rtol: 2e-3, atol: 1e-4 * scale });
+      // The same cotangent as a view at offset 2 of a buffer whose other elements are NaN: g is read at its offset.
+      const viaView = await onCuda(() => {
+        const [, pullback] = et.vjp((x: Tensor) => et.coherence(x), z('cuda')());
+        return pullback(et.reshape(et.slice(et.tensor([NaN, NaN, 3, NaN], { backend: 'cuda' }), [2], [3]), []))[0]!;
+      });
+      expect(Array.from(bits(viaView))).toEqual(Array.from(bits(three)));
+    });
+
+    it('coherence of a transposed view, a strided slice and a dense view at an offset matches the cpu backend', async () => {
+      const t = await both((b) => [N([40, 500], 15, b)], (z) => et.coherence(et.transpose(z)));
+      expectClose(t.cuda.out, t.cpu.out, { rtol: 2e-4, atol: 1e-6 });
+      expectGrads(t, 2e-3, 500);
+      const s = await both((b) => [N([300, 50], 16, b)], (z) => et.coherence(correlated(et.slice(z, [1, 3], [299, 47]))));
+      expectClose(s.cuda.out, s.cpu.out, { rtol: 2e-4, atol: 1e-6 });
+      expectGrads(s, 2e-3, 298);
+      // Rows 1.. of a dense z: contiguous at offset 33 (not 16-byte aligned), read in place.
+      const o = await both((b) => [correlated(N([258, 33], 19, b))], (z) => et.coherence(et.slice(z, [1, 0])));
+      expectClose(o.cuda.out, o.cpu.out, { rtol: 2e-4, atol: 1e-6 });
+      expectGrads(o, 2e-3, 257);
+    });
+
+    it('the fused op agrees with coherenceOfCorrelation(correlation(z)) on cuda, forward and backward', async () => {
+      const z = () => correlated(N([1000, 70], 17, 'cuda'));
+      const [fused, composed] = [await onCuda(() => et.coherence(z())), await onCuda(() => et.coherenceOfCorrelation(et.correlation(z())))];
+      expectClose(fused, composed, { rtol: 1e-5, atol: 0 });
+      const gFused = await onCuda(() => et.grad((x: Tensor) => et.coherence(x))(z()) as Tensor);
+      const gComposed = await onCuda(() => et.grad((x: Tensor) => et.coherenceOfCorrelation(et.correlation(x)))(z()) as Tensor);
+      const scale = Array.from(gComposed).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      expectClose(gFused, gComposed, { rtol: 1e-3, atol: 1e-5 * scale });
+    });
+
+    it('coherence and coherenceGrad are bit-identical from run to run (fixed-order sums, no float atomics)', async () => {
+      const z = () => N([3001, 130], 18, 'cuda');
+      const value = () => onCuda(() => et.coherence(z()));
+      expect(Array.from(bits(await value()))).toEqual(Array.from(bits(await value())));
+      const grad = () => gradOf(z, 0.7);
+      expect(Array.from(bits(await grad()))).toEqual(Array.from(bits(await grad())));
+    });
+
+    it('the addon checks its arguments: ranges outside their buffers and too small or huge shapes are errors, not faults', async () => {
+      const { loadCudaAddon } = await import('../engine/backends/cuda/addon.js');
+      const loaded = loadCudaAddon();
+      if ('unavailable' in loaded) throw new Error(loaded.unavailable);
+      const { addon } = loaded;
+      const zData = Float32Array.from({ length: 12 }, (_, i) => Math.sin(i * 1.3) + (i % 3) * 0.1 * i);
+      const [zId, gId, oId] = [addon.alloc(4 * 12), addon.alloc(4 * 2), addon.alloc(4 * 12)];
+      try {
+        addon.write(zId, zData);
+        addon.write(gId, Float32Array.from([NaN, -2]));
+        // A valid call, g at offset 1 (the NaN at offset 0 must not be read): the cpu backend's gradient of −2·L.
+        addon.coherenceGrad(oId, zId, 0, gId, 1, 4, 3, 1e-5);
+        const got = new Float32Array(await addon.read(oId, 0, 4 * 12));
+        const want = await gradOf(() => et.tensor(zData, { shape: [4, 3], backend: 'cpu' }), -2);
+        expectClose(got, want, { rtol: 1e-3, atol: 1e-5 });
+        expect(() => addon.coherence(oId, zId, 1, 4, 3, 1e-5)).toThrow(/coherence input: elements \[1, 13\) outside a 12-element f32 buffer/);
+        expect(() => addon.coherence(oId, zId, 0, 1, 3, 1e-5)).toThrow(/coherence: z must be \[N, d\] with N >= 2 and d >= 2/);
+        expect(() => addon.coherence(oId, zId, 0, 6, 1, 1e-5)).toThrow(/coherence: z must be \[N, d\] with N >= 2 and d >= 2/);
+        expect(() => addon.coherence(oId, zId, 0, 2 ** 40, 2 ** 20, 1e-5)).toThrow(/coherence: z has more than 2\^53 elements/);
+        expect(() => addon.coherence(oId, zId, 0, 4, 2.5, 1e-5)).toThrow(/cols must be an integer/);
+        expect(() => addon.coherenceGrad(oId, zId, 0, gId, 2, 4, 3, 1e-5)).toThrow(/coherenceGrad cotangent: elements \[2, 3\) outside a 2-element f32 buffer/);
+        expect(() => addon.coherenceGrad(gId, zId, 0, gId, 0, 4, 3, 1e-5)).toThrow(/coherenceGrad output: elements \[0, 12\) outside a 2-element f32 buffer/);
+        expect(() => addon.coherenceGrad(oId, zId, 0, gId, 0, 4, 1, 1e-5)).toThrow(/coherenceGrad: z must be \[N, d\] with N >= 2 and d >= 2/);
+      } finally {
+        for (const id of [zId, gId, oId]) addon.free(id);
+      }
+    });
   });
 
   it('tanhJvp on 128×128 tiles (ragged) matches the cpu backend', async () => {

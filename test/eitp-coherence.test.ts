@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as et from '../engine/index.js';
-import { coherenceLoss, coherenceNorms, resetCoherenceWarning, seededSubset } from '../src/eitp/index.js';
+import { FUSED_LOSS_MAX_WORK, coherenceLoss, coherenceNorms, resetCoherenceWarning, seededSubset } from '../src/eitp/index.js';
 import { finiteDifference, matFrom, scalar, spectralNormJs, worstRatio } from './fixtures/numeric.js';
 import { expectNoLeaks } from './fixtures/leaks.js';
 
@@ -109,6 +109,25 @@ describe('coherence loss', () => {
       const g = et.grad((x: et.Tensor) => coherenceLoss(x).loss)(z) as et.Tensor;
       const numeric = finiteDifference((x) => scalar(coherenceLoss(x).loss), z);
       expect(worstRatio(g.dataSync(), numeric, 1e-6, 1e-9)).toBeLessThan(1);
+    });
+  });
+
+  it('past FUSED_LOSS_MAX_WORK the loss is built on R (kept for the backward): same loss, gradient and residual as the fused op', () => {
+    et.tidy(() => {
+      const [n, d] = [300, 240];
+      expect(n * d * d).toBeGreaterThan(FUSED_LOSS_MAX_WORK);
+      expect(64 * 256 * 256).toBeLessThanOrEqual(FUSED_LOSS_MAX_WORK); // the MLP's features take the fused op
+      vi.spyOn(process, 'emitWarning').mockImplementation(() => {}); // N < 4d
+      const z = et.randn([n, d], { seed: 11, dtype: 'f64' }).add(et.randn([n, 1], { seed: 12, dtype: 'f64' }).mul(0.5));
+      const viaR = coherenceLoss(z);
+      const fused = et.coherence(z);
+      const ref = refResidual(matFrom(z));
+      expect(Math.abs(scalar(viaR.loss) / refLoss(ref) - 1)).toBeLessThan(1e-12);
+      expect(Math.abs(scalar(fused) / refLoss(ref) - 1)).toBeLessThan(1e-12);
+      expect(worstRatio(viaR.residual().dataSync(), ref.flat(), 1e-10, 1e-12)).toBeLessThan(1);
+      const gViaR = et.grad((x: et.Tensor) => coherenceLoss(x).loss)(z) as et.Tensor;
+      const gFused = et.grad((x: et.Tensor) => et.coherence(x))(z) as et.Tensor;
+      expect(worstRatio(gViaR.dataSync(), gFused.dataSync(), 1e-9, 1e-15)).toBeLessThan(1);
     });
   });
 

@@ -184,6 +184,25 @@ function coherenceGrad(z: Float32Array, n: number, d: number, g: number): Float3
   });
 }
 
+/** The native kernels fn calls, in order (the backend's kernel table wrapped while fn runs). */
+function countKernels(fn: () => void): string[] {
+  const kernels = backendByName(backend).kernels as unknown as Record<string, (...args: unknown[]) => void>;
+  const originals = Object.entries(kernels);
+  const calls: string[] = [];
+  for (const [op, kernel] of originals) {
+    kernels[op] = (...args: unknown[]) => {
+      calls.push(op);
+      kernel(...args);
+    };
+  }
+  try {
+    onHost(fn);
+  } finally {
+    for (const [op, kernel] of originals) kernels[op] = kernel;
+  }
+  return calls;
+}
+
 /** z as a dense [n, d] tensor, or (transposed) as a strided view of [d, n] storage. */
 function zTensor(z: Float32Array, n: number, d: number, strided: boolean): et.Tensor {
   if (!strided) return et.tensor(z, { shape: [n, d], backend });
@@ -529,12 +548,12 @@ describe.skipIf(!hasNative)('native correlation and correlationGrad', () => {
         for (const h of [...handles, out]) a.free(h);
         return r;
       };
-      let worstR = 0, worstDz = 0, asymmetric = 0;
+      let worstR = 0, worstDz = 0, asymmetric = 0, worstL = 0;
       // (d = 300: past the 256-row K block of the generic and AVX2 micro-kernels)
       for (const [n, d] of [[67, 45], [300, 101], [2050, 66], [70, 300]]) {
         const z = Float32Array.from({ length: n * d }, (_, e) => Math.sin(e * 0.37) + 0.5 * Math.cos((e % d) * 1.3 + Math.floor(e / d) * 0.011));
         const g = Float32Array.from({ length: d * d }, (_, e) => Math.cos(e * 0.7));
-        const zh = new Float64Array(n * d), rs = new Float64Array(d);
+        const zh = new Float64Array(n * d), rs = new Float64Array(d), rRef = new Float64Array(d * d);
         for (let j = 0; j < d; j++) {
           let m = 0, v = 0;
           for (let i = 0; i < n; i++) m += z[i * d + j] / n;
@@ -543,38 +562,50 @@ describe.skipIf(!hasNative)('native correlation and correlationGrad', () => {
           for (let i = 0; i < n; i++) zh[i * d + j] = (z[i * d + j] - m) * rs[j];
         }
         const R = run('correlation', [[z, [n, d]]], [d, d]);
+        let lRef = 0;
         for (let j = 0; j < d; j++) for (let k = 0; k < d; k++) {
           let s = 0;
           for (let i = 0; i < n; i++) s += zh[i * d + j] * zh[i * d + k];
+          rRef[j * d + k] = s / n;
+          lRef += (s / n - (j === k ? 1 : 0)) ** 2 / (d * (d - 1));
           worstR = Math.max(worstR, Math.abs(R[j * d + k] - s / n));
           if (!Object.is(R[j * d + k], R[k * d + j])) asymmetric++;
         }
-        const dz = run('correlationGrad', [[z, [n, d]], [g, [d, d]]], [n, d]);
-        const p = new Float64Array(n * d);
-        for (let i = 0; i < n; i++) for (let k = 0; k < d; k++) for (let j = 0; j < d; j++) p[i * d + j] += zh[i * d + k] * (g[k * d + j] + g[j * d + k]) / n;
-        for (let j = 0; j < d; j++) {
-          let m1 = 0, m2 = 0, scale = 0;
-          for (let i = 0; i < n; i++) { m1 += p[i * d + j] / n; m2 += p[i * d + j] * zh[i * d + j] / n; scale = Math.max(scale, Math.abs(rs[j] * p[i * d + j])); }
-          for (let i = 0; i < n; i++) worstDz = Math.max(worstDz, Math.abs(dz[i * d + j] - rs[j] * (p[i * d + j] - m1 - zh[i * d + j] * m2)) / scale);
-        }
+        // dz for the cotangent gR of R, against the same product and column sums in float64
+        const checkDz = (dz, gR) => {
+          const p = new Float64Array(n * d);
+          for (let i = 0; i < n; i++) for (let k = 0; k < d; k++) for (let j = 0; j < d; j++) p[i * d + j] += zh[i * d + k] * (gR[k * d + j] + gR[j * d + k]) / n;
+          for (let j = 0; j < d; j++) {
+            let m1 = 0, m2 = 0, scale = 0;
+            for (let i = 0; i < n; i++) { m1 += p[i * d + j] / n; m2 += p[i * d + j] * zh[i * d + j] / n; scale = Math.max(scale, Math.abs(rs[j] * p[i * d + j])); }
+            for (let i = 0; i < n; i++) worstDz = Math.max(worstDz, Math.abs(dz[i * d + j] - rs[j] * (p[i * d + j] - m1 - zh[i * d + j] * m2)) / scale);
+          }
+        };
+        checkDz(run('correlationGrad', [[z, [n, d]], [g, [d, d]]], [n, d]), g);
+        // the fused coherence loss and its backward for the loss cotangent 1.3: gR = 2.6(R − I)/(d(d − 1))
+        worstL = Math.max(worstL, Math.abs(run('coherence', [[z, [n, d]]], [])[0] / lRef - 1));
+        const gL = rRef.map((v, e) => (2.6 * (v - (Math.floor(e / d) === e % d ? 1 : 0))) / (d * (d - 1)));
+        checkDz(run('coherenceGrad', [[z, [n, d]], [new Float32Array([1.3]), [1]]], [n, d]), gL);
       }
-      console.log(JSON.stringify({ kernel: a.info().gemmKernel, worstR, worstDz, asymmetric }));`;
+      console.log(JSON.stringify({ kernel: a.info().gemmKernel, worstR, worstDz, asymmetric, worstL }));`;
     for (const simd of ['generic', 'avx2', '']) {
       const r = JSON.parse(execFileSync(process.execPath, ['-e', script], { env: { ...process.env, EITP_SIMD: simd }, encoding: 'utf8' })) as {
         kernel: string;
         worstR: number;
         worstDz: number;
         asymmetric: number;
+        worstL: number;
       };
       if (simd) expect(r.kernel.startsWith(simd) || r.kernel.startsWith('generic'), r.kernel).toBe(true);
       expect(r.worstR, r.kernel).toBeLessThan(1e-6);
       expect(r.worstDz, r.kernel).toBeLessThan(5e-6);
       expect(r.asymmetric, r.kernel).toBe(0);
+      expect(r.worstL, r.kernel).toBeLessThan(1e-5);
     }
   });
 });
 
-describe.skipIf(!hasNative)('native coherence loss (correlation and its backward, then d x d ops)', () => {
+describe.skipIf(!hasNative)('native coherence loss (one fused op: −I, square and sum in the Gram\'s epilogue; Ẑ(R − I) backward)', () => {
   it('orthogonal ±1 columns (Hadamard) give (eps/(1 + eps))²/(d − 1)', () => {
     const h = (i: number, j: number) => ((((i & j).toString(2).match(/1/g) ?? []).length & 1) === 0 ? 1 : -1);
     const [n, d] = [8, 7];
@@ -593,6 +624,38 @@ describe.skipIf(!hasNative)('native coherence loss (correlation and its backward
     expectClose([coherence(z, n, d)], [coherenceRef(z, n, d, 1e-5)], 1e-5, 0, 'loss');
     const { dz, scale } = coherenceGradRef(z, n, d, 1e-5, 1.7);
     expectClose(coherenceGrad(z, n, d, 1.7), dz, 1e-4, 5e-6 * scale, 'gradient');
+  });
+
+  it('reads a strided (transposed) z, and gives identical loss and gradient on 1, 2 and 3 threads', () => {
+    for (const [n, d] of [
+      [2000, 96],
+      [64, 256],
+      [1100, 200],
+    ] as const) {
+      const z = correlatedColumns(n, d, 31 + d);
+      const runs = [1, 2, 3].map((t) => {
+        expect(setNativeThreads(t)).toBe(t);
+        return onHost(() => {
+          const [loss, pullback] = et.vjp((x) => et.coherence(x), zTensor(z, n, d, true));
+          return [loss.dataSync()[0]!, Array.from(pullback(et.tensor(0.5, { backend }))[0]!.dataSync())] as const;
+        });
+      });
+      expect(runs[1]).toEqual(runs[0]);
+      expect(runs[2]).toEqual(runs[0]);
+      expectClose([runs[0]![0]], [coherenceRef(z, n, d, 1e-5)], 1e-5, 0, `loss ${n}x${d}`);
+      const { dz, scale } = coherenceGradRef(z, n, d, 1e-5, 0.5);
+      expectClose(runs[0]![1], dz, 1e-4, 5e-6 * scale, `gradient ${n}x${d}`);
+    }
+  });
+
+  it('the loss is one kernel forward and one backward: R, R − I and the identity are never tensors', () => {
+    const z = correlatedColumns(300, 40, 3);
+    const calls = countKernels(() => {
+      const [loss, pullback] = et.vjp((x) => et.coherence(x), et.tensor(z, { shape: [300, 40], backend }));
+      pullback(et.tensor(1, { backend }));
+      loss.dataSync();
+    });
+    expect(calls).toEqual(['coherence', 'coherenceGrad']);
   });
 });
 

@@ -10,6 +10,7 @@ import { apply as applyOp } from '../engine/dispatch.js';
 import * as et from '../engine/index.js';
 import { initWebGPU, webgpuStats } from '../engine/backends/webgpu/index.js';
 import { compareArrays } from './helpers/backends.js';
+import { dispatchesOf } from './helpers/webgpu-dispatches.js';
 
 const status = await initWebGPU();
 if (!status.available && process.env.EITP_REQUIRE_WEBGPU === '1') throw new Error(`webgpu unavailable: ${status.reason}`);
@@ -68,16 +69,6 @@ function expectGrad(got: ArrayLike<number>, want: ArrayLike<number>): void {
   for (let i = 0; i < want.length; i++) if (Number.isFinite(want[i]!)) peak = Math.max(peak, Math.abs(want[i]!));
   const cmp = compareArrays(got, want, { rtol: 1e-5, atol: 1e-6 * peak });
   expect(cmp.ok, cmp.message).toBe(true);
-}
-
-/** Dispatches recorded while fn runs (the op is recorded at once; reading back adds none). */
-async function dispatchesOf(fn: () => et.Tensor): Promise<number> {
-  const before = webgpuStats().dispatches;
-  const r = fn();
-  const after = webgpuStats().dispatches;
-  await r.data();
-  r.dispose();
-  return after - before;
 }
 
 describe.runIf(status.available)('webgpu activationDensity', () => {

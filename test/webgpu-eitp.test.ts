@@ -1,6 +1,6 @@
 /**
  * The fused EIT-P kernels of the webgpu backend (kernels/soft-histogram*.wgsl, kernels/correlation-*.wgsl,
- * kernels/tanh-jvp*.wgsl and the FTLE step kernels/tanh-jvp-step*.wgsl) against
+ * kernels/coherence-*.wgsl, kernels/tanh-jvp*.wgsl and the FTLE step kernels/tanh-jvp-step*.wgsl) against
  * the cpu reference kernels, on shapes that reach every launch path: histograms over hundreds of workgroups and
  * over more bins than one workgroup's table holds, g read from storage instead of workgroup memory, SYRK blocks of
  * every size with and without split K, ragged edges and strided inputs.
@@ -11,6 +11,7 @@ import * as et from '../engine/index.js';
 import { initWebGPU, webgpuStats } from '../engine/backends/webgpu/index.js';
 import { TOLERANCE, compareArrays } from './helpers/backends.js';
 import { onBoth } from './helpers/on-both.js';
+import { dispatchesOf } from './helpers/webgpu-dispatches.js';
 
 const status = await initWebGPU();
 if (!status.available && process.env.EITP_REQUIRE_WEBGPU === '1') throw new Error(`webgpu unavailable: ${status.reason}`);
@@ -148,28 +149,87 @@ describe.runIf(status.available)('webgpu correlation', () => {
   });
 });
 
-describe.runIf(status.available)('webgpu coherence through correlation', () => {
+describe.runIf(status.available)('webgpu coherence', () => {
   type Composite = (inputs: readonly et.Tensor[], attrs: { eps: number }) => et.Tensor;
   /** The loss from primitive ops: the correlation op's composite (standardise, ẐᵀẐ/N), then − I, square, sum. */
   const composite = (z: et.Tensor) => et.coherenceOfCorrelation((et.opTable().correlation.composite as Composite)([z], { eps: 1e-5 }));
+  /** z with columns of different means and scales, so standardisation matters. */
+  const zOf = (n: number, d: number, b: et.BackendName): et.Tensor =>
+    et.randn([n, d], { seed: n + d, backend: b }).mul(et.rand([d], { seed: 2, backend: b }).add(0.5)).add(et.randn([d], { seed: 1, backend: b }));
+  const grad = (f: (z: et.Tensor) => et.Tensor, z: et.Tensor) => et.grad(f)(z) as et.Tensor;
 
-  it.each([[33, 9], [257, 33], [1031, 257]])('coherence of [%i, %i] and its gradient match cpu', async (n, d) => {
-    const lossAndGrad = (b: et.BackendName) => {
-      const [loss, pullback] = et.vjp((z) => et.coherence(z), et.randn([n, d], { seed: n, backend: b }).add(et.randn([d], { seed: 4, backend: b })));
-      return et.concat([loss.reshape([1]), pullback(et.full([], 1, { backend: b }))[0]!.reshape([n * d]).mul(n * d)]);
-    };
-    expectClose(await onBoth(lossAndGrad));
+  /**
+   * max r · max|dẐ| for dẐ = Ẑ·S, S = 4g(R − I)/(N d(d − 1)), from primitive ops on cpu: dz_ij = r_j(dẐ_ij − column
+   * means) cancels (wholly for N = 2), so f32 leaves rounding of this size times ε in it, whatever dz's own size.
+   */
+  async function gradScale(z: et.Tensor, eps: number, cotangent: number): Promise<number> {
+    const [n, d] = z.shape as [number, number];
+    const scale = et.tidy(() => {
+      const r = et.rsqrt(et.variance(z, 0, true, 0).add(eps));
+      const zhat = z.sub(et.mean(z, 0, true)).mul(r);
+      const residual = et.matmul(zhat.transpose(), zhat).div(n).sub(et.eye(d, d));
+      const dzhat = et.matmul(zhat, residual.mul((4 * cotangent) / (n * d * (d - 1))));
+      return et.max(r).mul(et.max(et.abs(dzhat)));
+    });
+    const value = await scale.item();
+    scale.dispose();
+    return value;
+  }
+
+  /**
+   * [L, dL/dz] of L = coherence(z)·cotangent on webgpu against cpu: L within 1e-5 relative (f32 leaves ≤ 5e-7 on these
+   * shapes; one term of R − I lost from a sum of d² moves L by ~1/d²), dz within ~1e-6 of gradScale.
+   */
+  async function expectLossAndGrad(zOn: (b: et.BackendName) => et.Tensor, eps = 1e-5, cotangent = 1): Promise<void> {
+    const f = (x: et.Tensor) => et.coherence(x, { eps }).mul(cotangent);
+    const [got, want] = await onBoth((b) => {
+      const z = zOn(b);
+      return et.concat([f(z).reshape([1]), grad(f, z).reshape([-1])]);
+    });
+    expectClose([got.subarray(0, 1), want.subarray(0, 1)], { rtol: 1e-5, atol: 0 });
+    const z = et.tidy(() => zOn('cpu'));
+    const atol = 1e-6 * (await gradScale(z, eps, cotangent));
+    z.dispose();
+    expectClose([got.subarray(1), want.subarray(1)], { rtol: TOLERANCE.f32.rtol, atol });
+  }
+
+  // [N, d]: d picks the SYRK block (1, 4, 8) ragged against it; N < d (R of rank N − 1 < d); N = 3001 and 4099 take
+  // split K; d = 130 and 257 make R more than one loss workgroup covers (partials summed by reduce.wgsl)
+  const SHAPES: [number, number][] = [[2, 2], [67, 9], [257, 33], [9, 67], [3001, 130], [1031, 257], [4099, 5]];
+
+  it.each(SHAPES)('coherence of [%i, %i] and its gradient match cpu', async (n, d) => {
+    await expectLossAndGrad((b) => zOf(n, d, b));
+  });
+
+  it.each([[257, 33], [9, 67]])('with a large eps (R_jj well below 1, so the −I reaches the gradient) [%i, %i] matches cpu', async (n, d) => {
+    await expectLossAndGrad((b) => zOf(n, d, b), 0.5);
+  });
+
+  it('reads a transposed view of z', async () => {
+    await expectLossAndGrad((b) => zOf(130, 301, b).transpose());
+  });
+
+  it('scales the gradient by the cotangent g (L·3 and L·(−0.25))', async () => {
+    await expectLossAndGrad((b) => zOf(257, 33, b), 1e-5, 3);
+    await expectLossAndGrad((b) => zOf(67, 9, b), 1e-5, -0.25);
+  });
+
+  it('coherenceGrad reads g as a one-element view at an offset', async () => {
+    const [got, want] = await onBoth((b) => {
+      const g = et.tensor([7, -2.5, 7], { backend: b }).slice([1], [2]).reshape([]);
+      return applyOp('coherenceGrad', [zOf(257, 33, b), g], { eps: 1e-5 });
+    });
+    const z = et.tidy(() => zOf(257, 33, 'cpu'));
+    expectClose([got, want], { rtol: TOLERANCE.f32.rtol, atol: 1e-6 * (await gradScale(z, 1e-5, -2.5)) });
+    z.dispose();
   });
 
   it('the fused loss and gradient match the composite on webgpu', async () => {
-    const z = et.tidy(() => et.randn([1031, 67], { seed: 6, backend: 'webgpu' }).add(et.randn([67], { seed: 7, backend: 'webgpu' })));
+    const z = et.tidy(() => zOf(1031, 67, 'webgpu'));
     const run = async (f: (x: et.Tensor) => et.Tensor) => {
-      const [loss, dz] = et.tidy(() => {
-        const [l, pullback] = et.vjp(f, z);
-        return [l, pullback(et.full([], 1, { backend: 'webgpu' }))[0]!];
-      });
-      const out = [await loss.item(), ...Array.from(await dz.data(), (v) => v * 1031 * 67)];
-      et.dispose([loss, dz]);
+      const [loss, dz] = et.tidy(() => [f(z), grad(f, z)]);
+      const out = [await loss!.item(), ...Array.from(await dz!.data(), (v) => v * 1031 * 67)];
+      et.dispose([loss!, dz!]);
       return out;
     };
     expectClose([await run((x) => et.coherence(x)), await run(composite)]);
@@ -184,6 +244,51 @@ describe.runIf(status.available)('webgpu coherence through correlation', () => {
     // R = [[1, ρ], [ρ, 1]] with ρ = var/(var + eps) ≈ 1, so ‖R − I‖²/(d(d − 1)) = ρ² ≈ 1
     expect(await l.item()).toBeCloseTo(1, 3);
     l.dispose();
+  });
+
+  it('gives the same bits on every run (split K and loss partials included)', async () => {
+    const z = et.tidy(() => zOf(3001, 130, 'webgpu'));
+    const bitsOf = async () => {
+      const [loss, dz] = et.tidy(() => [et.coherence(z), grad((x) => et.coherence(x), z)]);
+      const out = [new Uint32Array((await loss!.data()).buffer.slice(0)), new Uint32Array((await dz!.data()).buffer.slice(0))];
+      et.dispose([loss!, dz!]);
+      return out;
+    };
+    const [loss0, dz0] = await bitsOf();
+    for (let i = 0; i < 2; i++) {
+      const [loss, dz] = await bitsOf();
+      expect(loss).toEqual(loss0);
+      expect(dz).toEqual(dz0);
+    }
+    z.dispose();
+  });
+
+  it('records only its own dispatches: R stays in scratch, g is never read back', async () => {
+    // forward: statistics, SYRK (+ the split-K sum), loss (+ the partials' sum); backward: statistics, SYRK (+ sum),
+    // residual, Ẑ·S, column means, finish
+    for (const [n, d, forward, backward] of [[67, 9, 3, 6], [3001, 130, 5, 7]] as const) {
+      const z = et.tidy(() => zOf(n, d, 'webgpu'));
+      const g = et.full([], 2, { backend: 'webgpu' });
+      const reads = webgpuStats().reads;
+      expect(await dispatchesOf(() => et.coherence(z)), `[${n}, ${d}]`).toBe(forward);
+      expect(await dispatchesOf(() => applyOp('coherenceGrad', [z, g], { eps: 1e-5 })), `[${n}, ${d}]`).toBe(backward);
+      // the two results' reads only
+      expect(webgpuStats().reads - reads).toBe(2);
+      et.dispose([z, g]);
+    }
+  });
+
+  it('rejects non-f32 z with a typed error (f16 is storage-only on webgpu)', () => {
+    const z = et.tidy(() => zOf(9, 4, 'webgpu'));
+    const ints = z.cast('i32');
+    expect(() => et.coherence(ints)).toThrow(et.DTypeError);
+    if (webgpuStats().features.includes('shader-f16')) {
+      const [half, g] = [z.cast('f16'), et.full([], 1, { backend: 'webgpu', dtype: 'f16' })];
+      expect(() => et.coherence(half)).toThrow(et.DTypeError);
+      expect(() => applyOp('coherenceGrad', [half, g], { eps: 1e-5 })).toThrow(et.DTypeError);
+      et.dispose([half, g]);
+    }
+    et.dispose([z, ints]);
   });
 });
 

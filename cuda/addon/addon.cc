@@ -234,6 +234,8 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   def(env, exports, "softHistogramGrad", op(op_soft_histogram_grad));
   def(env, exports, "correlation", op(op_correlation));
   def(env, exports, "correlationGrad", op(op_correlation_grad));
+  def(env, exports, "coherence", op(op_coherence));
+  def(env, exports, "coherenceGrad", op(op_coherence_grad));
   def(env, exports, "activationDensity", op(op_activation_density));
   def(env, exports, "activationDensityGrad", op(op_activation_density_grad));
   def(env, exports, "matmulInt8", op(op_matmul_int8));

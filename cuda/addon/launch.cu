@@ -13,6 +13,7 @@
 #include "../nn.cuh"
 #include "../soft-histogram.cuh"
 #include "../correlation.cuh"
+#include "../coherence.cuh"
 #include "../matmul-int8.cuh"
 #include "../train-fused.cuh"
 #include "../tanh-jvp-step.cuh"
@@ -435,6 +436,35 @@ GramParts gram_parts(const Stream& s, const float* z, const ColStats& st, int64_
   else run(s, "gram_partial", &gram_partial_kernel<false>, grid, dim3(kGramThreads), 0, z, st.mu, st.rstd, gp.g, gp.nt, gp.part);
   return gp;
 }
+
+// R [cols, cols] = ẐᵀẐ/N (exactly symmetric): the column statistics st, the SYRK, the chunk sums and mirror store.
+void gram_matrix(const Stream& s, float* r, const float* z, const ColStats& st, int64_t rows, int64_t cols, const Scratch& scratch) {
+  const GramParts gp = gram_parts(s, z, st, rows, cols, scratch);
+  const dim3 grid(static_cast<unsigned>(gp.tiles), kStoreSubs * kStoreSubs);
+  run(s, "gram_store", &gram_store_kernel, grid, dim3(kStoreSub * kStoreSub), 0, gp.part, gp.g.chunks, gp.tiles, gp.nt, cols, static_cast<float>(rows), r);
+}
+
+// dz of a loss through R, given the symmetric S = (gR + gRᵀ)/N [cols, cols]: dẐ = Ẑ·S with the f32 matmul, then per
+// column layerNorm's backward dz = r (dẐ − mean dẐ − Ẑ mean(dẐ Ẑ)).
+void correlation_backward(const Stream& s, float* dz, const float* z, const ColStats& st, const float* sym, int64_t rows, int64_t cols, const Scratch& scratch) {
+  float* zhat = take<float>(scratch, rows * cols);
+  run(s, "standardize", &standardize_kernel, stride_grid(rows * cols), dim3(kBlock), 0, z, st.mu, st.rstd, st.g, zhat);
+  MatmulArgs mm{};
+  mm.a = MatOperand{zhat, 0, cols, 1, Strides{}};
+  mm.b = MatOperand{sym, 0, cols, 1, Strides{}};
+  mm.c = dz;
+  mm.m = rows, mm.n = cols, mm.k = cols;
+  mm.batch.rank = 0;
+  mm.batches = 1;
+  launch_matmul(s, mm);
+  float* pa = take<float>(scratch, st.g.chunks * cols);
+  float* pab = take<float>(scratch, st.g.chunks * cols);
+  float* ma = take<float>(scratch, cols);
+  float* mab = take<float>(scratch, cols);
+  run(s, "col_dot", &col_dot_kernel, dim3(grid_dim((cols + 31) / 32, "col_dot"), static_cast<unsigned>(st.g.chunks)), dim3(32, 8), 0, dz, zhat, st.g, pa, pab);
+  run(s, "col_mean2", &col_mean2_kernel, dim3(grid_dim((cols + kBlock - 1) / kBlock, "col_mean2")), dim3(kBlock), 0, pa, pab, st.g, ma, mab);
+  run(s, "correlation_grad_out", &correlation_grad_out_kernel, stride_grid(rows * cols), dim3(kBlock), 0, dz, zhat, st.rstd, ma, mab, st.g);
+}
 }  // namespace
 
 void launch_soft_histogram(const Stream& s, float* counts, const float* u, const SoftHist& p, const Scratch& scratch) {
@@ -462,36 +492,41 @@ void launch_soft_histogram_grad(const Stream& s, float* du, const float* u, cons
 
 void launch_correlation(const Stream& s, float* r, const float* z, int64_t rows, int64_t cols, float eps, const Scratch& scratch) {
   if (rows < 2 || cols < 2) throw LaunchError("correlation needs at least 2 rows and 2 columns");
-  const ColStats st = column_stats(s, z, rows, cols, eps, scratch);
-  const GramParts gp = gram_parts(s, z, st, rows, cols, scratch);
-  const dim3 grid(static_cast<unsigned>(gp.tiles), kStoreSubs * kStoreSubs);
-  run(s, "gram_store", &gram_store_kernel, grid, dim3(kStoreSub * kStoreSub), 0, gp.part, gp.g.chunks, gp.tiles, gp.nt, cols, static_cast<float>(rows), r);
+  gram_matrix(s, r, z, column_stats(s, z, rows, cols, eps, scratch), rows, cols, scratch);
 }
 
 void launch_correlation_grad(const Stream& s, float* dz, const float* z, const float* g, int64_t rows, int64_t cols, float eps, const Scratch& scratch) {
   if (rows < 2 || cols < 2) throw LaunchError("correlationGrad needs at least 2 rows and 2 columns");
   const ColStats st = column_stats(s, z, rows, cols, eps, scratch);
-  // S = (gR + gRᵀ)/N, then dẐ = Ẑ·S with the f32 matmul.
+  // S = (gR + gRᵀ)/N: gR is any [d, d] cotangent, not necessarily symmetric.
   float* sym = take<float>(scratch, cols * cols);
   run(s, "sym_scaled", &sym_scaled_kernel, stride_grid(cols * cols), dim3(kBlock), 0, g, cols, static_cast<float>(rows), sym);
-  float* zhat = take<float>(scratch, rows * cols);
-  run(s, "standardize", &standardize_kernel, stride_grid(rows * cols), dim3(kBlock), 0, z, st.mu, st.rstd, st.g, zhat);
-  MatmulArgs mm{};
-  mm.a = MatOperand{zhat, 0, cols, 1, Strides{}};
-  mm.b = MatOperand{sym, 0, cols, 1, Strides{}};
-  mm.c = dz;
-  mm.m = rows, mm.n = cols, mm.k = cols;
-  mm.batch.rank = 0;
-  mm.batches = 1;
-  launch_matmul(s, mm);
-  // Per column, layerNorm's backward: dz = r (dẐ − mean dẐ − Ẑ mean(dẐ Ẑ)).
-  float* pa = take<float>(scratch, st.g.chunks * cols);
-  float* pab = take<float>(scratch, st.g.chunks * cols);
-  float* ma = take<float>(scratch, cols);
-  float* mab = take<float>(scratch, cols);
-  run(s, "col_dot", &col_dot_kernel, dim3(grid_dim((cols + 31) / 32, "col_dot"), static_cast<unsigned>(st.g.chunks)), dim3(32, 8), 0, dz, zhat, st.g, pa, pab);
-  run(s, "col_mean2", &col_mean2_kernel, dim3(grid_dim((cols + kBlock - 1) / kBlock, "col_mean2")), dim3(kBlock), 0, pa, pab, st.g, ma, mab);
-  run(s, "correlation_grad_out", &correlation_grad_out_kernel, stride_grid(rows * cols), dim3(kBlock), 0, dz, zhat, st.rstd, ma, mab, st.g);
+  correlation_backward(s, dz, z, st, sym, rows, cols, scratch);
+}
+
+// ---- the coherence loss on R (coherence.cuh) ----------------------------------------------------------------------
+void launch_coherence(const Stream& s, float* out, const float* z, int64_t rows, int64_t cols, float eps, const Scratch& scratch) {
+  if (rows < 2 || cols < 2) throw LaunchError("coherence needs at least 2 rows and 2 columns");
+  float* r = take<float>(scratch, cols * cols);
+  gram_matrix(s, r, z, column_stats(s, z, rows, cols, eps, scratch), rows, cols, scratch);
+  // About four elements a thread until the cap: the block count (and so every sum's order) depends only on d.
+  const int64_t per_block = 4 * kCoherenceThreads;
+  const int64_t blocks = std::min<int64_t>((cols * cols + per_block - 1) / per_block, kCoherenceMaxBlocks);
+  double* partial = take<double>(scratch, blocks);
+  run(s, "coherence_partial", &coherence_partial_kernel, dim3(static_cast<unsigned>(blocks)), dim3(kCoherenceThreads), 0, r, cols, partial);
+  run(s, "coherence_finish", &finish_partials_kernel, dim3(1), dim3(kCoherenceThreads), 0, partial, static_cast<int>(blocks),
+      static_cast<double>(cols) * static_cast<double>(cols - 1), out);
+}
+
+void launch_coherence_grad(const Stream& s, float* dz, const float* z, const float* g, int64_t rows, int64_t cols, float eps, const Scratch& scratch) {
+  if (rows < 2 || cols < 2) throw LaunchError("coherenceGrad needs at least 2 rows and 2 columns");
+  const ColStats st = column_stats(s, z, rows, cols, eps, scratch);
+  float* sym = take<float>(scratch, cols * cols);
+  gram_matrix(s, sym, z, st, rows, cols, scratch);
+  // R → S = 4g(R − I)/(N d(d − 1)) in place, g read on the device.
+  const double scale = 4.0 / (static_cast<double>(rows) * static_cast<double>(cols) * static_cast<double>(cols - 1));
+  run(s, "coherence_s", &coherence_s_kernel, stride_grid(cols * cols), dim3(kBlock), 0, sym, cols, g, scale);
+  correlation_backward(s, dz, z, st, sym, rows, cols, scratch);
 }
 
 // ---- the thermodynamic term's activation density ----------------------------------------------------------------
@@ -511,7 +546,7 @@ void launch_activation_density(const Stream& s, float* out, int64_t n, const Sha
   const dim3 grid(static_cast<unsigned>(blocks)), block(kDensityThreads);
   if (density_vec(a)) run(s, "density_partial<vec>", &density_partial_kernel<true>, grid, block, 0, p, shape, a.s, n, tau, eps, partial);
   else run(s, "density_partial", &density_partial_kernel<false>, grid, block, 0, p, shape, a.s, n, tau, eps, partial);
-  run(s, "density_finish", &density_finish_kernel, dim3(1), block, 0, partial, static_cast<int>(blocks), n, out);
+  run(s, "density_finish", &finish_partials_kernel, dim3(1), block, 0, partial, static_cast<int>(blocks), static_cast<double>(n), out);
 }
 
 void launch_activation_density_grad(const Stream& s, float* out, int64_t n, const Shape& shape, const Operand& a, const float* tau, const float* g, double eps) {

@@ -68,12 +68,16 @@ void launch_layer_norm(const Stream&, float* y, const float* x, const float* w, 
 // hands a block out again only to work queued later on the same stream.
 using Scratch = std::function<void*(size_t bytes)>;
 
-// Fused EIT-P terms (soft-histogram.cuh, correlation.cuh) on dense f32 inputs.
+// Fused EIT-P terms (soft-histogram.cuh, correlation.cuh, coherence.cuh) on dense f32 inputs.
 void launch_soft_histogram(const Stream&, float* counts, const float* u, const SoftHist& p, const Scratch& scratch);
 void launch_soft_histogram_grad(const Stream&, float* du, const float* u, const float* g, const SoftHist& p);
 // r [cols, cols] = the correlation matrix of z [rows, cols]'s columns (exactly symmetric); dz [rows, cols] from gR.
 void launch_correlation(const Stream&, float* r, const float* z, int64_t rows, int64_t cols, float eps, const Scratch& scratch);
 void launch_correlation_grad(const Stream&, float* dz, const float* z, const float* gr, int64_t rows, int64_t cols, float eps, const Scratch& scratch);
+// out[0] = ‖R − I‖_F²/(cols (cols − 1)) for that R (coherence.cuh; R only in scratch, a fixed-order reduction, so
+// bit-identical from run to run); dz [rows, cols] = its gradient times g = *g, read on the device.
+void launch_coherence(const Stream&, float* out, const float* z, int64_t rows, int64_t cols, float eps, const Scratch& scratch);
+void launch_coherence_grad(const Stream&, float* dz, const float* z, const float* g, int64_t rows, int64_t cols, float eps, const Scratch& scratch);
 
 // activationDensity (activation-density.cuh): out[0] = mean(a²/(a² + c)), c = τ² + eps with τ = *tau read on the
 // device; a (f32, n = numel(shape) >= 1) is read through its strides. Per-block partial sums (scratch) are combined

@@ -381,6 +381,37 @@ void op_correlation_grad(const Napi::CallbackInfo& info) {
 }
 
 namespace {
+// (rows, cols) of coherence's z at info[i], info[i + 1]: N >= 2, d >= 2, and N·d an exact int64 (a wrapped product
+// could pass the buffer-range check with a small count).
+std::pair<int64_t, int64_t> coherence_shape(const Napi::CallbackInfo& info, size_t i, const char* op) {
+  const int64_t rows = arg_int(info[i], "rows"), cols = arg_int(info[i + 1], "cols");
+  if (rows < 2 || cols < 2) throw LaunchError(std::string(op) + ": z must be [N, d] with N >= 2 and d >= 2");
+  if (static_cast<double>(rows) * static_cast<double>(cols) > 0x1p53) throw LaunchError(std::string(op) + ": z has more than 2^53 elements");
+  return {rows, cols};
+}
+}  // namespace
+
+// coherence(out, z, zOffset, rows, cols, eps): out [1] = ‖R − I‖_F²/(d(d − 1)) of z [rows, cols]'s correlation matrix.
+void op_coherence(const Napi::CallbackInfo& info) {
+  const auto [rows, cols] = coherence_shape(info, 3, "coherence");
+  const float* z = f32_range(info, 1, rows * cols, "coherence input");
+  auto* out = static_cast<float*>(dense_out(info[0], kF32, 1, "coherence output"));
+  ScratchBlocks scratch;
+  launch_coherence(dev().stream(), out, z, rows, cols, static_cast<float>(arg_number(info[5], "eps")), scratch.fn());
+}
+
+// coherenceGrad(out, z, zOffset, g, gOffset, rows, cols, eps): out [rows, cols] = dz for the scalar cotangent g (one
+// f32 at gOffset, read on the device).
+void op_coherence_grad(const Napi::CallbackInfo& info) {
+  const auto [rows, cols] = coherence_shape(info, 5, "coherenceGrad");
+  const float* z = f32_range(info, 1, rows * cols, "coherenceGrad input");
+  const float* g = f32_range(info, 3, 1, "coherenceGrad cotangent");
+  auto* out = static_cast<float*>(dense_out(info[0], kF32, rows * cols, "coherenceGrad output"));
+  ScratchBlocks scratch;
+  launch_coherence_grad(dev().stream(), out, z, g, rows, cols, static_cast<float>(arg_number(info[7], "eps")), scratch.fn());
+}
+
+namespace {
 // eps of activationDensity / activationDensityGrad: finite and >= 0, as the op checks.
 double density_eps(const Napi::Value& v, const char* op) {
   const double eps = arg_number(v, "eps");

@@ -22,6 +22,8 @@ void op_soft_histogram(const Napi::CallbackInfo& info);
 void op_soft_histogram_grad(const Napi::CallbackInfo& info);
 void op_correlation(const Napi::CallbackInfo& info);
 void op_correlation_grad(const Napi::CallbackInfo& info);
+void op_coherence(const Napi::CallbackInfo& info);
+void op_coherence_grad(const Napi::CallbackInfo& info);
 void op_activation_density(const Napi::CallbackInfo& info);
 void op_activation_density_grad(const Napi::CallbackInfo& info);
 void op_matmul_int8(const Napi::CallbackInfo& info);

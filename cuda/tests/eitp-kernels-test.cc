@@ -123,6 +123,38 @@ Standardized standardize(const float* z, int64_t rows, int64_t cols, double eps)
   return s;
 }
 
+// R = ẐᵀẐ/N in double.
+std::vector<double> gram_ref(const Standardized& st, int64_t rows, int64_t cols) {
+  std::vector<double> r(cols * cols, 0.0);
+  for (int64_t j = 0; j < cols; ++j)
+    for (int64_t k = 0; k < cols; ++k) {
+      double acc = 0;
+      for (int64_t i = 0; i < rows; ++i) acc += st.zh[i * cols + j] * st.zh[i * cols + k];
+      r[j * cols + k] = acc / rows;
+    }
+  return r;
+}
+
+// dz through R for S = (gR + gRᵀ)/N: dẐ = Ẑ·S, then layerNorm's backward per column. `scale` gets max |r dẐ|, the
+// size the gradient's absolute tolerance is measured against.
+std::vector<double> correlation_backward_ref(const Standardized& st, const std::vector<double>& s, int64_t rows, int64_t cols, double& scale) {
+  const auto& zh = st.zh;
+  std::vector<double> dzh(rows * cols, 0.0), ma(cols, 0.0), mab(cols, 0.0), dz(rows * cols);
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j) {
+      double acc = 0;
+      for (int64_t k = 0; k < cols; ++k) acc += zh[i * cols + k] * s[k * cols + j];
+      dzh[i * cols + j] = acc;
+      ma[j] += acc / rows;
+      mab[j] += acc * zh[i * cols + j] / rows;
+    }
+  scale = 0;
+  for (int64_t e = 0; e < rows * cols; ++e) scale = std::max(scale, std::fabs(dzh[e] * st.rstd[e % cols]));
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j) dz[i * cols + j] = st.rstd[j] * (dzh[i * cols + j] - ma[j] - zh[i * cols + j] * mab[j]);
+  return dz;
+}
+
 void test_correlation(int64_t rows, int64_t cols, int64_t offset) {
   auto z = randn(offset + rows * cols, 21);
   // correlated columns: column j also carries a share of column 0
@@ -140,38 +172,71 @@ void test_correlation(int64_t rows, int64_t cols, int64_t offset) {
     launch_correlation_grad(stream(), grad, dz + offset, dgr, rows, cols, eps, scratch.fn());
   }
   const Standardized st = standardize(z.data() + offset, rows, cols, eps);
-  const auto& zh = st.zh;
+  const std::vector<double> want = gram_ref(st, rows, cols);
   int bad = 0, asym = 0;
   for (int64_t j = 0; j < cols; ++j)
     for (int64_t k = 0; k < cols; ++k) {
-      double acc = 0;
-      for (int64_t i = 0; i < rows; ++i) acc += zh[i * cols + j] * zh[i * cols + k];
-      bad += !close(r[j * cols + k], static_cast<float>(acc / rows), 1e-4f, 1e-5f);
+      bad += !close(r[j * cols + k], static_cast<float>(want[j * cols + k]), 1e-4f, 1e-5f);
       asym += std::memcmp(&r[j * cols + k], &r[k * cols + j], sizeof(float)) != 0;
     }
   EXPECT(bad == 0, "correlation %ldx%ld: %d wrong", (long)rows, (long)cols, bad);
   EXPECT(asym == 0, "correlation %ldx%ld: %d entries differ from their mirror image (R must be bitwise symmetric)", (long)rows, (long)cols, asym);
   EXPECT(std::memcmp(r, r2, cols * cols * sizeof(float)) == 0, "correlation %ldx%ld differs between two runs", (long)rows, (long)cols);
-  // dẐ = Ẑ·(gR + gRᵀ)/N, then layerNorm's backward per column.
-  std::vector<double> dzh(rows * cols, 0.0), ma(cols, 0.0), mab(cols, 0.0);
-  for (int64_t i = 0; i < rows; ++i)
-    for (int64_t j = 0; j < cols; ++j) {
-      double acc = 0;
-      for (int64_t k = 0; k < cols; ++k) acc += zh[i * cols + k] * (static_cast<double>(gr[k * cols + j]) + gr[j * cols + k]) / rows;
-      dzh[i * cols + j] = acc;
-      ma[j] += acc / rows;
-      mab[j] += acc * zh[i * cols + j] / rows;
-    }
+  // S = (gR + gRᵀ)/N
+  std::vector<double> sym(cols * cols);
+  for (int64_t j = 0; j < cols; ++j)
+    for (int64_t k = 0; k < cols; ++k) sym[j * cols + k] = (static_cast<double>(gr[j * cols + k]) + gr[k * cols + j]) / rows;
   double scale = 0;
-  for (int64_t e = 0; e < rows * cols; ++e) scale = std::max(scale, std::fabs(dzh[e] * st.rstd[e % cols]));
+  const std::vector<double> dzw = correlation_backward_ref(st, sym, rows, cols, scale);
   bad = 0;
-  for (int64_t i = 0; i < rows; ++i)
-    for (int64_t j = 0; j < cols; ++j) {
-      const double w = st.rstd[j] * (dzh[i * cols + j] - ma[j] - zh[i * cols + j] * mab[j]);
-      bad += !close(grad[i * cols + j], static_cast<float>(w), 1e-3f, static_cast<float>(1e-4 * scale));
-    }
+  for (int64_t e = 0; e < rows * cols; ++e) bad += !close(grad[e], static_cast<float>(dzw[e]), 1e-3f, static_cast<float>(1e-4 * scale));
   EXPECT(bad == 0, "correlationGrad %ldx%ld: %d wrong", (long)rows, (long)cols, bad);
   cudaFree(dz), cudaFree(dgr), cudaFree(r), cudaFree(r2), cudaFree(grad);
+}
+
+// ---- coherence ------------------------------------------------------------------------------------------------------
+// L = Σ (R − I)²/(d(d − 1)) and its gradient for the cotangent g (a device scalar), against the double reference, and
+// the gradient against correlationGrad fed ∂L/∂R = 2g(R − I)/(d(d − 1)) built from the kernel's own R.
+void test_coherence(int64_t rows, int64_t cols, int64_t offset, float g) {
+  auto z = randn(offset + rows * cols, 25);
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 1; j < cols; ++j) z[offset + i * cols + j] += 0.4f * z[offset + i * cols];
+  const float eps = 1e-5f;
+  float *dz = upload(z), *dg = upload(std::vector<float>{0.0f, g}), *loss = device<float>(2), *grad = device<float>(rows * cols);
+  float *r = device<float>(cols * cols), *dgr = device<float>(cols * cols), *grad_corr = device<float>(rows * cols);
+  for (float* out : {loss, loss + 1}) {
+    ScratchHolder scratch;
+    launch_coherence(stream(), out, dz + offset, rows, cols, eps, scratch.fn());
+  }
+  {
+    ScratchHolder scratch;
+    launch_coherence_grad(stream(), grad, dz + offset, dg + 1, rows, cols, eps, scratch.fn());
+    launch_correlation(stream(), r, dz + offset, rows, cols, eps, scratch.fn());
+    const double k = 2.0 * g / (static_cast<double>(cols) * (cols - 1));
+    for (int64_t e = 0; e < cols * cols; ++e) dgr[e] = static_cast<float>((r[e] - (e % (cols + 1) == 0 ? 1.0 : 0.0)) * k);
+    launch_correlation_grad(stream(), grad_corr, dz + offset, dgr, rows, cols, eps, scratch.fn());
+  }
+  const Standardized st = standardize(z.data() + offset, rows, cols, eps);
+  std::vector<double> s = gram_ref(st, rows, cols);
+  double want = 0;
+  for (int64_t e = 0; e < cols * cols; ++e) {
+    const double res = s[e] - (e % (cols + 1) == 0 ? 1.0 : 0.0);
+    want += res * res;
+    s[e] = 4.0 * g * res / (static_cast<double>(rows) * cols * (cols - 1));
+  }
+  want /= static_cast<double>(cols) * (cols - 1);
+  EXPECT(close(loss[0], static_cast<float>(want), 1e-4f, 1e-7f), "coherence %ldx%ld: %.9g, want %.9g", (long)rows, (long)cols, loss[0], want);
+  EXPECT(std::memcmp(&loss[0], &loss[1], sizeof(float)) == 0, "coherence %ldx%ld differs between two runs: %.9g, %.9g", (long)rows, (long)cols, loss[0], loss[1]);
+  double scale = 0;
+  const std::vector<double> dzw = correlation_backward_ref(st, s, rows, cols, scale);
+  int bad = 0, bad_corr = 0;
+  for (int64_t e = 0; e < rows * cols; ++e) {
+    bad += !close(grad[e], static_cast<float>(dzw[e]), 1e-3f, static_cast<float>(1e-4 * scale));
+    bad_corr += !close(grad[e], grad_corr[e], 1e-3f, static_cast<float>(1e-4 * scale));
+  }
+  EXPECT(bad == 0, "coherenceGrad %ldx%ld g=%g: %d wrong", (long)rows, (long)cols, g, bad);
+  EXPECT(bad_corr == 0, "coherenceGrad %ldx%ld g=%g: %d differ from correlationGrad with gR = 2g(R - I)/(d(d - 1))", (long)rows, (long)cols, g, bad_corr);
+  cudaFree(dz), cudaFree(dg), cudaFree(loss), cudaFree(grad), cudaFree(r), cudaFree(dgr), cudaFree(grad_corr);
 }
 
 // ---- matmulInt8 -----------------------------------------------------------------------------------------------------
@@ -455,6 +520,11 @@ void test_eitp_kernels() {
   test_correlation(1000, 70, 1);   // 3 tile pairs (ragged), many row chunks, z not 16-byte aligned
   test_correlation(300, 132, 0);   // float4 loads, 6 tile pairs
   test_correlation(70, 257, 0);    // 15 tile pairs (the last one column wide), two row chunks
+  test_coherence(2, 2, 0, 1.0f);       // each column standardises to ±1: R = ±1 (up to eps)
+  test_coherence(67, 9, 1, -2.5f);     // one tile pair, z not 16-byte aligned, a negative cotangent
+  test_coherence(9, 67, 0, 3.0f);      // N < d: R is rank-deficient, two tile pairs
+  test_coherence(3001, 130, 0, 0.5f);  // many row chunks, 3 tile pairs, 17 partial sums of (R − I)²
+  test_coherence(40, 1100, 0, 1.0f);   // 1.21M elements of R: the capped reduction grid, several rounds a thread
   test_int8_intrinsics();
   test_matmul_int8(37, 130, 67, 0);   // ragged; int8 path packs the weights (K % 16 != 0)
   test_matmul_int8(5, 9, 64, 0);      // weights read in place (K % 16 == 0, aligned); vector f32 loads

@@ -115,6 +115,9 @@ export interface OpAttrs {
   /** R = ẐᵀẐ/N, the correlation matrix of z's columns (exactly symmetric). */
   correlation: { readonly eps: number };
   correlationGrad: { readonly eps: number };
+  /** ‖R − I‖_F²/(d(d − 1)) of z's column correlation matrix R, and its backward in z (engine/ops/coherence.ts). */
+  coherence: { readonly eps: number };
+  coherenceGrad: { readonly eps: number };
   /** J v of a tanh layer h = tanh(x Wᵀ + c): (1 − h²) ⊙ (v Wᵀ), the FTLE's per-layer step. */
   tanhJvp: None;
   /** The fused FTLE step [δ/‖δ‖ | ln‖δ‖] per row (engine/ops/tanh-jvp-step.ts), and its backward [dp, dh]. */

@@ -1,8 +1,8 @@
 /**
  * Fused ops for the EIT-P regularisers (EITP-SPEC "H(θ)" and "Coherence loss"):
  * - softHistogram: u [n] → soft bin counts [K] (the forward of the parameter entropy's histogram);
- * - correlation: Z [N, d] → R = ẐᵀẐ/N, the correlation matrix of Z's columns; the coherence loss
- *   ‖R − I‖_F²/(d(d − 1)) is a few d×d ops on it, and its backward receives R instead of recomputing the Gram.
+ * - correlation: Z [N, d] → R = ẐᵀẐ/N, the correlation matrix of Z's columns (the reported norms of R − I read it;
+ *   the coherence loss itself is the fused op of ./coherence.ts, whose helpers below are shared).
  * - tanhJvp: (1 − h²) ⊙ (v Wᵀ), the Jacobian-vector step of a tanh layer that the FTLE chains through depth/time.
  * The histogram's and the correlation's backward passes are ops as well (softHistogramGrad, correlationGrad), so one backward step is one kernel on
  * every backend. Each has a composite reference of primitive ops; the backward ops are differentiated through
@@ -41,12 +41,12 @@ function assignments(u: Tensor, attrs: HistogramAttrs): { a: Tensor; slope: Tens
 }
 
 /** Column standardisation of Z [N, d]: Ẑ and 1/σ per column (population variance, like the spec). */
-function standardized(z: Tensor, eps: number): { zhat: Tensor; rstd: Tensor } {
+export function standardized(z: Tensor, eps: number): { zhat: Tensor; rstd: Tensor } {
   const rstd = div(1, sqrt(add(variance(z, 0, true, 0), eps)));
   return { zhat: mul(sub(z, mean(z, 0, true)), rstd), rstd };
 }
 
-function gram(zhat: Tensor): Tensor {
+export function gram(zhat: Tensor): Tensor {
   return div(matmul(transpose(zhat), zhat), zhat.shape[0]!);
 }
 
@@ -62,7 +62,7 @@ function histogramInfer(op: FusedName, inputs: readonly Tensor[], attrs: Histogr
   return u;
 }
 
-function coherenceInfer(op: FusedName, inputs: readonly Tensor[]) {
+export function coherenceInfer(op: FusedName | 'coherence' | 'coherenceGrad', inputs: readonly Tensor[]) {
   requireFloat(op, inputs);
   requireSameDtype(op, inputs);
   const z = inputs[0]!;
@@ -78,7 +78,7 @@ const histogramGradComposite = ([u, g]: readonly Tensor[], attrs: HistogramAttrs
 };
 
 /** dẐ = Ẑ·(gR + gRᵀ)/N, then layerNorm's backward per column. */
-const correlationGradComposite = ([z, gR]: readonly Tensor[], { eps }: { eps: number }): Tensor => {
+export const correlationGradComposite = ([z, gR]: readonly Tensor[], { eps }: { eps: number }): Tensor => {
   const n = z!.shape[0]!;
   const { zhat, rstd } = standardized(z!, eps);
   const dzhat = matmul(zhat, div(add(gR!, transpose(gR!)), n));
@@ -181,9 +181,4 @@ export function coherenceOfCorrelation(r: Tensor): Tensor {
     const eyeD = eye(d, d, { dtype: r.dtype, backend: r.backend as BackendName });
     return div(sum(square(sub(r, eyeD))), d * (d - 1));
   });
-}
-
-/** ‖R − I‖_F²/(d(d − 1)) for the column correlation matrix R of z [N, d]; differentiable in z. */
-export function coherence(z: Tensor, opts: { eps?: number } = {}): Tensor {
-  return opScope(() => coherenceOfCorrelation(correlation(z, opts)));
 }

@@ -4,6 +4,7 @@
  */
 import { activationDensityDefs } from './activation-density.js';
 import { binaryDefs } from './binary.js';
+import { coherenceDefs } from './coherence.js';
 import { eitpFusedDefs } from './eitp-fused.js';
 import { indexingDefs } from './indexing.js';
 import { matmulDefs } from './matmul.js';
@@ -34,6 +35,7 @@ export function opTable(): OpTable {
     ...trainFusedDefs,
     ...softmaxGradDefs,
     ...eitpFusedDefs,
+    ...coherenceDefs,
     ...tanhJvpStepDefs,
     ...activationDensityDefs,
     ...quantDefs,

@@ -11,6 +11,13 @@ type Tensor = et.Tensor;
 
 export const DEFAULT_MAX_FEATURES = 256;
 const VARIANCE_EPS = 1e-5;
+/**
+ * Up to this N·d² the loss is the fused op (et.coherence), past it the Gram is kept as R: the fused backward
+ * recomputes the Gram, which costs less than R's d×d ops (a dozen kernels and an identity matrix) at the MLP's
+ * N = 64, d = 256 and the char-GPT's N = 768, d = 32, and more from N ≈ d = 256 on (`npm run bench -- eitp`,
+ * native: the fused op's rows against "via R").
+ */
+export const FUSED_LOSS_MAX_WORK = 2 ** 24;
 
 export interface CoherenceOptions {
   /** Features kept (a fixed seeded subset) when d is larger; default 256. */
@@ -69,12 +76,25 @@ export function coherenceLoss(z: Tensor, opts: CoherenceOptions = {}): Coherence
     const residual = residualMatrix(x);
     return { loss: residual.square().sum().div(d * (d - 1)), residual: () => residual, samples: n, features: d };
   }
-  // One fused kernel gives R; the loss and the reported norms both read it, and its backward receives R too.
-  const r = et.correlation(x, { eps: VARIANCE_EPS });
+  const eyeD = () => et.eye(d, d, { dtype: x.dtype, backend: x.backend as et.BackendName });
+  if (n * d * d > FUSED_LOSS_MAX_WORK) {
+    // Large N: R as a tensor (et.correlation), which its backward receives, and the loss from d×d ops on it: the
+    // fused loss would recompute the Gram (N·d²/2 multiply-adds) in its backward, more than those ops cost.
+    const r = et.correlation(x, { eps: VARIANCE_EPS });
+    let residual: Tensor | null = null;
+    return {
+      loss: et.coherenceOfCorrelation(r),
+      residual: () => (residual ??= et.noGrad(() => r.stopGradient().sub(eyeD()))),
+      samples: n,
+      features: d,
+    };
+  }
+  // One fused op gives the loss (R's −I, square and sum in the Gram's epilogue; its backward Ẑ(R − I) through the
+  // standardisation recomputes the Gram); R itself is a tensor only when a report asks for the norms of R − I.
   let residual: Tensor | null = null;
   return {
-    loss: et.coherenceOfCorrelation(r),
-    residual: () => (residual ??= et.noGrad(() => r.stopGradient().sub(et.eye(d, d, { dtype: r.dtype, backend: r.backend as et.BackendName })))),
+    loss: et.coherence(x, { eps: VARIANCE_EPS }),
+    residual: () => (residual ??= et.noGrad(() => et.tidy(() => et.correlation(x.stopGradient(), { eps: VARIANCE_EPS }).sub(eyeD())))),
     samples: n,
     features: d,
   };

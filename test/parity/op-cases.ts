@@ -123,8 +123,11 @@ export const OP_CASES: OpCase[] = [
   // u·3 spreads values past the histogram's ±4 range; 4099 values span many workgroups / blocks / thread chunks.
   { name: 'softHistogram', covers: ['softHistogram', 'softHistogramGrad'], inputs: [S(257)], fn: (u) => et.softHistogram(et.mul(u!, 3)) },
   { name: 'softHistogram large', covers: ['softHistogram', 'softHistogramGrad'], inputs: [S(4099)], fn: (u) => et.softHistogram(u!, { bins: 33, low: -3, width: 0.2, bandwidth: 0.15 }) },
-  { name: 'coherence', covers: ['correlation', 'correlationGrad'], inputs: [S(67, 9)], fn: (z) => et.coherence(z!) },
-  { name: 'coherence wide', covers: ['correlation', 'correlationGrad'], inputs: [S(257, 33)], fn: (z) => et.coherence(et.add(z!, et.slice(z!, [0, 0], [257, 1]))) },
+  { name: 'coherence', covers: ['coherence', 'coherenceGrad'], inputs: [S(67, 9)], fn: (z) => et.coherence(z!) },
+  { name: 'coherence wide', covers: ['coherence', 'coherenceGrad'], inputs: [S(257, 33)], fn: (z) => et.coherence(et.add(z!, et.slice(z!, [0, 0], [257, 1]))) },
+  // N < d (R has rank < d), a transposed input, and a cotangent that is not 1
+  { name: 'coherence of a view, N < d', covers: ['coherence', 'coherenceGrad'], inputs: [S(33, 9)], fn: (z) => et.mul(et.coherence(et.transpose(z!)), 3) },
+  { name: 'coherence through R', covers: ['correlation', 'correlationGrad'], inputs: [S(67, 9)], fn: (z) => et.coherenceOfCorrelation(et.correlation(z!)) },
   { name: 'correlation (non-symmetric cotangent)', covers: ['correlation', 'correlationGrad'], inputs: [S(7, 5)], fn: (z) => et.correlation(z!) },
   { name: 'correlation wide', covers: ['correlation', 'correlationGrad'], inputs: [S(9, 67)], fn: (z) => et.correlation(z!) },
   // τ from a one-element input (its cotangent goes through the composite); a strided (transposed) a; 4,115 values

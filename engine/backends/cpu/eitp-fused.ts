@@ -1,6 +1,7 @@
 /**
- * Reference kernels of the fused EIT-P ops: the soft histogram (and its backward) and the correlation matrix of the
- * coherence loss (and its backward). They compute in f64 whatever the storage dtype, so they are the accurate side of every parity test.
+ * Reference kernels of the fused EIT-P ops: the soft histogram, the correlation matrix R and the coherence loss
+ * ‖R − I‖_F²/(d(d − 1)), each with its backward. They compute in f64 whatever the storage dtype, so they are the
+ * accurate side of every parity test.
  */
 import type { Kernel, KernelOpName } from '../../backend.js';
 import type { HistogramAttrs } from '../../ops/attrs.js';
@@ -60,6 +61,36 @@ function gram(zhat: Float64Array, n: number, d: number): Float64Array {
   return r;
 }
 
+/**
+ * dz of a loss through R = ẐᵀẐ/N, given S = (gR + gRᵀ)/N (made from Ẑ by `sym`): dẐ = Ẑ·S, then per column
+ * layerNorm's backward r_j (dẐ − mean dẐ − Ẑ·mean(dẐ Ẑ)).
+ */
+function correlationBackward(z: ArrayLike<number>, n: number, d: number, eps: number, sym: (zhat: Float64Array) => Float64Array): Float64Array {
+  const { zhat, rstd } = standardize(z, n, d, eps);
+  const s = sym(zhat);
+  const dzhat = new Float64Array(n * d);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < d; j++) {
+      let acc = 0;
+      for (let k = 0; k < d; k++) acc += zhat[i * d + k]! * s[k * d + j]!;
+      dzhat[i * d + j] = acc;
+    }
+  }
+  const meanG = new Float64Array(d);
+  const meanGZ = new Float64Array(d);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < d; j++) {
+      meanG[j] += dzhat[i * d + j]! / n;
+      meanGZ[j] += (dzhat[i * d + j]! * zhat[i * d + j]!) / n;
+    }
+  }
+  const dz = new Float64Array(n * d);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < d; j++) dz[i * d + j] = rstd[j]! * (dzhat[i * d + j]! - meanG[j]! - zhat[i * d + j]! * meanGZ[j]!);
+  }
+  return dz;
+}
+
 export const eitpFusedKernels = {
   softHistogram: (([u], o, attrs) => {
     const values = dense(u!);
@@ -95,33 +126,33 @@ export const eitpFusedKernels = {
 
   correlationGrad: (([z, g], o, { eps }) => {
     const [n, d] = z!.layout.shape as [number, number];
-    const { zhat, rstd } = standardize(dense(z!), n, d, eps);
     const gr = dense(g!);
-    // S = (gR + gRᵀ)/N; dẐ = Ẑ·S.
+    // S = (gR + gRᵀ)/N
     const sym = new Float64Array(d * d);
     for (let j = 0; j < d; j++) for (let k = 0; k < d; k++) sym[j * d + k] = (gr[j * d + k]! + gr[k * d + j]!) / n;
-    const dzhat = new Float64Array(n * d);
-    for (let i = 0; i < n; i++) {
-      for (let j = 0; j < d; j++) {
-        let acc = 0;
-        for (let k = 0; k < d; k++) acc += zhat[i * d + k]! * sym[k * d + j]!;
-        dzhat[i * d + j] = acc;
-      }
-    }
-    // Per column, layerNorm's backward: r_j (dẐ − mean dẐ − Ẑ·mean(dẐ Ẑ)).
-    const meanG = new Float64Array(d);
-    const meanGZ = new Float64Array(d);
-    for (let i = 0; i < n; i++) {
-      for (let j = 0; j < d; j++) {
-        meanG[j] += dzhat[i * d + j]! / n;
-        meanGZ[j] += (dzhat[i * d + j]! * zhat[i * d + j]!) / n;
-      }
-    }
-    const r = out(o);
-    for (let i = 0; i < n; i++) {
-      for (let j = 0; j < d; j++) r[i * d + j] = rstd[j]! * (dzhat[i * d + j]! - meanG[j]! - zhat[i * d + j]! * meanGZ[j]!);
-    }
+    out(o).set(correlationBackward(dense(z!), n, d, eps, () => sym));
   }) satisfies CpuKernel<'correlationGrad'>,
+
+  coherence: (([z], o, { eps }) => {
+    const [n, d] = z!.layout.shape as [number, number];
+    const r = gram(standardize(dense(z!), n, d, eps).zhat, n, d);
+    let acc = 0;
+    for (let j = 0; j < d; j++) for (let k = 0; k < d; k++) acc += (r[j * d + k]! - (j === k ? 1 : 0)) ** 2;
+    out(o)[0] = acc / (d * (d - 1));
+  }) satisfies CpuKernel<'coherence'>,
+
+  coherenceGrad: (([z, g], o, { eps }) => {
+    const [n, d] = z!.layout.shape as [number, number];
+    // ∂L/∂R = 2g(R − I)/(d(d − 1)) is symmetric, so S = (gR + gRᵀ)/N = 4g(R − I)/(N d(d − 1)).
+    const scale = (4 * dense(g!)[0]!) / (n * d * (d - 1));
+    out(o).set(
+      correlationBackward(dense(z!), n, d, eps, (zhat) => {
+        const r = gram(zhat, n, d);
+        for (let j = 0; j < d; j++) for (let k = 0; k < d; k++) r[j * d + k] = (r[j * d + k]! - (j === k ? 1 : 0)) * scale;
+        return r;
+      }),
+    );
+  }) satisfies CpuKernel<'coherenceGrad'>,
 
   tanhJvp: (([h, v, w], o) => {
     const [b, rows] = h!.layout.shape as [number, number];

@@ -72,6 +72,10 @@ export interface CudaAddon {
   correlation(out: Id, z: Id, zOffset: number, rows: number, cols: number, eps: number): void;
   /** out [rows, cols] = dz for the cotangent gR [cols, cols] of correlation(z). */
   correlationGrad(out: Id, z: Id, zOffset: number, gR: Id, gOffset: number, rows: number, cols: number, eps: number): void;
+  /** out [1] = ‖R − I‖_F²/(cols (cols − 1)) for R = correlation(z); R is never materialised as a tensor. */
+  coherence(out: Id, z: Id, zOffset: number, rows: number, cols: number, eps: number): void;
+  /** out [rows, cols] = dz of coherence(z) for the scalar cotangent g (one f32 at gOffset, read on the device). */
+  coherenceGrad(out: Id, z: Id, zOffset: number, g: Id, gOffset: number, rows: number, cols: number, eps: number): void;
   /** out [1] = mean(a²/(a² + τ² + eps)); a strided over shape, τ the one f32 at tauOffset (read on the device). */
   activationDensity(out: Id, shape: Shape, a: Id, aOffset: number, aStrides: Strides, tau: Id, tauOffset: number, eps: number): void;
   /** out (dense over shape) = g·2ac/(a² + c)²/n, c = τ² + eps; τ and g one f32 each, read on the device. */

@@ -1,8 +1,8 @@
 /**
- * The fused EIT-P terms on the cuda backend (cuda/soft-histogram.cuh, cuda/correlation.cuh, cuda/matmul.cuh): the soft
- * histogram and the correlation matrix of the coherence loss with their backward ops, and the tanh layer's
- * Jacobian-vector step. Inputs are made dense first; the addon allocates the kernels' scratch (partial histograms,
- * column statistics, Gram tiles, Ẑ and (gR + gRᵀ)/N) from its caching allocator.
+ * The fused EIT-P terms on the cuda backend (cuda/soft-histogram.cuh, cuda/correlation.cuh, cuda/coherence.cuh,
+ * cuda/matmul.cuh): the soft histogram, the correlation matrix R and the coherence loss ‖R − I‖_F²/(d(d − 1)) with
+ * their backward ops, and the tanh layer's Jacobian-vector step. Inputs are made dense first; the addon allocates the
+ * kernels' scratch (partial histograms, column statistics, Gram tiles, R, Ẑ and S) from its caching allocator.
  */
 import type { Kernel, KernelOpName } from '../../backend.js';
 import type { CudaContext } from './context.js';
@@ -49,6 +49,26 @@ export function eitpFusedKernels(ctx: CudaContext) {
         gs.release();
       }
     }) as CudaKernel<'correlationGrad'>,
+    coherence: (([z], o, { eps }) => {
+      const [rows, cols] = z!.layout.shape as [number, number];
+      const src = ctx.dense(z!, 'coherence');
+      try {
+        addon.coherence(o.buffer.id, src.id, src.offset, rows, cols, eps);
+      } finally {
+        src.release();
+      }
+    }) as CudaKernel<'coherence'>,
+    // g stays on the device: the kernel reads the one element, so a training step never waits on a readback.
+    coherenceGrad: (([z, g], o, { eps }) => {
+      const [rows, cols] = z!.layout.shape as [number, number];
+      const [zs, gs] = [ctx.dense(z!, 'coherenceGrad'), ctx.dense(g!, 'coherenceGrad')];
+      try {
+        addon.coherenceGrad(o.buffer.id, zs.id, zs.offset, gs.id, gs.offset, rows, cols, eps);
+      } finally {
+        zs.release();
+        gs.release();
+      }
+    }) as CudaKernel<'coherenceGrad'>,
     // (1 − h²) ⊙ (v·wᵀ): the f32 matmul kernel with the multiply fused into its epilogue.
     tanhJvp: (([h, v, w], o) => {
       const [batch, outF] = h!.layout.shape as [number, number];

@@ -89,6 +89,8 @@ const ENCODERS: { [K in KernelOpName]?: (attrs: OpAttrs[K]) => readonly number[]
   softHistogramGrad: histogram,
   correlation: (a) => [a.eps],
   correlationGrad: (a) => [a.eps],
+  coherence: (a) => [a.eps],
+  coherenceGrad: (a) => [a.eps],
   activationDensity: (a) => [a.eps],
   activationDensityGrad: (a) => [a.eps],
   matmulInt8: (a) => [a.activations === 'int8' ? 1 : 0],

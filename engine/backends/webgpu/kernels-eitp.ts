@@ -1,15 +1,15 @@
 /**
- * The fused EIT-P kernels: the soft histogram and the correlation matrix of the coherence loss with their backward
- * ops (kernels/soft-histogram*.wgsl, kernels/correlation-*.wgsl), and the tanh layer's Jacobian-vector step that
- * the FTLE chains (kernels/tanh-jvp.wgsl). Every reduction runs in a fixed order: partial results go to temporary
- * buffers and reduce.wgsl sums them, so results do not depend on scheduling.
+ * The fused EIT-P kernels: the soft histogram, the correlation matrix R and the coherence loss ‖R − I‖_F²/(d(d − 1))
+ * with their backward ops (kernels/soft-histogram*.wgsl, kernels/correlation-*.wgsl, kernels/coherence-*.wgsl), and
+ * the tanh layer's Jacobian-vector step that the FTLE chains (kernels/tanh-jvp.wgsl). Every reduction runs in a fixed
+ * order: partial results go to temporary buffers and reduce.wgsl sums them, so results do not depend on scheduling.
  */
 import type { Kernel, KernelOpName } from '../../backend.js';
 import { ShapeError } from '../../errors.js';
 import type { HistogramAttrs } from '../../ops/attrs.js';
 import type { GpuContext } from './context.js';
 import { withDense } from './kernels-elementwise.js';
-import { pickVariant, runMatmul } from './kernels-matmul.js';
+import { type MatmulVariant, pickVariant, runMatmul } from './kernels-matmul.js';
 import { runReduce } from './kernels-reduce.js';
 import { type GpuArg, numelOf } from './kernel-util.js';
 import { Params } from './layout.js';
@@ -29,6 +29,12 @@ const STATS_CX = 16;
 const STATS_RY = 16;
 const SYRK_WG = 64;
 const SYM_WG = 256;
+/** Invocations of kernels/coherence-loss.wgsl's workgroup (its tree has one slot per invocation). */
+const LOSS_WG = 256;
+/** Elements of R per loss invocation at least: d ≤ 90 (8192 elements) takes one workgroup, which writes L itself. */
+const LOSS_MIN_PER_THREAD = 32;
+/** Loss partials at most: larger R give each workgroup more elements, so the second pass adds ≤ 1024 values. */
+const LOSS_MAX_PARTIALS = 1024;
 
 const argOf = (buffer: GpuBuffer, shape: number[]): GpuArg => ({
   buffer,
@@ -98,12 +104,12 @@ const SPLIT_MIN_ROWS = 256;
 const SPLIT_MAX_FLOATS = 1 << 24;
 
 /** R = ẐᵀẐ/n into o ([d, d]): the upper-triangle SYRK, its split-K slices summed in a fixed order. */
-function syrk(g: GpuContext, zhat: GpuBuffer, o: GpuArg, n: number, d: number): void {
+function syrk(g: GpuContext, zhat: GpuBuffer, o: GpuArg, n: number, d: number, op: string): void {
   const tb = syrkBlock(d);
   const blocks = Math.ceil(d / tb);
   const pairs = (blocks * (blocks + 1)) / 2;
   const groups = Math.ceil(pairs / SYRK_WG);
-  if (groups > MAX_GROUPS) throw new ShapeError(`correlation: d = ${d} features need ${groups} workgroups, more than the ${MAX_GROUPS} a dispatch has`, { op: 'correlation', backend: 'webgpu' });
+  if (groups > MAX_GROUPS) throw new ShapeError(`${op}: d = ${d} features need ${groups} workgroups, more than the ${MAX_GROUPS} a dispatch has`, { op, backend: 'webgpu' });
   const wanted = Math.min(Math.ceil(SPLIT_TARGET_GROUPS / groups), Math.floor(n / SPLIT_MIN_ROWS), Math.floor(SPLIT_MAX_FLOATS / (d * d)), MAX_GROUPS);
   const rows = Math.ceil(n / Math.max(1, wanted));
   const splits = Math.ceil(n / rows);
@@ -122,39 +128,104 @@ function correlation(g: GpuContext, z: GpuArg, o: GpuArg, eps: number): void {
   const [n, d] = z.layout.shape as [number, number];
   const { stats, zhat } = standardize(g, z, n, d, eps, 'correlation');
   try {
-    syrk(g, zhat, o, n, d);
+    syrk(g, zhat, o, n, d, 'correlation');
   } finally {
     g.runtime.free(stats);
     g.runtime.free(zhat);
   }
 }
 
-/** dz from z and gR: dẐ = Ẑ·S with S = (gR + gRᵀ)/n, then layerNorm's backward per column. */
-function correlationGrad(g: GpuContext, z: GpuArg, gr: GpuArg, o: GpuArg, eps: number): void {
-  const [n, d] = z.layout.shape as [number, number];
-  // the matmul kernel launches one workgroup row per TM·WGY rows of Ẑ and does not stride past the grid
+/** The matmul variant of dẐ = Ẑ·S; it launches one workgroup row per TM·WGY rows of Ẑ and does not stride past the grid. */
+function backwardVariant(n: number, d: number, op: string): MatmulVariant {
   const v = pickVariant(n, d);
   if (Math.ceil(n / (v.tm * v.wgy)) > MAX_GROUPS) {
-    throw new ShapeError(`correlationGrad: N = ${n} samples exceed the ${MAX_GROUPS * v.tm * v.wgy} the matmul kernel launches`, { op: 'correlationGrad', backend: 'webgpu' });
+    throw new ShapeError(`${op}: N = ${n} samples exceed the ${MAX_GROUPS * v.tm * v.wgy} the matmul kernel launches`, { op, backend: 'webgpu' });
   }
-  const { stats, zhat } = standardize(g, z, n, d, eps, 'correlationGrad');
-  const sym = g.runtime.allocate(d * d * 4);
+  return v;
+}
+
+/** dz into o from S [d, d] (symmetric): o = Ẑ·S through the matmul kernel, then in place layerNorm's backward per column. */
+function standardizeBackward(g: GpuContext, zhat: GpuBuffer, stats: GpuBuffer, s: GpuBuffer, o: GpuArg, n: number, d: number, eps: number, v: MatmulVariant): void {
   const means = g.runtime.allocate(2 * d * 4);
   try {
-    const symmetrize = g.pipelines.get({ file: 'correlation-symmetrize.wgsl', constants: { WG: SYM_WG } });
-    g.runtime.dispatch(symmetrize, [gr.buffer, sym], new Params().u32(d, 0).f32(1 / n).u32(0).done(), Runtime.grid1d(d * d, SYM_WG));
-    // o = Ẑ·S through the matmul kernel, then in place the per-column standardisation backward
-    runMatmul(g, argOf(zhat, [n, d]), argOf(sym, [d, d]), o, v);
+    runMatmul(g, argOf(zhat, [n, d]), argOf(s, [d, d]), o, v);
     const params = statsParams(n, d, eps);
     const columns = Math.ceil(d / STATS_CX);
     g.runtime.dispatch(g.pipelines.get({ file: 'correlation-backward.wgsl', entry: 'column_means' }), [zhat, o.buffer, means], params, [columns, 1, 1]);
     const rows = Math.min(MAX_GROUPS, Math.ceil(n / STATS_RY));
     g.runtime.dispatch(g.pipelines.get({ file: 'correlation-backward.wgsl', entry: 'finish' }), [zhat, o.buffer, means, stats], params, [columns, rows, 1]);
   } finally {
+    g.runtime.free(means);
+  }
+}
+
+/** dz from z and gR: dẐ = Ẑ·S with S = (gR + gRᵀ)/n, then layerNorm's backward per column. */
+function correlationGrad(g: GpuContext, z: GpuArg, gr: GpuArg, o: GpuArg, eps: number): void {
+  const [n, d] = z.layout.shape as [number, number];
+  const v = backwardVariant(n, d, 'correlationGrad');
+  const { stats, zhat } = standardize(g, z, n, d, eps, 'correlationGrad');
+  const sym = g.runtime.allocate(d * d * 4);
+  try {
+    const symmetrize = g.pipelines.get({ file: 'correlation-symmetrize.wgsl', constants: { WG: SYM_WG } });
+    g.runtime.dispatch(symmetrize, [gr.buffer, sym], new Params().u32(d, 0).f32(1 / n).u32(0).done(), Runtime.grid1d(d * d, SYM_WG));
+    standardizeBackward(g, zhat, stats, sym, o, n, d, eps, v);
+  } finally {
     g.runtime.free(stats);
     g.runtime.free(zhat);
     g.runtime.free(sym);
-    g.runtime.free(means);
+  }
+}
+
+/** L = Σ (R − I)²/(d(d − 1)) into the scalar o: R in a scratch buffer (never a tensor), then coherence-loss.wgsl's partials. */
+function coherence(g: GpuContext, z: GpuArg, o: GpuArg, eps: number): void {
+  const [n, d] = z.layout.shape as [number, number];
+  const { stats, zhat } = standardize(g, z, n, d, eps, 'coherence');
+  const r = g.runtime.allocate(d * d * 4);
+  try {
+    syrk(g, zhat, argOf(r, [d, d]), n, d, 'coherence');
+    coherenceLoss(g, r, o, d);
+  } finally {
+    g.runtime.free(stats);
+    g.runtime.free(zhat);
+    g.runtime.free(r);
+  }
+}
+
+/** Σ (R − I)²/(d(d − 1)) of R [d, d]: one pass when one workgroup covers R, else partials summed by reduce.wgsl. */
+function coherenceLoss(g: GpuContext, r: GpuBuffer, o: GpuArg, d: number): void {
+  const count = d * d;
+  const perGroup = Math.ceil(Math.max(LOSS_WG * LOSS_MIN_PER_THREAD, Math.ceil(count / LOSS_MAX_PARTIALS)) / LOSS_WG) * LOSS_WG;
+  const groups = Math.ceil(count / perGroup);
+  const partial = groups === 1 ? o.buffer : g.runtime.allocate(groups * 4);
+  try {
+    const params = new Params().u32(count, d, perGroup, 0).f32(1 / (d * (d - 1))).u32(0, 0, 0).done();
+    g.runtime.dispatch(g.pipelines.get({ file: 'coherence-loss.wgsl' }), [r, partial], params, [groups, 1, 1]);
+    if (groups > 1) runReduce(g, 'sum', argOf(partial, [groups]), o, [0]);
+  } finally {
+    if (partial !== o.buffer) g.runtime.free(partial);
+  }
+}
+
+/**
+ * dz of L·g: R recomputed in scratch, turned in place into S = 4g(R − I)/(n d(d − 1)) (coherence-residual.wgsl, which
+ * reads g on the device at its offset: g is any one-element view), then correlationGrad's backward passes.
+ */
+function coherenceGrad(g: GpuContext, z: GpuArg, cot: GpuArg, o: GpuArg, eps: number): void {
+  const [n, d] = z.layout.shape as [number, number];
+  const v = backwardVariant(n, d, 'coherenceGrad');
+  const { stats, zhat } = standardize(g, z, n, d, eps, 'coherenceGrad');
+  const s = g.runtime.allocate(d * d * 4);
+  try {
+    syrk(g, zhat, argOf(s, [d, d]), n, d, 'coherenceGrad');
+    const residual = g.pipelines.get({ file: 'coherence-residual.wgsl', constants: { WG: SYM_WG } });
+    // a one-element tensor's element sits at its offset (every stride multiplies index 0)
+    const params = new Params().u32(d, cot.layout.offset).f32(4 / (n * d * (d - 1))).u32(0).done();
+    g.runtime.dispatch(residual, [s, cot.buffer], params, Runtime.grid1d(d * d, SYM_WG));
+    standardizeBackward(g, zhat, stats, s, o, n, d, eps, v);
+  } finally {
+    g.runtime.free(stats);
+    g.runtime.free(zhat);
+    g.runtime.free(s);
   }
 }
 
@@ -182,6 +253,9 @@ export function eitpKernels(g: GpuContext) {
     softHistogramGrad: (([u, cot], o, attrs) => withDense(g, [u!, cot!], ([du, dc]) => softHistogramGrad(g, du!, dc!, o, attrs))) as GpuKernel<'softHistogramGrad'>,
     correlation: (([z], o, { eps }) => withDense(g, [z!], ([dz]) => correlation(g, dz!, o, eps))) as GpuKernel<'correlation'>,
     correlationGrad: (([z, gr], o, { eps }) => withDense(g, [z!, gr!], ([dz, dg]) => correlationGrad(g, dz!, dg!, o, eps))) as GpuKernel<'correlationGrad'>,
+    coherence: (([z], o, { eps }) => withDense(g, [z!], ([dz]) => coherence(g, dz!, o, eps))) as GpuKernel<'coherence'>,
+    // g is read in place at its offset; only z needs the dense layout the column kernels index
+    coherenceGrad: (([z, cot], o, { eps }) => withDense(g, [z!], ([dz]) => coherenceGrad(g, dz!, cot!, o, eps))) as GpuKernel<'coherenceGrad'>,
     tanhJvp: (([h, v, w], o) => withDense(g, [h!, v!, w!], ([dh, dv, dw]) => tanhJvp(g, dh!, dv!, dw!, o))) as GpuKernel<'tanhJvp'>,
   };
 }
