@@ -9,7 +9,7 @@
 //      through its strides); each thread accumulates in double, the block reduces with warp shuffles and shared
 //      memory, and writes one partial sum per block. The grid depends only on n and is capped at
 //      kDensityMaxBlocks, so the order of every sum depends only on n.
-//   2. finish_partials_kernel (common.cuh): one block sums the (at most kDensityMaxBlocks) partials in a fixed
+//   2. finish_partials_kernel (partials.cuh): one block sums the (at most kDensityMaxBlocks) partials in a fixed
 //      order and divides by n in double.
 // Backward: one grid-stride elementwise pass (float4 loads and stores on the dense aligned path).
 //
@@ -20,6 +20,7 @@
 // NaN for ±∞ and for a = 0 with c = 0), the common ones one f32 division.
 #pragma once
 #include "common.cuh"
+#include "partials.cuh"
 
 namespace eitp {
 

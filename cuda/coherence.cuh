@@ -3,7 +3,7 @@
 // R lives only in scratch memory; the launches (addon/launch.cu) are
 //   coherence      column stats, SYRK + store of R (correlation.cuh), then
 //                  coherence_partial_kernel: grid-stride per-block sums of (R − I)² in double (the grid depends only
-//                  on d, capped at kCoherenceMaxBlocks), and finish_partials_kernel (common.cuh): one block adds
+//                  on d, capped at kCoherenceMaxBlocks), and finish_partials_kernel (partials.cuh): one block adds
 //                  the partials in a fixed order and divides by d(d − 1). No float atomics, so L is bit-identical
 //                  from run to run;
 //   coherenceGrad  column stats, SYRK + store of R, coherence_s_kernel turning R into S in place, then
@@ -13,6 +13,7 @@
 // host would stall the training step.
 #pragma once
 #include "common.cuh"
+#include "partials.cuh"
 
 namespace eitp {
 

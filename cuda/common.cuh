@@ -72,17 +72,6 @@ struct AddF {
   template <class T>
   EITP_HD T operator()(T a, T b) const { return a + b; }
 };
-
-// out[0] = (Σ_b partial[b]) / divisor, the last pass of a deterministic sum of per-block partials (one block): thread
-// t adds partials t, t + blockDim.x, … in order, then the block reduces in its fixed tree. No float atomics, so the
-// same bits on every run. (static: common.cuh is included by several translation units of the tests.)
-static __global__ void finish_partials_kernel(const double* __restrict__ partial, int blocks, double divisor, float* __restrict__ out) {
-  __shared__ double scratch[32];
-  double s = 0.0;
-  for (int b = threadIdx.x; b < blocks; b += blockDim.x) s += partial[b];
-  const double total = block_reduce(s, AddF(), 0.0, scratch);
-  if (threadIdx.x == 0) out[0] = static_cast<float>(total / divisor);
-}
 // max that propagates NaN, as the reference (Math.max) does.
 struct MaxNanF {
   EITP_HD float operator()(float a, float b) const { return (is_nan(a) || a > b) ? a : b; }

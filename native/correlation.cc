@@ -1,7 +1,7 @@
 // The coherence loss's kernels, following engine/backends/cpu/eitp-fused.ts: correlation (R = ẐᵀẐ/N of the
 // column-standardised z), correlationGrad (dz from z and the cotangent gR), and the fused loss: coherence
-// (‖R − I‖_F²/(d(d − 1)) in the SYRK's epilogue, R never stored) and coherenceGrad (R recomputed into scratch, then
-// S = 4g(R − I)/(N d(d − 1)) in place of correlationGrad's (gR + gRᵀ)/N). Column statistics are summed in double,
+// (‖R − I‖_F²/(d(d − 1)) in the SYRK's epilogue, R never stored) and coherenceGrad (the Gram recomputed, its epilogue
+// writing S = 4g(R − I)/(N d(d − 1)) in place of correlationGrad's (gR + gRᵀ)/N). Column statistics are summed in double,
 // the column means of the backward in double over f32 sums of a dozen rows; Ẑ is f32 for the products.
 //
 // correlation is a SYRK: R is symmetric, so only the micro-kernel tiles on or above the diagonal are computed (about
@@ -47,7 +47,6 @@ thread_local Scratch tlsPartials;
 thread_local Scratch tlsZhat;
 thread_local Scratch tlsProduct;
 thread_local Scratch tlsPackedS;
-thread_local Scratch tlsResidual;  // R, for the coherence loss's backward
 // Per calling thread, grown and never shrunk (fresh large vectors each call cost page faults): the column sums'
 // partials and S before packing.
 thread_local std::vector<double> tlsSums;
@@ -163,7 +162,9 @@ SyrkPlan planSyrk(const MicroKernel& uk, int64_t n, int64_t d, bool parallel, in
   // Up to 8 chunks of at least 512 rows (adding a partial costs about what 1/N of the product does, so chunks are
   // few), and at most 4M floats (16 MiB) of partial Grams.
   const int64_t byMemory = std::max<int64_t>(1, (int64_t{1} << 22) / (p.tileRows * p.ldc));
-  p.chunks = parallel ? std::min<int64_t>({8, std::max<int64_t>(1, n / 512), byMemory}) : 1;
+  // Split K only from ~4M multiply-adds (a function of N and d, never of `parallel` or the threads: it decides the sums).
+  const bool splitK = static_cast<double>(n) * static_cast<double>(d) * static_cast<double>(d) / 2 >= (1 << 22);
+  p.chunks = splitK ? std::min<int64_t>({8, std::max<int64_t>(1, n / 512), byMemory}) : 1;
   p.chunkRows = (n + p.chunks - 1) / p.chunks;
   p.chunks = (n + p.chunkRows - 1) / p.chunkRows;
   std::vector<int64_t> tiles(static_cast<size_t>(p.mPanels));
@@ -182,7 +183,8 @@ SyrkPlan planSyrk(const MicroKernel& uk, int64_t n, int64_t d, bool parallel, in
 }
 
 // Whether the SYRK (and its column statistics) run over the pool: below ~4M multiply-adds a hand-off costs more than
-// it saves. A function of N and d only: it also decides the SYRK's chunks, so R does not depend on the thread count.
+// it saves (at N = 64, d = 256, 2M of them took 52 µs on one thread and 60–66 µs over two). Only who computes which
+// tiles depends on it, never a sum's order (planSyrk splits K by N and d alone).
 bool syrkParallel(int64_t n, int64_t d) { return static_cast<double>(n) * static_cast<double>(d) * static_cast<double>(d) / 2 >= (1 << 22); }
 
 // R's rows in blocks of 32, the unit of the SYRK's epilogues.
@@ -266,18 +268,32 @@ void upperGram(const float* z, int64_t n, int64_t d, const ColumnStats& s, Threa
   }
 }
 
-// R = G/N into r [d, d]: R_jk = R_kj = G_jk/N for j < k, by 32 x 32 blocks on or above the diagonal (both halves'
-// writes stay in L1), and R_jj in closed form.
+// Writes v(j, gram row j, k) to out[j·d + k] and out[k·d + j] for j < k in the block [j0, j1) x [k0, k1) (at most
+// kEpilogueRows square): the upper half row by row, the lower half through a tile in L1, so its writes run along rows
+// too. Writing a column of the lower half directly, 32 rows d floats apart, put every row in the same few L1 sets at
+// d = 256 (a power-of-two stride) and the writes missed: the mirror took as long as the product.
+template <typename V>
+void mirrorBlock(float* out, int64_t d, const float* gram, int64_t ldc, int64_t j0, int64_t j1, int64_t k0, int64_t k1, V v) {
+  float tile[kEpilogueRows * kEpilogueRows];
+  for (int64_t j = j0; j < j1; j++) {
+    const float* gj = gram + j * ldc;
+    float* row = out + j * d;
+    for (int64_t k = std::max(k0, j + 1); k < k1; k++) tile[(k - k0) * kEpilogueRows + (j - j0)] = row[k] = v(gj, k);
+  }
+  for (int64_t k = std::max(k0, j0 + 1); k < k1; k++) {
+    const float* t = tile + (k - k0) * kEpilogueRows;
+    std::copy(t, t + (std::min(j1, k) - j0), out + k * d + j0);
+  }
+}
+
+// R = G/N into r [d, d]: R_jk = R_kj = G_jk/N for j < k, by 32 x 32 blocks on or above the diagonal, and R_jj in
+// closed form.
 void correlationInto(float* r, const float* z, int64_t n, int64_t d, const ColumnStats& s, ThreadPool& pool, bool parallel) {
   const double invN = 1 / static_cast<double>(n);
   upperGram(z, n, d, s, pool, parallel, [&](int64_t, int64_t j0, int64_t j1, const float* g, int64_t ldc) {
     for (int64_t j = j0; j < j1; j++) r[j * d + j] = static_cast<float>(s.var[j] * s.rstd[j] * s.rstd[j]);
     for (int64_t k0 = j0; k0 < d; k0 += kEpilogueRows) {
-      const int64_t k1 = std::min(d, k0 + kEpilogueRows);
-      for (int64_t j = j0; j < j1; j++) {
-        const float* gj = g + j * ldc;
-        for (int64_t k = std::max(k0, j + 1); k < k1; k++) r[j * d + k] = r[k * d + j] = static_cast<float>(gj[k] * invN);
-      }
+      mirrorBlock(r, d, g, ldc, j0, j1, k0, std::min(d, k0 + kEpilogueRows), [&](const float* gj, int64_t k) { return static_cast<float>(gj[k] * invN); });
     }
   });
 }
@@ -291,9 +307,10 @@ void kCorrelation(const Task& t, ThreadPool& pool) {
   correlationInto(static_cast<float*>(t.output.data), zd.get(), n, d, s, pool, parallel);
 }
 
-// L = ‖R − I‖_F²/(d(d − 1)) in the SYRK's epilogue: each R_jk (j < k) rounded to f32 as correlation stores it, squared
-// and counted twice (R is symmetric), plus (R_jj − 1)² from the closed-form diagonal; summed in double per block of
-// rows, the blocks added in order, so the value does not depend on the thread count. R is never stored.
+// L = ‖R − I‖_F²/(d(d − 1)) in the SYRK's epilogue: each R_jk = G_jk/N (j < k) squared in f32 and summed per row in
+// f32 (a row is at most d terms of one sign), counted twice (R is symmetric), plus (R_jj − 1)² from the closed-form
+// diagonal; the rows summed in double per block of rows, the blocks added in order, so the value does not depend on
+// the thread count. R is never stored.
 void kCoherence(const Task& t, ThreadPool& pool) {
   int64_t n, d;
   checkZ(t.inputs[0], n, d);
@@ -303,16 +320,25 @@ void kCoherence(const Task& t, ThreadPool& pool) {
   const double invN = 1 / static_cast<double>(n);
   std::vector<double> partial(static_cast<size_t>((d + kEpilogueRows - 1) / kEpilogueRows), 0.0);
   upperGram(zd.get(), n, d, s, pool, parallel, [&](int64_t jb, int64_t j0, int64_t j1, const float* g, int64_t ldc) {
+    const float invNf = static_cast<float>(invN);
     double acc = 0;
     for (int64_t j = j0; j < j1; j++) {
-      const double diag = static_cast<float>(s.var[j] * s.rstd[j] * s.rstd[j]) - 1.0;
-      double off = 0;
+      const double diag = s.var[j] * s.rstd[j] * s.rstd[j] - 1;
+      // four accumulators: independent adds the compiler can keep in flight (it may not reorder one float sum)
+      float off[4] = {0, 0, 0, 0};
       const float* gj = g + j * ldc;
-      for (int64_t k = j + 1; k < d; k++) {
-        const double r = static_cast<float>(gj[k] * invN);
-        off += r * r;
+      int64_t k = j + 1;
+      for (; k + 4 <= d; k += 4) {
+        for (int q = 0; q < 4; q++) {
+          const float r = gj[k + q] * invNf;
+          off[q] += r * r;
+        }
       }
-      acc += diag * diag + 2 * off;
+      for (; k < d; k++) {
+        const float r = gj[k] * invNf;
+        off[0] += r * r;
+      }
+      acc += diag * diag + 2 * (static_cast<double>(off[0] + off[1]) + static_cast<double>(off[2] + off[3]));
     }
     partial[jb] = acc;
   });
@@ -321,24 +347,30 @@ void kCoherence(const Task& t, ThreadPool& pool) {
   static_cast<float*>(t.output.data)[0] = static_cast<float>(total / (static_cast<double>(d) * static_cast<double>(d - 1)));
 }
 
+// The calling thread's [d, d] buffer for S before packing (grown, never shrunk).
+float* symRows(int64_t d) {
+  if (tlsSym.size() < static_cast<size_t>(d * d)) tlsSym.resize(static_cast<size_t>(d * d));
+  return tlsSym.data();
+}
+
 // S [d, d] as NR-column panels for the micro-kernel: K (the rows of S) cut into blocks of at most uk.kc rows as the
 // SGEMM cuts it, panel h of the block at row pc at out + pc·ldb + h·kc·NR, zero beyond column d. By 32-row blocks
-// over the pool: fill(j0, j1, rows) writes rows [j0, j1) of S into rows (row stride d), which are then packed.
+// over the pool: fill(j0, j1, rows) writes rows [j0, j1) of S into rows (symRows, row stride d; a no-op where S is
+// there already), which are then packed.
 template <typename Fill>
 void packS(int64_t d, int nr, int64_t kcMax, float* out, ThreadPool& pool, bool parallel, Fill fill) {
-  std::vector<float>& sym = tlsSym;
-  if (sym.size() < static_cast<size_t>(d * d)) sym.resize(static_cast<size_t>(d * d));
+  float* const sym = symRows(d);
   constexpr int64_t B = 32;
   const int64_t panels = (d + nr - 1) / nr, ldb = panels * nr;
   auto rowBlock = [&](int64_t jb, int) {
     const int64_t j0 = jb * B, j1 = std::min(d, j0 + B);
-    fill(j0, j1, sym.data());
+    fill(j0, j1, sym);
     for (int64_t j = j0; j < j1; j++) {
       const int64_t pc = j / kcMax * kcMax, kc = std::min(kcMax, d - pc);
       for (int64_t h = 0; h < panels; h++) {
         const int64_t cols = std::min<int64_t>(nr, d - h * nr);
         float* dst = out + pc * ldb + h * kc * nr + (j - pc) * nr;
-        std::copy_n(sym.data() + j * d + h * nr, cols, dst);
+        std::copy_n(sym + j * d + h * nr, cols, dst);
         std::fill(dst + cols, dst + nr, 0.0f);
       }
     }
@@ -402,8 +434,8 @@ GradPlan planGrad(int64_t d) {
   return p;
 }
 
-// Whether the backward runs over the pool (a function of N and d only: it also decides the row blocks).
-bool gradParallel(int64_t n, int64_t d) { return static_cast<double>(n) * static_cast<double>(d) * static_cast<double>(d) >= (1 << 22); }
+// Whether the backward runs over the pool (only who runs which row blocks depends on it).
+bool gradParallel(int64_t n, int64_t d) { return static_cast<double>(n) * static_cast<double>(d) * static_cast<double>(d) >= (1 << 21); }
 
 void backwardFromS(float* dz, const float* z, int64_t n, int64_t d, const ColumnStats& s, const GradPlan& gp, const float* sp,
                    ThreadPool& pool, bool parallel);
@@ -437,19 +469,23 @@ void kCoherenceGrad(const Task& t, ThreadPool& pool) {
   const bool parallel = gradParallel(n, d);
   Dense<float> zd(t.inputs[0], pool);
   const ColumnStats s = columnStats(zd.get(), n, d, epsAttr(t), pool, parallel);
-  std::unique_ptr<float[]> rOwned;
-  float* r = scratch(tlsResidual, static_cast<size_t>(d * d), rOwned);
-  correlationInto(r, zd.get(), n, d, s, pool, syrkParallel(n, d));
   const double g = *ga.ptr<const float>();
   const double scale = 4 * g / (static_cast<double>(n) * static_cast<double>(d) * static_cast<double>(d - 1));
+  // S straight from the Gram's epilogue, both halves, in f32: S_jk = G_jk·c with c = scale/N rounded once (S feeds an
+  // f32 product; a double multiply and two conversions per element made this pass cost as much as the product), and
+  // S_jj = (R_jj − 1)·scale from the closed-form diagonal in double.
+  float* sym = symRows(d);
+  const float c = static_cast<float>(scale / static_cast<double>(n));
+  upperGram(zd.get(), n, d, s, pool, syrkParallel(n, d), [&](int64_t, int64_t j0, int64_t j1, const float* gram, int64_t ldc) {
+    for (int64_t j = j0; j < j1; j++) sym[j * d + j] = static_cast<float>((s.var[j] * s.rstd[j] * s.rstd[j] - 1) * scale);
+    for (int64_t k0 = j0; k0 < d; k0 += kEpilogueRows) {
+      mirrorBlock(sym, d, gram, ldc, j0, j1, k0, std::min(d, k0 + kEpilogueRows), [&](const float* gj, int64_t k) { return gj[k] * c; });
+    }
+  });
   const GradPlan gp = planGrad(d);
   std::unique_ptr<float[]> sOwned;
   float* sp = scratch(tlsPackedS, static_cast<size_t>(d * gp.ldb), sOwned);
-  packS(d, gp.NR, gp.kcMax, sp, pool, parallel, [&](int64_t j0, int64_t j1, float* sym) {
-    for (int64_t j = j0; j < j1; j++) {
-      for (int64_t k = 0; k < d; k++) sym[j * d + k] = static_cast<float>((static_cast<double>(r[j * d + k]) - (j == k ? 1.0 : 0.0)) * scale);
-    }
-  });
+  packS(d, gp.NR, gp.kcMax, sp, pool, parallel, [](int64_t, int64_t, float*) {});
   backwardFromS(static_cast<float*>(t.output.data), zd.get(), n, d, s, gp, sp, pool, parallel);
 }
 
@@ -461,9 +497,10 @@ void backwardFromS(float* dz, const float* z, int64_t n, int64_t d, const Column
   const bool inPlace = gp.inPlace;
   const int MR = gp.MR, NR = gp.NR;
   const int64_t kcMax = gp.kcMax, nPanels = gp.nPanels, ldb = gp.ldb;
-  // Row blocks of whole row panels, at least 128 rows and about 128K elements: the backward's sums are added per block
-  // (a function of N, d and the tile only), and dz is finished block by block.
-  const int64_t rows = (std::max<int64_t>(128, (131072 + d - 1) / d) + MR - 1) / MR * MR;
+  // Row blocks of whole row panels, about 128K elements (at least 128 rows), and at least 8 blocks where N allows (so a
+  // small N such as a batch of 64 still spreads over the threads): the backward's sums are added per block (a function
+  // of N, d and the tile only, never of the threads), and dz is finished block by block.
+  const int64_t rows = (std::min(std::max<int64_t>(128, (131072 + d - 1) / d), (n + 7) / 8) + MR - 1) / MR * MR;
   const int64_t blocks = (n + rows - 1) / rows;
   auto forBlocks = [&](const std::function<void(int64_t, int)>& fn) {
     if (parallel) {
