@@ -76,14 +76,11 @@ struct Context {
 // would otherwise queue step after step, each holding its temporaries until the stream reaches their frees: at
 // width 512 that took a process to 23 GB and the OOM killer. Past the limit, allocate waits for the stream. Freed
 // blocks go to the stream-ordered cache first, where the next allocations reuse them at once, so only what the
-// cache has no room for (EITP_NATIVE_CACHE_MB) counts here.
+// cache has no room for (EITP_NATIVE_CACHE_MB) counts here. A value that is not an integer >= 1 is an error at the
+// first allocation.
 size_t maxPendingBytes() {
-  static const size_t limit = [] {
-    const char* v = std::getenv("EITP_NATIVE_MAX_PENDING_MB");
-    const long mb = v ? std::strtol(v, nullptr, 10) : 512;
-    return static_cast<size_t>(mb < 1 ? 1 : mb) << 20;
-  }();
-  return limit;
+  static const EnvInteger mb = parseEnvInteger("EITP_NATIVE_MAX_PENDING_MB", 512, 1);
+  return static_cast<size_t>(validEnvInteger(mb, "EITP_NATIVE_MAX_PENDING_MB", 1)) << 20;
 }
 
 // How many tasks the queue may hold (EITP_NATIVE_MAX_QUEUED, default 65536: some 60 EIT-P steps of the main job's
@@ -93,15 +90,8 @@ size_t maxPendingBytes() {
 // A value that is not an integer >= 2 is an error at the first queued task (a silent fallback would either
 // throttle every call or none).
 uint64_t maxQueuedTasks() {
-  static const long limit = [] {
-    const char* v = std::getenv("EITP_NATIVE_MAX_QUEUED");
-    if (!v) return 65536L;
-    char* end = nullptr;
-    const long n = std::strtol(v, &end, 10);
-    return end != v && *end == '\0' && n >= 2 ? n : -1L;
-  }();
-  if (limit < 0) throw KernelError(std::string("EITP_NATIVE_MAX_QUEUED must be an integer >= 2, got '") + std::getenv("EITP_NATIVE_MAX_QUEUED") + "'");
-  return static_cast<uint64_t>(limit);
+  static const EnvInteger n = parseEnvInteger("EITP_NATIVE_MAX_QUEUED", 65536, 2);
+  return static_cast<uint64_t>(validEnvInteger(n, "EITP_NATIVE_MAX_QUEUED", 2));
 }
 
 Context& ctx(const Napi::Env& env) {

@@ -2,18 +2,18 @@
 
 #include <cstdlib>
 
+#include "common.h"
+
 namespace eitp {
 
 namespace {
 
-// Cached bytes are capped (EITP_NATIVE_CACHE_MB, default 1024) so that a change of shapes cannot hoard memory.
+// Cached bytes are capped (EITP_NATIVE_CACHE_MB, default 1024; 0 turns the cache off) so that a change of shapes
+// cannot hoard memory. A value that is not an integer >= 0 is an error at the first allocation (take is called
+// before any block exists, so put never meets it).
 size_t cacheLimit() {
-  static const size_t limit = [] {
-    const char* v = std::getenv("EITP_NATIVE_CACHE_MB");
-    const long mb = v ? std::atol(v) : 1024;
-    return static_cast<size_t>(mb < 0 ? 0 : mb) << 20;
-  }();
-  return limit;
+  static const EnvInteger mb = parseEnvInteger("EITP_NATIVE_CACHE_MB", 1024, 0);
+  return static_cast<size_t>(validEnvInteger(mb, "EITP_NATIVE_CACHE_MB", 0)) << 20;
 }
 
 // Size classes: 64-byte multiples below 64 KiB, 4 KiB multiples above (exact-size reuse is what loops need).
@@ -30,6 +30,7 @@ void* allocateHost(size_t bytes) { return std::aligned_alloc(64, roundSize(bytes
 void freeHost(void* p) { std::free(p); }
 
 HostCache::Taken HostCache::take(size_t bytes) {
+  cacheLimit();  // a bad EITP_NATIVE_CACHE_MB fails the allocation here
   const size_t size = roundSize(bytes);
   auto it = free_.find(size);
   if (it == free_.end() || it->second.empty()) return {};

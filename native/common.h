@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -74,6 +75,29 @@ struct KernelError : std::runtime_error {
   bool argument;
   KernelError(const std::string& msg, bool isArgument = false) : std::runtime_error(msg), argument(isArgument) {}
 };
+
+// An integer setting from the environment, read once: `valid` is false for a value that is not an integer >= min.
+// Unset or empty means the default.
+struct EnvInteger {
+  long value;
+  const char* raw;
+  bool valid;
+};
+
+inline EnvInteger parseEnvInteger(const char* name, long fallback, long min) {
+  const char* v = std::getenv(name);
+  if (!v || *v == '\0') return {fallback, nullptr, true};
+  char* end = nullptr;
+  const long n = std::strtol(v, &end, 10);
+  return {n, v, end != v && *end == '\0' && n >= min};
+}
+
+// The setting's value, or a KernelError naming the variable: a silent fallback for a typo would throttle every call
+// or none, and nobody would know why.
+inline long validEnvInteger(const EnvInteger& e, const char* name, long min) {
+  if (!e.valid) throw KernelError(std::string(name) + " must be an integer >= " + std::to_string(min) + ", got '" + e.raw + "'");
+  return e.value;
+}
 
 class ThreadPool;
 using KernelFn = void (*)(const Task&, ThreadPool&);

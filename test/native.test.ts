@@ -183,6 +183,33 @@ describe.skipIf(!hasNative)('native backend', () => {
     }
   });
 
+  it('EITP_NATIVE_MAX_PENDING_MB and EITP_NATIVE_CACHE_MB that are not integers in range are a JS error naming them at the first allocation', () => {
+    const script = `
+      const a = require(${JSON.stringify(`${process.cwd()}/${ADDON_FILE}`)});
+      try { a.free(a.alloc(16)); console.log('no error'); } catch (e) { console.log(e.message); }
+      console.log('still running');`;
+    const run = (env: Record<string, string>) =>
+      execFileSync(process.execPath, ['-e', script], { env: { ...process.env, ...env }, encoding: 'utf8' }).trim().split('\n');
+    for (const value of ['abc', '0', '64MB']) {
+      expect(run({ EITP_NATIVE_MAX_PENDING_MB: value })).toEqual([`allocate: EITP_NATIVE_MAX_PENDING_MB must be an integer >= 1, got '${value}'`, 'still running']);
+    }
+    for (const value of ['-1', '1.5', 'lots']) {
+      expect(run({ EITP_NATIVE_CACHE_MB: value })).toEqual([`allocate: EITP_NATIVE_CACHE_MB must be an integer >= 0, got '${value}'`, 'still running']);
+    }
+    // valid values (0 turns the cache off) allocate and free as usual; empty means the default
+    expect(run({ EITP_NATIVE_MAX_PENDING_MB: '1', EITP_NATIVE_CACHE_MB: '0' })).toEqual(['no error', 'still running']);
+    expect(run({ EITP_NATIVE_MAX_PENDING_MB: '', EITP_NATIVE_CACHE_MB: '' })).toEqual(['no error', 'still running']);
+    // through the engine: a typed BackendError naming the variable
+    const engine = `
+      import * as et from ${JSON.stringify(`${process.cwd()}/engine/index.ts`)};
+      try { et.zeros([4], { backend: 'native' }); console.log('no error'); } catch (e) { console.log(e instanceof et.BackendError, e.message); }`;
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', engine], {
+      env: { ...process.env, EITP_NATIVE_CACHE_MB: 'lots' },
+      encoding: 'utf8',
+    }).trim();
+    expect(out).toMatch(/^true .*EITP_NATIVE_CACHE_MB must be an integer >= 0, got 'lots'/);
+  });
+
   it('a freed buffer backs the next allocation before the stream has finished with it, in stream order', () => {
     // A stalled stream with work queued on a buffer that JS then frees: its memory is cached at once, the next
     // allocation of its size takes it, and JS writes 2s into the new buffer. That write must land after the queued
