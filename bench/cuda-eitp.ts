@@ -7,8 +7,9 @@
  *
  * - softHistogram, n = 1M values, the EIT-P defaults (K = 64): fused (per-warp shared-memory histograms + a
  *   deterministic reduction) vs the composite, which materialises the [n, K] soft assignments;
- * - coherence, z [N = 16384, d = 256]: fused (correlation: column statistics + upper-triangle split-K Gram tiles, then
- *   the d×d −I/square/sum ops) vs the composite (mean/var, standardise, matmul, square, sum);
+ * - coherence, z [N = 16384, d = 256]: the fused loss op (column statistics + upper-triangle split-K Gram tiles into
+ *   scratch, then one fixed-order reduction of (R − I)²; its backward recomputes the Gram) vs the composite
+ *   (mean/var, standardise, matmul, square, sum);
  * - activationDensity, n = 4k, 256k and 4M activations (the thermodynamic term's tap sizes), τ held fixed as in the
  *   model (a stop-gradient): fused (one reduction pass with per-block partials, one elementwise backward pass) vs
  *   the composite (square, add, divide, mean forward; about ten full-size passes backward);
