@@ -13,7 +13,8 @@
  * bytes of freed buffers the cache had no room for and whose release waits in the queue, the JS thread may run ahead
  * before an allocation waits for the stream; default 512), EITP_NATIVE_MAX_QUEUED (tasks the queue may hold before a
  * new one waits for the stream to run half of them; default 65536) — these three must be integers (>= 0, >= 1, >= 2),
- * else the first allocation (or queued task) is a BackendError naming the variable —, EITP_GEMM_KC/MC/NC (GEMM blocking), EITP_GEMM_SPLIT_MFLOP (products up to this many million multiply-adds run as
+ * else the first allocation (or queued task) is a BackendError naming the variable (Tensor.allocate wraps the
+ * addon's message) —, EITP_GEMM_KC/MC/NC (GEMM blocking), EITP_GEMM_SPLIT_MFLOP (products up to this many million multiply-adds run as
  * independent per-thread blocks, default 32), EITP_GEMM_SMALL_M (rows up to which products skip packing, 0 = off), EITP_GEMM_BATCHED=0 (batches of
  * small products through the packed GEMM one by one), EITP_NATIVE_ADDON (addon path).
  */
@@ -108,11 +109,7 @@ export function createNativeBackend(addon: NativeAddon): Backend<NativeBuffer> {
     kernels: makeKernels(addon),
     allocate(numel: number, dtype: DType): NativeBuffer {
       const bytes = numel * itemSize(dtype);
-      try {
-        return { bytes, handle: addon.alloc(bytes) };
-      } catch (e) {
-        throw toEngineError(e, 'allocate');
-      }
+      return { bytes, handle: addon.alloc(bytes) };
     },
     free(buffer: NativeBuffer) {
       addon.free(buffer.handle);
