@@ -10,6 +10,9 @@ import type * as et from '../engine/index.js';
 
 const numel = (a: KernelArg) => a.layout.shape.reduce((p, d) => p * d, 1);
 const last = (a: KernelArg) => a.layout.shape[a.layout.shape.length - 1] ?? 1;
+const rows = (a: KernelArg) => a.layout.shape[0] ?? 1;
+/** z [N, d] with N ≤ d/2: native/correlation.cc's rowGramPath. */
+const rowGram = (z: KernelArg) => 2 * rows(z) <= last(z);
 
 /** Multiply-adds of one call, by op; ops not listed do no product. */
 const WORK: Record<string, (inputs: readonly KernelArg[], output: KernelArg) => number> = {
@@ -23,9 +26,10 @@ const WORK: Record<string, (inputs: readonly KernelArg[], output: KernelArg) => 
   // Z [N, d]: the Gram's upper half forward, Ẑ·S backward
   correlation: (i) => (numel(i[0]!) * last(i[0]!)) / 2,
   correlationGrad: (i) => numel(i[0]!) * last(i[0]!),
-  // the coherence loss: the Gram's upper half; backward, the Gram again and Ẑ·S
-  coherence: (i) => (numel(i[0]!) * last(i[0]!)) / 2,
-  coherenceGrad: (i) => (numel(i[0]!) * last(i[0]!) * 3) / 2,
+  // the coherence loss: the Gram's upper half; backward, the Gram again and Ẑ·S. For N ≤ d/2 the native kernels take
+  // the rows' Gram K = ẐẐᵀ instead: K forward, K and K·Ẑ backward.
+  coherence: (i) => (rowGram(i[0]!) ? numel(i[0]!) * rows(i[0]!) : (numel(i[0]!) * last(i[0]!)) / 2),
+  coherenceGrad: (i) => (rowGram(i[0]!) ? 2 * numel(i[0]!) * rows(i[0]!) : (numel(i[0]!) * last(i[0]!) * 3) / 2),
 };
 
 /** Runs fn with the backend's product kernels counted; returns fn's result and the multiply-adds they did. */

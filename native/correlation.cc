@@ -1,7 +1,8 @@
 // The coherence loss's kernels, following engine/backends/cpu/eitp-fused.ts: correlation (R = ẐᵀẐ/N of the
 // column-standardised z), correlationGrad (dz from z and the cotangent gR), and the fused loss: coherence
 // (‖R − I‖_F²/(d(d − 1)) in the SYRK's epilogue, R never stored) and coherenceGrad (the Gram recomputed, its epilogue
-// writing S = 4g(R − I)/(N d(d − 1)) in place of correlationGrad's (gR + gRᵀ)/N). Column statistics are summed in double,
+// writing S = 4g(R − I)/(N d(d − 1)) in place of correlationGrad's (gR + gRᵀ)/N); for N ≤ d/2 both take the rows'
+// Gram ẐẐᵀ [N, N] instead (rowGramPath). Column statistics are summed in double,
 // the column means of the backward in double over f32 sums of a dozen rows; Ẑ is f32 for the products.
 //
 // correlation is a SYRK: R is symmetric, so only the micro-kernel tiles on or above the diagonal are computed (about
@@ -47,6 +48,8 @@ thread_local Scratch tlsPartials;
 thread_local Scratch tlsZhat;
 thread_local Scratch tlsProduct;
 thread_local Scratch tlsPackedS;
+thread_local Scratch tlsZhatAll;  // Ẑ whole and the rows' Gram, for N ≤ d/2 (rowGramPath)
+thread_local Scratch tlsRowGram;
 // Per calling thread, grown and never shrunk (fresh large vectors each call cost page faults): the column sums'
 // partials and S before packing.
 thread_local std::vector<double> tlsSums;
@@ -307,6 +310,32 @@ void kCorrelation(const Task& t, ThreadPool& pool) {
   correlationInto(static_cast<float*>(t.output.data), zd.get(), n, d, s, pool, parallel);
 }
 
+// N ≤ d/2 (a batch of 64 rows of 256 features): the coherence loss and its backward go through the rows' Gram
+// K = ẐẐᵀ [N, N] instead of the columns' [d, d]. ‖R − I‖² = ‖K‖²/N² − 2 tr(K)/N + d, and Ẑ(R − I) = (K/N − I)·Ẑ:
+// N²d multiply-adds forward and 2N²d backward instead of d²N/2 and 3d²N/2, and no d×d matrix at all. R has rank ≤ N ≤ d/2 there, so ‖R − I‖² ≥ d − N
+// ≥ ‖R‖²/6 or so: the sum does not cancel, and Ẑ(R − I) (R's nonzero eigenvalues average d/N ≥ 2) neither.
+bool rowGramPath(int64_t n, int64_t d) { return 2 * n <= d; }
+
+// Ẑ [n, d] (row stride d) into out, by blocks of 64 rows.
+void standardizeAll(const float* z, int64_t n, int64_t d, const ColumnStats& s, float* out, ThreadPool& pool, bool parallel) {
+  const CorrelationVec& vec = correlationVec();
+  const int64_t blocks = (n + 63) / 64;
+  auto block = [&](int64_t b, int) {
+    const int64_t i0 = b * 64, rows = std::min<int64_t>(64, n - i0);
+    vec.standardize(z + i0 * d, d, rows, 0, d, s.hi.data(), s.lo.data(), s.scale.data(), out + i0 * d, d);
+  };
+  if (parallel) {
+    pool.parallelFor(blocks, block);
+  } else {
+    for (int64_t b = 0; b < blocks; b++) block(b, 0);
+  }
+}
+
+// K = ẐẐᵀ [n, n] into k, from Ẑ standardised into zh.
+void rowGram(const float* zh, int64_t n, int64_t d, float* k, ThreadPool& pool, bool parallel) {
+  sgemm(n, n, d, zh, d, 1, zh, 1, d, k, n, pool, parallel);
+}
+
 // L = ‖R − I‖_F²/(d(d − 1)) in the SYRK's epilogue: each R_jk = G_jk/N (j < k) squared in f32 and summed per row in
 // f32 (a row is at most d terms of one sign), counted twice (R is symmetric), plus (R_jj − 1)² from the closed-form
 // diagonal; the rows summed in double per block of rows, the blocks added in order, so the value does not depend on
@@ -317,6 +346,22 @@ void kCoherence(const Task& t, ThreadPool& pool) {
   const bool parallel = syrkParallel(n, d);
   Dense<float> zd(t.inputs[0], pool);
   const ColumnStats s = columnStats(zd.get(), n, d, epsAttr(t), pool, parallel);
+  const double dd = static_cast<double>(d) * static_cast<double>(d - 1);
+  if (rowGramPath(n, d)) {
+    std::unique_ptr<float[]> zhOwned, kOwned;
+    float* zh = scratch(tlsZhatAll, static_cast<size_t>(n * d), zhOwned);
+    float* k = scratch(tlsRowGram, static_cast<size_t>(n * n), kOwned);
+    standardizeAll(zd.get(), n, d, s, zh, pool, parallel);
+    rowGram(zh, n, d, k, pool, parallel);
+    double squares = 0, trace = 0;
+    for (int64_t i = 0; i < n; i++) {
+      trace += k[i * n + i];
+      for (int64_t j = 0; j < n; j++) squares += static_cast<double>(k[i * n + j]) * k[i * n + j];
+    }
+    const double nn = static_cast<double>(n);
+    static_cast<float*>(t.output.data)[0] = static_cast<float>((squares / (nn * nn) - 2 * trace / nn + static_cast<double>(d)) / dd);
+    return;
+  }
   const double invN = 1 / static_cast<double>(n);
   std::vector<double> partial(static_cast<size_t>((d + kEpilogueRows - 1) / kEpilogueRows), 0.0);
   upperGram(zd.get(), n, d, s, pool, parallel, [&](int64_t jb, int64_t j0, int64_t j1, const float* g, int64_t ldc) {
@@ -344,7 +389,7 @@ void kCoherence(const Task& t, ThreadPool& pool) {
   });
   double total = 0;
   for (double v : partial) total += v;
-  static_cast<float*>(t.output.data)[0] = static_cast<float>(total / (static_cast<double>(d) * static_cast<double>(d - 1)));
+  static_cast<float*>(t.output.data)[0] = static_cast<float>(total / dd);
 }
 
 // The calling thread's [d, d] buffer for S before packing (grown, never shrunk).
@@ -461,6 +506,56 @@ void kCorrelationGrad(const Task& t, ThreadPool& pool) {
 // The coherence loss's backward: R from the SYRK (as correlation computes it) into scratch, then
 // S = 4g(R − I)/(N d(d − 1)) (∂L/∂R = 2g(R − I)/(d(d − 1)) is symmetric, so (gR + gRᵀ)/N doubles it), in double and
 // rounded once, then correlation's backward. g is read here, on the stream: the host never waits for it.
+// The backward's column means mean_i dẐ_ij and mean_i dẐ_ij·Ẑ_ij from per-block sums (2d doubles per block, added in
+// block order), rounded to f32 for the epilogue.
+struct GradMeans {
+  std::vector<float> g, gz;
+};
+
+GradMeans gradMeans(const std::vector<double>& partial, int64_t blocks, int64_t n, int64_t d) {
+  std::vector<double> sums(static_cast<size_t>(2 * d), 0.0);
+  for (int64_t b = 0; b < blocks; b++) {
+    for (int64_t j = 0; j < 2 * d; j++) sums[j] += partial[b * 2 * d + j];
+  }
+  GradMeans m{std::vector<float>(static_cast<size_t>(d)), std::vector<float>(static_cast<size_t>(d))};
+  for (int64_t j = 0; j < d; j++) {
+    m.g[j] = static_cast<float>(sums[j] / static_cast<double>(n));
+    m.gz[j] = static_cast<float>(sums[d + j] / static_cast<double>(n));
+  }
+  return m;
+}
+
+// dz for N ≤ d/2 (rowGramPath): dẐ = scale·Ẑ(R − I) = (scale/N·K − scale·I)·Ẑ as one product with the [N, N] matrix,
+// then layerNorm's backward per column over row blocks of 64 (sums per block in double, added in order: a function
+// of N and d only).
+void coherenceGradRows(float* dz, const float* z, int64_t n, int64_t d, const ColumnStats& s, double scale, ThreadPool& pool,
+                       bool parallel) {
+  const CorrelationVec& vec = correlationVec();
+  std::unique_ptr<float[]> zhOwned, kOwned, pOwned;
+  float* zh = scratch(tlsZhatAll, static_cast<size_t>(n * d), zhOwned);
+  float* k = scratch(tlsRowGram, static_cast<size_t>(n * n), kOwned);
+  standardizeAll(z, n, d, s, zh, pool, parallel);
+  rowGram(zh, n, d, k, pool, parallel);
+  const double perN = scale / static_cast<double>(n);
+  for (int64_t i = 0; i < n; i++) {
+    for (int64_t j = 0; j < n; j++) k[i * n + j] = static_cast<float>(k[i * n + j] * perN - (i == j ? scale : 0.0));
+  }
+  // dẐ into dz itself unless dz shares memory with z (never for a fresh output; see backwardFromS)
+  const bool overlap = dz < z + n * d && z < dz + n * d;
+  float* p = overlap ? scratch(tlsProduct, static_cast<size_t>(n * d), pOwned) : dz;
+  sgemm(n, d, n, k, n, 1, zh, d, 1, p, d, pool, parallel);
+  const int64_t blocks = (n + 63) / 64;
+  std::vector<double> partial(static_cast<size_t>(blocks * 2 * d), 0.0);
+  for (int64_t b = 0; b < blocks; b++) {
+    const int64_t i0 = b * 64, rows = std::min<int64_t>(64, n - i0);
+    // gradSums adds f32 sums of a dozen rows at a time to the double accumulators
+    for (int64_t r0 = i0; r0 < i0 + rows; r0 += 12) vec.gradSums(p + r0 * d, zh + r0 * d, std::min<int64_t>(12, i0 + rows - r0), d, partial.data() + b * 2 * d);
+  }
+  const GradMeans means = gradMeans(partial, blocks, n, d);
+  vec.gradOut(p, z, n, d, s.hi.data(), s.lo.data(), s.scale.data(), means.g.data(), means.gz.data());
+  if (overlap) std::copy_n(p, n * d, dz);
+}
+
 void kCoherenceGrad(const Task& t, ThreadPool& pool) {
   int64_t n, d;
   checkZ(t.inputs[0], n, d);
@@ -471,6 +566,7 @@ void kCoherenceGrad(const Task& t, ThreadPool& pool) {
   const ColumnStats s = columnStats(zd.get(), n, d, epsAttr(t), pool, parallel);
   const double g = *ga.ptr<const float>();
   const double scale = 4 * g / (static_cast<double>(n) * static_cast<double>(d) * static_cast<double>(d - 1));
+  if (rowGramPath(n, d)) return coherenceGradRows(static_cast<float*>(t.output.data), zd.get(), n, d, s, scale, pool, parallel);
   // S straight from the Gram's epilogue, both halves, in f32: S_jk = G_jk·c with c = scale/N rounded once (S feeds an
   // f32 product; a double multiply and two conversions per element made this pass cost as much as the product), and
   // S_jj = (R_jj − 1)·scale from the closed-form diagonal in double.
@@ -562,19 +658,11 @@ void backwardFromS(float* dz, const float* z, int64_t n, int64_t d, const Column
       vec.gradSums(p + r0 * d, zh, mr, d, partial.data() + b * 2 * d);
     }
   });
-  std::vector<double> sums(static_cast<size_t>(2 * d), 0.0);
-  for (int64_t b = 0; b < blocks; b++) {
-    for (int64_t j = 0; j < 2 * d; j++) sums[j] += partial[b * 2 * d + j];
-  }
   // The epilogue in f32 (r_j, the means and each product rounded once): dz is stored as f32 anyway.
-  std::vector<float> meanG(static_cast<size_t>(d)), meanGZ(static_cast<size_t>(d));
-  for (int64_t j = 0; j < d; j++) {
-    meanG[j] = static_cast<float>(sums[j] / static_cast<double>(n));
-    meanGZ[j] = static_cast<float>(sums[d + j] / static_cast<double>(n));
-  }
+  const GradMeans means = gradMeans(partial, blocks, n, d);
   forBlocks([&](int64_t b, int) {
     const int64_t i0 = b * rows, m = std::min(n, i0 + rows) - i0;
-    vec.gradOut(p + i0 * d, z + i0 * d, m, d, s.hi.data(), s.lo.data(), s.scale.data(), meanG.data(), meanGZ.data());
+    vec.gradOut(p + i0 * d, z + i0 * d, m, d, s.hi.data(), s.lo.data(), s.scale.data(), means.g.data(), means.gz.data());
   });
   if (overlap) std::copy_n(p, n * d, dz);
 }

@@ -14,10 +14,12 @@ describe('countMatmulWork', () => {
         et.correlation(et.randn([40, 3], { backend: 'cpu' })); // 40·3·3/2 = 180
         const z = et.randn([10, 4], { backend: 'cpu', requiresGrad: true });
         et.coherence(z).backward(); // 10·4·4/2 = 80 forward, 80 + 10·4·4 = 240 backward
+        const wide = et.randn([3, 8], { backend: 'cpu', requiresGrad: true });
+        et.coherence(wide).backward(); // N ≤ d/2, through the rows' Gram: 3·3·8 = 72 forward, 2·72 = 144 backward
         a.add(a).exp().sum();
       });
     });
-    expect(macs).toBe(60 + 144 + 84 + 180 + 80 + 240);
+    expect(macs).toBe(60 + 144 + 84 + 180 + 80 + 240 + 72 + 144);
   });
 
   it('restores the kernels, also when the function throws', async () => {
