@@ -312,8 +312,9 @@ void kCorrelation(const Task& t, ThreadPool& pool) {
 
 // N ≤ d/2 (a batch of 64 rows of 256 features): the coherence loss and its backward go through the rows' Gram
 // K = ẐẐᵀ [N, N] instead of the columns' [d, d]. ‖R − I‖² = ‖K‖²/N² − 2 tr(K)/N + d, and Ẑ(R − I) = (K/N − I)·Ẑ:
-// N²d multiply-adds forward and 2N²d backward instead of d²N/2 and 3d²N/2, and no d×d matrix at all. R has rank ≤ N ≤ d/2 there, so ‖R − I‖² ≥ d − N
-// ≥ ‖R‖²/6 or so: the sum does not cancel, and Ẑ(R − I) (R's nonzero eigenvalues average d/N ≥ 2) neither.
+// N²d multiply-adds forward and 2N²d backward instead of d²N/2 and 3d²N/2, and no d×d matrix at all. R has rank
+// ≤ N ≤ d/2 there, so R − I has d − N ≥ d/2 eigenvalues −1 and ‖R − I‖² ≥ d/2: the three terms do not cancel to
+// a small difference. Nor does (K/N − I)·Ẑ: Ẑ's rows lie in R's range, where its eigenvalues average d/N ≥ 2.
 bool rowGramPath(int64_t n, int64_t d) { return 2 * n <= d; }
 
 // Ẑ [n, d] (row stride d) into out, by blocks of 64 rows.

@@ -70,11 +70,34 @@ describe('coherence', () => {
     expect(() => apply('correlationGrad', [z, et.zeros([3, 2])], { eps: 1e-5 })).toThrow(/gR must be \[3, 3\]/);
   });
 
+  it('coherenceGrad rejects a cotangent of more than one element; coherence rejects integer features', () => {
+    const z = et.zeros([4, 3]);
+    expect(() => apply('coherenceGrad', [z, et.zeros([2])], { eps: 1e-5 })).toThrow(/g must hold one element/);
+    expect(() => et.coherence(et.zeros([4, 3], { dtype: 'i32' }))).toThrow(et.DTypeError);
+  });
+
   it('rejects fewer than 2 samples or features', () => {
     expect(() => et.correlation(et.zeros([3, 1]))).toThrow(et.ShapeError);
     expect(() => et.coherence(et.zeros([1, 4]))).toThrow(et.ShapeError);
     expect(() => et.coherence(et.zeros([4, 1]))).toThrow(et.ShapeError);
     expect(() => et.coherence(et.zeros([4]))).toThrow(et.ShapeError);
+  });
+});
+
+describe.each(availableBackends())('coherence on %s (closed form)', (backend) => {
+  // Columns that are ± one another: R_jk = ±r with r = v/(v + ε), so ‖R − I‖² = d(r − 1)² + d(d − 1)r² and
+  // L = (r − 1)²/(d − 1) + r². N = 2, d = 6 takes native's rows' Gram (N ≤ d/2); N = 5, d = 3 the columns' Gram.
+  it.each([
+    [[3, -1], 6],
+    [[3, -1, 2, 0, -4], 3],
+  ] as const)('columns ± the same %j, d = %i', async (col, d) => {
+    const z = et.tensor(col.map((v) => Array.from({ length: d }, (_, j) => (j % 2 === 0 ? v : -v))), { backend });
+    const mean = col.reduce((a, b) => a + b, 0) / col.length;
+    const v = col.reduce((a, b) => a + (b - mean) ** 2, 0) / col.length;
+    const r = v / (v + 1e-5);
+    const loss = et.coherence(z);
+    expect(Math.abs((await loss.data())[0]! / ((r - 1) ** 2 / (d - 1) + r ** 2) - 1)).toBeLessThan(1e-5);
+    et.dispose([z, loss]);
   });
 });
 

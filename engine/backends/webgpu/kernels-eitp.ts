@@ -159,21 +159,32 @@ function standardizeBackward(g: GpuContext, zhat: GpuBuffer, stats: GpuBuffer, s
   }
 }
 
-/** dz from z and gR: dẐ = Ẑ·S with S = (gR + gRᵀ)/n, then layerNorm's backward per column. */
-function correlationGrad(g: GpuContext, z: GpuArg, gr: GpuArg, o: GpuArg, eps: number): void {
+/**
+ * dz from z through a symmetric S [d, d] that `fillS` writes into scratch from Ẑ: dẐ = Ẑ·S, then layerNorm's backward
+ * per column (correlationGrad's and coherenceGrad's shared passes; only how S is made differs).
+ */
+function backwardThroughS(g: GpuContext, z: GpuArg, o: GpuArg, eps: number, op: string, fillS: (s: GpuBuffer, zhat: GpuBuffer) => void): void {
   const [n, d] = z.layout.shape as [number, number];
-  const v = backwardVariant(n, d, 'correlationGrad');
-  const { stats, zhat } = standardize(g, z, n, d, eps, 'correlationGrad');
-  const sym = g.runtime.allocate(d * d * 4);
+  const v = backwardVariant(n, d, op);
+  const { stats, zhat } = standardize(g, z, n, d, eps, op);
+  const s = g.runtime.allocate(d * d * 4);
   try {
-    const symmetrize = g.pipelines.get({ file: 'correlation-symmetrize.wgsl', constants: { WG: SYM_WG } });
-    g.runtime.dispatch(symmetrize, [gr.buffer, sym], new Params().u32(d, 0).f32(1 / n).u32(0).done(), Runtime.grid1d(d * d, SYM_WG));
-    standardizeBackward(g, zhat, stats, sym, o, n, d, eps, v);
+    fillS(s, zhat);
+    standardizeBackward(g, zhat, stats, s, o, n, d, eps, v);
   } finally {
     g.runtime.free(stats);
     g.runtime.free(zhat);
-    g.runtime.free(sym);
+    g.runtime.free(s);
   }
+}
+
+/** dz from z and gR: S = (gR + gRᵀ)/n. */
+function correlationGrad(g: GpuContext, z: GpuArg, gr: GpuArg, o: GpuArg, eps: number): void {
+  const [n, d] = z.layout.shape as [number, number];
+  backwardThroughS(g, z, o, eps, 'correlationGrad', (sym) => {
+    const symmetrize = g.pipelines.get({ file: 'correlation-symmetrize.wgsl', constants: { WG: SYM_WG } });
+    g.runtime.dispatch(symmetrize, [gr.buffer, sym], new Params().u32(d, 0).f32(1 / n).u32(0).done(), Runtime.grid1d(d * d, SYM_WG));
+  });
 }
 
 /** L = Σ (R − I)²/(d(d − 1)) into the scalar o: R in a scratch buffer (never a tensor), then coherence-loss.wgsl's partials. */
@@ -212,21 +223,13 @@ function coherenceLoss(g: GpuContext, r: GpuBuffer, o: GpuArg, d: number): void 
  */
 function coherenceGrad(g: GpuContext, z: GpuArg, cot: GpuArg, o: GpuArg, eps: number): void {
   const [n, d] = z.layout.shape as [number, number];
-  const v = backwardVariant(n, d, 'coherenceGrad');
-  const { stats, zhat } = standardize(g, z, n, d, eps, 'coherenceGrad');
-  const s = g.runtime.allocate(d * d * 4);
-  try {
+  backwardThroughS(g, z, o, eps, 'coherenceGrad', (s, zhat) => {
     syrk(g, zhat, argOf(s, [d, d]), n, d, 'coherenceGrad');
     const residual = g.pipelines.get({ file: 'coherence-residual.wgsl', constants: { WG: SYM_WG } });
     // a one-element tensor's element sits at its offset (every stride multiplies index 0)
     const params = new Params().u32(d, cot.layout.offset).f32(4 / (n * d * (d - 1))).u32(0).done();
     g.runtime.dispatch(residual, [s, cot.buffer], params, Runtime.grid1d(d * d, SYM_WG));
-    standardizeBackward(g, zhat, stats, s, o, n, d, eps, v);
-  } finally {
-    g.runtime.free(stats);
-    g.runtime.free(zhat);
-    g.runtime.free(s);
-  }
+  });
 }
 
 /** (1 − h²) ⊙ (v wᵀ): h [b, out], v [b, in], w [out, in], all dense. */
