@@ -90,7 +90,7 @@ describe.each(availableBackends())('coherence on %s (closed form)', (backend) =>
   it.each([
     [[3, -1], 6],
     [[3, -1, 2, 0, -4], 3],
-  ] as const)('columns ± the same %j, d = %i', async (col, d) => {
+  ] as [number[], number][])('columns ± the same %j, d = %i', async (col, d) => {
     const z = et.tensor(col.map((v) => Array.from({ length: d }, (_, j) => (j % 2 === 0 ? v : -v))), { backend });
     const mean = col.reduce((a, b) => a + b, 0) / col.length;
     const v = col.reduce((a, b) => a + (b - mean) ** 2, 0) / col.length;
