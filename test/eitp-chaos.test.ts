@@ -206,6 +206,29 @@ describe('FTLE gradient (reverse over forward) against finite differences, f64',
     });
   });
 
+  it('power mode on tanh layers (one recorded forward pass for the iterations and the fused step) has the gradient of the direction-then-lyapunovAlong composition, into the stem too', () => {
+    // lyapunovExponent steps the power iterations by hand on the states of the forward pass it differentiates;
+    // lyapunovAlong (checked against finite differences above) runs the blocks again for its own pass
+    const grads = (shared: boolean) =>
+      et.tidy(() => {
+        const model = new TinyTanhMlp({ inputs: 3, hidden: 5, classes: 2, blocks: 3 }, { seed: 4, dtype: 'f64', gain: 1.4 });
+        const x = et.randn([3, 3], { seed: 5, dtype: 'f64' });
+        const d = model.dynamics(x);
+        const lam = shared
+          ? lyapunovExponent(d, { seed: 3 })
+          : lyapunovAlong(d, et.noGrad(() => powerDirection(d, randomDirection(d.h0, 3))));
+        lam.backward();
+        const params = [model.wIn, ...model.wHidden];
+        return [lam, ...params.map((p) => p.grad!)].map((t) => Array.from(t.dataSync()));
+      });
+    const [a, b] = [grads(true), grads(false)];
+    expect(a).toHaveLength(5);
+    a.forEach((values, k) => {
+      const cmp = compareArrays(values, b[k]!, { rtol: 1e-10, atol: 1e-12 });
+      expect(cmp.ok, `${['Λ̂', 'wIn', 'W1', 'W2', 'W3'][k]}: ${cmp.message}`).toBe(true);
+    });
+  });
+
   it('power mode, whole Λ̂ (direction recomputed) when the power iteration has converged: a strongly gapped map', () => {
     et.tidy(() => {
       const base = [

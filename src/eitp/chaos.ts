@@ -75,53 +75,68 @@ function tangent(d: Dynamics, h0: Tensor, v: Tensor): Tensor {
 interface Linearization {
   readonly push: (v: Tensor) => Tensor;
   readonly pull: (w: Tensor) => Tensor;
-  /** h_1 … h_L of that forward pass: the fused tanh tangent steps read them instead of running the blocks again. */
-  readonly states: readonly Tensor[];
 }
 
 function linearization(d: Dynamics, h0: Tensor): Linearization {
+  const [, push, pull] = et.linearize(composed(d.blocks), h0);
+  return { push, pull: (w) => pull(w)[0]! };
+}
+
+/** Jᵀ w through tanh layers, reverse mode by hand from their states: s_{l−1} = ((1 − h_l²) ⊙ s_l) W_l. */
+function tanhCotangentAt(states: readonly Tensor[], weights: readonly Tensor[], w: Tensor): Tensor {
+  return states.reduceRight((s, h, l) => et.activationGrad(h, s, 'tanh').matmul(weights[l]!), w);
+}
+
+/** The power iterations themselves: v ← Jᵀ(J v)/‖Jᵀ(J v)‖, unrecorded (nothing differentiates them). */
+function iterate(v0: Tensor, iterations: number, step: (v: Tensor) => Tensor): Tensor {
+  let v = v0.stopGradient();
+  for (let i = 0; i < iterations; i++) v = et.noGrad(() => normalizeRows(step(v)));
+  return v;
+}
+
+/** The blocks' states h_1 … h_L from h0, recorded when h0 or θ require it (the fused tanh path's forward pass). */
+function statesOf(d: Dynamics, h0: Tensor): Tensor[] {
   const states: Tensor[] = [];
-  const blocks = d.blocks.map((f) => (h: Tensor) => {
+  d.blocks.reduce((h, f) => {
     const next = f(h);
     states.push(next);
     return next;
-  });
-  const [, push, pull] = et.linearize(composed(blocks), h0);
-  return { push, pull: (w) => pull(w)[0]!, states };
+  }, h0);
+  return states;
 }
 
-/** The power iterations themselves: v ← Jᵀ(J v)/‖Jᵀ(J v)‖, unrecorded; tanh layers take the fused tangent step. */
-function iterate(d: Dynamics, lin: Linearization, v0: Tensor, iterations: number, kernels: 'fused' | 'composite' | undefined): Tensor {
-  const fused = fusedWeights(d, kernels);
-  let v = v0.stopGradient();
-  // nothing differentiates these steps: unrecorded, they leave no tape, and tangent rules may use fused kernels
-  // whose own VJPs would be slow
-  for (let i = 0; i < iterations; i++) v = et.noGrad(() => normalizeRows(lin.pull(fused ? tanhTangentAt(lin.states, fused, v) : lin.push(v))));
-  return v;
+/** Power iterations through tanh layers on their states: J v by et.tanhJvp, Jᵀ w by hand, no linearisation. */
+function tanhPowerDirection(states: readonly Tensor[], weights: readonly Tensor[], v0: Tensor, iterations: number): Tensor {
+  return iterate(v0, iterations, (v) => tanhCotangentAt(states, weights, tanhTangentAt(states, weights, v)));
 }
 
 /**
  * Two (by default) power-iteration steps on JᵀJ at h0 without θ-gradients: w = J v (JVP), v ← Jᵀw/‖Jᵀw‖ (VJP).
  * Returns the direction (stop-gradient). J is linearised once: one recorded forward pass serves every J v (the
- * pushforward walks it, as jax.linearize) and every Jᵀ w; tanh layers take the fused tangent step instead.
+ * pushforward walks it, as jax.linearize) and every Jᵀ w; tanh layers step by hand on their states instead.
  */
 export function powerDirection(d: Dynamics, v0: Tensor, iterations = 2, kernels?: 'fused' | 'composite'): Tensor {
   if (iterations <= 0) return v0.stopGradient();
-  return et.tidy(() => iterate(d, linearization(d, d.h0.stopGradient()), v0, iterations, kernels));
+  return et.tidy(() => {
+    const h0 = d.h0.stopGradient();
+    const weights = fusedWeights(d, kernels);
+    if (weights) return et.noGrad(() => tanhPowerDirection(statesOf(d, h0), weights, v0, iterations));
+    const lin = linearization(d, h0);
+    return iterate(v0, iterations, (v) => lin.pull(lin.push(v)));
+  });
 }
 
-/** ln‖J v_b‖ per row [B]: through tanh layers the last step is the fused et.tanhJvpStep (norm and log in its pass). */
-function logGrowth(d: Dynamics, v: Tensor, kernels: 'fused' | 'composite' | undefined): Tensor {
+/**
+ * ln‖J v_b‖ per row [B]: through tanh layers (given their states h_1 … h_L) the tangent steps by et.tanhJvp and the
+ * last step is the fused et.tanhJvpStep (norm and log in its pass); otherwise et.jvp through the blocks.
+ */
+function logGrowth(d: Dynamics, v: Tensor, kernels: 'fused' | 'composite' | undefined, states?: readonly Tensor[]): Tensor {
   const weights = fusedWeights(d, kernels);
   if (!weights) return rowNorms(tangent(d, d.h0, v)).log();
-  let h = d.h0;
-  let t = v;
-  const last = d.blocks.length - 1;
-  for (let l = 0; l < last; l++) {
-    h = d.blocks[l]!(h);
-    t = et.tanhJvp(h, t, weights[l]!);
-  }
-  return et.tanhJvpStep(d.blocks[last]!(h), t, weights[last]!).logNorm;
+  const hs = states ?? statesOf(d, d.h0);
+  const last = hs.length - 1;
+  const t = tanhTangentAt(hs.slice(0, last), weights, v);
+  return et.tanhJvpStep(hs[last]!, t, weights[last]!).logNorm;
 }
 
 /** Λ̂ along a fixed direction: (1/L)·mean_b ln‖J v_b‖, differentiable in θ (and h0); v is stop-gradient. */
@@ -168,14 +183,20 @@ export function lyapunovExponent(d: Dynamics, opts: LyapunovOptions = {}): Tenso
   if (mode === 'benettin') return lyapunovBenettin(d, v0, opts.kernels);
   if (mode !== 'power') throw new et.ArgumentError(`unknown FTLE mode '${String(mode)}' (power | benettin)`, { op: 'lyapunov' });
   const iterations = opts.powerIterations ?? 2;
-  if (fusedWeights(d, opts.kernels) || iterations <= 0 || !et.isGradEnabled()) {
-    return lyapunovAlong(d, powerDirection(d, v0, iterations, opts.kernels), opts.kernels);
+  const weights = fusedWeights(d, opts.kernels);
+  if (weights) {
+    // tanh layers: one forward pass (recorded: the differentiated step reads it) serves the unrecorded power
+    // iterations, which step by hand on its states, and the differentiated J v
+    const states = statesOf(d, d.h0);
+    const v = iterations > 0 ? et.noGrad(() => tanhPowerDirection(states, weights, v0, iterations)) : v0;
+    return logGrowth(d, v.stopGradient(), opts.kernels, states).mean().div(d.blocks.length);
   }
+  if (iterations <= 0 || !et.isGradEnabled()) return lyapunovAlong(d, powerDirection(d, v0, iterations, opts.kernels), opts.kernels);
   // Generic blocks: one linearisation at h0 (recorded with h0's own graph, so the gradient still reaches what made
   // h0) serves the power iterations and then, recorded, the differentiated J v: the blocks run forward once, not
   // once more for et.jvp. Its tape belongs to the caller's scope, like any recorded forward pass.
   const lin = linearization(d, d.h0);
-  const v = iterate(d, lin, v0, iterations, opts.kernels);
+  const v = iterate(v0, iterations, (w) => lin.pull(lin.push(w)));
   return rowNorms(lin.push(v.stopGradient())).log().mean().div(d.blocks.length);
 }
 
