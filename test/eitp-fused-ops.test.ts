@@ -101,6 +101,28 @@ describe.each(availableBackends())('coherence on %s (closed form)', (backend) =>
   });
 });
 
+describe.each(availableBackends())('coherence on %s with a non-finite feature', (backend) => {
+  // A NaN or ±∞ in Z makes its column's statistics NaN, so R, the loss and the gradient must carry it: a fused
+  // reduction that dropped it (a max() that swallows NaN, a clamp) would hand training a finite, wrong number.
+  // [N, d] = [4, 12] takes native's rows' Gram, [40, 6] the columns'.
+  it.each([
+    [4, 12, NaN],
+    [40, 6, NaN],
+    [40, 6, Infinity],
+  ])('N = %i, d = %i, one %s', async (n, d, bad) => {
+    const values = Array.from(await et.randn([n, d], { seed: 21 }).data());
+    values[(n >> 1) * d + 1] = bad;
+    const z = et.tensor(values, { shape: [n, d], backend });
+    z.requiresGrad = true;
+    const loss = et.coherence(z);
+    loss.backward();
+    expect((await loss.data())[0]).toBeNaN();
+    const g = await z.grad!.data();
+    expect(Array.from(g).some(Number.isNaN), 'the gradient carries the NaN').toBe(true);
+    et.dispose([z, loss]);
+  });
+});
+
 describe.each(availableBackends())('correlation on %s', (backend) => {
   it('R is exactly symmetric with a unit diagonal up to ε (N = 257, d = 67)', async () => {
     const z = et.randn([257, 67], { seed: 11, backend });
