@@ -2,7 +2,7 @@
  * The native kernels at the main job's small shapes (char-GPT B=32, T=24, d=32, 2 heads of 16, MLP 128, vocab 21;
  * B'=4 for the EIT-P Lyapunov sub-batch): batched attention matmuls with the operand views the GPT's forward and
  * backward produce, the linear layers' weight-gradient matmuls, softmax, softmaxGrad fused and as its composite (mul,
- * sum, sub, mul; also at [8,4,256,256]), layerNorm(+Grad), crossEntropy(+Grad), gelu(+Grad) in both forms and the
+ * sum, sub, mul; also at [8,4,256,256]), layerNorm(+Grad), crossEntropy(+Grad), whole-tensor sum, norm and var, gelu(+Grad) in both forms and the
  * other vmath ops (exp, tanh, sigmoid, erf), and a whole GPT step (forward + backward). Per row: the kernel's own time per call (et.profile) and the wall time per call (queue, run, sync), medians with p25-p75 over samples of `--inner` calls each.
  *
  *   npx tsx bench/native-small-kernels.ts [--threads 1] [--sync] [--samples 15] [--inner 20] [--rows softmax,gpt]
@@ -91,6 +91,15 @@ function nnRows(): Row[] {
     { name: 'layerNormGrad [768,32]', kernel: 'layerNormGrad', run: () => apply('layerNormGrad', [x, gamma, g], { eps: 1e-5 }) },
     { name: 'crossEntropy [768,21]', kernel: 'crossEntropy', run: () => et.crossEntropy(logits, targets) },
     { name: 'crossEntropyGrad [768,21]', kernel: 'crossEntropyGrad', run: () => apply('crossEntropyGrad', [logits, targets, one], { reduction: 'mean' }) },
+    // whole-tensor reductions at the thermo term's GELU tap (the τ = 0.1·RMS norm) and of a parameter-sized tensor
+    ...[[B * T, 4 * D], [1024, 1024]].flatMap(([r, c]) => {
+      const a = randn([r!, c!]);
+      return [
+        { name: `sum [${r},${c}] (all axes)`, kernel: 'sum', run: () => a.sum() },
+        { name: `norm [${r},${c}] (all axes)`, kernel: 'norm', run: () => a.norm() },
+        { name: `var [${r},${c}] (all axes)`, kernel: 'var', run: () => et.variance(a) },
+      ];
+    }),
   ];
 }
 
