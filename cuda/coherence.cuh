@@ -1,6 +1,6 @@
 // The EIT-P coherence loss L = Σ_jk (R_jk − δ_jk)²/(d(d − 1)) and the S of its backward, on the correlation matrix
 // R = ẐᵀẐ/N that correlation.cuh builds (semantics: engine/backends/cpu/eitp-fused.ts, coherence / coherenceGrad).
-// R lives only in scratch memory; the launches (addon/launch.cu) are
+// R lives only in scratch memory; the launches (addon/launch-eitp.cu) are
 //   coherence      column stats, SYRK + store of R (correlation.cuh), then
 //                  coherence_partial_kernel: grid-stride per-block sums of (R − I)² in double (the grid depends only
 //                  on d, capped at kCoherenceMaxBlocks), and finish_partials_kernel (partials.cuh): one block adds

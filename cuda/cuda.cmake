@@ -56,7 +56,8 @@ endfunction()
 # ---- eitp_cuda_emu: always ------------------------------------------------------------------------------------
 if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
   find_package(Threads REQUIRED)
-  add_library(eitp_cuda_emu SHARED ${EITP_CUDA_EXCLUDE} ${EITP_CUDA_ADDON_SOURCES} "${EITP_CUDA_DIR}/addon/launch-emu.cc")
+  add_library(eitp_cuda_emu SHARED ${EITP_CUDA_EXCLUDE} ${EITP_CUDA_ADDON_SOURCES} "${EITP_CUDA_DIR}/addon/launch-emu.cc"
+              "${EITP_CUDA_DIR}/addon/launch-eitp-emu.cc")
   eitp_cuda_napi_target(eitp_cuda_emu)
   target_compile_definitions(eitp_cuda_emu PRIVATE EITP_CUDA_EMU)
   # Kernels type-pun shared memory through float4 as CUDA code does; -O2 even in debug builds, since emulated
@@ -85,7 +86,8 @@ if(CMAKE_CUDA_COMPILER)
   endif()
   set(CMAKE_CUDA_RUNTIME_LIBRARY Static)
   enable_language(CUDA)
-  add_library(eitp_cuda SHARED ${EITP_CUDA_EXCLUDE} ${EITP_CUDA_ADDON_SOURCES} "${EITP_CUDA_DIR}/addon/launch.cu")
+  add_library(eitp_cuda SHARED ${EITP_CUDA_EXCLUDE} ${EITP_CUDA_ADDON_SOURCES} "${EITP_CUDA_DIR}/addon/launch.cu"
+              "${EITP_CUDA_DIR}/addon/launch-eitp.cu")
   eitp_cuda_napi_target(eitp_cuda)
   set_target_properties(eitp_cuda PROPERTIES CUDA_ARCHITECTURES "80-real;90-real;90-virtual" CUDA_RUNTIME_LIBRARY Static
                         CUDA_STANDARD 17 CUDA_STANDARD_REQUIRED ON)

@@ -14,7 +14,7 @@ flags=(-std=c++20 -O1 -g -DEITP_CUDA_EMU -fsanitize=address,undefined -fno-sanit
        -fno-strict-aliasing -Wall -Wno-unknown-pragmas -I"$root/cuda")
 echo "[cuda-asan] building $out/kernels-test"
 "$cxx" "${flags[@]}" -o "$out/kernels-test" "$root/cuda/tests/kernels-test.cc" "$root/cuda/tests/eitp-kernels-test.cc" "$root/cuda/tests/train-kernels-test.cc" \
-  "$root/cuda/addon/launch-emu.cc" -lpthread
+  "$root/cuda/addon/launch-emu.cc" "$root/cuda/addon/launch-eitp-emu.cc" -lpthread
 # detect_leaks=0: the emulator's worker pool is deliberately never torn down (see cuda/emu/emu.h).
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}"

@@ -1,5 +1,5 @@
-// Host entry points of the fused FTLE tanh step (cuda/tanh-jvp-step.cuh), defined in launch.cu with the other
-// launches. h [B, out], w [out, in] and gy [B, out + 1] are dense; v [B, in] is read through its strides
+// Host entry points of the fused FTLE tanh step (cuda/tanh-jvp-step.cuh), defined in launch-eitp.cu with the other
+// fused EIT-P launches. h [B, out], w [out, in] and gy [B, out + 1] are dense; v [B, in] is read through its strides
 // (element (b, k) at v[b·v_rs + k·v_cs]), so the previous step's direction view needs no copy.
 #pragma once
 #include <cstdint>

@@ -1,6 +1,7 @@
 // Host-side entry points of the kernels: plain C++ functions that pick a kernel instantiation and launch it on
-// the given stream. Compiled by nvcc (launch.cu) for the real addon and by g++ (launch-emu.cc) for the emulated
-// one. Every failed launch throws LaunchError naming the CUDA error, the kernel and the launch shape.
+// the given stream. Compiled by nvcc (launch.cu, launch-eitp.cu) for the real addon and by g++ (launch-emu.cc,
+// launch-eitp-emu.cc) for the emulated one. Every failed launch throws LaunchError naming the CUDA error, the
+// kernel and the launch shape.
 #pragma once
 #include <cstddef>
 #include <cstdint>
