@@ -65,6 +65,17 @@ describe('eitp CLI', () => {
     expect(step).toBeLessThan(100000);
   });
 
+  it('train --terms-every k sets lazy regularisation (eitp.every) in the resolved config; flags override the file', async () => {
+    const config = async (...args: string[]) => JSON.parse((await eitp('train', ...args, '--print-config')).stdout) as { eitp: { every?: number } };
+    expect((await config()).eitp.every).toBeUndefined();
+    expect((await config('--terms-every', '16')).eitp.every).toBe(16);
+    const cfg = join(tmp(), 'lazy.json');
+    writeFileSync(cfg, JSON.stringify({ eitp: { every: 4 } }));
+    expect((await config('--config', cfg)).eitp.every).toBe(4);
+    expect((await config('--config', cfg, '--terms-every', '8')).eitp.every).toBe(8);
+    expect((await fails('train', '--terms-every', '0')).stderr).toContain('--terms-every must be a positive integer');
+  });
+
   it('bad flags, configs, data files and checkpoints fail with a message naming the culprit', async () => {
     expect(await fails('train', '--steps', 'many')).toMatchObject({ code: 1, stderr: expect.stringContaining('--steps must be a positive integer') });
     expect((await fails('train', '--backend', 'tpu', '--steps', '1')).stderr).toMatch(/unknown backend 'tpu'/);

@@ -102,6 +102,7 @@ interface TrainFlags {
   lambdaCoherence?: number;
   lambdaPath?: number;
   betaIem?: number;
+  termsEvery?: number;
   resume?: boolean;
   progress?: boolean;
 }
@@ -131,6 +132,7 @@ function overrides(f: TrainFlags): Record<string, unknown> {
   };
   if (f.baseline) for (const k of ['lambdaThermo', 'lambdaChaos', 'lambdaCoherence', 'lambdaPath', 'betaIem']) o[`eitp.${k}`] = 0;
   for (const k of ['lambdaThermo', 'lambdaChaos', 'lambdaCoherence', 'lambdaPath', 'betaIem'] as const) if (f[k] !== undefined) o[`eitp.${k}`] = f[k];
+  if (f.termsEvery !== undefined) o['eitp.every'] = f.termsEvery;
   return o;
 }
 
@@ -164,6 +166,7 @@ export function registerTrainCommands(program: Command): void {
     .option('--lambda-coherence <x>', 'λ3 (coherence)', number('--lambda-coherence', 0))
     .option('--lambda-path <x>', 'λ4 (path norm)', number('--lambda-path', 0))
     .option('--beta-iem <x>', 'β_IEM', number('--beta-iem'))
+    .option('--terms-every <k>', 'lazy regularisation: the λ terms on every k-th step only, weighted k·λ (default 1, the spec)', positiveInt('--terms-every'))
     .option('--resume', 'continue the run in --out from its checkpoint (exactly as if never interrupted)')
     .option('--no-progress', 'no progress bar')
     .option('--print-config', 'print the resolved config as JSON and exit')
