@@ -76,6 +76,13 @@ describe('eitp CLI', () => {
     expect((await fails('train', '--terms-every', '0')).stderr).toContain('--terms-every must be a positive integer');
   });
 
+  it('train --chaos-mode picks the FTLE estimator (eitp.chaos.mode), power by default as in the spec', async () => {
+    const mode = async (...args: string[]) => (JSON.parse((await eitp('train', ...args, '--print-config')).stdout) as { eitp: { chaos: { mode: string } } }).eitp.chaos.mode;
+    expect(await mode()).toBe('power');
+    expect(await mode('--chaos-mode', 'benettin')).toBe('benettin');
+    expect((await fails('train', '--chaos-mode', 'lyapunov')).stderr).toContain("argument 'lyapunov' is invalid. Allowed choices are power, benettin");
+  });
+
   it('bad flags, configs, data files and checkpoints fail with a message naming the culprit', async () => {
     expect(await fails('train', '--steps', 'many')).toMatchObject({ code: 1, stderr: expect.stringContaining('--steps must be a positive integer') });
     expect((await fails('train', '--backend', 'tpu', '--steps', '1')).stderr).toMatch(/unknown backend 'tpu'/);

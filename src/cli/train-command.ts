@@ -103,6 +103,7 @@ interface TrainFlags {
   lambdaPath?: number;
   betaIem?: number;
   termsEvery?: number;
+  chaosMode?: string;
   resume?: boolean;
   progress?: boolean;
 }
@@ -133,6 +134,7 @@ function overrides(f: TrainFlags): Record<string, unknown> {
   if (f.baseline) for (const k of ['lambdaThermo', 'lambdaChaos', 'lambdaCoherence', 'lambdaPath', 'betaIem']) o[`eitp.${k}`] = 0;
   for (const k of ['lambdaThermo', 'lambdaChaos', 'lambdaCoherence', 'lambdaPath', 'betaIem'] as const) if (f[k] !== undefined) o[`eitp.${k}`] = f[k];
   if (f.termsEvery !== undefined) o['eitp.every'] = f.termsEvery;
+  if (f.chaosMode !== undefined) o['eitp.chaos.mode'] = f.chaosMode;
   return o;
 }
 
@@ -166,6 +168,7 @@ export function registerTrainCommands(program: Command): void {
     .option('--lambda-coherence <x>', 'λ3 (coherence)', number('--lambda-coherence', 0))
     .option('--lambda-path <x>', 'λ4 (path norm)', number('--lambda-path', 0))
     .option('--beta-iem <x>', 'β_IEM', number('--beta-iem'))
+    .addOption(new Option('--chaos-mode <mode>', "the FTLE estimator of L_chaos: power (the spec's default) or benettin").choices(['power', 'benettin']))
     .option('--terms-every <k>', 'lazy regularisation: the λ terms on every k-th step only, weighted k·λ (default 1, the spec)', positiveInt('--terms-every'))
     .option('--resume', 'continue the run in --out from its checkpoint (exactly as if never interrupted)')
     .option('--no-progress', 'no progress bar')
