@@ -199,6 +199,24 @@ describe('energy and speed at toy size', () => {
     }
   });
 
+  it('chaos-estimator: full EIT-P and the chaos term alone with each FTLE estimator, against the baseline', async () => {
+    const root = tmp();
+    const res = await runExperiment(getExperiment('chaos-estimator'), options(root, { seeds: 1, steps: 2, overrides: flat }), { out: join(root, 'chaos'), experiments });
+    type Eitp = { lambdaThermo: number; lambdaChaos: number; lambdaCoherence: number; lambdaPath: number; betaIem: number; chaos: { mode: string } };
+    const eitpOf = (arm: string) => res.records.find((r) => r.arm === arm)!.config.eitp as unknown as Eitp;
+    expect(res.records.map((r) => r.arm)).toEqual(['baseline', 'full-power', 'full-benettin', 'chaos-power', 'chaos-benettin']);
+    const lambdas = (e: Eitp) => [e.lambdaThermo, e.lambdaChaos, e.lambdaCoherence, e.lambdaPath, e.betaIem];
+    expect(lambdas(eitpOf('baseline'))).toEqual([0, 0, 0, 0, 0]);
+    for (const mode of ['power', 'benettin']) {
+      expect(eitpOf(`full-${mode}`).chaos.mode).toBe(mode);
+      expect(lambdas(eitpOf(`full-${mode}`))).toEqual([0.01, 0.1, 0.1, 0.01, 0]);
+      expect(eitpOf(`chaos-${mode}`).chaos.mode).toBe(mode);
+      expect(lambdas(eitpOf(`chaos-${mode}`))).toEqual([0, 0.1, 0, 0, 0]);
+    }
+    for (const r of res.records) expect(r.metrics.accuracy).toBeGreaterThanOrEqual(0);
+    expect(readFileSync(res.reportPath, 'utf8')).toContain('| full-power | full EIT-P, power FTLE (the spec\'s default) |');
+  });
+
   it('speed: p50 <= p95 latency and throughput per arm', async () => {
     const root = tmp();
     const res = await runExperiment(getExperiment('speed'), options(root, { seeds: 1, steps: 2, overrides: flat }), { out: join(root, 'speed'), experiments });
@@ -233,7 +251,7 @@ describe('eitp experiment (CLI)', () => {
 
   it('lists the experiments and names an unknown one', async () => {
     const [list, bad, badSet] = await Promise.all([eitp('--list'), eitp('perplexty'), eitp('long-range', '--set', 'model.widht=3', '--out', tmp())]);
-    for (const name of ['perplexity', 'long-range', 'speed', 'energy', 'sweep', 'claims']) expect(list.stdout).toMatch(new RegExp(`^${name} `, 'm'));
+    for (const name of ['perplexity', 'long-range', 'chaos-estimator', 'speed', 'energy', 'sweep', 'claims']) expect(list.stdout).toMatch(new RegExp(`^${name} `, 'm'));
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/unknown experiment 'perplexty': expected one of perplexity, long-range/);
     expect(badSet.code).toBe(1);

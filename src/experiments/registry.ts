@@ -2,6 +2,7 @@
  * Experiment name → experiment. One line per experiment in EXPERIMENTS; `eitp experiment <name>` looks names up here
  * and the claims table asks every experiment listed here for its rows.
  */
+import { chaosEstimatorExperiment } from './chaos-estimator.js';
 import { claimsExperiment } from './claims.js';
 import { compressionExperiment } from './compression.js';
 import { energyExperiment } from './energy.js';
@@ -15,6 +16,7 @@ import type { Experiment } from './types.js';
 const EXPERIMENTS: readonly Experiment[] = [
   perplexityExperiment,
   longRangeExperiment,
+  chaosEstimatorExperiment,
   speedExperiment,
   energyExperiment,
   compressionExperiment,
