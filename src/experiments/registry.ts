@@ -16,11 +16,11 @@ import type { Experiment } from './types.js';
 const EXPERIMENTS: readonly Experiment[] = [
   perplexityExperiment,
   longRangeExperiment,
-  chaosEstimatorExperiment,
   speedExperiment,
   energyExperiment,
   compressionExperiment,
   sweepExperiment,
+  chaosEstimatorExperiment,
   claimsExperiment,
 ];
 
