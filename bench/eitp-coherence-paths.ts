@@ -9,13 +9,12 @@
  */
 import * as et from '../engine/index.js';
 import { FUSED_LOSS_MAX_WORK } from '../src/eitp/coherence.js';
-import { toStat, type Stat } from './eitp-steps.js';
+import { arg } from './bench-args.js';
+import { settled, toStat, type Stat } from './eitp-steps.js';
 import { timeInterleaved } from './interleaved.js';
 
-const args = process.argv.slice(2);
-const quick = args.includes('--quick');
-const at = args.indexOf('--backends');
-const wanted = (at >= 0 ? args[at + 1]! : 'native,webgpu').split(',');
+const quick = process.argv.includes('--quick');
+const wanted = arg('backends', 'native,webgpu').split(',');
 
 /** [N, d]: the MLP's features, the char-GPT's, and N·d² from 2^22 to 2^28 at d = 256 (and 2^26 at d = 128). */
 const SHAPES: [number, number][] = [
@@ -26,13 +25,6 @@ const SHAPES: [number, number][] = [
   [4096, 128],
   [4096, 256],
 ];
-
-/** Waits for the work that produces t without reading all of it back (one element through a view). */
-async function settled(t: et.Tensor): Promise<void> {
-  const one = et.tidy(() => t.reshape([-1]).slice([0], [1]));
-  await one.data();
-  one.dispose();
-}
 
 function task(x: et.Tensor, loss: (z: et.Tensor) => et.Tensor): () => Promise<void> {
   return async () => {

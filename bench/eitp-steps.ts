@@ -74,3 +74,13 @@ export function stepTask(w: Workload, config: EitpConfig | null, steps = stepsPe
 
 export const perStep = (s: Stat, steps: number): Stat => ({ ...s, median: s.median / steps, p25: s.p25 / steps, p75: s.p75 / steps });
 
+/**
+ * Waits for the work that produces t without copying t back: training never reads gradients back, and a full readback
+ * (4 MB for the largest coherence input) would add the same fixed cost to both sides of every ratio. One element
+ * through a view depends on the whole buffer's producer.
+ */
+export async function settled(t: et.Tensor): Promise<void> {
+  const one = et.tidy(() => t.reshape([-1]).slice([0], [1]));
+  await one.data();
+  one.dispose();
+}

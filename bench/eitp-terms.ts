@@ -18,7 +18,7 @@ import type { EitpConfig } from '../src/eitp/objective-api.js';
 import { coherenceComposite, compositeOf } from './bench-args.js';
 import { countMatmulWork } from './matmul-work.js';
 import { timeInterleaved } from './interleaved.js';
-import { type Stat, perStep, stepTask, stepsPer, toStat, workloads } from './eitp-steps.js';
+import { type Stat, perStep, settled, stepTask, stepsPer, toStat, workloads } from './eitp-steps.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -65,17 +65,6 @@ async function measure(tasks: { name: string; run: () => Promise<void> }[]): Pro
 /** Tensors the op tasks keep across iterations; disposed once a backend's rows are done. */
 const owned: et.Tensor[] = [];
 const own = <T extends et.Tensor[]>(ts: T): T => (owned.push(...ts.map((t) => et.keep(t))), ts);
-
-/**
- * Waits for the work that produces t without copying t back: training never reads gradients back, and a full readback
- * (4 MB for the largest coherence input) would add the same fixed cost to both sides of every ratio. One element
- * through a view depends on the whole buffer's producer.
- */
-async function settled(t: et.Tensor): Promise<void> {
-  const one = et.tidy(() => t.reshape([-1]).slice([0], [1]));
-  await one.data();
-  one.dispose();
-}
 
 /** coherenceViaR: the loss from et.correlation (R kept for its backward) and d×d ops on R, the objective's path at large N. */
 type FusedOpName = 'softHistogram' | 'coherence' | 'coherenceViaR' | 'activationDensity';

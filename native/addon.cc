@@ -354,9 +354,11 @@ WorkKind workKindOf(const std::string& op) {
 constexpr uint64_t kEagerCalls = 8;
 
 // Work small enough to run on the JS thread when nothing is queued: ~100 microseconds at most when JS is about to
-// wait for it (eager use), and a sixteenth of that once JS runs ahead: there a mid-size kernel run at the call only
-// delays the calls after it, while on the stream it overlaps them (EIT-P steps on native, MLP 8-15 % and char-GPT
-// about 5 % faster per step; one op and its readback at 8-16K elements 20-25 µs slower if queued, hence eager).
+// wait for it (eager use: handing a kernel to the stream and waiting costs more than running it), and a sixteenth of
+// that once JS runs ahead: there a mid-size kernel run at the call only delays the calls after it, while on the
+// stream it overlaps them. bench/native-inline-policy.ts, 3 runs alternated with the single-limit build: MLP step
+// with all EIT-P terms 0.93-0.96 against 0.96-1.20 ms (medians), char-GPT 9.10-9.70 against 9.33-9.89 ms (within
+// the spread), an add and its readback at 1-16K elements unchanged (3.4-8.3 µs either way).
 bool smallWork(const Task& t, WorkKind kind, bool eager) {
   const double scale = eager ? 1.0 : 1.0 / 16;
   switch (kind) {

@@ -110,7 +110,9 @@ describe.each(availableBackends())('coherence on %s with a non-finite feature', 
     [40, 6, NaN],
     [40, 6, Infinity],
   ])('N = %i, d = %i, one %s', async (n, d, bad) => {
-    const values = Array.from(await et.randn([n, d], { seed: 21 }).data());
+    const source = et.randn([n, d], { seed: 21 });
+    const values = Array.from(await source.data());
+    source.dispose();
     values[(n >> 1) * d + 1] = bad;
     const z = et.tensor(values, { shape: [n, d], backend });
     z.requiresGrad = true;

@@ -5,18 +5,19 @@
  * λ = 0 baseline. On the main job, full EIT-P with power iteration stops most seeds from learning; this experiment
  * measures whether the estimator is the reason.
  */
-import { BASELINE_ARM, LAMBDAS, type ArmSettings } from './ablation.js';
+import { BASELINE_ARM, type ArmSettings, ablationArms } from './ablation.js';
 import { LONG_RANGE_DEFAULTS, distanceFigure, longRangeBase, longRangeMetrics } from './long-range.js';
 import { trainingExperiment } from './training-experiment.js';
+import type { Json } from './types.js';
 
 const MODES = ['power', 'benettin'] as const;
 
-/** λ_chaos alone: every other term at 0 (the ablation's "chaos" arm), with the given estimator. */
-const chaosAlone = (mode: string): Record<string, string | number> => ({
-  ...Object.fromEntries(Object.entries(LAMBDAS).filter(([t]) => t !== 'chaos').map(([, path]) => [path, 0])),
-  'eitp.betaIem': 0,
-  'eitp.chaos.mode': mode,
-});
+/** λ_chaos alone (the standard ablation's "chaos" arm: every other term at 0) with the given estimator. */
+function chaosAlone(mode: string): Readonly<Record<string, Json>> {
+  const arm = ablationArms().find((a) => a.name === 'chaos');
+  if (!arm) throw new Error('the standard ablation has no "chaos" arm');
+  return { ...arm.settings, 'eitp.chaos.mode': mode };
+}
 
 export function chaosEstimatorArms(): ArmSettings[] {
   return [
