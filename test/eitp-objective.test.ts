@@ -100,6 +100,26 @@ describe('the total objective', () => {
     });
   });
 
+  it('L_chaos follows config.chaos: the estimator (mode), Λ*, one-sided and the sub-batch', () => {
+    et.tidy(() => {
+      const model = mlp();
+      const b = batchFor();
+      const dyn = () => model.dynamics(b.inputs.slice([0], [2]));
+      const seed = et.nn.deriveSeed(5, 7);
+      const chaosOf = (chaos: Partial<EitpConfig['chaos']>) =>
+        scalar(eitpObjective(model, b, eitpConfig({ ...off, lambdaChaos: 0.1, chaos: { ...chaos, subBatch: 2, seed: 5 } } as never), { epoch: 0, step: 7 }).terms.chaos!);
+      const benettin = scalar(lyapunovExponent(dyn(), { mode: 'benettin', seed }));
+      const power = scalar(lyapunovExponent(dyn(), { mode: 'power', seed }));
+      // the two estimators differ on this model, so the comparisons below tell them apart
+      expect(Math.abs(benettin - power)).toBeGreaterThan(1e-3);
+      expect(Math.abs(chaosOf({ mode: 'benettin' }) - (benettin - 0) ** 2)).toBeLessThan(1e-12);
+      expect(Math.abs(chaosOf({ mode: 'power', target: -0.25 }) - (power + 0.25) ** 2)).toBeLessThan(1e-12);
+      // one-sided: (Λ̂ − Λ*)² above the target, 0 below it
+      expect(Math.abs(chaosOf({ mode: 'benettin', target: benettin - 0.5, oneSided: true }) - 0.25)).toBeLessThan(1e-12);
+      expect(chaosOf({ mode: 'benettin', target: benettin + 0.5, oneSided: true })).toBe(0);
+    });
+  });
+
   it('λ = 0 switches a term off: not in terms, not computed (off report steps)', () => {
     et.tidy(() => {
       const model = mlp();
