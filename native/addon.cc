@@ -72,6 +72,10 @@ struct Context {
   // Kernel calls since JS last read a buffer back or synced: few means eager use (an op, then its result), many a
   // loop running ahead of the stream (a training step). It sets how much work may run at the call (smallWork).
   uint64_t callsSinceRead = 0;
+  // Kernel calls run at the call (sync mode included) and queued on the stream since the addon loaded: what the
+  // run-at-the-call rule decided (info().inlineKernels / queuedKernels).
+  uint64_t inlineKernels = 0;
+  uint64_t queuedKernels = 0;
 };
 
 // How far the JS thread may run ahead of the stream, in bytes of freed-but-not-yet-released buffers
@@ -446,6 +450,7 @@ void submit(Context& c, int kernel, const std::vector<Block*>& blocks) {
   // (Kernels run inline check for themselves, at the call.)
   if (c.syncMode) {
     c.stream->waitFor(c.stream->submitted());
+    c.inlineKernels++;
     runInline(c, task, fn);
     return;
   }
@@ -453,6 +458,7 @@ void submit(Context& c, int kernel, const std::vector<Block*>& blocks) {
   // more than the kernel (tens of microseconds on a loaded machine). Same kernel and pool, so same results.
   const bool eager = ++c.callsSinceRead <= kEagerCalls;
   if (c.stream->idle() && smallWork(task, kinds[kernel], eager)) {
+    c.inlineKernels++;
     runInline(c, task, fn);
     return;
   }
@@ -464,6 +470,7 @@ void submit(Context& c, int kernel, const std::vector<Block*>& blocks) {
   *slot = task;  // assignments into vectors that kept their capacity: no allocation once slots are warm
   const uint64_t seq = c.stream->enqueue(kernelRegistry()[kernel].name, [slot, fn](ThreadPool& pool) { fn(*slot, pool); });
   c.tasksInFlight.emplace_back(seq, slot);
+  c.queuedKernels++;
   for (int i = 0; i < nIn; i++) blocks[i]->lastUse = std::max(blocks[i]->lastUse, seq);
   blocks[nIn]->lastUse = blocks[nIn]->lastWrite = seq;
 }
@@ -591,6 +598,8 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
     o.Set("cachedBytes", static_cast<double>(c.cache.bytes()));
     o.Set("pendingFreeBytes", static_cast<double>(c.pendingFreeBytes->load(std::memory_order_relaxed)));
     o.Set("queuedTasks", static_cast<double>(c.stream->submitted() - c.stream->completed()));
+    o.Set("inlineKernels", static_cast<double>(c.inlineKernels));
+    o.Set("queuedKernels", static_cast<double>(c.queuedKernels));
     return o;
   });
 }

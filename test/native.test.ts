@@ -183,6 +183,38 @@ describe.skipIf(!hasNative)('native backend', () => {
     }
   });
 
+  it('a kernel runs at the call while the stream is idle and its work is small: ~100 µs within 8 calls of a readback or sync, a sixteenth of that after', () => {
+    // y = −x on 16K floats (32K elements in and out): under the eager limit (64K elements), over the run-ahead one (4K).
+    // Each call is logged as I (ran at the call) or Q (queued) from info()'s counters. After a sync the first 8 calls
+    // are eager; the 9th big one is queued; once the stream is idle again a tiny one still runs at the call; a
+    // readSync makes the next big one eager again.
+    const script = `
+      const a = require(${JSON.stringify(`${process.cwd()}/${ADDON_FILE}`)});
+      const meta = (n) => new Float64Array([1, 0, 1, 0, n, 1, 0, 1, n]);
+      const big = 1 << 14;
+      const x = a.alloc(4 * big), y = a.alloc(4 * big), s = a.alloc(16), t = a.alloc(16);
+      let log = '';
+      const call = (n, u, v) => {
+        const before = a.info();
+        a.run('neg', [u, v], meta(n), new Float64Array(0));
+        const after = a.info();
+        log += after.inlineKernels - before.inlineKernels === 1 ? 'I' : after.queuedKernels - before.queuedKernels === 1 ? 'Q' : '?';
+      };
+      a.sync();
+      call(big, x, y);
+      for (let i = 0; i < 7; i++) call(4, s, t);
+      call(big, x, y);
+      while (a.info().queuedTasks > 0);
+      call(4, s, t);
+      a.readSync(y, 16);
+      call(big, x, y);
+      a.sync();
+      console.log(log);`;
+    const run = (sync: string) => execFileSync(process.execPath, ['-e', script], { env: { ...process.env, EITP_NATIVE_SYNC: sync }, encoding: 'utf8' }).trim();
+    expect(run('0')).toBe('IIIIIIIIQII');
+    expect(run('1')).toBe('IIIIIIIIIII');
+  });
+
   it('EITP_NATIVE_MAX_PENDING_MB and EITP_NATIVE_CACHE_MB that are not integers in range are a JS error naming them at the first allocation', () => {
     const script = `
       const a = require(${JSON.stringify(`${process.cwd()}/${ADDON_FILE}`)});

@@ -27,6 +27,10 @@ export interface NativeInfo {
   pendingFreeBytes: number;
   /** Tasks queued on the stream and not yet run (EITP_NATIVE_MAX_QUEUED caps it). */
   queuedTasks: number;
+  /** Kernel calls run at the call since the addon loaded (EITP_NATIVE_SYNC, or small work on an idle stream). */
+  inlineKernels: number;
+  /** Kernel calls queued on the stream since the addon loaded. */
+  queuedKernels: number;
 }
 
 /** What the FMA peak probe measured: total GFLOP/s of all threads, and the instruction set it used. */
