@@ -6,8 +6,11 @@
  * - eager: one add at n = 1K, 8K and 16K elements, then its readback (the rule must keep these at the call);
  * - running ahead: one forward + backward of the EIT-P objective (all terms, spec λ) on the eitp bench's MLP and
  *   char-GPT, loss read back once per step.
+ * A last column counts one more iteration's kernel calls: run at the call / queued on the stream (nativeInfo()'s
+ * counters; "—" for an addon built before them).
  * To compare two builds, run it once per addon, alternating: EITP_NATIVE_ADDON=old.node, then the new one, and again.
  */
+import { nativeInfo } from '../engine/backends/native/index.js';
 import * as et from '../engine/index.js';
 import { eitpConfig } from '../src/eitp/index.js';
 import { arg } from './bench-args.js';
@@ -42,9 +45,16 @@ async function main(): Promise<void> {
   const tasks = [...eager, ...ahead];
   const stats = (await timeInterleaved(tasks, { time, rounds, iterations: 20, warmupTime: 300, warmupIterations: 5 })).map(toStat);
   console.log(`addon: ${process.env.EITP_NATIVE_ADDON ?? 'build/Release/eitp_native.node'}\n`);
-  console.log('| row | median ms (p25–p75) |');
-  console.log('| --- | --- |');
-  tasks.forEach((t, i) => console.log(`| ${t.name} | ${stats[i]!.median.toFixed(4)} (${stats[i]!.p25.toFixed(4)}–${stats[i]!.p75.toFixed(4)}) |`));
+  const calls: string[] = [];
+  for (const t of tasks) {
+    const before = nativeInfo();
+    await t.run();
+    const after = nativeInfo();
+    calls.push(after.inlineKernels === undefined ? '—' : `${after.inlineKernels - before.inlineKernels} / ${after.queuedKernels - before.queuedKernels}`);
+  }
+  console.log('| row | median ms (p25–p75) | kernel calls at the call / queued |');
+  console.log('| --- | --- | --- |');
+  tasks.forEach((t, i) => console.log(`| ${t.name} | ${stats[i]!.median.toFixed(4)} (${stats[i]!.p25.toFixed(4)}–${stats[i]!.p75.toFixed(4)}) | ${calls[i]} |`));
   et.dispose(kept);
   for (const w of loads) et.dispose([w.inputs, w.targets, ...w.model.parameters()]);
 }
