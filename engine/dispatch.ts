@@ -27,13 +27,15 @@ export function apply<K extends OpName>(op: K, inputs: readonly Tensor[], attrs:
     throw new EngineError(`expects ${def.arity} inputs, got ${inputs.length}`, { op });
   }
   if (inputs.length === 0) throw new EngineError('needs at least one input', { op });
-  inputs.forEach((t, i) => {
+  // index loops: apply runs once per op, and a closure or an iterator per call showed in allocation profiles
+  for (let i = 0; i < inputs.length; i++) {
+    const t = inputs[i];
     if (!(t instanceof Tensor)) throw new ArgumentError(`input ${i} must be a Tensor, got ${t === null ? 'null' : typeof t}`, { op });
     t.assertLive(op);
-  });
+  }
   const backend = inputs[0]!.storage.backend;
-  for (const t of inputs) {
-    if (t.storage.backend !== backend) {
+  for (let i = 1; i < inputs.length; i++) {
+    if (inputs[i]!.storage.backend !== backend) {
       throw new BackendError('inputs live on different backends; copy one over with et.toBackend(t, name) first', {
         ...errorContext(op, inputs),
         backend: inputs.map((x) => x.backend).join(' vs '),
@@ -71,8 +73,9 @@ export function apply<K extends OpName>(op: K, inputs: readonly Tensor[], attrs:
 
 /** Forward mode: for each active level whose tangents reach this op, compute the output tangent. */
 function propagateTangents<K extends OpName>(def: OpDef<K>, inputs: readonly Tensor[], out: Tensor, attrs: OpAttrs[K]): void {
-  const levels = activeJvpLevels();
-  for (const level of [...levels]) {
+  const levels = activeJvpLevels(); // never changed in place (grad-mode.ts): no copy needed while rules run
+  for (let i = 0; i < levels.length; i++) {
+    const level = levels[i]!;
     const tangents = inputs.map((t) => t.tangents?.get(level) ?? null);
     if (tangents.every((t) => t === null) || !def.jvp) continue;
     const tangent = tangentOf(def, tangents, inputs, out, attrs, level, levels.filter((l) => l !== level));

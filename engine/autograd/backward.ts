@@ -24,17 +24,29 @@ const contiguousCopy = (t: Tensor): Tensor => apply('contiguous', [t], {});
 export function topoOrder(roots: readonly Tensor[]): Tensor[] {
   const order: Tensor[] = [];
   const visited = new Set<Tensor>();
-  const stack: [Tensor, boolean][] = roots.map((r) => [r, false]);
+  // a depth-first walk with two parallel stacks (tensor, expanded?): a [tensor, flag] pair per push was the
+  // walk's main allocation, and it runs once per backward pass over graphs of a thousand tensors
+  const stack: Tensor[] = [...roots];
+  const expanded: boolean[] = roots.map(() => false);
   while (stack.length) {
-    const [t, expanded] = stack.pop()!;
-    if (expanded) {
+    const t = stack.pop()!;
+    if (expanded.pop()) {
       order.push(t);
       continue;
     }
     if (visited.has(t)) continue;
     visited.add(t);
-    stack.push([t, true]);
-    for (const input of t.node?.inputs ?? []) if (input.requiresGrad && !visited.has(input)) stack.push([input, false]);
+    stack.push(t);
+    expanded.push(true);
+    const inputs = t.node?.inputs;
+    if (!inputs) continue;
+    for (let i = 0; i < inputs.length; i++) {
+      const input = inputs[i]!;
+      if (input.requiresGrad && !visited.has(input)) {
+        stack.push(input);
+        expanded.push(false);
+      }
+    }
   }
   return order;
 }

@@ -39,9 +39,13 @@ export function withReverseTransform<T>(fn: () => T): T {
   }
 }
 
-/** Forward-mode levels; nested jvp() calls get increasing ids. */
+/**
+ * Forward-mode levels; nested jvp() calls get increasing ids. The active list is never changed in place: entering a
+ * level or a restricted set swaps in another array and leaving swaps the old one back, so a caller may keep what
+ * activeJvpLevels() returned, and the per-op tangent rules (withOnlyLevels) allocate nothing.
+ */
 let nextLevel = 1;
-const activeLevels: number[] = [];
+let activeLevels: readonly number[] = [];
 
 export function activeJvpLevels(): readonly number[] {
   return activeLevels;
@@ -49,21 +53,22 @@ export function activeJvpLevels(): readonly number[] {
 
 export function withJvpLevel<T>(fn: (level: number) => T): T {
   const level = nextLevel++;
-  activeLevels.push(level);
+  const prev = activeLevels;
+  activeLevels = [...prev, level];
   try {
     return fn(level);
   } finally {
-    activeLevels.splice(activeLevels.indexOf(level), 1);
+    activeLevels = prev;
   }
 }
 
 /** Runs fn with only the given levels active (used while computing tangents of one level). */
 export function withOnlyLevels<T>(levels: readonly number[], fn: () => T): T {
-  const saved = activeLevels.splice(0, activeLevels.length);
-  activeLevels.push(...levels);
+  const prev = activeLevels;
+  activeLevels = levels;
   try {
     return fn();
   } finally {
-    activeLevels.splice(0, activeLevels.length, ...saved);
+    activeLevels = prev;
   }
 }

@@ -30,7 +30,7 @@ export function linearize(f: TensorFn, ...primals: Tensor[]): [Tensor, (...tange
 
 /** Tangents through the recorded graph `order` (inputs before outputs), seeded at `inputs`; the tangent of `output`. */
 function pushTangents(order: readonly Tensor[], inputs: readonly Tensor[], seeds: readonly Tensor[], output: Tensor): Tensor {
-  const outer = [...activeJvpLevels()];
+  const outer = activeJvpLevels();
   // a private level, for the rules that differentiate an op's composite reference (they read tangents off inputs)
   return withJvpLevel((level) => {
     const tangents = new Map<Tensor, Tensor>();

@@ -6,7 +6,7 @@ import { apply } from '../dispatch.js';
 import { type DType, carriesGradient, isDType } from '../dtype.js';
 import { ArgumentError, AxisError, DTypeError, ShapeError } from '../errors.js';
 import { opScope } from '../memory.js';
-import { type Shape, assertValidShape, contiguousStrides, normalizeAxis, numel, shapesEqual, viewStrides } from '../shape.js';
+import { type Shape, assertValidShape, contiguousStrides, isPermutation, normalizeAxis, numel, shapesEqual, viewStrides } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import type { OpDef } from './op-def.js';
 import { ctx, meta } from './infer.js';
@@ -33,7 +33,7 @@ export const viewDefs = {
     arity: 1,
     infer: ([x], { axes }) => {
       const r = x!.rank;
-      if (axes.length !== r || [...axes].sort((a, b) => a - b).some((a, i) => a !== i)) {
+      if (!isPermutation(axes, r)) {
         throw new AxisError(`axes [${axes.join(', ')}] are not a permutation of 0..${r - 1}`, ctx('permute', [x!]));
       }
       return meta(

@@ -27,24 +27,27 @@ let buffer = new Float64Array(256);
 export function encodeCall<K extends KernelOpName>(op: K, inputs: readonly KernelArg[], output: KernelArg, attrs: OpAttrs[K]): Float64Array {
   const extra = encodeAttrs(op, attrs);
   let n = 1 + 2 + output.layout.shape.length + 1 + extra.length;
-  for (const x of inputs) n += 3 + 2 * x.layout.shape.length;
+  for (let k = 0; k < inputs.length; k++) n += 3 + 2 * inputs[k]!.layout.shape.length;
   if (buffer.length < n) buffer = new Float64Array(Math.max(n, 2 * buffer.length));
   const m = buffer;
   let i = 0;
   m[i++] = inputs.length;
-  for (const x of inputs) {
+  // index loops: shapes and strides are frozen arrays, whose for...of allocates per element (engine/shape.ts)
+  for (let k = 0; k < inputs.length; k++) {
+    const x = inputs[k]!;
     const { shape, strides, offset } = x.layout;
     m[i++] = code(x.dtype);
     m[i++] = shape.length;
     m[i++] = offset;
-    for (const d of shape) m[i++] = d;
-    for (const s of strides) m[i++] = s;
+    for (let d = 0; d < shape.length; d++) m[i++] = shape[d]!;
+    for (let d = 0; d < strides.length; d++) m[i++] = strides[d]!;
   }
+  const outShape = output.layout.shape;
   m[i++] = code(output.dtype);
-  m[i++] = output.layout.shape.length;
-  for (const d of output.layout.shape) m[i++] = d;
+  m[i++] = outShape.length;
+  for (let d = 0; d < outShape.length; d++) m[i++] = outShape[d]!;
   m[i++] = extra.length;
-  for (const a of extra) m[i++] = a;
+  for (let a = 0; a < extra.length; a++) m[i++] = extra[a]!;
   return m;
 }
 

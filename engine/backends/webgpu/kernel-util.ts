@@ -33,20 +33,7 @@ export const wrapMode = (d: DType): number => (d === 'u8' ? 1 : d === 'i8' ? 2 :
 
 export const isFloatType = (d: DType): boolean => d === 'f32';
 
-export function numelOf(shape: readonly number[]): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
-}
-
-export function contiguousStrides(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= shape[i]!;
-  }
-  return s;
-}
+// the engine's shape arithmetic (frozen shapes are read by index there: engine/shape.ts)
+export { contiguousStrides, numel as numelOf } from '../../shape.js';
 
 export const WG = 256;
