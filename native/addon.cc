@@ -3,6 +3,7 @@
 // reported by the next read, readSync, sync or run, naming the op that failed.
 #include <napi.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -45,6 +46,10 @@ struct PendingRead {
   Napi::Reference<Napi::ArrayBuffer> target;
 };
 
+// Calls are kept apart by input count: 0 to 6 inputs exactly, then one bucket for 7 or more (concat).
+constexpr size_t kArityBuckets = 8;
+size_t arityBucket(size_t inputs) { return inputs < kArityBuckets - 1 ? inputs : kArityBuckets - 1; }
+
 // Per-environment state (one per Node thread that loads the addon).
 struct Context {
   std::unique_ptr<Stream> stream;
@@ -60,15 +65,21 @@ struct Context {
   // The live buffers, by the numeric ids JS holds.
   HandleTable<Block> blocks;
   // The call being decoded, reused so that a kernel run at the call allocates nothing; a queued one gets a copy.
-  Task call;
+  // One per input count (arityBucket): decoding a 1-input call into the Task of a 3-input one destroyed two Args
+  // and the next 3-input call built them again (malloc for their shapes and strides), and a queued copy did the
+  // same to its slot; with Tasks and slots kept per input count, their vectors keep their capacity.
+  std::array<Task, kArityBuckets> calls;
+  Task* call = &calls[0];
   // Those copies, reused once the stream has run them (JS thread only: a slot is handed out again only after
   // completed() passed its task). A fresh copy per queued kernel was a dozen mallocs on the JS thread that the stream
   // thread freed, and the malloc arena's lock, contended between the two, cost futex calls on both (perf: 2.6 % of
   // all samples of an EIT-P GPT step in lock wake/wait syscalls, plus malloc and free themselves).
   std::deque<std::pair<uint64_t, Task*>> tasksInFlight;
-  std::vector<Task*> freeTasks;
+  std::array<std::vector<Task*>, kArityBuckets> freeTasks;
   std::vector<std::unique_ptr<Task>> tasks;
   std::vector<Block*> callBlocks;
+  // Block records freed on the JS thread, for the next allocations (one malloc and free per buffer otherwise).
+  std::vector<Block*> spareBlocks;
   // Kernel calls since JS last read a buffer back or synced: few means eager use (an op, then its result), many a
   // loop running ahead of the stream (a training step). It sets how much work may run at the call (smallWork).
   uint64_t callsSinceRead = 0;
@@ -159,14 +170,30 @@ void throttleQueue(Context& c) {
   if (submitted - c.stream->completed() >= limit) c.stream->waitFor(submitted - limit / 2);
 }
 
+// A Block record for a new buffer (JS thread): a spare one, reset, or a new one.
+Block* newBlock(Context& c) {
+  if (c.spareBlocks.empty()) return new Block();
+  Block* b = c.spareBlocks.back();
+  c.spareBlocks.pop_back();
+  *b = Block{};
+  return b;
+}
+
+// Keeps a Block record whose buffer is gone for reuse (JS thread only: the stream thread deletes its own).
+void recycleBlock(Context& c, Block* b) {
+  if (c.spareBlocks.size() < 4096) c.spareBlocks.push_back(b);
+  else delete b;
+}
+
 void freeBlock(Context& c, Block* b) {
   // Cached with its last queued use: the next allocation may take it before the stream gets there (allocator.h).
   if (c.cache.put(b->data, b->bytes, b->lastUse)) {
-    delete b;
+    recycleBlock(c, b);
     return;
   }
   if (b->lastUse <= c.stream->completed()) {
-    releaseBlock(b);
+    freeHost(b->data);
+    recycleBlock(c, b);
   } else {
     // The stream may run this at once: b must not be touched after the enqueue.
     const size_t bytes = b->bytes;
@@ -186,7 +213,7 @@ Napi::Value Alloc(const Napi::CallbackInfo& info) {
     if (!(n >= 0) || n > 1e15) throw KernelError("invalid allocation size");
     // Backpressure: let the stream catch up before memory the JS side already gave back piles up in its queue.
     if (c.pendingFreeBytes->load(std::memory_order_relaxed) > maxPendingBytes()) c.stream->waitFor(c.stream->submitted());
-    Block* b = new Block();
+    Block* b = newBlock(c);
     b->bytes = static_cast<size_t>(n);
     const HostCache::Taken reused = c.cache.take(b->bytes);
     if (reused.data) {
@@ -203,7 +230,7 @@ Napi::Value Alloc(const Napi::CallbackInfo& info) {
       b->data = allocateHost(b->bytes);
     }
     if (!b->data) {
-      delete b;
+      recycleBlock(c, b);
       throw KernelError("out of memory allocating " + std::to_string(static_cast<size_t>(n)) + " bytes");
     }
     return Napi::Number::New(env, c.blocks.add(b));
@@ -414,27 +441,34 @@ const double* decodeOperands(Context& c, const std::vector<Block*>& blocks, cons
   if (m >= end) throw KernelError("truncated operand description");
   const int nIn = static_cast<int>(*m++);
   if (nIn < 0 || nIn + 1 != static_cast<int>(blocks.size())) throw KernelError("operand count mismatch");
-  c.call.inputs.resize(nIn);
-  for (int i = 0; i < nIn; i++) decodeArg(c.call.inputs[i], m, end, blocks[i], false);
-  decodeArg(c.call.output, m, end, blocks[nIn], true);
+  Task& call = *c.call;
+  call.inputs.resize(nIn);
+  for (int i = 0; i < nIn; i++) decodeArg(call.inputs[i], m, end, blocks[i], false);
+  decodeArg(call.output, m, end, blocks[nIn], true);
   return m;
 }
 
 // A Task for a queued copy of a call: one whose kernel the stream has run, or a new one.
-Task* taskSlot(Context& c) {
+// Slots go back to the free list of their input count, so a slot is refilled by calls of its own input count.
+Task* taskSlot(Context& c, size_t inputs) {
   const uint64_t done = c.stream->completed();
   while (!c.tasksInFlight.empty() && c.tasksInFlight.front().first <= done) {
-    c.freeTasks.push_back(c.tasksInFlight.front().second);
+    Task* t = c.tasksInFlight.front().second;
+    c.freeTasks[arityBucket(t->inputs.size())].push_back(t);
     c.tasksInFlight.pop_front();
   }
-  if (!c.freeTasks.empty()) {
-    Task* t = c.freeTasks.back();
-    c.freeTasks.pop_back();
+  std::vector<Task*>& free = c.freeTasks[arityBucket(inputs)];
+  if (!free.empty()) {
+    Task* t = free.back();
+    free.pop_back();
     return t;
   }
   c.tasks.push_back(std::make_unique<Task>());
   return c.tasks.back().get();
 }
+
+// Points c.call at the Task for a call with these many handles (its inputs and its output).
+void selectCall(Context& c, size_t handles) { c.call = &c.calls[arityBucket(handles > 0 ? handles - 1 : 0)]; }
 
 // Runs the decoded c.call now or queues a copy of it on the stream.
 void submit(Context& c, int kernel, const std::vector<Block*>& blocks) {
@@ -444,7 +478,7 @@ void submit(Context& c, int kernel, const std::vector<Block*>& blocks) {
     return k;
   }();
   const KernelFn fn = kernelRegistry()[kernel].fn;
-  const Task& task = c.call;
+  const Task& task = *c.call;
   const int nIn = static_cast<int>(task.inputs.size());
   // Index checks run here when their inputs are already computed, so bad indices throw at the call like cpu.
   // (Kernels run inline check for themselves, at the call.)
@@ -466,7 +500,7 @@ void submit(Context& c, int kernel, const std::vector<Block*>& blocks) {
   for (int i = 0; i < nIn; i++) ready = ready && blocks[i]->lastWrite <= c.stream->completed();
   if (ready && !validateArguments(task)) validateTrainFusedArguments(task);
   throttleQueue(c);
-  Task* slot = taskSlot(c);
+  Task* slot = taskSlot(c, task.inputs.size());
   *slot = task;  // assignments into vectors that kept their capacity: no allocation once slots are warm
   const uint64_t seq = c.stream->enqueue(kernelRegistry()[kernel].name, [slot, fn](ThreadPool& pool) { fn(*slot, pool); });
   c.tasksInFlight.emplace_back(seq, slot);
@@ -499,9 +533,10 @@ Napi::Value Run(const Napi::CallbackInfo& info) {
     Napi::Float64Array attrs = info[3].As<Napi::Float64Array>();
     c.callBlocks.resize(handles.Length());
     for (uint32_t i = 0; i < handles.Length(); i++) c.callBlocks[i] = blockOf(c, handles.Get(i));
-    c.call.op = op;
+    selectCall(c, handles.Length());
+    c.call->op = op;
     decodeOperands(c, c.callBlocks, meta.Data(), meta.Data() + meta.ElementLength());
-    c.call.attrs.assign(attrs.Data(), attrs.Data() + attrs.ElementLength());
+    c.call->attrs.assign(attrs.Data(), attrs.Data() + attrs.ElementLength());
     submit(c, kernel, c.callBlocks);
     return env.Undefined();
   });
@@ -537,13 +572,14 @@ Napi::Value RunKernel(const Napi::CallbackInfo& info) {
     const size_t nh = info.Length() - 2;
     c.callBlocks.resize(nh);
     for (size_t i = 0; i < nh; i++) c.callBlocks[i] = blockOf(c, info[i + 2]);
-    c.call.op.assign(all[kernel].name);
+    selectCall(c, nh);
+    c.call->op.assign(all[kernel].name);
     const double* begin = static_cast<const double*>(data);
     const double* end = begin + length;
     const double* m = decodeOperands(c, c.callBlocks, begin, end);
     const int64_t nAttrs = m < end ? static_cast<int64_t>(*m++) : -1;
     if (nAttrs < 0 || m + nAttrs > end) throw KernelError("truncated attribute encoding");
-    c.call.attrs.assign(m, m + nAttrs);
+    c.call->attrs.assign(m, m + nAttrs);
     submit(c, kernel, c.callBlocks);
     return env.Undefined();
   });
@@ -679,6 +715,8 @@ void shutdown(Napi::Env, Context* c) {
   c->stream.reset();  // joins the stream and pool threads
   c->tsfn.Release();
   c->blocks.forEach(releaseBlock);
+  for (Block* b : c->spareBlocks) delete b;
+  c->spareBlocks.clear();
   c->cache.clear();
 }
 
