@@ -9,13 +9,15 @@
  * per-layer tanh step (tanhJvp, and tanhJvpStep with the norm and log in its pass).
  * Targets (issue #5): all terms together ≤ 25 % on top of a step; each fused kernel ≥ 3x its composite. Each step row
  * also gives the multiply-adds of its product kernels against the base (bench/matmul-work.ts): the part of the
- * overhead that is arithmetic, not dispatch.
+ * overhead that is arithmetic, not dispatch. A last column gives the JS heap each step allocates (bench/js-allocation.ts),
+ * the per-op bookkeeping that a change to the engine's JS moves even when the machine's noise hides it in the times.
  */
 import { writeFileSync } from 'node:fs';
 import * as et from '../engine/index.js';
 import { disposeEitpState, eitpConfig } from '../src/eitp/index.js';
 import type { EitpConfig } from '../src/eitp/objective-api.js';
 import { coherenceComposite, compositeOf } from './bench-args.js';
+import { jsBytesPerIteration } from './js-allocation.js';
 import { countMatmulWork } from './matmul-work.js';
 import { timeInterleaved } from './interleaved.js';
 import { type Stat, perStep, settled, stepTask, stepsPer, toStat, workloads } from './eitp-steps.js';
@@ -160,17 +162,20 @@ async function main(): Promise<void> {
       // each variant's multiply-adds per step, from one (already warm) iteration
       const macs: number[] = [];
       for (const [i, t] of tasks.entries()) macs.push((await countMatmulWork(backend, t.run)).macs / steps[i]!);
+      // and the JS heap each allocates per step, garbage included (repeatable where times are not: bench/js-allocation.ts)
+      const jsBytes: number[] = [];
+      for (const [i, t] of tasks.entries()) jsBytes.push((await jsBytesPerIteration(t.run, quick ? 2 : 5)) / steps[i]!);
       const stats = (await measure(tasks)).map((s, i) => perStep(s, steps[i]!));
       const base = stats[0]!.median;
       const extraWork = (i: number) => (macs[i]! - macs[0]!) / macs[0]!;
       console.log(`\n### ${backend}: ${w.name}, forward + backward per iteration (median, p25–p75)\n`);
-      console.log(`| step | time | overhead vs base | matmul work vs base (${(macs[0]! / 1e6).toFixed(1)} M multiply-adds) |`);
-      console.log('| --- | --- | --- | --- |');
+      console.log(`| step | time | overhead vs base | matmul work vs base (${(macs[0]! / 1e6).toFixed(1)} M multiply-adds) | JS heap allocated |`);
+      console.log('| --- | --- | --- | --- | --- |');
       vs.forEach((v, i) => {
         const s = stats[i]!;
         const pct = (x: number) => `${(x * 100).toFixed(0)} %`;
-        console.log(`| ${v.name} | ${fmt(s)} | ${i === 0 ? '—' : pct((s.median - base) / base)} | ${i === 0 ? '—' : `+${pct(extraWork(i))}`} |`);
-        json.push({ backend, workload: w.name, step: v.name, ...s, overhead: (s.median - base) / base, macs: macs[i], extraWork: extraWork(i) });
+        console.log(`| ${v.name} | ${fmt(s)} | ${i === 0 ? '—' : pct((s.median - base) / base)} | ${i === 0 ? '—' : `+${pct(extraWork(i))}`} | ${(jsBytes[i]! / 1e6).toFixed(2)} MB |`);
+        json.push({ backend, workload: w.name, step: v.name, ...s, overhead: (s.median - base) / base, macs: macs[i], extraWork: extraWork(i), jsBytes: jsBytes[i] });
       });
       const at = vs.findIndex((v) => v.name.startsWith('all terms, spec λ (fused)'));
       const over = (stats[at]!.median - base) / base;
