@@ -151,7 +151,7 @@ export function randn(shape: Shape, opts: RandomOptions & { mean?: number; std?:
   const mean = opts.mean ?? 0;
   const std = opts.std ?? 1;
   const data = hostValues(dtype, numel(shape), 'randn', shape);
-  for (let i = 0; i < data.length; i++) data[i] = mean + std * rng.normal();
+  rng.fillNormal(data, mean, std);
   return fromTyped(data, shape, { ...opts, dtype });
 }
 

@@ -12,6 +12,12 @@ import { Tensor, setDenseCopy } from './tensor.js';
 
 const kernelArg = (t: Tensor): KernelArg => t.kernelArg;
 
+/** inputs.some(t => t.requiresGrad) without a closure per call (apply runs once per op). */
+function anyRequiresGrad(inputs: readonly Tensor[]): boolean {
+  for (let i = 0; i < inputs.length; i++) if (inputs[i]!.requiresGrad) return true;
+  return false;
+}
+
 function errorContext(op: string, inputs: readonly Tensor[]) {
   return {
     op,
@@ -63,7 +69,7 @@ export function apply<K extends OpName>(op: K, inputs: readonly Tensor[], attrs:
       throw new BackendError(`kernel failed: ${e instanceof Error ? e.message : String(e)}`, errorContext(op, inputs));
     }
   }
-  if (def.vjp && isGradEnabled() && inputs.some((t) => t.requiresGrad)) {
+  if (def.vjp && isGradEnabled() && anyRequiresGrad(inputs)) {
     out.requiresGrad = true;
     out.node = { op, inputs: [...inputs], attrs };
   }

@@ -62,6 +62,29 @@ export class Rng {
     return r * Math.cos(2 * Math.PI * v);
   }
 
+  /**
+   * Fills out with mean + std·z for the next out.length standard normals: the values of that many normal() calls,
+   * without a call per value (whose returned double was boxed when randn's loop was not optimised).
+   */
+  fillNormal(out: { readonly length: number; [i: number]: number }, mean: number, std: number): void {
+    const n = out.length;
+    let i = 0;
+    if (n > 0 && this.spare !== null) {
+      out[i++] = mean + std * this.spare;
+      this.spare = null;
+    }
+    while (i < n) {
+      let u = 0;
+      while (u === 0) u = this.next();
+      const v = this.next();
+      const r = Math.sqrt(-2 * Math.log(u));
+      out[i++] = mean + std * (r * Math.cos(2 * Math.PI * v));
+      const second = r * Math.sin(2 * Math.PI * v);
+      if (i < n) out[i++] = mean + std * second;
+      else this.spare = second;
+    }
+  }
+
   /** Integer uniform in [low, high). */
   int(low: number, high: number): number {
     return low + Math.floor(this.next() * (high - low));

@@ -31,7 +31,8 @@ function frozenCopy(a: readonly number[]): readonly number[] {
  */
 const stridesOfShape = new WeakMap<Shape, readonly number[]>();
 function contiguousStridesOf(shape: Shape): readonly number[] {
-  if (!Object.isFrozen(shape)) return contiguousStrides(shape);
+  // frozen here, as the constructor would freeze a copy of it otherwise
+  if (!Object.isFrozen(shape)) return Object.freeze(contiguousStrides(shape));
   let strides = stridesOfShape.get(shape);
   if (!strides) stridesOfShape.set(shape, (strides = Object.freeze(contiguousStrides(shape))));
   return strides;
