@@ -17,3 +17,13 @@ export const compositeOf = (op: et.OpName): Composite => (et.opTable()[op] as un
 
 /** The coherence loss from primitive ops only: standardise, ẐᵀẐ/N, − I, square, sum (the fused path's peer). */
 export const coherenceComposite = (z: et.Tensor): et.Tensor => et.coherenceOfCorrelation(compositeOf('correlation')([z], { eps: 1e-5 } as never));
+
+/** Selects the native backend, or says it cannot and returns false (the native-only benches then measure nothing). */
+export function useNativeBackend(): boolean {
+  if (!et.backendInfo().some((b) => b.name === 'native' && b.available)) {
+    console.log('native backend unavailable: nothing to measure');
+    return false;
+  }
+  et.setBackend('native');
+  return true;
+}

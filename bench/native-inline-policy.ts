@@ -13,7 +13,7 @@
 import { nativeInfo } from '../engine/backends/native/index.js';
 import * as et from '../engine/index.js';
 import { eitpConfig } from '../src/eitp/index.js';
-import { arg } from './bench-args.js';
+import { arg, useNativeBackend } from './bench-args.js';
 import { stepTask, toStat, workloads } from './eitp-steps.js';
 import { timeInterleaved } from './interleaved.js';
 
@@ -21,11 +21,7 @@ const rounds = Number(arg('rounds', '3'));
 const time = Number(arg('time', '1500'));
 
 async function main(): Promise<void> {
-  if (!et.backendInfo().some((b) => b.name === 'native' && b.available)) {
-    console.log('native backend unavailable: nothing to measure');
-    return;
-  }
-  et.setBackend('native');
+  if (!useNativeBackend()) return;
   const kept: et.Tensor[] = [];
   const eager = [1024, 8192, 16384].map((n) => {
     const [x, y] = [et.randn([n], { seed: 1 }), et.randn([n], { seed: 2 })];

@@ -20,7 +20,7 @@
  */
 import * as et from '../engine/index.js';
 import { quantileSorted } from '../src/bench/stats.js';
-import { arg } from './bench-args.js';
+import { arg, useNativeBackend } from './bench-args.js';
 import { eitpObjective, eitpConfig } from '../src/eitp/index.js';
 import { workloads } from './eitp-steps.js';
 import { timeInterleaved } from './interleaved.js';
@@ -30,11 +30,7 @@ const rounds = Number(arg('rounds', '3'));
 const time = Number(arg('time', '3000'));
 
 async function main(): Promise<void> {
-  if (!et.backendInfo().some((b) => b.name === 'native' && b.available)) {
-    console.log('native backend unavailable: nothing to measure');
-    return;
-  }
-  et.setBackend('native');
+  if (!useNativeBackend()) return;
   const rows: { workload: string; readEvery: number; run: () => Promise<void> }[] = [];
   for (const w of workloads()) {
     const optimizer = new et.optim.AdamW(w.model.parameters(), { lr: 1e-4 });

@@ -32,6 +32,21 @@ describe('typed errors', () => {
     expect(catchError(() => et.sum(f32([2, 3]), [0, -2]))).toBeInstanceOf(et.AxisError);
     expect(catchError(() => et.softmax(f32([2, 3]), -3))).toBeInstanceOf(et.AxisError);
     expect(catchError(() => et.permute(f32([2, 3]), [0, 0]))).toBeInstanceOf(et.AxisError);
+    // every way axes can fail to be a permutation: out of range either way, fractional, too few, too many
+    // (negative axes count from the end, so [-1, 0] is [1, 0])
+    expect(et.permute(f32([2, 3]), [-1, 0]).shape).toEqual([3, 2]);
+    for (const axes of [[0, 2], [-3, 0], [0.5, 1], [0], [1, 0, 2]]) {
+      expect(catchError(() => et.permute(f32([2, 3]), axes)), `[${axes.join(', ')}]`).toBeInstanceOf(et.AxisError);
+    }
+  });
+
+  it('permute past rank 31 (axes checked with an array of marks, not bits)', () => {
+    const shape = Array.from({ length: 33 }, (_, i) => (i === 0 ? 2 : i === 32 ? 3 : 1));
+    const reversed = shape.map((_, i) => 32 - i);
+    expect(et.permute(f32(shape), reversed).shape).toEqual([...shape].reverse());
+    const repeated = [...reversed];
+    repeated[5] = repeated[6]!;
+    expect(catchError(() => et.permute(f32(shape), repeated))).toBeInstanceOf(et.AxisError);
   });
 
   it('backward of a non-scalar without a seed', () => {

@@ -213,7 +213,11 @@ describe('energy and speed at toy size', () => {
       expect(eitpOf(`chaos-${mode}`).chaos.mode).toBe(mode);
       expect(lambdas(eitpOf(`chaos-${mode}`))).toEqual([0, 0.1, 0, 0, 0]);
     }
-    for (const r of res.records) expect(r.metrics.accuracy).toBeGreaterThanOrEqual(0);
+    // 2 steps learn nothing; what is checked is that every arm trained and was evaluated (an accuracy is a fraction)
+    for (const r of res.records) {
+      expect(r.metrics.accuracy).toBeGreaterThanOrEqual(0);
+      expect(r.metrics.accuracy).toBeLessThanOrEqual(1);
+    }
     expect(readFileSync(res.reportPath, 'utf8')).toContain('| full-power | full EIT-P, power FTLE (the spec\'s default) |');
   });
 
