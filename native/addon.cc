@@ -112,6 +112,14 @@ uint64_t maxQueuedTasks() {
   return static_cast<uint64_t>(validEnvInteger(n, "EITP_NATIVE_MAX_QUEUED", 2));
 }
 
+// How long the stream and pool threads keep spinning for work after the JS thread stops waiting for the stream
+// (EITP_NATIVE_SPIN_US, default 300; 0 = sleep after a short fixed spin, as before). See spin-hint.h; a value that is
+// not an integer >= 0 is an error at the first allocation.
+const EnvInteger& spinLingerSetting() {
+  static const EnvInteger us = parseEnvInteger("EITP_NATIVE_SPIN_US", 300, 0);
+  return us;
+}
+
 Context& ctx(const Napi::Env& env) {
   Context* c = env.GetInstanceData<Context>();
   if (!c || !c->stream) throw Napi::Error::New(env, "eitp native addon is shut down");
@@ -212,6 +220,7 @@ Napi::Value Alloc(const Napi::CallbackInfo& info) {
     const double n = info[0].As<Napi::Number>().DoubleValue();
     if (!(n >= 0) || n > 1e15) throw KernelError("invalid allocation size");
     // Backpressure: let the stream catch up before memory the JS side already gave back piles up in its queue.
+    validEnvInteger(spinLingerSetting(), "EITP_NATIVE_SPIN_US", 0);
     if (c.pendingFreeBytes->load(std::memory_order_relaxed) > maxPendingBytes()) c.stream->waitFor(c.stream->submitted());
     Block* b = newBlock(c);
     b->bytes = static_cast<size_t>(n);
@@ -271,10 +280,18 @@ Napi::Value Write(const Napi::CallbackInfo& info) {
   });
 }
 
+// While reads are pending, the thread-safe function keeps the event loop alive, and JS counts as waiting for the
+// stream (it almost always awaits the read at once), so the stream and pool threads spin rather than sleep.
 void updateRef(Napi::Env env, Context& c) {
   const bool want = !c.reads.empty();
-  if (want && !c.tsfnRefed) c.tsfn.Ref(env);
-  if (!want && c.tsfnRefed) c.tsfn.Unref(env);
+  if (want && !c.tsfnRefed) {
+    c.tsfn.Ref(env);
+    c.stream->spinHint().beginWait();
+  }
+  if (!want && c.tsfnRefed) {
+    c.tsfn.Unref(env);
+    c.stream->spinHint().endWait();
+  }
   c.tsfnRefed = want;
 }
 
@@ -491,6 +508,7 @@ void submit(Context& c, int kernel, const std::vector<Block*>& blocks) {
   // A small kernel on an idle stream runs right here: handing it to the stream thread and waiting for it costs
   // more than the kernel (tens of microseconds on a loaded machine). Same kernel and pool, so same results.
   const bool eager = ++c.callsSinceRead <= kEagerCalls;
+  if (c.callsSinceRead == kEagerCalls + 1) c.stream->spinHint().endLinger();  // running ahead: spin-hint.h
   if (c.stream->idle() && smallWork(task, kinds[kernel], eager)) {
     c.inlineKernels++;
     runInline(c, task, fn);
@@ -604,6 +622,17 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   });
 }
 
+// setSpinLinger(us) -> the linger in effect (EITP_NATIVE_SPIN_US at load; spin-hint.h). Validated by the engine.
+Napi::Value SetSpinLinger(const Napi::CallbackInfo& info) {
+  return guarded(info, "setSpinLinger", [&](Napi::Env env) -> Napi::Value {
+    Context& c = ctx(env);
+    const double us = info[0].As<Napi::Number>().DoubleValue();
+    if (!(us >= 0) || us > 1e6) throw KernelError("the spin linger must be 0 to 1e6 microseconds", true);
+    c.stream->spinHint().setLingerUs(static_cast<int64_t>(us));
+    return Napi::Number::New(env, static_cast<double>(c.stream->spinHint().lingerUs()));
+  });
+}
+
 // fmaPeak(threads, seconds) -> { gflops, isa, threads, seconds }: the FMA peak probe (fma-probe.h). Synchronous; runs
 // its own threads (not the pool), so call it when nothing else is running.
 Napi::Value FmaPeak(const Napi::CallbackInfo& info) {
@@ -631,6 +660,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
     o.Set("int8Kernel", activeInt8Kernels().name);
     o.Set("vmath", vmath().isa);
     o.Set("sync", c.syncMode);
+    o.Set("spinLingerUs", static_cast<double>(c.stream->spinHint().lingerUs()));
     o.Set("cachedBytes", static_cast<double>(c.cache.bytes()));
     o.Set("pendingFreeBytes", static_cast<double>(c.pendingFreeBytes->load(std::memory_order_relaxed)));
     o.Set("queuedTasks", static_cast<double>(c.stream->submitted() - c.stream->completed()));
@@ -730,12 +760,13 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   c->tsfn = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}), "eitp-native-stream", 0, 1);
   c->tsfn.Unref(env);
   Napi::ThreadSafeFunction tsfn = c->tsfn;
+  const EnvInteger& linger = spinLingerSetting();
   c->stream.reset(new Stream(defaultThreadCount(), [tsfn]() mutable {
     tsfn.NonBlockingCall([](Napi::Env env, Napi::Function) {
       Context* c = env.GetInstanceData<Context>();
       if (c && c->stream) settleReads(env, *c);
     });
-  }));
+  }, linger.valid ? linger.value : 0));
   env.SetInstanceData<Context, &shutdown>(c);
   exports.Set("alloc", Napi::Function::New(env, Alloc));
   exports.Set("free", Napi::Function::New(env, Free));
@@ -747,6 +778,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("kernelNames", Napi::Function::New(env, KernelNames));
   exports.Set("sync", Napi::Function::New(env, Sync));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
+  exports.Set("setSpinLinger", Napi::Function::New(env, SetSpinLinger));
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("fmaPeak", Napi::Function::New(env, FmaPeak));
   exports.Set("sgemm", Napi::Function::New(env, Sgemm));

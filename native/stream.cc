@@ -16,8 +16,8 @@ inline void cpuRelax() {
 }
 }  // namespace
 
-Stream::Stream(int threads, std::function<void()> notify)
-    : pool_(new ThreadPool(threads)), notify_(std::move(notify)), thread_([this] { loop(); }) {}
+Stream::Stream(int threads, std::function<void()> notify, int64_t spinLingerUs)
+    : hint_(spinLingerUs), pool_(new ThreadPool(threads, &hint_)), notify_(std::move(notify)), thread_([this] { loop(); }) {}
 
 Stream::~Stream() {
   {
@@ -43,7 +43,7 @@ uint64_t Stream::enqueue(const char* op, std::function<void(ThreadPool&)> work, 
 void Stream::loop() {
   for (;;) {
     Item item;
-    for (int i = 0; i < kSpins && enqueued_.load(std::memory_order_acquire) == completed_.load(std::memory_order_relaxed); i++) cpuRelax();
+    spinFor([&] { return enqueued_.load(std::memory_order_acquire) != completed_.load(std::memory_order_relaxed); }, kSpins, &hint_);
     {
       std::unique_lock<std::mutex> lock(mu_);
       wake_.wait(lock, [&] { return stop_ || !queue_.empty(); });
@@ -101,8 +101,12 @@ std::vector<KernelSample> Stream::takeProfile() {
 void Stream::waitFor(uint64_t seq) {
   for (int i = 0; i < kSpins && completed() < seq; i++) cpuRelax();
   if (completed() >= seq) return;
-  std::unique_lock<std::mutex> lock(mu_);
-  doneCv_.wait(lock, [&] { return completed_.load(std::memory_order_acquire) >= seq; });
+  hint_.beginWait();
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    doneCv_.wait(lock, [&] { return completed_.load(std::memory_order_acquire) >= seq; });
+  }
+  hint_.endWait();
 }
 
 bool Stream::takeError(uint64_t upTo, AsyncError& out) {
@@ -115,7 +119,7 @@ bool Stream::takeError(uint64_t upTo, AsyncError& out) {
 
 void Stream::setThreads(int n) {
   waitFor(submitted_);
-  pool_.reset(new ThreadPool(n));
+  pool_.reset(new ThreadPool(n, &hint_));
 }
 
 }  // namespace eitp

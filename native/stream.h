@@ -34,8 +34,9 @@ struct AsyncError {
 
 class Stream {
  public:
-  // notify is called on the stream thread after every task enqueued with notify = true has run.
-  Stream(int threads, std::function<void()> notify);
+  // notify is called on the stream thread after every task enqueued with notify = true has run. spinLingerUs: how long
+  // the stream and pool threads keep spinning after the JS thread stops waiting for them (spin-hint.h; 0 = off).
+  Stream(int threads, std::function<void()> notify, int64_t spinLingerUs = 0);
   ~Stream();
 
   // Appends work; returns its sequence number (1, 2, ...). Work throwing an exception records an AsyncError. `op` must
@@ -44,8 +45,10 @@ class Stream {
   uint64_t submitted() const { return submitted_; }
   uint64_t completed() const { return completed_.load(std::memory_order_acquire); }
   bool idle() const { return completed() == submitted_; }
-  // Blocks the caller until every task up to seq has run.
+  // Blocks the caller until every task up to seq has run (the threads spin meanwhile: spinHint()).
   void waitFor(uint64_t seq);
+  // What the JS thread tells the stream and pool threads about its waits (its pending reads; waitFor by itself).
+  SpinHint& spinHint() { return hint_; }
   // The oldest recorded error with seq <= upTo, removed from the record (each error is reported once).
   bool takeError(uint64_t upTo, AsyncError& out);
   // The pool kernels run on (used by the stream thread, or by the JS thread in sync mode when the queue is idle).
@@ -68,6 +71,7 @@ class Stream {
   };
   void loop();
 
+  SpinHint hint_;  // before pool_, which keeps a pointer to it
   std::unique_ptr<ThreadPool> pool_;
   std::function<void()> notify_;
   std::mutex mu_;

@@ -44,7 +44,7 @@ int defaultThreadCount() {
   return hc ? static_cast<int>(hc) : 1;
 }
 
-ThreadPool::ThreadPool(int threads) : threads_(std::max(1, threads)) {
+ThreadPool::ThreadPool(int threads, const SpinHint* hint) : threads_(std::max(1, threads)), hint_(hint) {
   for (int i = 1; i < threads_; i++) workers_.emplace_back([this, i] { workerLoop(i); });
 }
 
@@ -89,8 +89,8 @@ void ThreadPool::work(uint32_t gen, const std::function<void(int64_t, int)>* fn,
 void ThreadPool::workerLoop(int id) {
   uint32_t seen = 0;
   for (;;) {
-    // Spin briefly for the next job before sleeping.
-    for (int i = 0; i < kSpins && static_cast<uint32_t>(claim_.load(std::memory_order_acquire) >> 32) == seen; i++) cpuRelax();
+    // Spin for the next job before sleeping: briefly, or on while the JS thread waits for the stream (spin-hint.h).
+    spinFor([&] { return static_cast<uint32_t>(claim_.load(std::memory_order_acquire) >> 32) != seen; }, kSpins, hint_);
     uint32_t gen;
     const std::function<void(int64_t, int)>* fn;
     int64_t n;

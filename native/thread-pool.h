@@ -12,11 +12,14 @@
 #include <thread>
 #include <vector>
 
+#include "spin-hint.h"
+
 namespace eitp {
 
 class ThreadPool {
  public:
-  explicit ThreadPool(int threads);
+  // hint (optional, owned by the caller): lets idle workers spin on while the JS thread waits for the stream.
+  explicit ThreadPool(int threads, const SpinHint* hint = nullptr);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
@@ -46,6 +49,7 @@ class ThreadPool {
   void work(uint32_t gen, const std::function<void(int64_t, int)>* fn, int64_t n, int thread);
 
   int threads_;
+  const SpinHint* hint_;
   std::vector<std::thread> workers_;
   std::mutex mu_;
   std::condition_variable wake_;

@@ -215,7 +215,7 @@ describe.skipIf(!hasNative)('native backend', () => {
     expect(run('1')).toBe('IIIIIIIIIII');
   });
 
-  it('EITP_NATIVE_MAX_PENDING_MB and EITP_NATIVE_CACHE_MB that are not integers in range are a JS error naming them at the first allocation', () => {
+  it('EITP_NATIVE_MAX_PENDING_MB, EITP_NATIVE_CACHE_MB and EITP_NATIVE_SPIN_US that are not integers in range are a JS error naming them at the first allocation', () => {
     const script = `
       const a = require(${JSON.stringify(`${process.cwd()}/${ADDON_FILE}`)});
       try { a.free(a.alloc(16)); console.log('no error'); } catch (e) { console.log(e.message); }
@@ -227,6 +227,7 @@ describe.skipIf(!hasNative)('native backend', () => {
     }
     for (const value of ['-1', '1.5', 'lots']) {
       expect(run({ EITP_NATIVE_CACHE_MB: value })).toEqual([`allocate: EITP_NATIVE_CACHE_MB must be an integer >= 0, got '${value}'`, 'still running']);
+      expect(run({ EITP_NATIVE_SPIN_US: value })).toEqual([`allocate: EITP_NATIVE_SPIN_US must be an integer >= 0, got '${value}'`, 'still running']);
     }
     // valid values (0 turns the cache off) allocate and free as usual; empty means the default
     expect(run({ EITP_NATIVE_MAX_PENDING_MB: '1', EITP_NATIVE_CACHE_MB: '0' })).toEqual(['no error', 'still running']);

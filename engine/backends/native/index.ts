@@ -12,7 +12,9 @@
  * allocation of its size at once, ordered after them: native/allocator.h), EITP_NATIVE_MAX_PENDING_MB (how far, in
  * bytes of freed buffers the cache had no room for and whose release waits in the queue, the JS thread may run ahead
  * before an allocation waits for the stream; default 512), EITP_NATIVE_MAX_QUEUED (tasks the queue may hold before a
- * new one waits for the stream to run half of them; default 65536) — these three must be integers (>= 0, >= 1, >= 2),
+ * new one waits for the stream to run half of them; default 65536), EITP_NATIVE_SPIN_US (how long the stream and pool
+ * threads spin on for work after JS stops waiting for them, default 300: setNativeSpinLinger) — these four must be
+ * integers (>= 0, >= 1, >= 2, >= 0),
  * else the first allocation (or queued task) is a BackendError naming the variable (Tensor.allocate wraps the
  * addon's message) —, EITP_GEMM_KC/MC/NC (GEMM blocking), EITP_GEMM_SPLIT_MFLOP (products up to this many million multiply-adds run as
  * independent per-thread blocks, default 32), EITP_GEMM_SMALL_M (rows up to which products skip packing, 0 = off), EITP_GEMM_BATCHED=0 (batches of
@@ -152,6 +154,17 @@ function requireAddon(): NativeAddon {
 /** Sets the native thread-pool size (the calling stream thread included); returns the size in effect. */
 export function setNativeThreads(n: number): number {
   return requireAddon().setThreads(n);
+}
+
+/**
+ * Sets how long (microseconds) the stream and pool threads keep spinning for their next work item after the JS thread
+ * stops waiting for the stream (EITP_NATIVE_SPIN_US at load, default 300; 0 = sleep after a short fixed spin). While
+ * JS waits (an awaited read, a sync) they spin anyway, up to 2 ms per idle period: native/spin-hint.h. Returns the
+ * linger in effect.
+ */
+export function setNativeSpinLinger(us: number): number {
+  if (!Number.isInteger(us) || us < 0 || us > 1e6) throw new ArgumentError(`setNativeSpinLinger: expected an integer number of microseconds in [0, 1000000], got ${us}`, { op: 'setNativeSpinLinger', backend: 'native' });
+  return requireAddon().setSpinLinger(us);
 }
 
 /** Threads, the GEMM micro-kernel and int8 tiles chosen by cpuid, and whether kernels run synchronously. */

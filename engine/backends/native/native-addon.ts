@@ -21,6 +21,8 @@ export interface NativeInfo {
   /** The instruction set of the vectorised exp/tanh/erf kernels. */
   vmath: string;
   sync: boolean;
+  /** How long the stream and pool threads keep spinning for work after JS stops waiting for them (µs; 0 = off). */
+  spinLingerUs: number;
   /** Bytes of freed buffers kept for reuse (EITP_NATIVE_CACHE_MB caps it). */
   cachedBytes: number;
   /** Bytes of buffers freed on the JS side that the cache had no room for, whose release still waits behind queued kernels (EITP_NATIVE_MAX_PENDING_MB caps it). */
@@ -57,6 +59,8 @@ export interface NativeAddon {
   runKernel(id: number, call: Float64Array, ...handles: NativeHandle[]): void;
   sync(): void;
   setThreads(n: number): number;
+  /** How long the stream and pool threads spin on after JS stops waiting (microseconds); returns the value in effect. */
+  setSpinLinger(us: number): number;
   trimCache(): void;
   info(): NativeInfo;
   /** The FMA peak probe: independent f32 FMA chains on `threads` threads for about `seconds` (default all, 0.2 s). */
