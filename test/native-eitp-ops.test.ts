@@ -679,6 +679,27 @@ describe.skipIf(!hasNative)('native tanhJvp', () => {
     });
     expectClose(out, expected, 1e-4, 1e-4, 'tanhJvp');
   });
+
+  it('reads h through any strides (a transposed view: its rows are gathered) over rows split between threads', () => {
+    // 800 rows of 45 (not a multiple of the 8-lane pass), more than one chunk of the row pass
+    const [b, rows, cols] = [800, 45, 33];
+    const ht = Float32Array.from(normals(rows * b, 15), Math.tanh); // h stored transposed: [out, B]
+    const v = normals(b * cols, 16);
+    const w = normals(rows * cols, 17);
+    const expected = new Float64Array(b * rows);
+    for (let i = 0; i < b; i++) {
+      for (let j = 0; j < rows; j++) {
+        let acc = 0;
+        for (let k = 0; k < cols; k++) acc += v[i * cols + k]! * w[j * cols + k]!;
+        expected[i * rows + j] = (1 - ht[j * b + i]! ** 2) * acc;
+      }
+    }
+    const out = onHost(() => {
+      const h = et.transpose(et.tensor(ht, { shape: [rows, b], backend }));
+      return et.tanhJvp(h, et.tensor(v, { shape: [b, cols], backend }), et.tensor(w, { shape: [rows, cols], backend })).dataSync();
+    });
+    expectClose(out, expected, 1e-4, 1e-4, 'tanhJvp');
+  });
 });
 
 // ---- tanhJvpStep and its backward tanhJvpStepGrad ------------------------------------------------------------------------
