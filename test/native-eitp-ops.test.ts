@@ -659,20 +659,26 @@ describe.skipIf(!hasNative)('native coherence loss (one fused op: −I, square a
   });
 });
 
+/** (1 − h²) ⊙ (v Wᵀ) in float64, for v dense [b, cols] and h, W given element by element (any layout). */
+function tanhJvpReference(b: number, rows: number, cols: number, h: (i: number, j: number) => number, v: ArrayLike<number>, w: (j: number, k: number) => number): Float64Array {
+  const out = new Float64Array(b * rows);
+  for (let i = 0; i < b; i++) {
+    for (let j = 0; j < rows; j++) {
+      let acc = 0;
+      for (let k = 0; k < cols; k++) acc += v[i * cols + k]! * w(j, k);
+      out[i * rows + j] = (1 - h(i, j) ** 2) * acc;
+    }
+  }
+  return out;
+}
+
 describe.skipIf(!hasNative)('native tanhJvp', () => {
   it('reads a transposed weight view and matches a float64 reference', () => {
     const [b, rows, cols] = [67, 45, 301];
     const h = Float32Array.from(normals(b * rows, 12), Math.tanh);
     const v = normals(b * cols, 13);
     const wt = normals(cols * rows, 14); // w stored transposed: [in, out]
-    const expected = new Float64Array(b * rows);
-    for (let i = 0; i < b; i++) {
-      for (let j = 0; j < rows; j++) {
-        let acc = 0;
-        for (let k = 0; k < cols; k++) acc += v[i * cols + k]! * wt[k * rows + j]!;
-        expected[i * rows + j] = (1 - h[i * rows + j]! ** 2) * acc;
-      }
-    }
+    const expected = tanhJvpReference(b, rows, cols, (i, j) => h[i * rows + j]!, v, (j, k) => wt[k * rows + j]!);
     const out = onHost(() => {
       const w = et.transpose(et.tensor(wt, { shape: [cols, rows], backend }));
       return et.tanhJvp(et.tensor(h, { shape: [b, rows], backend }), et.tensor(v, { shape: [b, cols], backend }), w).dataSync();
@@ -686,14 +692,7 @@ describe.skipIf(!hasNative)('native tanhJvp', () => {
     const ht = Float32Array.from(normals(rows * b, 15), Math.tanh); // h stored transposed: [out, B]
     const v = normals(b * cols, 16);
     const w = normals(rows * cols, 17);
-    const expected = new Float64Array(b * rows);
-    for (let i = 0; i < b; i++) {
-      for (let j = 0; j < rows; j++) {
-        let acc = 0;
-        for (let k = 0; k < cols; k++) acc += v[i * cols + k]! * w[j * cols + k]!;
-        expected[i * rows + j] = (1 - ht[j * b + i]! ** 2) * acc;
-      }
-    }
+    const expected = tanhJvpReference(b, rows, cols, (i, j) => ht[j * b + i]!, v, (j, k) => w[j * cols + k]!);
     const out = onHost(() => {
       const h = et.transpose(et.tensor(ht, { shape: [rows, b], backend }));
       return et.tanhJvp(h, et.tensor(v, { shape: [b, cols], backend }), et.tensor(w, { shape: [rows, cols], backend })).dataSync();
