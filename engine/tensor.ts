@@ -208,12 +208,12 @@ export class Tensor {
     }
   }
 
-  /** Synchronous readback; only the cpu backend, whose memory is host memory, supports it. */
+  /** Synchronous readback; only backends whose memory is host memory (cpu, native) support it. */
   dataSync(): TypedArray {
     this.assertLive('dataSync');
     const backend = this.storage.backend;
     if (!backend.readSync) {
-      throw new BackendError('dataSync() is only available on the cpu backend; use await t.data()', { op: 'dataSync', backend: backend.name });
+      throw new BackendError('reads host memory (the cpu and native backends); use await t.data()', { op: 'dataSync', backend: backend.name });
     }
     const dense = this.denseOrCopy();
     try {

@@ -83,6 +83,19 @@ describe('typed errors', () => {
     }
   });
 
+  it('dataSync on a device backend names it and the way out; host backends read', () => {
+    for (const backend of availableBackends()) {
+      const t = et.tensor([1, 2], { backend });
+      if (backend === 'cpu' || backend === 'native') expect(Array.from(t.dataSync()), backend).toEqual([1, 2]);
+      else {
+        const err = catchError(() => t.dataSync());
+        expect(err, backend).toBeInstanceOf(et.BackendError);
+        expect(err.message).toBe(`dataSync: reads host memory (the cpu and native backends); use await t.data() (backend ${backend})`);
+      }
+      t.dispose();
+    }
+  });
+
   it('a transform given something other than a function, a seed that is not a number', () => {
     const x = f32([2]);
     for (const [op, call] of [
