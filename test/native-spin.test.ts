@@ -44,6 +44,14 @@ describe.skipIf(!hasNative && process.env.EITP_REQUIRE_NATIVE !== '1')('native s
     expect(nativeInfo().spinLingerUs).toBe(750);
   });
 
+  it("eitp info's line gives the linger in effect", () => {
+    const detail = () => et.backendInfo().find((b) => b.name === 'native')!.detail!;
+    setNativeSpinLinger(450);
+    expect(detail()).toMatch(/, spin linger 450 µs(,|$)/);
+    setNativeSpinLinger(0);
+    expect(detail()).toMatch(/, no spin linger(,|$)/);
+  });
+
   it('threaded kernels give the same bits whether the threads spin or sleep between them', async () => {
     // products split over the pool (workers joining from a spin or from sleep), each awaited, the linger switched
     // between them; every result must equal the first bit for bit

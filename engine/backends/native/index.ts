@@ -103,10 +103,12 @@ export function createNativeBackend(addon: NativeAddon): Backend<NativeBuffer> {
   return {
     name: 'native',
     dtypes: NATIVE_DTYPES,
-    // read when asked: the pool's size changes with setNativeThreads
+    // read when asked: the pool's size and the spin linger change with setNativeThreads / setNativeSpinLinger (an
+    // addon built before the linger has none to report)
     get detail(): string {
       const i = addon.info();
-      return `${i.gemmKernel} GEMM, ${i.vmath} exp/tanh, ${i.int8Kernel} int8, ${i.threads} thread${i.threads === 1 ? '' : 's'}${i.sync ? ', synchronous (EITP_NATIVE_SYNC)' : ''}`;
+      const spin = i.spinLingerUs === undefined ? '' : i.spinLingerUs > 0 ? `, spin linger ${i.spinLingerUs} µs` : ', no spin linger';
+      return `${i.gemmKernel} GEMM, ${i.vmath} exp/tanh, ${i.int8Kernel} int8, ${i.threads} thread${i.threads === 1 ? '' : 's'}${spin}${i.sync ? ', synchronous (EITP_NATIVE_SYNC)' : ''}`;
     },
     kernels: makeKernels(addon),
     allocate(numel: number, dtype: DType): NativeBuffer {
