@@ -219,8 +219,8 @@ Napi::Value Alloc(const Napi::CallbackInfo& info) {
     Context& c = ctx(env);
     const double n = info[0].As<Napi::Number>().DoubleValue();
     if (!(n >= 0) || n > 1e15) throw KernelError("invalid allocation size");
+    validEnvInteger(spinLingerSetting(), "EITP_NATIVE_SPIN_US", 0);  // the stream took 0 for a bad value: say so here
     // Backpressure: let the stream catch up before memory the JS side already gave back piles up in its queue.
-    validEnvInteger(spinLingerSetting(), "EITP_NATIVE_SPIN_US", 0);
     if (c.pendingFreeBytes->load(std::memory_order_relaxed) > maxPendingBytes()) c.stream->waitFor(c.stream->submitted());
     Block* b = newBlock(c);
     b->bytes = static_cast<size_t>(n);
