@@ -52,6 +52,26 @@ describe.skipIf(!hasNative && process.env.EITP_REQUIRE_NATIVE !== '1')('native s
     expect(detail()).toMatch(/, no spin linger(,|$)/);
   });
 
+  it('an idle process stops spinning within the 2 ms cap, even with a linger of a second', () => {
+    // A child process does eager products and readbacks with the linger at 1 s, then sleeps 300 ms: its threads may
+    // spin at most 2 ms each of that (spin-hint.h's cap), so the process's CPU time over the sleep stays small. Without
+    // the cap, the stream and the pool's worker would spin through the whole sleep (~600 ms of CPU on 2 threads).
+    const engine = `
+      import * as et from ${JSON.stringify(`${process.cwd()}/engine/index.ts`)};
+      import { setNativeSpinLinger } from ${JSON.stringify(`${process.cwd()}/engine/backends/native/index.ts`)};
+      et.setBackend('native');
+      setNativeSpinLinger(1000000);
+      const a = et.randn([192, 256], { seed: 1 }), b = et.randn([256, 160], { seed: 2 });
+      for (let i = 0; i < 50; i++) { const c = et.matmul(a, b); await c.data(); c.dispose(); }
+      const before = process.cpuUsage();
+      await new Promise((r) => setTimeout(r, 300));
+      const used = process.cpuUsage(before);
+      console.log(((used.user + used.system) / 1000).toFixed(1));`;
+    const env = { ...process.env, EITP_NATIVE_SYNC: '0', EITP_THREADS: '2' };
+    const ms = Number(execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', engine], { env, encoding: 'utf8' }).trim().split('\n').pop());
+    expect(ms).toBeLessThan(60);
+  });
+
   it('threaded kernels give the same bits whether the threads spin or sleep between them', async () => {
     // products split over the pool (workers joining from a spin or from sleep), each awaited, the linger switched
     // between them; every result must equal the first bit for bit
