@@ -46,25 +46,18 @@ export class Rng {
     return (hi * 67108864 + lo) / 9007199254740992;
   }
 
-  /** Standard normal by Box-Muller (both values used). */
+  /** Standard normal by Box-Muller (both values used): fillNormal's one value, so the two cannot drift apart. */
   private spare: number | null = null;
+  private readonly one = new Float64Array(1);
   normal(): number {
-    if (this.spare !== null) {
-      const v = this.spare;
-      this.spare = null;
-      return v;
-    }
-    let u = 0;
-    while (u === 0) u = this.next();
-    const v = this.next();
-    const r = Math.sqrt(-2 * Math.log(u));
-    this.spare = r * Math.sin(2 * Math.PI * v);
-    return r * Math.cos(2 * Math.PI * v);
+    this.fillNormal(this.one, 0, 1);
+    return this.one[0]!;
   }
 
   /**
-   * Fills out with mean + std·z for the next out.length standard normals: the values of that many normal() calls,
-   * without a call per value (whose returned double was boxed when randn's loop was not optimised).
+   * Fills out with mean + std·z for the next out.length standard normals (z = √(−2 ln u)·cos 2πv, then the spare
+   * √(−2 ln u)·sin 2πv), the values of that many normal() calls, without a call per value (whose returned double was
+   * boxed when randn's loop was not optimised).
    */
   fillNormal(out: { readonly length: number; [i: number]: number }, mean: number, std: number): void {
     const n = out.length;
