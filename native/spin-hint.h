@@ -15,6 +15,13 @@
 
 namespace eitp {
 
+// One pause in a spin-wait loop (it lets the core's other hardware thread run, and saves power).
+inline void cpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
 class SpinHint {
  public:
   // lingerUs: how long after a wait the threads keep spinning; 0 turns the hint off (sleep after the fixed spins).
@@ -60,9 +67,7 @@ template <typename Done>
 bool spinFor(const Done& done, int spins, const SpinHint* hint) {
   for (int i = 0; i < spins; i++) {
     if (done()) return true;
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
+    cpuRelax();
   }
   if (!hint || !hint->enabled()) return done();
   const int64_t idleSince = SpinHint::nowNs();
@@ -70,9 +75,7 @@ bool spinFor(const Done& done, int spins, const SpinHint* hint) {
     // the clock read (~25 ns) once per 32 pauses
     for (int i = 0; i < 32; i++) {
       if (done()) return true;
-#if defined(__x86_64__) || defined(__i386__)
-      __builtin_ia32_pause();
-#endif
+      cpuRelax();
     }
     if (!hint->spin(idleSince, SpinHint::nowNs())) return done();
   }

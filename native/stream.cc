@@ -9,11 +9,6 @@ namespace {
 // small machine, long spins steal the core the JS thread needs to queue the next kernel (measured: 4000 spins made
 // a queue-and-wait round trip 4x slower on 2 loaded cores than 200).
 constexpr int kSpins = 200;
-inline void cpuRelax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#endif
-}
 }  // namespace
 
 Stream::Stream(int threads, std::function<void()> notify, int64_t spinLingerUs)
@@ -99,8 +94,7 @@ std::vector<KernelSample> Stream::takeProfile() {
 }
 
 void Stream::waitFor(uint64_t seq) {
-  for (int i = 0; i < kSpins && completed() < seq; i++) cpuRelax();
-  if (completed() >= seq) return;
+  if (spinFor([&] { return completed() >= seq; }, kSpins, nullptr)) return;
   hint_.beginWait();
   {
     std::unique_lock<std::mutex> lock(mu_);

@@ -16,12 +16,6 @@ namespace {
 // parallel loops back to back, and a futex wake-up costs tens of microseconds, more than a small loop runs.
 constexpr int kSpins = 1000;
 
-inline void cpuRelax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#endif
-}
-
 // Set while a thread runs a share of a parallel loop: a nested parallel loop then runs serially instead of
 // re-entering the pool (which would deadlock).
 thread_local bool insideParallel = false;
@@ -134,7 +128,7 @@ void ThreadPool::run(int64_t n, const std::function<void(int64_t, int)>& fn, boo
   if (wake) wake_.notify_all();
   work(gen, &fn, n, 0);
   // Only items already claimed by workers can still be running.
-  for (int i = 0; i < kSpins && finished_.load(std::memory_order_acquire) != n; i++) cpuRelax();
+  spinFor([&] { return finished_.load(std::memory_order_acquire) == n; }, kSpins, nullptr);
   {
     std::unique_lock<std::mutex> lock(mu_);
     done_.wait(lock, [&] { return finished_.load(std::memory_order_acquire) == n; });

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as et from '../engine/index.js';
 import { nativeInfo, setNativeSpinLinger } from '../engine/backends/native/index.js';
-import { ADDON_FILE } from '../engine/backends/native/native-addon.js';
+import { ADDON_FILE, type NativeAddon, loadAddon } from '../engine/backends/native/native-addon.js';
 import { availableBackends } from './helpers/backends.js';
 
 const hasNative = availableBackends().includes('native');
@@ -41,6 +41,11 @@ describe.skipIf(!hasNative && process.env.EITP_REQUIRE_NATIVE !== '1')('native s
       expect(() => setNativeSpinLinger(bad)).toThrow(et.ArgumentError);
       expect(() => setNativeSpinLinger(bad)).toThrow(/setNativeSpinLinger: expected an integer number of microseconds/);
     }
+    expect(nativeInfo().spinLingerUs).toBe(750);
+    // the addon itself, called directly: a JS exception for anything that is not a number in range, nothing set
+    const addon = loadAddon() as NativeAddon;
+    for (const bad of ['abc', undefined, {}]) expect(() => addon.setSpinLinger(bad as unknown as number)).toThrow(/A number was expected/);
+    for (const bad of [-1, Number.NaN, 2e6]) expect(() => addon.setSpinLinger(bad)).toThrow(/setSpinLinger: the spin linger must be 0 to 1e6 microseconds/);
     expect(nativeInfo().spinLingerUs).toBe(750);
   });
 
