@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { apply as applyOp } from '../engine/dispatch.js';
 import * as et from '../engine/index.js';
-import { initWebGPU, webgpuStats } from '../engine/backends/webgpu/index.js';
+import { initWebGPU, webgpuProfile, webgpuStats } from '../engine/backends/webgpu/index.js';
 import { TOLERANCE, compareArrays } from './helpers/backends.js';
 import { onBoth } from './helpers/on-both.js';
 import { dispatchesOf } from './helpers/webgpu-dispatches.js';
@@ -194,8 +194,10 @@ describe.runIf(status.available)('webgpu coherence', () => {
   }
 
   // [N, d]: d picks the SYRK block (1, 4, 8) ragged against it; N < d (R of rank N − 1 < d); N = 3001 and 4099 take
-  // split K; d = 130 and 257 make R more than one loss workgroup covers (partials summed by reduce.wgsl)
-  const SHAPES: [number, number][] = [[2, 2], [67, 9], [257, 33], [9, 67], [3001, 130], [1031, 257], [4099, 5]];
+  // split K; d = 130 and 257 make R more than one loss workgroup covers (partials summed by reduce.wgsl). N ≤ d/2 takes
+  // the rows' Gram K = ẐẐᵀ instead of R: [2, 4] (its smallest), [9, 67], the MLP's [64, 256], and [100, 257], whose K
+  // is more than one loss workgroup covers (the d − N term must enter once, not once per partial)
+  const SHAPES: [number, number][] = [[2, 2], [67, 9], [257, 33], [9, 67], [3001, 130], [1031, 257], [4099, 5], [2, 4], [64, 256], [100, 257]];
 
   it.each(SHAPES)('coherence of [%i, %i] and its gradient match cpu', async (n, d) => {
     await expectLossAndGrad((b) => zOf(n, d, b));
@@ -263,10 +265,30 @@ describe.runIf(status.available)('webgpu coherence', () => {
     z.dispose();
   });
 
+  it.runIf(status.available && webgpuStats().features.includes('timestamp-query'))('takes the rows\' Gram (a matmul, no SYRK) for N ≤ d/2 and R otherwise', async () => {
+    const kernelsOf = async (n: number, d: number, backward: boolean) => {
+      const z = et.tidy(() => zOf(n, d, 'webgpu'));
+      const g = et.full([], 2, { backend: 'webgpu' });
+      const { kernels } = await webgpuProfile(async () => {
+        const out = backward ? applyOp('coherenceGrad', [z, g], { eps: 1e-5 }) : et.coherence(z);
+        await out.data();
+        out.dispose();
+      });
+      et.dispose([z, g]);
+      return kernels.map((k) => k.kernel).sort();
+    };
+    for (const backward of [false, true]) {
+      for (const [n, d] of [[2, 4], [64, 256], [128, 256]]) expect(await kernelsOf(n, d, backward), `[${n}, ${d}]`).not.toContain('correlation-syrk');
+      for (const [n, d] of [[129, 256], [67, 9]]) expect(await kernelsOf(n, d, backward), `[${n}, ${d}]`).toContain('correlation-syrk');
+    }
+    expect(await kernelsOf(64, 256, false)).toEqual(['coherence-loss', 'correlation-stats', 'matmul']);
+  });
+
   it('records only its own dispatches: R stays in scratch, g is never read back', async () => {
     // forward: statistics, SYRK (+ the split-K sum), loss (+ the partials' sum); backward: statistics, SYRK (+ sum),
     // residual, Ẑ·S, column means, finish
-    for (const [n, d, forward, backward] of [[67, 9, 3, 6], [3001, 130, 5, 7]] as const) {
+    // N ≤ d/2: statistics, K = ẐẐᵀ, loss (+ the partials' sum); backward: statistics, K, residual, S'·Ẑ, means, finish
+    for (const [n, d, forward, backward] of [[67, 9, 3, 6], [3001, 130, 5, 7], [9, 67, 3, 6], [100, 257, 4, 6]] as const) {
       const z = et.tidy(() => zOf(n, d, 'webgpu'));
       const g = et.full([], 2, { backend: 'webgpu' });
       const reads = webgpuStats().reads;

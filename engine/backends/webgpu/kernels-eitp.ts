@@ -144,11 +144,15 @@ function backwardVariant(n: number, d: number, op: string): MatmulVariant {
   return v;
 }
 
-/** dz into o from S [d, d] (symmetric): o = Ẑ·S through the matmul kernel, then in place layerNorm's backward per column. */
-function standardizeBackward(g: GpuContext, zhat: GpuBuffer, stats: GpuBuffer, s: GpuBuffer, o: GpuArg, n: number, d: number, eps: number, v: MatmulVariant): void {
+/**
+ * dz into o from S (symmetric): dẐ = Ẑ·S through the matmul kernel (S [d, d]), or S·Ẑ for the rows' Gram path (S [N, N],
+ * `rowsS`), then in place layerNorm's backward per column.
+ */
+function standardizeBackward(g: GpuContext, zhat: GpuBuffer, stats: GpuBuffer, s: GpuBuffer, o: GpuArg, n: number, d: number, eps: number, v: MatmulVariant, rowsS = false): void {
   const means = g.runtime.allocate(2 * d * 4);
   try {
-    runMatmul(g, argOf(zhat, [n, d]), argOf(s, [d, d]), o, v);
+    if (rowsS) runMatmul(g, argOf(s, [n, n]), argOf(zhat, [n, d]), o, v);
+    else runMatmul(g, argOf(zhat, [n, d]), argOf(s, [d, d]), o, v);
     const params = statsParams(n, d, eps);
     const columns = Math.ceil(d / STATS_CX);
     g.runtime.dispatch(g.pipelines.get({ file: 'correlation-backward.wgsl', entry: 'column_means' }), [zhat, o.buffer, means], params, [columns, 1, 1]);
@@ -163,14 +167,15 @@ function standardizeBackward(g: GpuContext, zhat: GpuBuffer, stats: GpuBuffer, s
  * dz from z through a symmetric S [d, d] that `fillS` writes into scratch from Ẑ: dẐ = Ẑ·S, then layerNorm's backward
  * per column (correlationGrad's and coherenceGrad's shared passes; only how S is made differs).
  */
-function backwardThroughS(g: GpuContext, z: GpuArg, o: GpuArg, eps: number, op: string, fillS: (s: GpuBuffer, zhat: GpuBuffer) => void): void {
+function backwardThroughS(g: GpuContext, z: GpuArg, o: GpuArg, eps: number, op: string, fillS: (s: GpuBuffer, zhat: GpuBuffer) => void, rowsS = false): void {
   const [n, d] = z.layout.shape as [number, number];
   const v = backwardVariant(n, d, op);
   const { stats, zhat } = standardize(g, z, n, d, eps, op);
-  const s = g.runtime.allocate(d * d * 4);
+  const side = rowsS ? n : d;
+  const s = g.runtime.allocate(side * side * 4);
   try {
     fillS(s, zhat);
-    standardizeBackward(g, zhat, stats, s, o, n, d, eps, v);
+    standardizeBackward(g, zhat, stats, s, o, n, d, eps, v, rowsS);
   } finally {
     g.runtime.free(stats);
     g.runtime.free(zhat);
@@ -187,14 +192,31 @@ function correlationGrad(g: GpuContext, z: GpuArg, gr: GpuArg, o: GpuArg, eps: n
   });
 }
 
-/** L = Σ (R − I)²/(d(d − 1)) into the scalar o: R in a scratch buffer (never a tensor), then coherence-loss.wgsl's partials. */
+/**
+ * N ≤ d/2 (a batch of 64 rows of 256 features): the loss and its backward go through the rows' Gram K = ẐẐᵀ [N, N]
+ * instead of R, as on native (native/correlation.cc, rowGramPath): ‖R − I‖² = ‖K/N − I_N‖² + d − N and
+ * Ẑ(R − I) = (K/N − I)·Ẑ, N²d multiply-adds forward and 2N²d backward instead of d²N/2 (the SYRK) and 3d²N/2. R has
+ * rank ≤ N ≤ d/2 there, so ‖R − I‖² ≥ d/2 and the sum has no cancellation to lose digits in.
+ */
+const rowGramPath = (n: number, d: number): boolean => 2 * n <= d;
+
+/** K = ẐẐᵀ [n, n] into k through the matmul kernel (Ẑᵀ as a transposed view of Ẑ: no copy). */
+function rowGram(g: GpuContext, zhat: GpuBuffer, k: GpuBuffer, n: number, d: number): void {
+  const zhatT: GpuArg = { buffer: zhat, dtype: 'f32', layout: { shape: [d, n], strides: [1, d], offset: 0 } };
+  runMatmul(g, argOf(zhat, [n, d]), zhatT, argOf(k, [n, n]));
+}
+
+/** L = Σ (R − I)²/(d(d − 1)) into the scalar o: R (or the rows' Gram) in a scratch buffer, then coherence-loss.wgsl's partials. */
 function coherence(g: GpuContext, z: GpuArg, o: GpuArg, eps: number): void {
   const [n, d] = z.layout.shape as [number, number];
+  const rows = rowGramPath(n, d);
+  const side = rows ? n : d;
   const { stats, zhat } = standardize(g, z, n, d, eps, 'coherence');
-  const r = g.runtime.allocate(d * d * 4);
+  const r = g.runtime.allocate(side * side * 4);
   try {
-    syrk(g, zhat, argOf(r, [d, d]), n, d, 'coherence');
-    coherenceLoss(g, r, o, d);
+    if (rows) rowGram(g, zhat, r, n, d);
+    else syrk(g, zhat, argOf(r, [d, d]), n, d, 'coherence');
+    coherenceLoss(g, r, o, side, 1 / (d * (d - 1)), rows ? { a: 1 / n, extra: d - n } : { a: 1, extra: 0 });
   } finally {
     g.runtime.free(stats);
     g.runtime.free(zhat);
@@ -202,14 +224,17 @@ function coherence(g: GpuContext, z: GpuArg, o: GpuArg, eps: number): void {
   }
 }
 
-/** Σ (R − I)²/(d(d − 1)) of R [d, d]: one pass when one workgroup covers R, else partials summed by reduce.wgsl. */
-function coherenceLoss(g: GpuContext, r: GpuBuffer, o: GpuArg, d: number): void {
-  const count = d * d;
+/**
+ * (Σ (a·M − I)² + extra)·scale of M [side, side]: one pass when one workgroup covers M, else partials summed by
+ * reduce.wgsl. On R: a = 1, extra = 0; on the rows' Gram: a = 1/N, extra = d − N.
+ */
+function coherenceLoss(g: GpuContext, r: GpuBuffer, o: GpuArg, side: number, scale: number, { a, extra }: { a: number; extra: number }): void {
+  const count = side * side;
   const perGroup = Math.ceil(Math.max(LOSS_WG * LOSS_MIN_PER_THREAD, Math.ceil(count / LOSS_MAX_PARTIALS)) / LOSS_WG) * LOSS_WG;
   const groups = Math.ceil(count / perGroup);
   const partial = groups === 1 ? o.buffer : g.runtime.allocate(groups * 4);
   try {
-    const params = new Params().u32(count, d, perGroup, 0).f32(1 / (d * (d - 1))).u32(0, 0, 0).done();
+    const params = new Params().u32(count, side, perGroup, 0).f32(scale).f32(a).f32(extra).u32(0).done();
     g.runtime.dispatch(g.pipelines.get({ file: 'coherence-loss.wgsl' }), [r, partial], params, [groups, 1, 1]);
     if (groups > 1) runReduce(g, 'sum', argOf(partial, [groups]), o, [0]);
   } finally {
@@ -219,17 +244,29 @@ function coherenceLoss(g: GpuContext, r: GpuBuffer, o: GpuArg, d: number): void 
 
 /**
  * dz of L·g: R recomputed in scratch, turned in place into S = 4g(R − I)/(n d(d − 1)) (coherence-residual.wgsl, which
- * reads g on the device at its offset: g is any one-element view), then correlationGrad's backward passes.
+ * reads g on the device at its offset: g is any one-element view), then correlationGrad's backward passes. For N ≤ d/2
+ * the rows' Gram K instead, turned into S' = 4g(K/N − I)/(n d(d − 1)), and dẐ = S'·Ẑ.
  */
 function coherenceGrad(g: GpuContext, z: GpuArg, cot: GpuArg, o: GpuArg, eps: number): void {
   const [n, d] = z.layout.shape as [number, number];
-  backwardThroughS(g, z, o, eps, 'coherenceGrad', (s, zhat) => {
-    syrk(g, zhat, argOf(s, [d, d]), n, d, 'coherenceGrad');
-    const residual = g.pipelines.get({ file: 'coherence-residual.wgsl', constants: { WG: SYM_WG } });
-    // a one-element tensor's element sits at its offset (every stride multiplies index 0)
-    const params = new Params().u32(d, cot.layout.offset).f32(4 / (n * d * (d - 1))).u32(0).done();
-    g.runtime.dispatch(residual, [s, cot.buffer], params, Runtime.grid1d(d * d, SYM_WG));
-  });
+  const rows = rowGramPath(n, d);
+  const side = rows ? n : d;
+  backwardThroughS(
+    g,
+    z,
+    o,
+    eps,
+    'coherenceGrad',
+    (s, zhat) => {
+      if (rows) rowGram(g, zhat, s, n, d);
+      else syrk(g, zhat, argOf(s, [d, d]), n, d, 'coherenceGrad');
+      const residual = g.pipelines.get({ file: 'coherence-residual.wgsl', constants: { WG: SYM_WG } });
+      // a one-element tensor's element sits at its offset (every stride multiplies index 0)
+      const params = new Params().u32(side, cot.layout.offset).f32(4 / (n * d * (d - 1))).f32(rows ? 1 / n : 1).done();
+      g.runtime.dispatch(residual, [s, cot.buffer], params, Runtime.grid1d(side * side, SYM_WG));
+    },
+    rows,
+  );
 }
 
 /** (1 − h²) ⊙ (v wᵀ): h [b, out], v [b, in], w [out, in], all dense. */
