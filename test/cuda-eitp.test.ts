@@ -242,6 +242,10 @@ describe.runIf(status.available)('cuda EIT-P kernels and int8 matmul', () => {
       [257, 33],
       [9, 67],
       [3001, 130],
+      // N ≤ d/2: the rows' Gram K = ẐẐᵀ instead of R; [100, 257]'s K takes 10 partial blocks (d − N must enter once)
+      [2, 4],
+      [64, 256],
+      [100, 257],
     ] as const)('coherence %i×%i and its gradient (random cotangent) match the cpu backend', async (rows, cols) => {
       // both() pulls back a randn scalar cotangent, so coherenceGrad's g is not 1.
       const r = await both((b) => [N([rows, cols], 3 * rows + cols, b)], (z) => et.coherence(correlated(z)));
@@ -287,8 +291,21 @@ describe.runIf(status.available)('cuda EIT-P kernels and int8 matmul', () => {
       expectClose(gFused, gComposed, { rtol: 1e-3, atol: 1e-5 * scale });
     });
 
-    it('coherence and coherenceGrad are bit-identical from run to run (fixed-order sums, no float atomics)', async () => {
-      const z = () => N([3001, 130], 18, 'cuda');
+    it('on the rows\' Gram (N ≤ d/2) the fused op agrees with coherenceOfCorrelation(correlation(z)) on cuda', async () => {
+      const z = () => correlated(N([60, 300], 20, 'cuda'));
+      const [fused, composed] = [await onCuda(() => et.coherence(z())), await onCuda(() => et.coherenceOfCorrelation(et.correlation(z())))];
+      expectClose(fused, composed, { rtol: 1e-5, atol: 0 });
+      const gFused = await onCuda(() => et.grad((x: Tensor) => et.coherence(x).mul(-2))(z()) as Tensor);
+      const gComposed = await onCuda(() => et.grad((x: Tensor) => et.coherenceOfCorrelation(et.correlation(x)).mul(-2))(z()) as Tensor);
+      const scale = Array.from(gComposed).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      expectClose(gFused, gComposed, { rtol: 1e-3, atol: 1e-5 * scale });
+    });
+
+    it.each([
+      [3001, 130],
+      [100, 257],
+    ] as const)('coherence and coherenceGrad of %i×%i are bit-identical from run to run (fixed-order sums, no float atomics)', async (rows, cols) => {
+      const z = () => N([rows, cols], 18, 'cuda');
       const value = () => onCuda(() => et.coherence(z()));
       expect(Array.from(bits(await value()))).toEqual(Array.from(bits(await value())));
       const grad = () => gradOf(z, 0.7);

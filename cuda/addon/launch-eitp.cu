@@ -65,19 +65,28 @@ void gram_matrix(const Stream& s, float* r, const float* z, const ColStats& st, 
   run(s, "gram_store", &gram_store_kernel, grid, dim3(kStoreSub * kStoreSub), 0, gp.part, gp.g.chunks, gp.tiles, gp.nt, cols, static_cast<float>(rows), r);
 }
 
-// dz of a loss through R, given the symmetric S = (gR + gRᵀ)/N [cols, cols]: dẐ = Ẑ·S with the f32 matmul, then per
-// column layerNorm's backward dz = r (dẐ − mean dẐ − Ẑ mean(dẐ Ẑ)).
-void correlation_backward(const Stream& s, float* dz, const float* z, const ColStats& st, const float* sym, int64_t rows, int64_t cols, const Scratch& scratch) {
+// Ẑ = (z − μ)·rstd [rows, cols] in scratch.
+float* standardized(const Stream& s, const float* z, const ColStats& st, int64_t rows, int64_t cols, const Scratch& scratch) {
   float* zhat = take<float>(scratch, rows * cols);
   run(s, "standardize", &standardize_kernel, stride_grid(rows * cols), dim3(kBlock), 0, z, st.mu, st.rstd, st.g, zhat);
+  return zhat;
+}
+
+// c [m, n] = a [m, k] · b [k, n] with the f32 matmul: a dense row-major, b row-major or (bT) the transpose of a dense
+// row-major [n, k].
+void product(const Stream& s, float* c, const float* a, const float* b, bool bT, int64_t m, int64_t n, int64_t k) {
   MatmulArgs mm{};
-  mm.a = MatOperand{zhat, 0, cols, 1, Strides{}};
-  mm.b = MatOperand{sym, 0, cols, 1, Strides{}};
-  mm.c = dz;
-  mm.m = rows, mm.n = cols, mm.k = cols;
+  mm.a = MatOperand{a, 0, k, 1, Strides{}};
+  mm.b = bT ? MatOperand{b, 0, 1, k, Strides{}} : MatOperand{b, 0, n, 1, Strides{}};
+  mm.c = c;
+  mm.m = m, mm.n = n, mm.k = k;
   mm.batch.rank = 0;
   mm.batches = 1;
   launch_matmul(s, mm);
+}
+
+// dz from dẐ (in dz) per column, layerNorm's backward in place: dz = r (dẐ − mean dẐ − Ẑ mean(dẐ Ẑ)).
+void column_backward(const Stream& s, float* dz, const float* zhat, const ColStats& st, int64_t rows, int64_t cols, const Scratch& scratch) {
   float* pa = take<float>(scratch, st.g.chunks * cols);
   float* pab = take<float>(scratch, st.g.chunks * cols);
   float* ma = take<float>(scratch, cols);
@@ -85,6 +94,14 @@ void correlation_backward(const Stream& s, float* dz, const float* z, const ColS
   run(s, "col_dot", &col_dot_kernel, dim3(grid_dim((cols + 31) / 32, "col_dot"), static_cast<unsigned>(st.g.chunks)), dim3(32, 8), 0, dz, zhat, st.g, pa, pab);
   run(s, "col_mean2", &col_mean2_kernel, dim3(grid_dim((cols + kBlock - 1) / kBlock, "col_mean2")), dim3(kBlock), 0, pa, pab, st.g, ma, mab);
   run(s, "correlation_grad_out", &correlation_grad_out_kernel, stride_grid(rows * cols), dim3(kBlock), 0, dz, zhat, st.rstd, ma, mab, st.g);
+}
+
+// dz of a loss through R, given the symmetric S = (gR + gRᵀ)/N [cols, cols]: dẐ = Ẑ·S with the f32 matmul, then
+// column_backward.
+void correlation_backward(const Stream& s, float* dz, const float* z, const ColStats& st, const float* sym, int64_t rows, int64_t cols, const Scratch& scratch) {
+  const float* zhat = standardized(s, z, st, rows, cols, scratch);
+  product(s, dz, zhat, sym, false, rows, cols, cols);
+  column_backward(s, dz, zhat, st, rows, cols, scratch);
 }
 }  // namespace
 
@@ -125,16 +142,41 @@ void launch_correlation_grad(const Stream& s, float* dz, const float* z, const f
   correlation_backward(s, dz, z, st, sym, rows, cols, scratch);
 }
 
-// ---- the coherence loss on R (coherence.cuh) ----------------------------------------------------------------------
+// ---- the coherence loss on R, or on the rows' Gram for N ≤ d/2 (coherence.cuh) ------------------------------------
+namespace {
+// N ≤ d/2 (a batch of 64 rows of 256 features): K = ẐẐᵀ [N, N], N²d multiply-adds forward and 2N²d backward
+// where R takes d²N/2 and 3d²N/2 (native/correlation.cc's rowGramPath). R has rank ≤ N ≤ d/2 there, so
+// ‖R − I‖² ≥ d/2: the loss's terms do not cancel.
+bool row_gram_path(int64_t rows, int64_t cols) { return 2 * rows <= cols; }
+
+// K = ẐẐᵀ [rows, rows] in scratch, from Ẑ [rows, cols].
+float* row_gram(const Stream& s, const float* zhat, int64_t rows, int64_t cols, const Scratch& scratch) {
+  float* k = take<float>(scratch, rows * rows);
+  product(s, k, zhat, zhat, true, rows, rows, cols);
+  return k;
+}
+}  // namespace
+
 void launch_coherence(const Stream& s, float* out, const float* z, int64_t rows, int64_t cols, float eps, const Scratch& scratch) {
   if (rows < 2 || cols < 2) throw LaunchError("coherence needs at least 2 rows and 2 columns");
-  float* r = take<float>(scratch, cols * cols);
-  gram_matrix(s, r, z, column_stats(s, z, rows, cols, eps, scratch), rows, cols, scratch);
-  // About four elements a thread until the cap: the block count (and so every sum's order) depends only on d.
+  const ColStats st = column_stats(s, z, rows, cols, eps, scratch);
+  const bool by_rows = row_gram_path(rows, cols);
+  // R [cols, cols], or K [rows, rows] read as K/N with d − N added
+  const int64_t side = by_rows ? rows : cols;
+  float* r;
+  if (by_rows) {
+    r = row_gram(s, standardized(s, z, st, rows, cols, scratch), rows, cols, scratch);
+  } else {
+    r = take<float>(scratch, cols * cols);
+    gram_matrix(s, r, z, st, rows, cols, scratch);
+  }
+  // About four elements a thread until the cap: the block count (and so every sum's order) depends only on the shape.
   const int64_t per_block = 4 * kCoherenceThreads;
-  const int64_t blocks = std::min<int64_t>((cols * cols + per_block - 1) / per_block, kCoherenceMaxBlocks);
+  const int64_t blocks = std::min<int64_t>((side * side + per_block - 1) / per_block, kCoherenceMaxBlocks);
   double* partial = take<double>(scratch, blocks);
-  run(s, "coherence_partial", &coherence_partial_kernel, dim3(static_cast<unsigned>(blocks)), dim3(kCoherenceThreads), 0, r, cols, partial);
+  const float a = by_rows ? static_cast<float>(1.0 / static_cast<double>(rows)) : 1.0f;
+  const double extra = by_rows ? static_cast<double>(cols - rows) : 0.0;
+  run(s, "coherence_partial", &coherence_partial_kernel, dim3(static_cast<unsigned>(blocks)), dim3(kCoherenceThreads), 0, r, side, a, extra, partial);
   run(s, "coherence_finish", &finish_partials_kernel, dim3(1), dim3(kCoherenceThreads), 0, partial, static_cast<int>(blocks),
       static_cast<double>(cols) * static_cast<double>(cols - 1), out);
 }
@@ -142,11 +184,20 @@ void launch_coherence(const Stream& s, float* out, const float* z, int64_t rows,
 void launch_coherence_grad(const Stream& s, float* dz, const float* z, const float* g, int64_t rows, int64_t cols, float eps, const Scratch& scratch) {
   if (rows < 2 || cols < 2) throw LaunchError("coherenceGrad needs at least 2 rows and 2 columns");
   const ColStats st = column_stats(s, z, rows, cols, eps, scratch);
+  const double scale = 4.0 / (static_cast<double>(rows) * static_cast<double>(cols) * static_cast<double>(cols - 1));
+  if (row_gram_path(rows, cols)) {
+    // K → S' = 4g(K/N − I)/(N d(d − 1)) in place, then dẐ = S'·Ẑ and the column backward
+    const float* zhat = standardized(s, z, st, rows, cols, scratch);
+    float* k = row_gram(s, zhat, rows, cols, scratch);
+    run(s, "coherence_s", &coherence_s_kernel, stride_grid(rows * rows), dim3(kBlock), 0, k, rows, static_cast<float>(1.0 / static_cast<double>(rows)), g, scale);
+    product(s, dz, k, zhat, false, rows, cols, rows);
+    column_backward(s, dz, zhat, st, rows, cols, scratch);
+    return;
+  }
   float* sym = take<float>(scratch, cols * cols);
   gram_matrix(s, sym, z, st, rows, cols, scratch);
   // R → S = 4g(R − I)/(N d(d − 1)) in place, g read on the device.
-  const double scale = 4.0 / (static_cast<double>(rows) * static_cast<double>(cols) * static_cast<double>(cols - 1));
-  run(s, "coherence_s", &coherence_s_kernel, stride_grid(cols * cols), dim3(kBlock), 0, sym, cols, g, scale);
+  run(s, "coherence_s", &coherence_s_kernel, stride_grid(cols * cols), dim3(kBlock), 0, sym, cols, 1.0f, g, scale);
   correlation_backward(s, dz, z, st, sym, rows, cols, scratch);
 }
 
