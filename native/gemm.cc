@@ -66,9 +66,19 @@ void packA(const MicroKernel& uk, int64_t mc, int64_t kc, const float* a, int64_
     const int64_t rows = std::min<int64_t>(MR, mc - i);
     float* panel = out + i * kc;
     if (csa == 1) {
-      for (int64_t r = 0; r < rows; r++) {
-        const float* src = a + (i + r) * rsa;
-        for (int64_t p = 0; p < kc; p++) panel[p * MR + r] = src[p];
+      // Rows contiguous along k, as B's columns in a transposed view: four rows at a time through 4 x 4 register
+      // transposes, over 64-deep slices of k so that the panel slice being written (64 x MR floats) stays in L1.
+      // Element by element, this copy cost about as much as the micro-kernel itself when n is small (one or two
+      // column panels: n = 32 or 64, the char-GPT's and the MLP's layers), since each value of A then takes part in
+      // only n multiply-adds.
+      for (int64_t p0 = 0; p0 < kc; p0 += 64) {
+        const int64_t p1 = std::min<int64_t>(kc, p0 + 64);
+        int64_t r = 0;
+        for (; r + 4 <= rows; r += 4) copyFourColumnsTransposed(a + (i + r) * rsa, rsa, p0, p1, panel + r, MR);
+        for (; r < rows; r++) {
+          const float* src = a + (i + r) * rsa;
+          for (int64_t p = p0; p < p1; p++) panel[p * MR + r] = src[p];
+        }
       }
     } else {
       for (int64_t p = 0; p < kc; p++) {

@@ -1,6 +1,7 @@
 // Copying 4 k-contiguous columns of a matrix (a transposed view: element (p, c) at s0[c·stride + p]) into row-major
 // rows dst[p·ld + 0..3], for p in [p0, p1): 4 x 4 blocks transposed in SSE registers (baseline x86-64), the rest
-// element by element. The packed GEMM's B panels and the batched GEMM's B panels both copy transposed B this way.
+// element by element. The packed GEMM's A panels (A contiguous along k) and B panels (transposed B) and the batched
+// GEMM's B panels all copy this way.
 #pragma once
 
 #include <cstdint>
