@@ -19,6 +19,7 @@
 #include "common.h"
 #include "gemm.h"
 #include "handle-table.h"
+#include "heap-thresholds.h"
 #include "int8-matmul.h"
 #include "stream.h"
 #include "vmath.h"
@@ -220,6 +221,7 @@ Napi::Value Alloc(const Napi::CallbackInfo& info) {
     const double n = info[0].As<Napi::Number>().DoubleValue();
     if (!(n >= 0) || n > 1e15) throw KernelError("invalid allocation size");
     validEnvInteger(spinLingerSetting(), "EITP_NATIVE_SPIN_US", 0);  // the stream took 0 for a bad value: say so here
+    if (const std::string bad = heapThresholdsSettingError(); !bad.empty()) throw KernelError(bad);  // left off at load
     // Backpressure: let the stream catch up before memory the JS side already gave back piles up in its queue.
     if (c.pendingFreeBytes->load(std::memory_order_relaxed) > maxPendingBytes()) c.stream->waitFor(c.stream->submitted());
     Block* b = newBlock(c);
@@ -664,6 +666,8 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
     o.Set("cachedBytes", static_cast<double>(c.cache.bytes()));
     o.Set("pendingFreeBytes", static_cast<double>(c.pendingFreeBytes->load(std::memory_order_relaxed)));
     o.Set("queuedTasks", static_cast<double>(c.stream->submitted() - c.stream->completed()));
+    const HeapThresholds heap = raiseHeapThresholds();
+    o.Set("glibcThresholds", heap == HeapThresholds::Raised ? "raised" : heap == HeapThresholds::Kept ? "kept" : heap == HeapThresholds::Off ? "off" : "not-glibc");
     o.Set("inlineKernels", static_cast<double>(c.inlineKernels));
     o.Set("queuedKernels", static_cast<double>(c.queuedKernels));
     return o;
@@ -728,6 +732,15 @@ Napi::Value TrimCache(const Napi::CallbackInfo& info) {
   });
 }
 
+// Tests only: whether malloc(bytes) now maps a block of its own (glibc's thresholds, heap-thresholds.h).
+Napi::Value MallocMaps(const Napi::CallbackInfo& info) {
+  return guarded(info, "mallocMaps", [&](Napi::Env env) -> Napi::Value {
+    const double bytes = info[0].As<Napi::Number>().DoubleValue();
+    if (!(bytes >= 1) || bytes > 1e9) throw KernelError("mallocMaps takes a size in [1, 1e9] bytes");
+    return Napi::Boolean::New(env, mallocMaps(static_cast<unsigned long>(bytes)));
+  });
+}
+
 // Tests only: queues `ms` milliseconds of idle work, so that the work queued after it is certainly still pending.
 Napi::Value StallStream(const Napi::CallbackInfo& info) {
   return guarded(info, "stallStream", [&](Napi::Env env) -> Napi::Value {
@@ -754,6 +767,7 @@ void shutdown(Napi::Env, Context* c) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports);
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  raiseHeapThresholds();
   Context* c = new Context();
   const char* sync = std::getenv("EITP_NATIVE_SYNC");
   c->syncMode = sync && std::strcmp(sync, "1") == 0;
@@ -784,6 +798,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sgemm", Napi::Function::New(env, Sgemm));
   exports.Set("trimCache", Napi::Function::New(env, TrimCache));
   exports.Set("stallStream", Napi::Function::New(env, StallStream));
+  exports.Set("mallocMaps", Napi::Function::New(env, MallocMaps));
   exports.Set("profile", Napi::Function::New(env, Profile));
   return exports;
 }

@@ -16,7 +16,9 @@
  * threads spin on for work after JS stops waiting for them, default 300: setNativeSpinLinger) — these four must be
  * integers (>= 0, >= 1, >= 2, >= 0),
  * else the first allocation (or queued task) is a BackendError naming the variable (Tensor.allocate wraps the
- * addon's message) —, EITP_GEMM_KC/MC/NC (GEMM blocking), EITP_GEMM_SPLIT_MFLOP (products up to this many million multiply-adds run as
+ * addon's message) —, EITP_NATIVE_GLIBC_THRESHOLDS (1, the default: at load, glibc's malloc thresholds go where its
+ * own dynamic rule takes them once a process frees a 32 MiB block, so large buffers and readbacks do not page-fault
+ * afresh each time, native/heap-thresholds.cc; 0 leaves them; another value: the same error at the first allocation), EITP_GEMM_KC/MC/NC (GEMM blocking), EITP_GEMM_SPLIT_MFLOP (products up to this many million multiply-adds run as
  * independent per-thread blocks, default 32), EITP_GEMM_SMALL_M (rows up to which products skip packing, 0 = off), EITP_GEMM_BATCHED=0 (batches of
  * small products through the packed GEMM one by one), EITP_NATIVE_ADDON (addon path).
  */
@@ -108,7 +110,8 @@ export function createNativeBackend(addon: NativeAddon): Backend<NativeBuffer> {
     get detail(): string {
       const i = addon.info();
       const spin = i.spinLingerUs === undefined ? '' : i.spinLingerUs > 0 ? `, spin linger ${i.spinLingerUs} µs` : ', no spin linger';
-      return `${i.gemmKernel} GEMM, ${i.vmath} exp/tanh, ${i.int8Kernel} int8, ${i.threads} thread${i.threads === 1 ? '' : 's'}${spin}${i.sync ? ', synchronous (EITP_NATIVE_SYNC)' : ''}`;
+      const heap = i.glibcThresholds === 'raised' ? ', glibc thresholds raised' : '';
+      return `${i.gemmKernel} GEMM, ${i.vmath} exp/tanh, ${i.int8Kernel} int8, ${i.threads} thread${i.threads === 1 ? '' : 's'}${spin}${heap}${i.sync ? ', synchronous (EITP_NATIVE_SYNC)' : ''}`;
     },
     kernels: makeKernels(addon),
     allocate(numel: number, dtype: DType): NativeBuffer {
