@@ -120,10 +120,22 @@ void kConcat(const Task& t, ThreadPool& pool) {
   int64_t start = 0;
   for (const Arg& x : t.inputs) {
     if (x.dtype != o.dtype) throw KernelError("concat inputs must have the output's dtype");
-    DenseBytes a(x, pool);
     int64_t row = 1;
     for (int i = axis; i < x.rank(); i++) row *= x.shape[i];
-    for (int64_t p = 0; p < outer; p++) std::memcpy(r + (p * outRow + start) * sz, a.ptr + p * row * sz, row * sz);
+    if (row > 0 && outer > 0) {
+      char* dst = r + start * sz;
+      if (x.contiguous()) {
+        // outer runs of `row` elements, by rows of the output over the pool
+        const char* src = static_cast<const char*>(x.data) + x.offset * sz;
+        const int64_t bytes = row * static_cast<int64_t>(sz);
+        pool.parallelRange(outer, std::max<int64_t>(1, 65536 / bytes), [&](int64_t b, int64_t e) {
+          for (int64_t p = b; p < e; p++) std::memcpy(dst + p * outRow * sz, src + p * bytes, bytes);
+        });
+      } else {
+        // straight into its slots of the output: no dense copy first
+        gatherBlocks(x, dst, row, outRow, pool);
+      }
+    }
     start += row;
   }
 }

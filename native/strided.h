@@ -15,6 +15,12 @@ class ThreadPool;
 // Copies the elements `a` addresses, in row-major order, into out (itemSize(a.dtype) bytes each).
 void gather(const Arg& a, void* out, ThreadPool& pool);
 
+// The same, into blocks of `block` consecutive elements `pitch` elements apart: element e (in a's row-major order)
+// goes to out[(e / block)·pitch + e mod block]. `block` must be a multiple of a's last axis (whole rows per block).
+// concat writes each input straight into its slots of the output this way (block: the input's part of an output
+// row, pitch: the output row).
+void gatherBlocks(const Arg& a, void* out, int64_t block, int64_t pitch, ThreadPool& pool);
+
 // The same operand with its axes reordered (order[i] = source axis of new axis i).
 Arg permuteArg(const Arg& a, const std::vector<int>& order);
 
