@@ -47,15 +47,25 @@ Counts counts() {
   return {static_cast<size_t>(m.uordblks), static_cast<size_t>(m.hblks), static_cast<size_t>(m.hblkhd)};
 }
 
+// glibc's counters before and after malloc(bytes); the block is freed again. (A failed malloc moves no counter.)
+struct Around {
+  Counts before, after;
+};
+Around aroundMalloc(size_t bytes) {
+  Around r;
+  r.before = counts();
+  void* volatile block = std::malloc(bytes);  // volatile: the compiler may not drop an allocation nobody reads
+  r.after = counts();
+  std::free(block);
+  return r;
+}
+
 // Whether malloc is glibc's: a 64 KiB block shows in glibc's counters. An allocator put in front of it (LD_PRELOAD
 // of jemalloc, AddressSanitizer's runtime) has thresholds of its own, or none, and glibc never sees its blocks.
 bool glibcMalloc() {
   static const bool own = [] {
-    const Counts before = counts();
-    void* volatile block = std::malloc(64 << 10);
-    const Counts after = counts();
-    std::free(block);
-    return after.heapBytes + after.mappedBytes >= before.heapBytes + before.mappedBytes + (64 << 10);
+    const Around r = aroundMalloc(64 << 10);
+    return r.after.heapBytes + r.after.mappedBytes >= r.before.heapBytes + r.before.mappedBytes + (64 << 10);
   }();
   return own;
 }
@@ -69,9 +79,7 @@ HeapThresholds raiseHeapThresholds() {
     if (!settingValid(v) || (v && std::strcmp(v, "0") == 0)) return HeapThresholds::Off;
 #ifdef __GLIBC__
     if (!glibcMalloc()) return HeapThresholds::NotGlibc;
-    // Stored through a volatile pointer, so the compiler cannot drop the pair as an allocation nobody uses.
-    void* volatile block = std::malloc(kBlock);
-    std::free(block);
+    aroundMalloc(kBlock);  // one mapped block freed: glibc's rule raises both thresholds
     // Thresholds the process set itself turn the rule off: a 16 MiB block is then still mapped.
     return mallocMaps(16ul << 20) ? HeapThresholds::Kept : HeapThresholds::Raised;
 #else
@@ -89,11 +97,8 @@ std::string heapThresholdsSettingError() {
 bool mallocMaps(unsigned long bytes) {
 #ifdef __GLIBC__
   if (!glibcMalloc()) return false;
-  const size_t before = counts().mappedBlocks;
-  void* volatile block = std::malloc(bytes);
-  const size_t after = counts().mappedBlocks;
-  std::free(block);
-  return block != nullptr && after > before;
+  const Around r = aroundMalloc(bytes);
+  return r.after.mappedBlocks > r.before.mappedBlocks;
 #else
   (void)bytes;
   return false;

@@ -1,9 +1,9 @@
 /**
  * glibc's malloc thresholds at load (native/heap-thresholds.cc): by default the addon frees one 32 MiB block, so that
  * glibc's own dynamic rule raises its mmap threshold to ~32 MiB (blocks below it come from the heap instead of a fresh
- * mapping each) and its trim threshold to twice that. Checked in fresh processes through glibc's IS_MMAPPED bit of
- * blocks malloc hands out (the addon's test-only mallocMaps): the default, EITP_NATIVE_GLIBC_THRESHOLDS=0, thresholds
- * the process set itself (GLIBC_TUNABLES: kept, reported as such), an allocator preloaded in front of glibc's
+ * mapping each) and its trim threshold to twice that. Checked in fresh processes through glibc's own count of mapped
+ * blocks around a malloc (the addon's test-only mallocMaps, mallinfo2): the default, EITP_NATIVE_GLIBC_THRESHOLDS=0,
+ * thresholds the process set itself (GLIBC_TUNABLES: kept, reported as such), an allocator preloaded in front of glibc's
  * (AddressSanitizer's runtime: 'not-glibc', nothing raised) and bad values (an error at the first allocation, naming
  * the variable). Their effect on time (large readbacks without a page fault per 4 KiB) is a benchmark, not a test.
  * Skipped when the addon is not built.
@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import * as et from '../engine/index.js';
 import { nativeInfo } from '../engine/backends/native/index.js';
-import { ADDON_FILE } from '../engine/backends/native/native-addon.js';
+import { ADDON_FILE, type NativeAddon, loadAddon } from '../engine/backends/native/native-addon.js';
 import { availableBackends } from './helpers/backends.js';
 
 const hasNative = availableBackends().includes('native');
@@ -83,6 +83,12 @@ describe.skipIf(!hasNative && process.env.EITP_REQUIRE_NATIVE !== '1')('native: 
       expect(r.message).toContain(`EITP_NATIVE_GLIBC_THRESHOLDS must be 0 or 1, got '${bad}'`);
       expect(r.thresholds).toBe('off');
     }
+  });
+
+  it('the test-only probe turns bad sizes into JS errors, not a crash', () => {
+    const addon = loadAddon() as NativeAddon;
+    for (const bad of [0, -1, Number.NaN, 2e9]) expect(() => addon.mallocMaps(bad)).toThrow(/mallocMaps takes a size in \[1, 1e9\] bytes/);
+    expect(() => addon.mallocMaps('x' as unknown as number)).toThrow(/A number was expected/);
   });
 
   it("nativeInfo and eitp info's line say what was done in this process", () => {

@@ -18,7 +18,8 @@
  * else the first allocation (or queued task) is a BackendError naming the variable (Tensor.allocate wraps the
  * addon's message) —, EITP_NATIVE_GLIBC_THRESHOLDS (1, the default: at load, glibc's malloc thresholds go where its
  * own dynamic rule takes them once a process frees a 32 MiB block, so large buffers and readbacks do not page-fault
- * afresh each time, native/heap-thresholds.cc; 0 leaves them; another value: the same error at the first allocation), EITP_GEMM_KC/MC/NC (GEMM blocking), EITP_GEMM_SPLIT_MFLOP (products up to this many million multiply-adds run as
+ * afresh each time, native/heap-thresholds.cc; 0 leaves them; another value: the same error at the first allocation),
+ * EITP_GEMM_KC/MC/NC (GEMM blocking), EITP_GEMM_SPLIT_MFLOP (products up to this many million multiply-adds run as
  * independent per-thread blocks, default 32), EITP_GEMM_SMALL_M (rows up to which products skip packing, 0 = off), EITP_GEMM_BATCHED=0 (batches of
  * small products through the packed GEMM one by one), EITP_NATIVE_ADDON (addon path).
  */

@@ -33,7 +33,8 @@ export interface NativeInfo {
    * glibc's malloc thresholds: 'raised' at load to where glibc's own dynamic rule ends up (blocks under 32 MiB from the
    * heap, up to 64 MiB of free memory kept mapped: no page fault per 4 KiB of every large buffer, readbacks included),
    * 'kept' where the process set its own (mallopt, GLIBC_TUNABLES), 'off' with EITP_NATIVE_GLIBC_THRESHOLDS=0,
-   * 'not-glibc' elsewhere. Absent from addons built before it.
+   * 'not-glibc' where malloc is not glibc's (another C library, or an allocator preloaded in front of it). Absent from
+   * addons built before it.
    */
   glibcThresholds?: 'raised' | 'kept' | 'off' | 'not-glibc';
   /** Kernel calls run at the call since the addon loaded (EITP_NATIVE_SYNC, or small work on an idle stream). */
@@ -74,7 +75,7 @@ export interface NativeAddon {
   fmaPeak(threads?: number, seconds?: number): NativeFmaPeak;
   /** Synchronous C = A @ B on dense row-major arrays (tests and benchmarks of the GEMM alone). */
   sgemm(m: number, n: number, k: number, a: Float32Array, b: Float32Array, out: Float32Array): void;
-  /** Tests only: whether malloc(bytes) now maps a block of its own (glibc's IS_MMAPPED bit; false elsewhere). */
+  /** Tests only: whether malloc(bytes) now maps a block of its own (glibc's count of mapped blocks grows; false where malloc is not glibc's). */
   mallocMaps(bytes: number): boolean;
   /** Tests only: queues idle work so that what is queued next is certainly still pending. */
   stallStream(ms: number): void;
