@@ -11,6 +11,7 @@
 //       every run);
 //   ReluGradOp / TanhGradOp / SigmoidGradOp   activationGrad's g·f′(y) for map_kernel;
 //   GeluErfGradOp / GeluTanhGradOp   geluGrad's g·gelu′(x) for map_kernel (exact and tanh forms);
+//   GeluErfCurvatureOp / GeluTanhCurvatureOp   its order 2, g·gelu″(x);
 //   adam_step_kernel   one grid-stride pass reading p, g, m, v and writing [p′; m′; v′] (float4 when aligned).
 //   sgd_step_kernel   one grid-stride pass reading p, g (and buf when momentum is on after the first step) and
 //       writing [p′] or [p′; buf′] (float4 when aligned).
@@ -148,6 +149,30 @@ struct GeluTanhGradOp {
     const float t = x * (2.0f * e * r * r);  // 2σσ ≤ 0.5 first: 2x alone overflows for |x| > 1.7e38
     const float tail = t == 0.0f ? 0.0f : t * (0.7978845608028654f * (1.0f + 3.0f * 0.044715f * x * x));
     return g * (sig + tail);
+  }
+};
+
+// geluGrad's order 2, g·gelu″(x). Exact: φ(x)(2 − x²), 0 once φ underflows (x² may have overflowed: not 0·∞).
+struct GeluErfCurvatureOp {
+  EITP_HD float operator()(float x, float g) const {
+    const float pdf = 0.3989422804014327f * expf(-0.5f * x * x);
+    return g * (pdf == 0.0f ? 0.0f : pdf * (2.0f - x * x));
+  }
+};
+// Tanh form: gelu″ = (1 − th²)·(a′ + 3c√(2/π)·x² − x·th·a′²), a′ = √(2/π)(1 + 3c·x²), with σ(±2a) from
+// e = exp(−2|a|) as above: 1 − th² = 4σ(2a)σ(−2a) = 4e/(1 + e)², th = σ(2a) − σ(−2a). 0 once that product underflows
+// (±∞ included: the limit, as in the reference); a NaN x gives NaN.
+struct GeluTanhCurvatureOp {
+  EITP_HD float operator()(float x, float g) const {
+    const float a = 0.7978845608028654f * (x + 0.044715f * x * x * x);
+    const float e = expf(-2.0f * fabsf(a));
+    const float r = 1.0f / (1.0f + e);
+    const float up = a >= 0.0f ? r : e * r;
+    const float down = a >= 0.0f ? e * r : r;
+    const float both = e * r * r;
+    if (both == 0.0f) return g * 0.0f;
+    const float du = 0.7978845608028654f * (1.0f + 3.0f * 0.044715f * x * x);
+    return g * (4.0f * both * (du + 0.10703222440890037f * x * x - x * (up - down) * du * du));
   }
 };
 

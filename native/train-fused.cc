@@ -167,9 +167,13 @@ void kActivationGrad(const Task& t, ThreadPool& pool) {
 
 // ---- geluGrad -------------------------------------------------------------------------------------------------------
 
-// out = g·gelu′(x); attrs: [approximate] (0 exact, 1 tanh form).
+// out = g·gelu′(x), or g·gelu″(x) with order 2; attrs: [approximate (0 exact, 1 tanh form), order (1 or 2; absent: 1)].
 void kGeluGrad(const Task& t, ThreadPool& pool) {
-  gradRows(t, !t.attrs.empty() && t.attrs[0] != 0 ? vmath().geluTanhGrad : vmath().geluErfGrad, "x", pool);
+  const bool tanhForm = !t.attrs.empty() && t.attrs[0] != 0;
+  const double order = t.attrs.size() > 1 ? t.attrs[1] : 1;
+  if (order != 1 && order != 2) throw KernelError("geluGrad order must be 1 or 2");
+  const VMath& m = vmath();
+  gradRows(t, order == 2 ? (tanhForm ? m.geluTanhCurvature : m.geluErfCurvature) : (tanhForm ? m.geluTanhGrad : m.geluErfGrad), "x", pool);
 }
 
 // ---- linear ---------------------------------------------------------------------------------------------------------

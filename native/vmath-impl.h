@@ -120,17 +120,44 @@ inline VF geluErfGradV(VF v, VF g) {
 
 // d/dx 0.5x(1 + th), th = tanh(a), a = √(2/π)(x + c x³): 0.5(1 + th) + 0.5x(1 − th²)·a′. With 1 + th = 2σ(2a) and
 // 1 − th² = 4σ(2a)σ(−2a), both from one e^{−2|a|}: no cancellation where th rounds to −1 (x below about −3).
-inline VF geluTanhGradV(VF v, VF g) {
+struct SigmaPair {
+  VF up, down;  // σ(2a), σ(−2a)
+};
+
+// σ(±2a) for the tanh form's a = √(2/π)(x + c x³), from one e^{−2|a|}.
+inline SigmaPair geluTanhSigmas(VF v) {
   const VF a = 0.7978845608028654f * (v + 0.044715f * v * v * v);
   const VF e = expV(a < 0.0f ? 2.0f * a : -2.0f * a);
   const VF r = 1.0f / (1.0f + e);
-  const VF up = a >= 0.0f ? r : e * r;    // σ(2a)
-  const VF down = a >= 0.0f ? e * r : r;  // σ(−2a)
+  return {a >= 0.0f ? r : e * r, a >= 0.0f ? e * r : r};
+}
+
+inline VF geluTanhGradV(VF v, VF g) {
+  const auto [up, down] = geluTanhSigmas(v);
   const VF both = up * down;
   const VF slope = 0.7978845608028654f * (1.0f + 3.0f * 0.044715f * v * v);
   // once σ(2a)σ(−2a) is 0 the second term is 0 (not x·0·∞ = NaN for huge |x|)
   const VF out = g * (up + (both == 0.0f ? VF{} : 2.0f * v * both * slope));
   // NaN x: x itself, so that the NaN's sign does not depend on how the compiler ordered two NaN operands
+  return v != v ? v : out;
+}
+
+// gelu″(x) = φ(x)(2 − x²); where φ has underflowed to 0 the result is 0 (not 0·∞ once x² overflows, |x| > 1.8e19).
+inline VF geluErfCurvatureV(VF v, VF g) {
+  const VF pdf = 0.3989422804014327f * expV(-0.5f * v * v);
+  const VF out = g * (pdf == 0.0f ? VF{} : pdf * (2.0f - v * v));
+  return v != v ? v : out;
+}
+
+// The tanh form's gelu″ = s·(a′ + 3ck·x² − x·th·a′²) with a′ = √(2/π)(1 + 3c·x²), s = 1 − th² = 4σ(2a)σ(−2a) and
+// th = σ(2a) − σ(−2a), from the same e^{−2|a|} as gelu′ (no cancellation in s where th rounds to ±1). Once s is 0
+// the result is 0 (±∞ included: the limit, not 0·∞).
+inline VF geluTanhCurvatureV(VF v, VF g) {
+  const auto [up, down] = geluTanhSigmas(v);
+  const VF both = up * down;
+  const VF slope = 0.7978845608028654f * (1.0f + 3.0f * 0.044715f * v * v);
+  const VF inner = slope + (3.0f * 0.044715f * 0.7978845608028654f) * v * v - v * (up - down) * slope * slope;
+  const VF out = g * (both == 0.0f ? VF{} : 4.0f * both * inner);
   return v != v ? v : out;
 }
 
@@ -165,5 +192,6 @@ void binaryArr(const float* x, const float* g, float* out, int64_t n) {
 
 VMath table() {
   return {EITP_VMATH_STR(EITP_VMATH_NS), unaryArr<expV>, unaryArr<tanhV>, unaryArr<sigmoidV>, unaryArr<erfV>,
-          unaryArr<geluErfV>, unaryArr<geluTanhV>, binaryArr<geluErfGradV>, binaryArr<geluTanhGradV>};
+          unaryArr<geluErfV>, unaryArr<geluTanhV>, binaryArr<geluErfGradV>, binaryArr<geluTanhGradV>,
+          binaryArr<geluErfCurvatureV>, binaryArr<geluTanhCurvatureV>};
 }

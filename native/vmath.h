@@ -1,4 +1,4 @@
-// Vectorisable float math (exp, tanh, sigmoid, erf, gelu and gelu′) over contiguous arrays, compiled once per ISA (baseline,
+// Vectorisable float math (exp, tanh, sigmoid, erf, gelu, gelu′ and gelu″) over contiguous arrays, compiled once per ISA (baseline,
 // AVX2, AVX-512) and chosen at run time by cpuid. glibc's scalar expf/tanhf/erff cost 4-16 ns per element; these
 // are written with GCC vector types (vmath-impl.h), tails included, so every ISA and every thread split gives the same
 // bits. Accuracy: a few ulp (well inside the parity tolerance); NaN propagates; exp overflows to Inf and underflows
@@ -20,6 +20,9 @@ struct VMath {
   // out[i] = g[i]·gelu′(x[i]): gelu's backward from its input (the geluGrad op), exact and tanh forms.
   void (*geluErfGrad)(const float* x, const float* g, float* out, int64_t n);
   void (*geluTanhGrad)(const float* x, const float* g, float* out, int64_t n);
+  // out[i] = g[i]·gelu″(x[i]): geluGrad's second-order form (the backward in x of geluGrad), both forms.
+  void (*geluErfCurvature)(const float* x, const float* g, float* out, int64_t n);
+  void (*geluTanhCurvature)(const float* x, const float* g, float* out, int64_t n);
 };
 
 const VMath& vmath();

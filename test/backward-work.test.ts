@@ -231,24 +231,28 @@ describe('backward work for the FTLE: gradients of some tensors only, and second
     });
   });
 
-  it('geluGrad backward in x: 16 kernels for the tanh form (was 20), 8 for the exact one, matching central differences', () => {
+  it('geluGrad backward in x: 2 kernels (ō ⊙ g, then the second-order geluGrad; 16 for the tanh form and 8 for the exact one from primitives before), matching central differences; the second order itself likewise', () => {
     et.tidy(() => {
       const x = et.tensor([-3, -1.2, -0.3, 0, 0.4, 1.1, 2.5], f64);
       const g = et.tensor([0.5, -1, 2, 1, -0.7, 1.3, 0.9], f64);
       const o = et.tensor([1, 0.5, -2, 1.5, 1, -1, 0.25], f64);
-      const expected: Record<'tanh' | 'none', Record<string, number>> = {
-        // s = ō ⊙ g; x²; t = tanh(x·(c + ckx²)) (2 mul, add, tanh); u′ = c + 3ckx² (mul, add); u′ + 3ckx² − x·t·u′²
-        // (3 mul, add, square, sub); s·bracket (mul) ⊙ (1 − t²) (activationGrad)
-        tanh: { mul: 8, add: 3, square: 2, tanh: 1, sub: 1, activationGrad: 1 },
-        // s = ō ⊙ g; x²; φ(x) = exp(−x²/2)/√(2π) (mul, exp, mul); s ⊙ (φ ⊙ (2 − x²)) (sub, 2 mul)
-        none: { mul: 5, square: 1, exp: 1, sub: 1 },
+      // the second order's own backward in x is gelu‴ from primitives (rare: a third derivative of the model)
+      const third: Record<'tanh' | 'none', Record<string, number>> = {
+        // s = ō ⊙ g; x²; t (2 mul, add, tanh); u′ (mul, add); B (mul, add, 2 mul, square, sub); 1 − t² (square, sub);
+        // t·u′·(2B + u′ + 4Cx²) (2 mul, 2 add, 2 mul); 4Cx (mul), − (sub), x·s·u′³ (3 mul, square), − (sub);
+        // s·inner (mul) ⊙ (1 − t²) (activationGrad)
+        tanh: { mul: 16, add: 5, square: 4, tanh: 1, sub: 4, activationGrad: 1 },
+        // s = ō ⊙ g; x²; φ(x) (mul, exp, mul); s ⊙ (φ·x ⊙ (x² − 4)) (sub, 3 mul)
+        none: { mul: 6, square: 1, exp: 1, sub: 1 },
       };
       for (const approximate of ['tanh', 'none'] as const) {
-        const f = (z: et.Tensor) => et.geluGrad(z, g, approximate);
-        const [, pull] = et.vjp(f, x);
-        const { result, calls: c } = counted(() => pull(o));
-        expect(c, approximate).toEqual(expected[approximate]);
-        expectDirectional((z) => et.sum(et.mul(f(z), o)), [x], result, 0, 30);
+        for (const order of [1, 2] as const) {
+          const f = (z: et.Tensor) => et.geluGrad(z, g, approximate, order);
+          const [, pull] = et.vjp(f, x);
+          const { result, calls: c } = counted(() => pull(o));
+          expect(c, `${approximate} order ${order}`).toEqual(order === 1 ? { mul: 1, geluGrad: 1 } : third[approximate]);
+          expectDirectional((z) => et.sum(et.mul(f(z), o)), [x], result, 0, 30 + order);
+        }
       }
     });
   });

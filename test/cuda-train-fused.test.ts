@@ -119,6 +119,24 @@ describe.runIf(status.available)('cuda fused training kernels', () => {
       }
     });
 
+    it.each(['none', 'tanh'] as const)('geluGrad %s, order 2 (g·gelu″): dense, strided with a broadcast g, hundreds of blocks, and special values', async (approximate) => {
+      for (const f of [
+        (b: Where) => et.geluGrad(N([7, 33], 86, b).mul(3), N([7, 33], 87, b), approximate, 2),
+        (b: Where) => et.geluGrad(et.transpose(N([33, 7], 88, b)), et.expand(N([1, 33], 89, b), [7, 33]), approximate, 2),
+        (b: Where) => et.geluGrad(N([317, 331], 90, b).mul(3), N([317, 331], 91, b), approximate, 2),
+      ]) {
+        const r = await both(f);
+        expectClose(r.cuda, r.cpu, `geluGrad ${approximate} order 2`);
+      }
+      const xs = Float32Array.of(10, -10, 30, -30, 5.2, -5.2, 0, -0, Number.NaN, 1e20, -1e20, 3e38, -3e38, Infinity, -Infinity);
+      const gs = Float32Array.from(xs, (_, i) => 1 + 0.5 * i);
+      const r = await both((b) => et.geluGrad(et.tensor(xs, { backend: b }), et.tensor(gs, { backend: b }), approximate, 2));
+      expectClose(r.cuda, r.cpu, `geluGrad ${approximate} order 2 special values`);
+      // gelu″ → 0 at ±∞: exactly 0 once it underflows (|x| ≥ 30, huge and infinite x), NaN stays NaN
+      for (const i of [2, 3, 9, 10, 11, 12, 13, 14]) expect(r.cuda[i], `x = ${xs[i]}`).toBe(0);
+      expect(Number.isNaN(r.cuda[8]!)).toBe(true);
+    });
+
     it.each(['none', 'tanh'] as const)('geluGrad %s where erf and tanh saturate (±5.2 … ±30), at 0, on NaN and on huge |x|', async (approximate) => {
       // 259 values: not a multiple of 32 or of the 256-thread block
       const special = [10, -10, 30, -30, 5.2, -5.2, 4, -4, -0.7518, 0, -0, Number.NaN, 1e20, -1e20, 3e38, -3e38];
@@ -158,6 +176,8 @@ describe.runIf(status.available)('cuda fused training kernels', () => {
         expect(() => addon.geluGrad('none', o, [3], x, 0, [1], g, 0, [2])).toThrow(/geluGrad cotangent: view reaches elements \[0, 4\] of a 4-element f32 buffer/);
         expect(() => addon.geluGrad('tanh', o, [3], x, 0, [-1], g, 0, [1])).toThrow(/geluGrad x: view reaches elements \[-2, 0\]/);
         expect(() => addon.geluGrad('erf' as never, o, [3], x, 0, [1], g, 0, [1])).toThrow(/unknown geluGrad approximate 'erf'/);
+        expect(() => addon.geluGrad('none', o, [3], x, 0, [1], g, 0, [1], 3 as never)).toThrow(/geluGrad: order must be 1 or 2, got 3/);
+        expect(() => addon.geluGrad('none', o, [3], x, 0, [1], g, 0, [1], 'two' as never)).toThrow(/geluGrad order/);
       } finally {
         for (const id of [x, g, o]) addon.free(id);
       }

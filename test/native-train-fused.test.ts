@@ -437,6 +437,30 @@ describe.skipIf(!hasNative)('native geluGrad', () => {
     expect(out[5]).toBeCloseTo(1, 6); // gelu′(0) = ½
   });
 
+  it.each(forms.flatMap((a) => [7, 257, 100003].map((n) => [a, n] as const)))('%s, order 2 (g·gelu″), n = %i: matches cpu and the composite on native', (approximate, n) => {
+    const x = normals(n, n + 7, 3);
+    const g = normals(n, n + 8);
+    const run = (b: Where, mode: 'fused' | 'composite') =>
+      on(b, (bk) => {
+        const inputs = [t32(x, [n], bk), t32(g, [n], bk)];
+        return mode === 'fused' ? et.geluGrad(inputs[0]!, inputs[1]!, approximate, 2) : composite('geluGrad', inputs, { approximate, order: 2 });
+      });
+    const expected = run('cpu', 'fused');
+    const actual = run('native', 'fused');
+    expectClose(actual, expected, 2e-5, 1e-6 * maxAbs(expected), 'vs cpu');
+    expectClose(actual, run('native', 'composite'), 2e-5, 1e-5 * maxAbs(expected), 'vs composite');
+  });
+
+  it.each(forms)('%s, order 2: 0 where gelu″ underflows and at ±∞ (the limit), NaN from a NaN x, on strided views', (approximate) => {
+    const x = Float32Array.of(-30, 30, -1e20, 1e20, -Infinity, Infinity, NaN, 0.5, -2);
+    const g = Float32Array.from(x, (_, i) => 1.5 - 0.25 * i);
+    const run = (b: Where) => on(b, (bk) => et.geluGrad(et.transpose(t32(x, [1, x.length], bk)), et.transpose(t32(g, [1, g.length], bk)), approximate, 2));
+    const out = run('native');
+    expect(Array.from(out.slice(0, 6), Math.abs)).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(out[6]).toBeNaN();
+    expectClose(out, run('cpu'), 2e-5, 1e-6, approximate);
+  });
+
   it.each(forms)('%s reads transposed views', (approximate) => {
     const n = 7 * 41;
     const x = normals(n, 5, 3);

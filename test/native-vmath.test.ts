@@ -1,5 +1,5 @@
 /**
- * The native vmath kernels (native/vmath-impl.h: exp, tanh, sigmoid, erf, gelu and geluGrad in both forms) against
+ * The native vmath kernels (native/vmath-impl.h: exp, tanh, sigmoid, erf, gelu, geluGrad and its second order in both forms) against
  * float64 references written here, on every instruction set (EITP_SIMD=generic, avx2, best) and 1, 2 and 3 threads,
  * each in a fresh process calling the addon directly. Inputs: normal values at scale 4, a wide log-uniform sweep of
  * both signs (up to 1e3, into the subnormal-result range of exp and the overflow of e^{−2a} in gelu's tanh form),
@@ -56,6 +56,14 @@ const script = `${ADDON_SCRIPT_PRELUDE}
       const a = aOf(v), up = sig(2 * a), down = sig(-2 * a), both = up * down;
       return up + (both === 0 ? 0 : 2 * v * both * Math.sqrt(2 / Math.PI) * (1 + 3 * 0.044715 * v * v));
     }, (w, v) => 2e-5 * Math.abs(w) + 3e-7 * Math.max(1, Math.abs(v))],
+    // gelu″: 0 in the limit at ±∞ and wherever φ or s = 1 − th² underflows
+    geluCurvature: [(v) => v !== v ? NaN : Math.abs(v) === Infinity ? 0 : phi(v) * (2 - v * v), (w, v) => 2e-6 * Math.abs(w) + 3e-7 * Math.max(1, Math.abs(v))],
+    geluTanhCurvature: [(v) => {
+      if (v !== v) return NaN;
+      const a = aOf(v), up = sig(2 * a), down = sig(-2 * a), both = up * down;
+      const du = Math.sqrt(2 / Math.PI) * (1 + 3 * 0.044715 * v * v);
+      return both === 0 ? 0 : 4 * both * (du + 3 * 0.044715 * Math.sqrt(2 / Math.PI) * v * v - v * (up - down) * du * du);
+    }, (w, v) => 2e-5 * Math.abs(w) + 3e-7 * Math.max(1, Math.abs(v))],
   };
   const calls = {
     exp: (xi) => run('exp', [xi], [n], []),
@@ -66,13 +74,15 @@ const script = `${ADDON_SCRIPT_PRELUDE}
     geluTanh: (xi) => run('gelu', [xi], [n], [1]),
     geluGrad: (xi) => run('geluGrad', [xi, [g, [n], [1]]], [n], [0]),
     geluTanhGrad: (xi) => run('geluGrad', [xi, [g, [n], [1]]], [n], [1]),
+    geluCurvature: (xi) => run('geluGrad', [xi, [g, [n], [1]]], [n], [0, 2]),
+    geluTanhCurvature: (xi) => run('geluGrad', [xi, [g, [n], [1]]], [n], [1, 2]),
   };
   const worst = {};
   let checksum = 0;
   const bits = new Uint32Array(1), asFloat = new Float32Array(bits.buffer);
   for (const [name, call] of Object.entries(calls)) {
     const [ref, tol] = refs[name];
-    const grad = name.endsWith('Grad');
+    const grad = name.endsWith('Grad') || name.endsWith('Curvature');
     for (const [layout, xi] of [['dense', [x, [n], [1]]], ['strided', [xs, [n], [2], 1]]]) {
       const got = call(xi);
       let w = 0;
@@ -96,6 +106,6 @@ describe.skipIf(!hasNative)('native vmath kernels against float64', () => {
       const r = JSON.parse(execFileSync(process.execPath, ['-e', script], { env, encoding: 'utf8' })) as Omit<IsaRun, 'isa'> & { vmath: string };
       return { ...r, isa: r.vmath };
     },
-    { cases: 16, identical: 'everywhere', verb: 'are' },
+    { cases: 20, identical: 'everywhere', verb: 'are' },
   );
 });

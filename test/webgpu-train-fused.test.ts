@@ -387,6 +387,23 @@ describe.runIf(status.available)('webgpu geluGrad', () => {
     expectClose(await fusedAndComposite('geluGrad', () => [x('webgpu'), randn([n], n + 1, 'webgpu')], { approximate }), compositeTol);
   });
 
+  it.each(FORMS.flatMap((a) => [7, 257, 4099].map((n) => [a, n] as const)))('%s, order 2 (g·gelu″), n = %i, matches cpu and its composite', async (approximate, n) => {
+    const x = (b: et.BackendName) => randn([n], n + 5, b).mul(3);
+    expectClose(await onBoth((b) => et.geluGrad(x(b), randn([n], n + 6, b), approximate, 2)));
+    // the composite's 1 − tanh² cancels in f32 where tanh rounds near ±1 (x beyond ±3) and is then scaled by a bracket
+    // of up to ~x·u′² (absolute errors of a few 1e-5 there); the fused kernel forms 1 − th² from exp(−2|u|)
+    expectClose(await fusedAndComposite('geluGrad', () => [x('webgpu'), randn([n], n + 6, 'webgpu')], { approximate, order: 2 }), approximate === 'tanh' ? { rtol: 1e-5, atol: 1e-4 } : TOL);
+  });
+
+  it.each(FORMS)('%s, order 2: strided and broadcast operands; 0 where gelu″ underflows and at huge |x|, NaN from NaN', async (approximate) => {
+    expectClose(await onBoth((b) => et.geluGrad(randn([13, 6], 7, b).mul(3).transpose(), et.expand(randn([1, 6], 8, b), [13, 6]).transpose(), approximate, 2)));
+    const got = et.geluGrad(gpu([-1e20, -30, 30, 1e20, Number.NaN]), gpu([1, 2, -1, 3, 1]), approximate, 2);
+    const values = Array.from(await got.data());
+    expect(values.slice(0, 4).map(Math.abs)).toEqual([0, 0, 0, 0]);
+    expect(Number.isNaN(values[4]!)).toBe(true);
+    got.dispose();
+  });
+
   it.each(FORMS)('%s reads strided and broadcast operands', async (approximate) => {
     expectClose(await onBoth((b) => et.geluGrad(randn([13, 6], 2, b).mul(3).transpose(), randn([6, 13], 3, b), approximate)));
     expectClose(await onBoth((b) => et.geluGrad(randn([6, 13], 4, b).mul(3), et.expand(randn([1, 13], 5, b), [6, 13]), approximate)));

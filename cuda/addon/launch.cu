@@ -408,8 +408,12 @@ void launch_activation_grad(const Stream& s, int act, float* out, int64_t n, con
   }
 }
 
-void launch_gelu_grad(const Stream& s, bool tanh_approx, float* out, int64_t n, const Shape& shape, const Operand& x, const Operand& g) {
+void launch_gelu_grad(const Stream& s, bool tanh_approx, int order, float* out, int64_t n, const Shape& shape, const Operand& x, const Operand& g) {
   if (n == 0) return;
+  if (order == 2) {
+    if (tanh_approx) return map2<GeluTanhCurvatureOp, float, float>(s, "gelu_curvature<tanh>", GeluTanhCurvatureOp(), out, n, shape, x, g);
+    return map2<GeluErfCurvatureOp, float, float>(s, "gelu_curvature<erf>", GeluErfCurvatureOp(), out, n, shape, x, g);
+  }
   if (tanh_approx) return map2<GeluTanhGradOp, float, float>(s, "gelu_grad<tanh>", GeluTanhGradOp(), out, n, shape, x, g);
   map2<GeluErfGradOp, float, float>(s, "gelu_grad<erf>", GeluErfGradOp(), out, n, shape, x, g);
 }

@@ -558,13 +558,16 @@ void op_activation_grad(const Napi::CallbackInfo& info) {
   launch_activation_grad(dev().stream(), act, out, n, shape, operand(info, 3, kF32, shape, "activationGrad y"), operand(info, 6, kF32, shape, "activationGrad cotangent"));
 }
 
-// geluGrad(approximate, out, shape, x(3), g(3)): g·gelu′(x), strided operands.
+// geluGrad(approximate, out, shape, x(3), g(3)[, order]): g·gelu′(x), or g·gelu″(x) with order 2; strided operands.
 void op_gelu_grad(const Napi::CallbackInfo& info) {
   const bool tanh_approx = parse_enum(info[0], kGeluForms, "geluGrad approximate");
+  const int64_t order = info.Length() > 9 ? arg_int(info[9], "geluGrad order") : 1;
+  if (order != 1 && order != 2) throw LaunchError("geluGrad: order must be 1 or 2, got " + std::to_string(order));
   const Shape shape = arg_shape(info[2], "shape");
   const int64_t n = numel(shape);
   auto* out = static_cast<float*>(dense_out(info[1], kF32, n, "geluGrad output"));
-  launch_gelu_grad(dev().stream(), tanh_approx, out, n, shape, operand(info, 3, kF32, shape, "geluGrad x"), operand(info, 6, kF32, shape, "geluGrad cotangent"));
+  launch_gelu_grad(dev().stream(), tanh_approx, static_cast<int>(order), out, n, shape, operand(info, 3, kF32, shape, "geluGrad x"),
+                   operand(info, 6, kF32, shape, "geluGrad cotangent"));
 }
 
 // linear(out, m, n, k, x(4), w(4), b, bOffset, activation): act(x·w + b), x [m, k] and w [k, n] as (id, offset,

@@ -133,10 +133,22 @@ double gelu_slope(double x, bool tanh_approx) {
   return 0.5 * std::erfc(-x * M_SQRT1_2) + x * std::exp(-0.5 * x * x) / std::sqrt(2 * M_PI);
 }
 
+// gelu″ (geluGrad's order 2) in double: φ(x)(2 − x²) exactly, (1 − th²)·(a′ + 3c√(2/π)x² − x·th·a′²) for the tanh
+// form (a′ = √(2/π)(1 + 3c·x²)); 0 where φ or 1 − th² is 0 (the limit at ±∞).
+double gelu_curvature(double x, bool tanh_approx) {
+  const double k = std::sqrt(2 / M_PI), c = 0.044715;
+  if (tanh_approx) {
+    const double th = std::tanh(k * (x + c * x * x * x)), s = 1 - th * th, du = k * (1 + 3 * c * x * x);
+    return s == 0 ? 0 : s * (du + 3 * c * k * x * x - x * th * du * du);
+  }
+  const double pdf = std::exp(-0.5 * x * x) / std::sqrt(2 * M_PI);
+  return pdf == 0 ? 0 : pdf * (2 - x * x);
+}
+
 // x [rows, cols] read transposed (stored [cols][rows], from an offset) and g broadcast along the rows (stride 0),
 // so both operands go through map_kernel's strided indexing. x holds randn values, the saturated range of tanh and
-// erf (±5.2 … ±30), 0, NaN and huge finite values.
-void test_gelu_grad(bool tanh_approx, int64_t rows, int64_t cols) {
+// erf (±5.2 … ±30), 0, NaN and huge finite values. order 1: g·gelu′(x), 2: g·gelu″(x).
+void test_gelu_grad(bool tanh_approx, int64_t rows, int64_t cols, int order = 1) {
   const int64_t n = rows * cols, offset = 3;
   auto xs = randn(offset + n, 61);
   const float special[] = {10.0f, -10.0f, 30.0f, -30.0f, 5.2f, -5.2f, 4.0f, -4.0f, -0.7518f, 0.0f, -0.0f, NAN, 1e20f, -1e20f, 3e38f, -3e38f};
@@ -148,14 +160,15 @@ void test_gelu_grad(bool tanh_approx, int64_t rows, int64_t cols) {
   Strides xst{}, gst{};
   xst.offset = offset, xst.stride[0] = 1, xst.stride[1] = rows;
   gst.stride[0] = 0, gst.stride[1] = 1;
-  launch_gelu_grad(stream(), tanh_approx, out, n, shape, Operand{dx, xst}, Operand{dg, gst});
+  launch_gelu_grad(stream(), tanh_approx, order, out, n, shape, Operand{dx, xst}, Operand{dg, gst});
+  const char* what = order == 2 ? (tanh_approx ? "tanh order 2" : "erf order 2") : (tanh_approx ? "tanh" : "erf");
   int bad = 0, nan_in = 0, nan_out = 0;
   double worst = 0;
   for (int64_t i = 0; i < rows; ++i)
     for (int64_t j = 0; j < cols; ++j) {
       const float x = xs[offset + j * rows + i];
       const float got = out[i * cols + j];
-      const double want = g[j] * gelu_slope(x, tanh_approx);
+      const double want = g[j] * (order == 2 ? gelu_curvature(x, tanh_approx) : gelu_slope(x, tanh_approx));
       if (std::isnan(x)) {
         ++nan_in, nan_out += std::isnan(got);
         continue;
@@ -163,11 +176,11 @@ void test_gelu_grad(bool tanh_approx, int64_t rows, int64_t cols) {
       // f32 tanh / erf near saturation leave an absolute error of a few 1e-7 in 1 ± th: atol scales with |g|
       const bool ok = close(got, static_cast<float>(want), 1e-5f, 1e-6f * std::fabs(g[j]) + 1e-30f);
       bad += !ok;
-      if (!ok && bad <= 5) std::printf("  geluGrad %s x=%.9g g=%.9g: got %.9g want %.9g\n", tanh_approx ? "tanh" : "erf", x, g[j], got, want);
+      if (!ok && bad <= 5) std::printf("  geluGrad %s x=%.9g g=%.9g: got %.9g want %.9g\n", what, x, g[j], got, want);
       worst = std::max(worst, std::fabs(got - want) / std::fabs(g[j]));
     }
-  EXPECT(bad == 0, "geluGrad %s %ldx%ld: %d wrong (worst |error|/|g| %.3g)", tanh_approx ? "tanh" : "erf", (long)rows, (long)cols, bad, worst);
-  EXPECT(nan_out == nan_in, "geluGrad %s: %d of %d NaN inputs gave NaN", tanh_approx ? "tanh" : "erf", nan_out, nan_in);
+  EXPECT(bad == 0, "geluGrad %s %ldx%ld: %d wrong (worst |error|/|g| %.3g)", what, (long)rows, (long)cols, bad, worst);
+  EXPECT(nan_out == nan_in, "geluGrad %s: %d of %d NaN inputs gave NaN", what, nan_out, nan_in);
   cudaFree(dx), cudaFree(dg), cudaFree(out);
 }
 
@@ -178,10 +191,24 @@ void test_gelu_grad_limits(bool tanh_approx) {
   const std::vector<float> want = {-2.5f, -0.0f, -2.5f, -0.0f, -2.5f, -0.0f, NAN, NAN, NAN};
   const std::vector<float> g(x.size(), -2.5f);
   float *dx = upload(x), *dg = upload(g), *out = device<float>(x.size());
-  launch_gelu_grad(stream(), tanh_approx, out, static_cast<int64_t>(x.size()), shape1(static_cast<int64_t>(x.size())), Operand{dx, dense()}, Operand{dg, dense()});
+  launch_gelu_grad(stream(), tanh_approx, 1, out, static_cast<int64_t>(x.size()), shape1(static_cast<int64_t>(x.size())), Operand{dx, dense()}, Operand{dg, dense()});
   for (size_t i = 0; i < x.size(); ++i) {
     // x = −10, exact form: g·x·φ(x) ≈ 1.9e-21, within atol of the limit 0
     EXPECT(close(out[i], want[i], 0.0f, 1e-20f), "geluGrad %s limit at x=%g: got %.9g want %g", tanh_approx ? "tanh" : "erf", x[i], out[i], want[i]);
+  }
+  cudaFree(dx), cudaFree(dg), cudaFree(out);
+}
+
+// gelu″ → 0 at ±∞ in both forms: exactly 0 once φ or 1 − th² underflows (x² and x³ overflowing past 1e13 and 1e20
+// included), for x = ±∞ too (the limit, not ∞·0); NaN for a NaN x.
+void test_gelu_curvature_limits(bool tanh_approx) {
+  const std::vector<float> x = {30.0f, -30.0f, 1e20f, -1e20f, 3e38f, -3e38f, NAN, INFINITY, -INFINITY};
+  const std::vector<float> g(x.size(), -2.5f);
+  float *dx = upload(x), *dg = upload(g), *out = device<float>(x.size());
+  launch_gelu_grad(stream(), tanh_approx, 2, out, static_cast<int64_t>(x.size()), shape1(static_cast<int64_t>(x.size())), Operand{dx, dense()}, Operand{dg, dense()});
+  for (size_t i = 0; i < x.size(); ++i) {
+    const bool ok = std::isnan(x[i]) ? std::isnan(out[i]) : out[i] == 0.0f;
+    EXPECT(ok, "geluGrad %s order 2 limit at x=%g: got %.9g", tanh_approx ? "tanh" : "erf", x[i], out[i]);
   }
   cudaFree(dx), cudaFree(dg), cudaFree(out);
 }
@@ -319,6 +346,9 @@ void test_train_kernels() {
     test_gelu_grad(tanh_approx, 3, 85);     // 255: one partial block
     test_gelu_grad(tanh_approx, 301, 257);  // 77357: 303 blocks on the emulator's workers, ragged last block
     test_gelu_grad_limits(tanh_approx);
+    test_gelu_grad(tanh_approx, 3, 85, 2);
+    test_gelu_grad(tanh_approx, 301, 257, 2);
+    test_gelu_curvature_limits(tanh_approx);
   }
   for (const int act : {kActNone, kActRelu, kActTanh, kActSigmoid}) {
     test_linear(7, 5, 33, act, true);       // 32×32 tiles

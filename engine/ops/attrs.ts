@@ -23,6 +23,8 @@ export interface HistogramAttrs {
 
 /** Activations whose derivative follows from the output alone, so a fused epilogue needs to keep only y. */
 export type GradActivation = 'relu' | 'tanh' | 'sigmoid';
+/** Which derivative of gelu geluGrad scales g by (absent: 1). */
+export type GeluGradOrder = 1 | 2;
 
 /**
  * One Adam/AdamW step, torch's single-tensor math with the scalars folded on the host (in doubles):
@@ -104,8 +106,11 @@ export interface OpAttrs {
   /** y ⊙ (g − Σ_axis g ⊙ y): softmax's backward (and tangent) from its output y. */
   softmaxGrad: { readonly axis: number };
   activationGrad: { readonly activation: GradActivation };
-  /** g·gelu′(x): gelu's backward (and tangent) from its input, in one kernel. */
-  geluGrad: { readonly approximate: 'none' | 'tanh' };
+  /**
+   * g·gelu′(x): gelu's backward (and tangent) from its input, in one kernel; with order 2, g·gelu″(x) (the backward
+   * in x of geluGrad itself, which the FTLE's reverse-over-forward pass takes through every GELU).
+   */
+  geluGrad: { readonly approximate: 'none' | 'tanh'; readonly order?: GeluGradOrder };
   linear: { readonly activation: 'none' | GradActivation };
   adamStep: AdamStepAttrs;
   sgdStep: SgdStepAttrs;

@@ -13,7 +13,7 @@ import { apply } from '../dispatch.js';
 import { ArgumentError, ShapeError } from '../errors.js';
 import { opScope } from '../memory.js';
 import type { Tensor } from '../tensor.js';
-import type { AdamStepAttrs, GradActivation, OpAttrs, SgdStepAttrs } from './attrs.js';
+import type { AdamStepAttrs, GeluGradOrder, GradActivation, OpAttrs, SgdStepAttrs } from './attrs.js';
 import { add, div, gt, mul, sub } from './binary.js';
 import { layerNormGradVjp, layerNormGradVjpOfSlice } from './layer-norm-grad-vjp.js';
 import { ctx, meta, requireFloat, requireSameDtype, requireSameShape } from './infer.js';
@@ -23,7 +23,7 @@ import { checkLogitsAndTargets, softmax } from './nn.js';
 import { type OpDef, wantsCotangent } from './op-def.js';
 import { mean, sum } from './reduce.js';
 import { concat, stack } from './structure.js';
-import { geluDerivative, relu, rsqrt, scaledGeluSecondDerivative, sigmoid, sqrt, square, tanh } from './unary.js';
+import { geluDerivative, relu, rsqrt, scaledGeluSecondDerivative, scaledGeluThirdDerivative, sigmoid, sqrt, square, tanh } from './unary.js';
 import { cast, expand, reshape, slice, stopGradient } from './views.js';
 
 type TrainFusedName = 'crossEntropyGrad' | 'layerNormGrad' | 'geluGrad' | 'activationGrad' | 'linear' | 'adamStep' | 'sgdStep';
@@ -44,7 +44,8 @@ function activate(z: Tensor, activation: OpAttrs['linear']['activation']): Tenso
   return z;
 }
 
-const geluGradComposite = ([x, g]: readonly Tensor[], { approximate }: OpAttrs['geluGrad']): Tensor => mul(g!, geluDerivative(x!, approximate));
+const geluGradComposite = ([x, g]: readonly Tensor[], { approximate, order }: OpAttrs['geluGrad']): Tensor =>
+  order === 2 ? scaledGeluSecondDerivative(x!, g!, approximate) : mul(g!, geluDerivative(x!, approximate));
 
 const activationGradComposite = ([y, g]: readonly Tensor[], { activation }: OpAttrs['activationGrad']): Tensor =>
   mul(g!, derivativeFromOutput(y!, activation));
@@ -123,19 +124,23 @@ export const trainFusedDefs = {
   },
   geluGrad: {
     arity: 2,
-    infer: (inputs, { approximate }) => {
+    infer: (inputs, { approximate, order }) => {
       requireFloat('geluGrad', inputs);
       requireSameDtype('geluGrad', inputs);
       const shape = requireSameShape('geluGrad', inputs);
       if (approximate !== 'none' && approximate !== 'tanh') throw new ArgumentError(`approximate must be none or tanh, got ${String(approximate)}`, ctx('geluGrad', inputs));
+      if (order !== undefined && order !== 1 && order !== 2) throw new ArgumentError(`order must be 1 or 2, got ${String(order)}`, ctx('geluGrad', inputs));
       return meta(shape, inputs[0]!.dtype);
     },
-    // out = g·gelu′(x): x̄ = ḡ·g·gelu″(x), ḡ_g = geluGrad(x, ḡ); only the cotangents that are needed
+    // out = g·gelu⁽ⁿ⁾(x): x̄ = ḡ·g·gelu⁽ⁿ⁺¹⁾(x), ḡ_g = geluGrad(x, ḡ) of the same order; only the cotangents that are
+    // needed. x̄ of the first order is the second-order kernel (two kernels where its primitives took sixteen).
     vjp: (gOut, c) => {
-      const { inputs: [x, g], attrs: { approximate } } = c;
+      const { inputs: [x, g], attrs: { approximate, order } } = c;
+      const second = order === 2;
+      const scale = wantsCotangent(c, 0) ? mul(gOut, g!) : null;
       return [
-        wantsCotangent(c, 0) ? scaledGeluSecondDerivative(x!, mul(gOut, g!), approximate) : null,
-        wantsCotangent(c, 1) ? geluGrad(x!, gOut, approximate) : null,
+        scale ? (second ? scaledGeluThirdDerivative(x!, scale, approximate) : geluGrad(x!, scale, approximate, 2)) : null,
+        wantsCotangent(c, 1) ? geluGrad(x!, gOut, approximate, second ? 2 : 1) : null,
       ];
     },
     jvp: 'composite',
@@ -217,9 +222,12 @@ export const trainFusedDefs = {
 } satisfies { [K in TrainFusedName]: OpDef<K> };
 
 /** g·f′(x) for y = f(x), computed from y: the backward of relu, tanh and sigmoid in one pass. */
-/** g·gelu′(x) (exact, or the tanh approximation's derivative): gelu's backward from its input x. */
-export function geluGrad(x: Tensor, g: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor {
-  return apply('geluGrad', [x, g], { approximate });
+/**
+ * g·gelu′(x) (exact, or the tanh approximation's derivative): gelu's backward from its input x; with order 2,
+ * g·gelu″(x).
+ */
+export function geluGrad(x: Tensor, g: Tensor, approximate: 'none' | 'tanh' = 'none', order: GeluGradOrder = 1): Tensor {
+  return apply('geluGrad', [x, g], { approximate, order });
 }
 
 export function activationGrad(y: Tensor, g: Tensor, activation: GradActivation): Tensor {

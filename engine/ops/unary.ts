@@ -55,11 +55,10 @@ export function geluDerivative(x: Tensor, approximate: 'none' | 'tanh'): Tensor 
 }
 
 /**
- * scale ⊙ d²/dx² gelu(x), for geluGrad's backward (the FTLE differentiates a tangent through gelu every step): exact
- * φ(x)(2 − x²); tanh form s·(u′ + 3ckx² − x·t·u′²) with u = c(x + kx³) = x(c + ckx²), t = tanh u, s = 1 − t²,
- * u′ = c(1 + 3kx²), c = √(2/π), k = 0.044715. The factor s is applied with the scale by the fused tanh backward
- * (activationGrad: g·(1 − t²)), one kernel for three. A dozen ops, where differentiating geluDerivative's graph
- * took some eighty.
+ * scale ⊙ d²/dx² gelu(x) from primitives: the composite reference of geluGrad's second-order form (which the
+ * backward in x of geluGrad runs as one kernel). Exact φ(x)(2 − x²); tanh form s·(u′ + 3ckx² − x·t·u′²) with
+ * u = c(x + kx³) = x(c + ckx²), t = tanh u, s = 1 − t², u′ = c(1 + 3kx²), c = √(2/π), k = 0.044715. The factor s is
+ * applied with the scale by the fused tanh backward (activationGrad: g·(1 − t²)).
  */
 export function scaledGeluSecondDerivative(x: Tensor, scale: Tensor, approximate: 'none' | 'tanh'): Tensor {
   const x2 = square(x);
@@ -71,6 +70,28 @@ export function scaledGeluSecondDerivative(x: Tensor, scale: Tensor, approximate
   }
   const pdf = mul(exp(mul(x2, -0.5)), 1 / Math.sqrt(2 * Math.PI));
   return mul(scale, mul(pdf, sub(2, x2)));
+}
+
+/**
+ * scale ⊙ d³/dx³ gelu(x), from primitives: the backward in x of geluGrad's second-order form (a third derivative
+ * of the model, rarely taken; it only has to be right and differentiable). Exact φ(x)·x·(x² − 4); tanh form, with
+ * the names above, B = u′ + 3ckx² − x·t·u′² (so gelu″ = s·B) and C = 3ck:
+ * s·(4Cx − t·u′·(2B + u′ + 4Cx²) − x·s·u′³).
+ */
+export function scaledGeluThirdDerivative(x: Tensor, scale: Tensor, approximate: 'none' | 'tanh'): Tensor {
+  const x2 = square(x);
+  if (approximate === 'tanh') {
+    const c3 = 3 * GELU_C * SQRT_2_OVER_PI;
+    const t = tanh(mul(x, add(mul(x2, SQRT_2_OVER_PI * GELU_C), SQRT_2_OVER_PI)));
+    const du = add(mul(x2, c3), SQRT_2_OVER_PI);
+    const b = sub(add(du, mul(x2, c3)), mul(mul(x, t), square(du)));
+    const s = sub(1, square(t));
+    const tanhPart = mul(mul(t, du), add(add(mul(b, 2), du), mul(x2, 4 * c3)));
+    const inner = sub(sub(mul(x, 4 * c3), tanhPart), mul(mul(x, s), mul(square(du), du)));
+    return activationGrad(t, mul(scale, inner), 'tanh');
+  }
+  const pdf = mul(exp(mul(x2, -0.5)), 1 / Math.sqrt(2 * Math.PI));
+  return mul(scale, mul(mul(pdf, x), sub(x2, 4)));
 }
 
 export const unaryDefs = {

@@ -39,6 +39,21 @@ function geluSlope(x: number, approximate: 'none' | 'tanh'): number {
   return 0.5 * (1 + erf(x * Math.SQRT1_2)) + (x * Math.exp(-0.5 * x * x)) / Math.sqrt(2 * Math.PI);
 }
 
+/**
+ * gelu″(x): φ(x)(2 − x²) exactly; for the tanh form s·(u′ + 3ckx² − x·t·u′²), t = tanh(u), s = 1 − t²,
+ * u = √(2/π)(x + c x³), u′ = √(2/π)(1 + 3c x²). Where s or φ is 0 the result is 0: the limit at ±∞, not 0·∞.
+ */
+function geluCurvature(x: number, approximate: 'none' | 'tanh'): number {
+  if (approximate === 'tanh') {
+    const th = Math.tanh(SQRT_2_OVER_PI * (x + GELU_C * x * x * x));
+    const s = 1 - th * th;
+    const du = SQRT_2_OVER_PI * (1 + 3 * GELU_C * x * x);
+    return s === 0 ? 0 : s * (du + 3 * GELU_C * SQRT_2_OVER_PI * x * x - x * th * du * du);
+  }
+  const pdf = Math.exp(-0.5 * x * x) / Math.sqrt(2 * Math.PI);
+  return pdf === 0 ? 0 : pdf * (2 - x * x);
+}
+
 export const trainFusedKernels = {
   crossEntropyGrad: (([logits, targets, g], o, { reduction }) => {
     const shape = logits!.layout.shape;
@@ -93,11 +108,12 @@ export const trainFusedKernels = {
     r.set(dw, rows * d);
     r.set(db, (rows + 1) * d);
   }) as CpuKernel<'layerNormGrad'>,
-  geluGrad: (([x, g], o, { approximate }) => {
+  geluGrad: (([x, g], o, { approximate, order }) => {
     const xv = dense(x!);
     const gv = dense(g!);
     const r = out(o);
-    for (let i = 0; i < r.length; i++) r[i] = gv[i]! * geluSlope(xv[i]!, approximate);
+    const slope = order === 2 ? geluCurvature : geluSlope;
+    for (let i = 0; i < r.length; i++) r[i] = gv[i]! * slope(xv[i]!, approximate);
   }) as CpuKernel<'geluGrad'>,
   activationGrad: (([y, g], o, { activation }) => {
     const slope = activationSlope(activation);

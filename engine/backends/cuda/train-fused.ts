@@ -48,9 +48,9 @@ export function trainFusedKernels(ctx: CudaContext) {
         addon.layerNormGrad(o.buffer.id, xs!.id, xs!.offset, ws!.id, ws!.offset, gs!.id, gs!.offset, rows, d, eps),
       );
     }) as CudaKernel<'layerNormGrad'>,
-    geluGrad: (([x, g], o, { approximate }) => {
+    geluGrad: (([x, g], o, { approximate, order }) => {
       const m = mergeAxes(o.layout.shape, [x!.layout.strides, g!.layout.strides], 'geluGrad');
-      addon.geluGrad(approximate, o.buffer.id, m.shape, x!.buffer.id, x!.layout.offset, m.strides[0]!, g!.buffer.id, g!.layout.offset, m.strides[1]!);
+      addon.geluGrad(approximate, o.buffer.id, m.shape, x!.buffer.id, x!.layout.offset, m.strides[0]!, g!.buffer.id, g!.layout.offset, m.strides[1]!, order ?? 1);
     }) as CudaKernel<'geluGrad'>,
     activationGrad: (([y, g], o, { activation }) => {
       const m = mergeAxes(o.layout.shape, [y!.layout.strides, g!.layout.strides], 'activationGrad');

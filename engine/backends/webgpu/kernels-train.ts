@@ -25,8 +25,8 @@ const MIN_CHUNK = 32;
 const MAX_CHUNKS = 1024;
 
 const REDUCTION_CODE = { none: 0, mean: 1, sum: 2 } as const;
-/** ACT codes of kernels/activation-grad.wgsl: the slope comes from y for relu / tanh / sigmoid, from x for gelu. */
-const ACT_CODE = { relu: 1, tanh: 2, sigmoid: 3, geluErf: 4, geluTanh: 5 } as const;
+/** ACT codes of kernels/activation-grad.wgsl: the slope comes from y for relu / tanh / sigmoid, from x for gelu (′ and ″). */
+const ACT_CODE = { relu: 1, tanh: 2, sigmoid: 3, geluErf: 4, geluTanh: 5, geluErfCurvature: 6, geluTanhCurvature: 7 } as const;
 
 function crossEntropyGrad(g: GpuContext, x: GpuArg, t: GpuArg, scale: GpuArg, o: GpuArg, reduction: keyof typeof REDUCTION_CODE): void {
   const shape = x.layout.shape;
@@ -155,7 +155,10 @@ export function trainKernels(g: GpuContext) {
       withDense(g, [logits!, targets!, scale!], ([x, t, s]) => crossEntropyGrad(g, x!, t!, s!, o, reduction))) as GpuKernel<'crossEntropyGrad'>,
     layerNormGrad: (([x, w, cot], o, { eps }) =>
       withDense(g, [x!, w!, cot!], ([dx, dw, dc]) => layerNormGrad(g, dx!, dw!, dc!, o, eps))) as GpuKernel<'layerNormGrad'>,
-    geluGrad: (([x, cot], o, { approximate }) => activationGrad(g, x!, cot!, o, approximate === 'tanh' ? 'geluTanh' : 'geluErf')) as GpuKernel<'geluGrad'>,
+    geluGrad: (([x, cot], o, { approximate, order }) => {
+      const form = approximate === 'tanh' ? 'geluTanh' : 'geluErf';
+      activationGrad(g, x!, cot!, o, order === 2 ? `${form}Curvature` : form);
+    }) as GpuKernel<'geluGrad'>,
     activationGrad: (([y, cot], o, { activation }) => activationGrad(g, y!, cot!, o, activation)) as GpuKernel<'activationGrad'>,
     adamStep: ((inputs, o, attrs) => adamStep(g, inputs, o, attrs)) as GpuKernel<'adamStep'>,
     sgdStep: ((inputs, o, attrs) => sgdStep(g, inputs, o, attrs)) as GpuKernel<'sgdStep'>,
