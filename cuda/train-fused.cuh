@@ -76,6 +76,54 @@ __global__ void __launch_bounds__(256) ln_grad_rows_kernel(const float* __restri
   if (threadIdx.x == 0) row_mu[row] = mu, row_rstd[row] = rstd;
 }
 
+// ---- layerNormGradGrad ------------------------------------------------------------------------------------------
+// out = [J o; curvature] ([2, rows, d]) for LayerNorm rows of x (engine/ops/layer-norm-grad-grad.ts): with c = x − μ,
+// r = 1/√(Σc²/d + eps) and x̂ = c·r, J p = r·(p − Σp/d − x̂·⟨p, x̂⟩/d) and curvature = −(r/d)·(⟨o, J u⟩·x̂ + ⟨u, x̂⟩·J o +
+// ⟨o, x̂⟩·J u), ⟨o, J u⟩ = r·(⟨o, u⟩ − Σo·Σu/d − ⟨o, x̂⟩⟨u, x̂⟩/d). Two reading passes before the writes, as
+// ln_grad_rows_kernel: Σx, Σo, Σu, ⟨o, u⟩, then Σc², ⟨o, c⟩, ⟨u, c⟩ (⟨p, x̂⟩ = r·⟨p, c⟩), so the variance is
+// taken around the mean; every sum a block reduction in f32.
+__global__ void __launch_bounds__(256) ln_grad_grad_rows_kernel(const float* __restrict__ x, const float* __restrict__ u, const float* __restrict__ o,
+                                                                float* __restrict__ out, int64_t rows, int64_t d, float eps) {
+  __shared__ float scratch[32];
+  const int64_t row = blockIdx.x;
+  const float* xr = x + row * d;
+  const float* ur = u + row * d;
+  const float* orow = o + row * d;
+  const float inv_d = 1.0f / static_cast<float>(d);
+  float sx = 0.0f, so = 0.0f, su = 0.0f, sou = 0.0f;
+  for (int64_t j = threadIdx.x; j < d; j += blockDim.x) {
+    sx += xr[j];
+    so += orow[j];
+    su += ur[j];
+    sou += orow[j] * ur[j];
+  }
+  const float mu = block_reduce(sx, AddF(), 0.0f, scratch) * inv_d;
+  so = block_reduce(so, AddF(), 0.0f, scratch);
+  su = block_reduce(su, AddF(), 0.0f, scratch);
+  sou = block_reduce(sou, AddF(), 0.0f, scratch);
+  float q = 0.0f, soc = 0.0f, suc = 0.0f;
+  for (int64_t j = threadIdx.x; j < d; j += blockDim.x) {
+    const float c = xr[j] - mu;
+    q += c * c;
+    soc += orow[j] * c;
+    suc += ur[j] * c;
+  }
+  const float r = 1.0f / sqrtf(block_reduce(q, AddF(), 0.0f, scratch) * inv_d + eps);
+  const float sox = block_reduce(soc, AddF(), 0.0f, scratch) * r;
+  const float sux = block_reduce(suc, AddF(), 0.0f, scratch) * r;
+  const float o_ju = r * (sou - so * su * inv_d - sox * sux * inv_d);
+  const float k = -r * inv_d;
+  float* jr = out + row * d;
+  float* cr = out + (rows + row) * d;
+  for (int64_t j = threadIdx.x; j < d; j += blockDim.x) {
+    const float xh = (xr[j] - mu) * r;
+    const float jo = r * (orow[j] - so * inv_d - xh * sox * inv_d);
+    const float ju = r * (ur[j] - su * inv_d - xh * sux * inv_d);
+    jr[j] = jo;
+    cr[j] = k * (o_ju * xh + sux * jo + sox * ju);
+  }
+}
+
 // Block (32, 8) over 32 columns × one chunk of rows (x walks columns, so loads coalesce; y strides the rows): the
 // chunk's Σ g·x̂ and Σ g per column, the 8 row-phase sums combined in a fixed order, into pw / pb [chunk][cols].
 __global__ void __launch_bounds__(256) ln_grad_cols_kernel(const float* __restrict__ x, const float* __restrict__ g, const float* __restrict__ row_mu, const float* __restrict__ row_rstd, ColGeom geo,

@@ -421,6 +421,61 @@ void layerNormGrad(const float* x, const float* gamma, const float* g, float* dx
   });
 }
 
+void layerNormGradGrad(const float* x, const float* u, const float* o, float* jo, float* curv, int64_t rows, int64_t d,
+                       double eps) {
+  const int64_t dv = d - d % kDLanes;
+  const double invD = 1 / static_cast<double>(d);
+  for (int64_t i = 0; i < rows; i++) {
+    const float* xr = x + i * d;
+    const float* ur = u + i * d;
+    const float* orow = o + i * d;
+    double mu, r;
+    rowStats(xr, d, eps, mu, r);
+    const VD muv = splat<VD>(mu), rv = splat<VD>(r);
+    VD vo = VD{}, vu = VD{}, vox = VD{}, vux = VD{}, vou = VD{};
+    for (int64_t j = 0; j < dv; j += kDLanes) {
+      const VD xh = (toD(loadv<VH>(xr + j)) - muv) * rv;
+      const VD oj = toD(loadv<VH>(orow + j)), uj = toD(loadv<VH>(ur + j));
+      vo += oj;
+      vu += uj;
+      vox += oj * xh;
+      vux += uj * xh;
+      vou += oj * uj;
+    }
+    double so = hsum(vo), su = hsum(vu), sox = hsum(vox), sux = hsum(vux), sou = hsum(vou);
+    for (int64_t j = dv; j < d; j++) {
+      const double xh = (xr[j] - mu) * r;
+      so += orow[j];
+      su += ur[j];
+      sox += orow[j] * xh;
+      sux += ur[j] * xh;
+      sou += static_cast<double>(orow[j]) * ur[j];
+    }
+    // J p = r·(p − Σp/d − x̂·⟨p, x̂⟩/d); ⟨o, J u⟩ = r·(⟨o, u⟩ − Σo·Σu/d − ⟨o, x̂⟩⟨u, x̂⟩/d); curv = c·(…), c = −r/d
+    const double oJu = r * (sou - so * su * invD - sox * sux * invD);
+    const double c = -r * invD;
+    const double mo = so * invD, mU = su * invD, mox = sox * invD, mux = sux * invD;
+    const VD mov = splat<VD>(mo), muu = splat<VD>(mU), moxv = splat<VD>(mox), muxv = splat<VD>(mux);
+    const VD ojuv = splat<VD>(oJu), cv = splat<VD>(c), suxv = splat<VD>(sux), soxv = splat<VD>(sox);
+    float* jr = jo + i * d;
+    float* cr = curv + i * d;
+    for (int64_t j = 0; j < dv; j += kDLanes) {
+      const VD xh = (toD(loadv<VH>(xr + j)) - muv) * rv;
+      const VD jov = rv * (toD(loadv<VH>(orow + j)) - mov - xh * moxv);
+      const VD juv = rv * (toD(loadv<VH>(ur + j)) - muu - xh * muxv);
+      storev(jr + j, toF(jov));
+      storev(cr + j, toF(cv * (ojuv * xh + suxv * jov + soxv * juv)));
+    }
+    for (int64_t j = dv; j < d; j++) {
+      const double xh = (xr[j] - mu) * r;
+      const double joj = r * (orow[j] - mo - xh * mox);
+      const double juj = r * (ur[j] - mU - xh * mux);
+      jr[j] = static_cast<float>(joj);
+      cr[j] = static_cast<float>(c * (oJu * xh + sux * joj + sox * juj));
+    }
+  }
+}
+
 // Column sums, kColumnVectors double vectors of columns at a time held in registers down all the rows: independent
 // accumulators (one add latency per row for that many vectors) and one pass over x. A column's values are still added
 // one by one in row order, so the sums are the same as a scalar loop's, whatever the ISA or the column split.
@@ -453,5 +508,5 @@ void sumColumns(const float* x, int64_t ld, int64_t rows, int64_t cols, double* 
 
 RowsVec table() {
   return {EITP_ROWS_VEC_STR(EITP_ROWS_VEC_NS), softmax, softmaxGrad, logSumExp, crossEntropyGrad, layerNorm, layerNormGrad,
-          sumColumns};
+          layerNormGradGrad, sumColumns};
 }

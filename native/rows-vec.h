@@ -1,5 +1,5 @@
 // The row loops of the fused nn kernels (softmax and its backward softmaxGrad, logSoftmax, crossEntropy and its
-// backward, layerNorm and its backward) over contiguous rows, and the column sums of sum/mean over leading axes,
+// backward, layerNorm, its backward and that backward's own) over contiguous rows, and the column sums of sum/mean over leading axes,
 // compiled once per ISA (baseline, AVX2, AVX-512) and chosen at run time like vmath.
 // At the main job's row lengths (24 attention scores, 21 classes, width 32) the scalar double loops they replace were
 // latency-bound (about 200 ns for a row of 24): here a row is a few vectors, exponentials inline (the same
@@ -33,6 +33,11 @@ struct RowsVec {
   // layerNorm's backward: dx per row, and dw += g·x̂, db += g accumulated in double over the rows in row order.
   void (*layerNormGrad)(const float* x, const float* gamma, const float* g, float* dx, double* dw, double* db, int64_t rows,
                         int64_t d, double eps);
+  // layerNormGrad's backward (layerNormGradGrad): per row of d, jo = J o and curv = −(r/d)·(⟨o, J u⟩·x̂ + ⟨u, x̂⟩·J o +
+  // ⟨o, x̂⟩·J u) for J = ∂x̂/∂x; μ, r and the row sums Σo, Σu, ⟨o, x̂⟩, ⟨u, x̂⟩, ⟨o, u⟩ in double, each output
+  // computed in double and rounded once.
+  void (*layerNormGradGrad)(const float* x, const float* u, const float* o, float* jo, float* curv, int64_t rows, int64_t d,
+                            double eps);
   // sum and mean over the leading axes (bias gradients, [rows, ld] -> [ld]) for the columns [0, cols) of x:
   // acc[j] += x[r·ld + j] for r = 0, 1, …, rows − 1 in that order, in double (each column the reference's order).
   void (*sumColumns)(const float* x, int64_t ld, int64_t rows, int64_t cols, double* acc);

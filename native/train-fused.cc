@@ -125,6 +125,28 @@ void kLayerNormGrad(const Task& t, ThreadPool& pool) {
   });
 }
 
+// ---- layerNormGradGrad -----------------------------------------------------------------------------------------------
+
+// [J o; curvature] of LayerNorm rows (engine/ops/layer-norm-grad-grad.ts); inputs x, u, o [..., d], output [2, rows, d].
+// Rows are independent, so they split over the pool in ranges of ~4096 elements.
+void kLayerNormGradGrad(const Task& t, ThreadPool& pool) {
+  for (const Arg& a : t.inputs) requireF32(a, "every input");
+  const Arg& xa = t.inputs[0];
+  const double eps = t.attrs.at(0);
+  const int64_t d = xa.shape[xa.rank() - 1];
+  if (d == 0) return;
+  const int64_t rows = xa.numel() / d;
+  if (t.inputs[1].numel() != xa.numel() || t.inputs[2].numel() != xa.numel() || t.output.numel() != 2 * xa.numel()) {
+    throw KernelError("u and o must have x's size and the output twice that");
+  }
+  Dense<float> x(xa, pool), u(t.inputs[1], pool), o(t.inputs[2], pool);
+  float* out = static_cast<float*>(t.output.data);
+  const auto rowsFn = rowsVec().layerNormGradGrad;
+  pool.parallelRange(rows, std::max<int64_t>(1, 4096 / d), [&](int64_t i0, int64_t i1) {
+    rowsFn(x.get() + i0 * d, u.get() + i0 * d, o.get() + i0 * d, out + i0 * d, out + rows * d + i0 * d, i1 - i0, d, eps);
+  });
+}
+
 // ---- activationGrad -------------------------------------------------------------------------------------------------
 
 using GradFn = void (*)(const float*, const float*, float*, int64_t);
@@ -262,7 +284,7 @@ bool validateTrainFusedArguments(const Task& t) {
 
 std::vector<KernelEntry> trainFusedKernels() {
   return {{"crossEntropyGrad", kCrossEntropyGrad},
-          {"layerNormGrad", kLayerNormGrad},
+          {"layerNormGrad", kLayerNormGrad}, {"layerNormGradGrad", kLayerNormGradGrad},
           {"activationGrad", kActivationGrad}, {"geluGrad", kGeluGrad},
           {"linear", kLinear},
           {"adamStep", kAdamStep},

@@ -119,6 +119,22 @@ describe.runIf(status.available)('cuda fused training kernels', () => {
       }
     });
 
+    it('layerNormGradGrad: [J o; curvature] over ragged shapes, strided inputs and hundreds of blocks', async () => {
+      const inputs = (shape: number[], b: Where) => [N(shape, 92, b).mul(3).add(1.5), N(shape, 93, b), N(shape, 94, b)];
+      for (const shape of [[1, 1], [7, 1], [1, 7], [96, 32], [2, 3, 33], [300, 257], [33, 1031]]) {
+        const r = await both((b) => apply('layerNormGradGrad', inputs(shape, b), { eps: 1e-5 }));
+        const half = r.cpu.length / 2;
+        for (const lo of [0, half]) {
+          const want = r.cpu.subarray(lo, lo + half);
+          const scale = want.reduce((m, v) => Math.max(m, Math.abs(v)), 1e-30);
+          expectClose(r.cuda.subarray(lo, lo + half), want, `layerNormGradGrad ${JSON.stringify(shape)}`, { rtol: 1e-5, atol: 1e-5 * scale });
+        }
+      }
+      const strided = await both((b) => apply('layerNormGradGrad', inputs([65, 33], b).map((t) => et.transpose(t)), { eps: 1e-5 }));
+      const scale = strided.cpu.reduce((m, v) => Math.max(m, Math.abs(v)), 1e-30);
+      expectClose(strided.cuda, strided.cpu, 'layerNormGradGrad strided', { rtol: 1e-5, atol: 1e-5 * scale });
+    });
+
     it.each(['none', 'tanh'] as const)('geluGrad %s, order 2 (g·gelu″): dense, strided with a broadcast g, hundreds of blocks, and special values', async (approximate) => {
       for (const f of [
         (b: Where) => et.geluGrad(N([7, 33], 86, b).mul(3), N([7, 33], 87, b), approximate, 2),

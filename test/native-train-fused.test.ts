@@ -383,6 +383,51 @@ describe.skipIf(!hasNative)('native activationGrad', () => {
   });
 });
 
+// ---- layerNormGradGrad ------------------------------------------------------------------------------------------------
+
+/** [J o; curvature] of x's LayerNorm rows for u, o (x scaled by 3 and shifted, so μ and r are not 0 and 1). */
+function layerNormGradGradOn(where: Where, shape: number[], seed: number, transposed = false): Float32Array {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const [x, u, o] = [normals(n, seed, 3).map((v) => v + 1.5), normals(n, seed + 1), normals(n, seed + 2)];
+  return on(where, (b) => {
+    // a [rows, d] shape read through transposed views of [d, rows] buffers (the kernel's dense copy)
+    const view = (a: Float32Array) => (transposed ? et.transpose(t32(a, [shape[1]!, shape[0]!], b)) : t32(a, shape, b));
+    return apply('layerNormGradGrad', [view(x), view(u), view(o)], { eps: 1e-5 });
+  });
+}
+
+/** Each half (J o, the curvature) to a tolerance scaled to its own magnitude. */
+function expectHalvesClose(actual: Float32Array, expected: Float32Array, label: string) {
+  const half = expected.length / 2;
+  for (const [name, lo] of [['J o', 0], ['curvature', half]] as const) {
+    const e = expected.subarray(lo, lo + half);
+    expectClose(actual.subarray(lo, lo + half), e, 1e-5, 1e-5 * Math.max(maxAbs(e), 1e-30), `${label} ${name}`);
+  }
+}
+
+describe.skipIf(!hasNative)('native layerNormGradGrad', () => {
+  it.each([[0, 5], [1, 1], [7, 1], [1, 7], [96, 32], [2, 3, 33], [300, 257], [4096, 64]].map((s) => [JSON.stringify(s)]))('x %s: matches cpu (float64)', (shapeText) => {
+    const shape = JSON.parse(shapeText) as number[];
+    expectHalvesClose(layerNormGradGradOn('native', shape, shape[0]! + 3), layerNormGradGradOn('cpu', shape, shape[0]! + 3), 'vs cpu');
+  });
+
+  it('strided inputs (transposed views) and 1, 2, 3 threads give the same bits', () => {
+    const expected = layerNormGradGradOn('cpu', [257, 33], 9, true);
+    const initial = nativeInfo().threads;
+    const runs = [1, 2, 3].map((threads) => {
+      setNativeThreads(threads);
+      try {
+        return layerNormGradGradOn('native', [257, 33], 9, true);
+      } finally {
+        setNativeThreads(initial);
+      }
+    });
+    expectHalvesClose(runs[0]!, expected, 'vs cpu');
+    expect(Array.from(runs[1]!)).toEqual(Array.from(runs[0]!));
+    expect(Array.from(runs[2]!)).toEqual(Array.from(runs[0]!));
+  });
+});
+
 // ---- geluGrad --------------------------------------------------------------------------------------------------------
 
 /** The tanh form's gelu′ in float64, written out (the exact form is checked against the cpu kernel's erf instead). */

@@ -46,6 +46,7 @@ describe.runIf(status.available)('webgpu training kernel sources', () => {
     ['cross-entropy-grad.wgsl', { TT: 'i32' }],
     ['cross-entropy-grad.wgsl', { TT: 'u32' }],
     ['layer-norm-grad.wgsl', {}],
+    ['layer-norm-grad-grad.wgsl', {}],
     ['activation-grad.wgsl', {}],
     ['adam-step.wgsl', {}],
     ['sgd-step.wgsl', {}],
@@ -369,6 +370,34 @@ describe.runIf(status.available)('webgpu activationGrad', () => {
     expect(Array.from(await t.data())).toEqual([2.25, 3, 0]);
     expect(Array.from(await s.data())).toEqual([0.75, 0.75, 0]);
     et.dispose([g, r, t, s]);
+  });
+});
+
+describe.runIf(status.available)('webgpu layerNormGradGrad', () => {
+  // x scaled and shifted so that μ and r are not 0 and 1; each half ([J o; curvature]) to its own magnitude
+  const inputs = (shape: number[], b: et.BackendName) => [randn(shape, 40, b).mul(3).add(1.5), randn(shape, 41, b), randn(shape, 42, b)];
+  it.each([[1, 1], [7, 1], [1, 7], [96, 32], [2, 3, 33], [300, 257]].map((s) => [JSON.stringify(s)]))('x %s matches cpu', async (shapeText) => {
+    const shape = JSON.parse(shapeText) as number[];
+    const [got, want] = await onBoth((b) => applyOp('layerNormGradGrad', inputs(shape, b), { eps: 1e-5 }));
+    const half = want.length / 2;
+    for (const lo of [0, half]) {
+      const w = want.subarray(lo, lo + half);
+      const scale = w.reduce((m, v) => Math.max(m, Math.abs(v)), 1e-30);
+      expectClose([got.subarray(lo, lo + half), w], { rtol: 1e-5, atol: 1e-5 * scale });
+    }
+  });
+
+  it('reads strided inputs (transposed views)', async () => {
+    const [got, want] = await onBoth((b) => applyOp('layerNormGradGrad', inputs([33, 65], b).map((t) => t.transpose()), { eps: 1e-5 }));
+    const scale = want.reduce((m, v) => Math.max(m, Math.abs(v)), 1e-30);
+    expectClose([got, want], { rtol: 1e-5, atol: 1e-5 * scale });
+  });
+
+  it('no rows: an empty result', async () => {
+    const out = applyOp('layerNormGradGrad', inputs([0, 5], 'webgpu'), { eps: 1e-5 });
+    expect(out.shape).toEqual([2, 0, 5]);
+    expect((await out.data()).length).toBe(0);
+    out.dispose();
   });
 });
 

@@ -246,6 +246,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   def(env, exports, "pad", op(op_pad));
   def(env, exports, "crossEntropyGrad", op(op_cross_entropy_grad));
   def(env, exports, "layerNormGrad", op(op_layer_norm_grad));
+  def(env, exports, "layerNormGradGrad", op(op_layer_norm_grad_grad));
   def(env, exports, "geluGrad", op(op_gelu_grad));
   def(env, exports, "activationGrad", op(op_activation_grad));
   def(env, exports, "linear", op(op_linear));

@@ -398,6 +398,11 @@ void launch_layer_norm_grad(const Stream& s, float* out, const float* x, const f
   if (!direct) run(s, "col_sum2", &col_sum2_kernel, dim3(grid_dim((d + kBlock - 1) / kBlock, "col_sum2")), dim3(kBlock), 0, pw, pb, geo.chunks, d, dw, db);
 }
 
+void launch_layer_norm_grad_grad(const Stream& s, float* out, const float* x, const float* u, const float* o, int64_t rows, int64_t d, float eps) {
+  if (rows == 0 || d == 0) return;
+  run(s, "ln_grad_grad_rows", &ln_grad_grad_rows_kernel, dim3(grid_dim(rows, "layerNormGradGrad")), dim3(row_block(d)), 0, x, u, o, out, rows, d, eps);
+}
+
 void launch_activation_grad(const Stream& s, int act, float* out, int64_t n, const Shape& shape, const Operand& y, const Operand& g) {
   if (n == 0) return;
   switch (act) {

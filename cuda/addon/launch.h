@@ -97,6 +97,8 @@ void launch_matmul_int8(const Stream&, float* out, const float* x, const int8_t*
 void launch_cross_entropy_grad(const Stream&, float* out, const float* logits, const int32_t* targets, const float* g, int64_t rows, int64_t classes, int scale_mode);
 // out [rows + 2, d] = [dx rows; dw; db].
 void launch_layer_norm_grad(const Stream&, float* out, const float* x, const float* w, const float* g, int64_t rows, int64_t d, float eps, const Scratch& scratch);
+// out [2, rows, d] = [J o; ∂⟨o, J u⟩/∂x] for LayerNorm rows of dense x, u, o [rows, d] (layerNormGradGrad).
+void launch_layer_norm_grad_grad(const Stream&, float* out, const float* x, const float* u, const float* o, int64_t rows, int64_t d, float eps);
 void launch_activation_grad(const Stream&, int act, float* out, int64_t n, const Shape& shape, const Operand& y, const Operand& g);
 // out [3, n] = [p′; m′; v′].
 void launch_adam_step(const Stream&, float* out, const float* p, const float* g, const float* m, const float* v, int64_t n, const AdamParams& a);

@@ -548,6 +548,17 @@ void op_layer_norm_grad(const Napi::CallbackInfo& info) {
   launch_layer_norm_grad(dev().stream(), out, x, w, g, rows, d, arg_f32(info[9], "eps"), scratch.fn());
 }
 
+// layerNormGradGrad(out, x, xOffset, u, uOffset, o, oOffset, rows, d, eps): out [2, rows, d] = [J o; curvature].
+void op_layer_norm_grad_grad(const Napi::CallbackInfo& info) {
+  const int64_t rows = arg_int(info[7], "rows"), d = arg_int(info[8], "d");
+  if (rows < 0 || d < 1) throw LaunchError("layerNormGradGrad: needs rows >= 0 and d >= 1");
+  const float* x = f32_range(info, 1, rows * d, "layerNormGradGrad input");
+  const float* u = f32_range(info, 3, rows * d, "layerNormGradGrad u");
+  const float* o = f32_range(info, 5, rows * d, "layerNormGradGrad cotangent");
+  auto* out = static_cast<float*>(dense_out(info[0], kF32, 2 * rows * d, "layerNormGradGrad output"));
+  launch_layer_norm_grad_grad(dev().stream(), out, x, u, o, rows, d, arg_f32(info[9], "eps"));
+}
+
 // activationGrad(activation, out, shape, y(3), g(3)): g·f′ from the output y, strided operands.
 void op_activation_grad(const Napi::CallbackInfo& info) {
   const int act = parse_enum(info[0], kActivations, "activationGrad activation");

@@ -35,6 +35,7 @@ void op_pad(const Napi::CallbackInfo& info);
 void op_cross_entropy_grad(const Napi::CallbackInfo& info);
 void op_layer_norm_grad(const Napi::CallbackInfo& info);
 void op_gelu_grad(const Napi::CallbackInfo& info);
+void op_layer_norm_grad_grad(const Napi::CallbackInfo& info);
 void op_activation_grad(const Napi::CallbackInfo& info);
 void op_linear(const Napi::CallbackInfo& info);
 void op_adam_step(const Napi::CallbackInfo& info);

@@ -103,6 +103,8 @@ export interface OpAttrs {
   // fused training kernels: the backward passes of the nn ops, the matmul epilogue and the optimizer update
   crossEntropyGrad: { readonly reduction: 'mean' | 'sum' | 'none' };
   layerNormGrad: { readonly eps: number };
+  /** [J o; ∂⟨o, J u⟩/∂x] for J = ∂x̂/∂x of a LayerNorm row: the backward of layerNormGrad's dx rows (x̂'s tangent). */
+  layerNormGradGrad: { readonly eps: number };
   /** y ⊙ (g − Σ_axis g ⊙ y): softmax's backward (and tangent) from its output y. */
   softmaxGrad: { readonly axis: number };
   activationGrad: { readonly activation: GradActivation };

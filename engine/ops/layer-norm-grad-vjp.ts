@@ -1,7 +1,8 @@
 /**
  * The VJP of layerNormGrad, by hand. The FTLE differentiates J·t through every LayerNorm of a transformer (reverse
  * over forward), and differentiating the op's composite reference recorded some fifteen primitive ops forward and
- * about thirty backward per LayerNorm; this rule is two fused kernels plus a few row reductions.
+ * about thirty backward per LayerNorm; this rule is one layerNormGradGrad kernel where only x̄ and ḡ are wanted (the
+ * FTLE's case), a few more for w̄ and the ōw, ōb rows.
  *
  * Per row, with x̂ = r·(x − μ), r = (σ² + eps)^(−1/2) and J = r·(I − 11ᵀ/d − x̂x̂ᵀ/d) (∂x̂/∂x, symmetric), the op
  * packs [J u; Σ_rows g ⊙ x̂; Σ_rows g] for u = g ⊙ w. For a cotangent [o; ōw; ōb]:
@@ -9,17 +10,18 @@
  *   x̄ = J (g ⊙ ōw) − (r/d)·(⟨o, J u⟩·x̂ + ⟨u, x̂⟩·J o + ⟨o, x̂⟩·J u).
  * The last term is ∂⟨o, J u⟩/∂x: ⟨o, J u⟩ = r·(⟨o, u⟩ − Σo·Σu/d − ⟨o, x̂⟩⟨u, x̂⟩/d), with ∂r/∂x = −r²x̂/d and
  * ∂⟨p, x̂⟩/∂x = J p, and r·(⟨o, u⟩ − Σo·Σu/d − ⟨o, x̂⟩⟨u, x̂⟩/d) is again ⟨o, J u⟩. J v is the op itself with unit
- * weight, J u is the output's first rows, and J (g ⊙ ōw) is the op with weight ōw. Every term is built from
- * differentiable ops, so higher derivatives compose.
+ * weight, J u is the output's first rows, and J (g ⊙ ōw) is the op with weight ōw. J o and the last term come from
+ * one layerNormGradGrad kernel (its row statistics recompute J u). Every term is a differentiable op, so higher
+ * derivatives compose.
  */
 import { ones } from '../creation.js';
 import { apply } from '../dispatch.js';
 import type { Tensor } from '../tensor.js';
 import { add, mul } from './binary.js';
+import { layerNormGradGrad } from './layer-norm-grad-grad.js';
 import { layerNorm } from './nn.js';
 import { type OpCtx, wantsCotangent } from './op-def.js';
-import { sum, variance } from './reduce.js';
-import { rsqrt } from './unary.js';
+import { sum } from './reduce.js';
 import { reshape, slice } from './views.js';
 import { nonZeroRegion } from './zero-outside.js';
 
@@ -41,9 +43,6 @@ function normalizedVjp(x2: Tensor, w: Tensor, g2: Tensor, eps: number): Tensor {
   const [rows, d] = x2.shape as [number, number];
   return slice(apply('layerNormGrad', [x2, w, g2], { eps }), [0, 0], [rows, d]);
 }
-
-/** ⟨p, q⟩ per row, kept as [rows, 1]. */
-const rowDot = (p: Tensor, q: Tensor): Tensor => sum(mul(p, q), -1, true);
 
 export function layerNormGradVjp(cot: Tensor, c: OpCtx<'layerNormGrad'>): (Tensor | null)[] {
   const [x] = c.inputs as [Tensor];
@@ -68,7 +67,10 @@ export function layerNormGradVjpOfSlice(piece: { readonly g: Tensor; readonly st
   return dxRows ? vjpFromRows(piece.g, null, c) : null;
 }
 
-/** The VJP from o (the dx rows' cotangent, [rows, d]) and the ōw, ōb rows ([d] each; null: zero). */
+/**
+ * The VJP from o (the dx rows' cotangent, [rows, d]) and the ōw, ōb rows ([d] each; null: zero). With x̄ wanted, J o
+ * and x̄'s curvature term come from one layerNormGradGrad kernel; without it, J o alone from layerNormGrad.
+ */
 function vjpFromRows(o: Tensor, stats: [Tensor, Tensor] | null, c: OpCtx<'layerNormGrad'>): (Tensor | null)[] {
   const [x, w, g] = c.inputs as [Tensor, Tensor, Tensor];
   const eps = c.attrs.eps;
@@ -77,7 +79,13 @@ function vjpFromRows(o: Tensor, stats: [Tensor, Tensor] | null, c: OpCtx<'layerN
   const x2 = reshape(x, [rows, d]);
   const g2 = reshape(g, [rows, d]);
   const unit = unitWeights.has(w);
-  const jo = normalizedVjp(x2, unit ? w : unitWeight(d, x), o, eps);
+  let jo: Tensor;
+  let curvature: Tensor | null = null;
+  if (wantsCotangent(c, 0)) {
+    const both = layerNormGradGrad(x2, unit ? g2 : mul(g2, w), o, eps);
+    jo = reshape(slice(both, [0, 0, 0], [1, rows, d]), [rows, d]);
+    curvature = reshape(slice(both, [1, 0, 0], [2, rows, d]), [rows, d]);
+  } else jo = normalizedVjp(x2, unit ? w : unitWeight(d, x), o, eps);
   let gBar: Tensor | null = null;
   if (wantsCotangent(c, 2)) {
     const wjo = unit ? jo : mul(jo, w);
@@ -85,15 +93,6 @@ function vjpFromRows(o: Tensor, stats: [Tensor, Tensor] | null, c: OpCtx<'layerN
     gBar = reshape(stats ? add(wjo, layerNorm(x2, stats[0]!, stats[1]!, eps)) : wjo, g.shape);
   }
   const wBar = wantsCotangent(c, 1) ? sum(mul(g2, jo), 0) : null;
-  let xBar: Tensor | null = null;
-  if (wantsCotangent(c, 0)) {
-    const xhat = layerNorm(x2, null, null, eps);
-    const u = unit ? g2 : mul(g2, w);
-    const ju = slice(c.output, [0, 0], [rows, d]);
-    const scale = mul(rsqrt(add(variance(x2, -1, true, 0), eps)), -1 / d); // −r/d per row
-    const second = add(add(mul(rowDot(o, ju), xhat), mul(rowDot(u, xhat), jo)), mul(rowDot(o, xhat), ju));
-    const scaled = mul(second, scale);
-    xBar = reshape(stats ? add(normalizedVjp(x2, stats[0]!, g2, eps), scaled) : scaled, x.shape);
-  }
+  const xBar = curvature && reshape(stats ? add(normalizedVjp(x2, stats[0]!, g2, eps), curvature) : curvature, x.shape);
   return [xBar, wBar, gBar];
 }

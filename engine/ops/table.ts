@@ -7,6 +7,7 @@ import { binaryDefs } from './binary.js';
 import { coherenceDefs } from './coherence.js';
 import { eitpFusedDefs } from './eitp-fused.js';
 import { indexingDefs } from './indexing.js';
+import { layerNormGradGradDefs } from './layer-norm-grad-grad.js';
 import { matmulDefs } from './matmul.js';
 import { nnDefs } from './nn.js';
 import type { OpTable } from './op-def.js';
@@ -33,6 +34,7 @@ export function opTable(): OpTable {
     ...matmulDefs,
     ...nnDefs,
     ...trainFusedDefs,
+    ...layerNormGradGradDefs,
     ...softmaxGradDefs,
     ...eitpFusedDefs,
     ...coherenceDefs,

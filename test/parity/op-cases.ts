@@ -75,12 +75,19 @@ export const OP_CASES: OpCase[] = [
   { name: 'layerNorm one row', covers: ['layerNorm', 'layerNormGrad'], inputs: [S(1, 7), S(7), S(7)], fn: (x, w, b) => et.layerNorm(x!, w!, b!, 1e-5) },
   {
     name: 'layerNormGrad (double backward)',
-    covers: ['layerNormGrad'],
+    covers: ['layerNormGrad', 'layerNormGradGrad'],
     inputs: [S(5, 9), S(9), S(9)],
     fn: (x, w, b) => {
       const [dx, dw] = et.grad((z: et.Tensor, g: et.Tensor) => et.layerNorm(z, g, b!, 1e-5).square().sum(), { argnums: [0, 1] })(x!, w!) as et.Tensor[];
       return dx!.add(dw!);
     },
+  },
+  {
+    // the FTLE's path: a LayerNorm tangent (J v ⊙ w) differentiated in x, w and v
+    name: 'layerNorm tangent, differentiated (layerNormGradGrad)',
+    covers: ['layerNormGrad', 'layerNormGradGrad'],
+    inputs: [S(6, 3, 37), S(37), S(37), S(6, 3, 37)],
+    fn: (x, w, b, v) => et.jvp((z: et.Tensor) => et.layerNorm(z, w!, b!, 1e-5), [x!], [v!])[1]!,
   },
   {
     name: 'geluGrad (double backward), both forms',

@@ -6,6 +6,7 @@ import type { CpuBuffer } from './cpu-buffer.js';
 import { eitpFusedKernels } from './eitp-fused.js';
 import { elementwiseKernels } from './elementwise.js';
 import { indexingKernels } from './indexing.js';
+import { layerNormGradGradKernels } from './layer-norm-grad-grad.js';
 import { matmulKernels } from './matmul.js';
 import { nnKernels } from './nn.js';
 import { quantKernels } from './quant.js';
@@ -20,6 +21,7 @@ const kernels = {
   ...matmulKernels,
   ...nnKernels,
   ...trainFusedKernels,
+  ...layerNormGradGradKernels,
   ...eitpFusedKernels,
   ...tanhJvpStepKernels,
   ...activationDensityKernels,

@@ -88,6 +88,8 @@ export interface CudaAddon {
   pad(dtype: CudaDType, out: Id, x: Id, xOffset: number, inShape: Shape, outShape: Shape, before: Shape): void;
   crossEntropyGrad(out: Id, x: Id, xOffset: number, targets: Id, tOffset: number, g: Id, gOffset: number, rows: number, classes: number, reduction: 'mean' | 'sum' | 'none'): void;
   layerNormGrad(out: Id, x: Id, xOffset: number, w: Id, wOffset: number, g: Id, gOffset: number, rows: number, d: number, eps: number): void;
+  /** out [2, rows, d] = [J o; ∂⟨o, J u⟩/∂x] for LayerNorm rows of dense x, u, o [rows, d]. */
+  layerNormGradGrad(out: Id, x: Id, xOffset: number, u: Id, uOffset: number, o: Id, oOffset: number, rows: number, d: number, eps: number): void;
   /** out = g·gelu′(x), or g·gelu″(x) with order 2 (exact, or the tanh form's); x and g are strided views over `shape`. */
   geluGrad(approximate: 'none' | 'tanh', out: Id, shape: Shape, x: Id, xOffset: number, xStrides: Strides, g: Id, gOffset: number, gStrides: Strides, order?: 1 | 2): void;
   activationGrad(activation: 'relu' | 'tanh' | 'sigmoid', out: Id, shape: Shape, y: Id, yOffset: number, yStrides: Strides, g: Id, gOffset: number, gStrides: Strides): void;

@@ -48,6 +48,14 @@ export function trainFusedKernels(ctx: CudaContext) {
         addon.layerNormGrad(o.buffer.id, xs!.id, xs!.offset, ws!.id, ws!.offset, gs!.id, gs!.offset, rows, d, eps),
       );
     }) as CudaKernel<'layerNormGrad'>,
+    layerNormGradGrad: (([x, u, g], o, { eps }) => {
+      const shape = x!.layout.shape;
+      const d = shape[shape.length - 1]!;
+      const rows = numel(shape) / d;
+      withDense(ctx, 'layerNormGradGrad', [x!, u!, g!], ([xs, us, gs]) =>
+        addon.layerNormGradGrad(o.buffer.id, xs!.id, xs!.offset, us!.id, us!.offset, gs!.id, gs!.offset, rows, d, eps),
+      );
+    }) as CudaKernel<'layerNormGradGrad'>,
     geluGrad: (([x, g], o, { approximate, order }) => {
       const m = mergeAxes(o.layout.shape, [x!.layout.strides, g!.layout.strides], 'geluGrad');
       addon.geluGrad(approximate, o.buffer.id, m.shape, x!.buffer.id, x!.layout.offset, m.strides[0]!, g!.buffer.id, g!.layout.offset, m.strides[1]!, order ?? 1);

@@ -81,6 +81,7 @@ const ENCODERS: { [K in KernelOpName]?: (attrs: OpAttrs[K]) => readonly number[]
   layerNorm: (a) => [a.eps],
   crossEntropyGrad: (a) => [reductionCode(a.reduction)],
   layerNormGrad: (a) => [a.eps],
+  layerNormGradGrad: (a) => [a.eps],
   geluGrad: (a) => [a.approximate === 'tanh' ? 1 : 0, a.order ?? 1],
   activationGrad: (a) => [ACTIVATION_CODES[a.activation]],
   linear: (a) => [ACTIVATION_CODES[a.activation]],

@@ -71,6 +71,16 @@ function layerNormGrad(g: GpuContext, x: GpuArg, w: GpuArg, cot: GpuArg, o: GpuA
   }
 }
 
+/** [J o; curvature] of LayerNorm rows (layerNormGradGrad) from dense x, u, o: one invocation per row. */
+function layerNormGradGrad(g: GpuContext, x: GpuArg, u: GpuArg, cot: GpuArg, o: GpuArg, eps: number): void {
+  const shape = x.layout.shape;
+  const d = shape[shape.length - 1]!;
+  const rows = numelOf(shape) / d;
+  if (rows === 0) return;
+  const pipe = g.pipelines.get({ file: 'layer-norm-grad-grad.wgsl', constants: { WG: ROW_WG } });
+  g.runtime.dispatch(pipe, [o.buffer, x.buffer, u.buffer, cot.buffer], new Params().u32(rows, d).f32(eps).u32(0).done(), Runtime.grid1d(rows, ROW_WG));
+}
+
 /** cot·f′ with f′ from `a`: the activation's output y (relu, tanh, sigmoid) or gelu's input x. */
 function activationGrad(g: GpuContext, a: GpuArg, cot: GpuArg, o: GpuArg, activation: keyof typeof ACT_CODE): void {
   const n = numelOf(o.layout.shape);
@@ -155,6 +165,8 @@ export function trainKernels(g: GpuContext) {
       withDense(g, [logits!, targets!, scale!], ([x, t, s]) => crossEntropyGrad(g, x!, t!, s!, o, reduction))) as GpuKernel<'crossEntropyGrad'>,
     layerNormGrad: (([x, w, cot], o, { eps }) =>
       withDense(g, [x!, w!, cot!], ([dx, dw, dc]) => layerNormGrad(g, dx!, dw!, dc!, o, eps))) as GpuKernel<'layerNormGrad'>,
+    layerNormGradGrad: (([x, u, cot], o, { eps }) =>
+      withDense(g, [x!, u!, cot!], ([dx, du, dc]) => layerNormGradGrad(g, dx!, du!, dc!, o, eps))) as GpuKernel<'layerNormGradGrad'>,
     geluGrad: (([x, cot], o, { approximate, order }) => {
       const form = approximate === 'tanh' ? 'geluTanh' : 'geluErf';
       activationGrad(g, x!, cot!, o, order === 2 ? `${form}Curvature` : form);
