@@ -1,4 +1,5 @@
-// Fused neural-network kernels on dense inputs: softmax / logSoftmax and its backward softmaxGrad, softmax
+// Fused neural-network kernels on dense inputs: softmax / logSoftmax, its backward softmaxGrad and that one's
+// softmaxGradGrad, softmax
 // cross-entropy and layerNorm. Rows are handled by one block each (threads stride over the row; block reductions
 // combine), except softmax and softmaxGrad along a non-last axis, where each thread walks one strided line and
 // neighbouring threads read neighbouring addresses. Semantics follow engine/backends/cpu/nn.ts.
@@ -76,6 +77,45 @@ __global__ void __launch_bounds__(256) softmax_grad_lines_kernel(const float* __
   float dot = 0.0f;
   for (int64_t j = 0; j < len; ++j) dot += g[s + j * inner] * y[s + j * inner];
   for (int64_t j = 0; j < len; ++j) out[s + j * inner] = y[s + j * inner] * (g[s + j * inner] - dot);
+}
+
+// softmaxGradGrad (engine/ops/softmax-grad-grad.ts) over rows of `len` contiguous elements: out = [ȳ; ḡ] with
+// ȳ = o ⊙ (g − Σ g ⊙ y) − g ⊙ Σ o ⊙ y and ḡ = y ⊙ (o − Σ o ⊙ y), `half` elements apart; both sums in f32 over the block.
+__global__ void __launch_bounds__(256) softmax_grad_grad_rows_kernel(const float* __restrict__ y, const float* __restrict__ g, const float* __restrict__ o,
+                                                                     float* __restrict__ out, int64_t len, int64_t half) {
+  __shared__ float scratch[32];
+  const int64_t base = static_cast<int64_t>(blockIdx.x) * len;
+  float gy = 0.0f, oy = 0.0f;
+  for (int64_t j = threadIdx.x; j < len; j += blockDim.x) {
+    gy += g[base + j] * y[base + j];
+    oy += o[base + j] * y[base + j];
+  }
+  gy = block_reduce(gy, AddF(), 0.0f, scratch);
+  oy = block_reduce(oy, AddF(), 0.0f, scratch);
+  for (int64_t j = threadIdx.x; j < len; j += blockDim.x) {
+    const int64_t i = base + j;
+    out[i] = o[i] * (g[i] - gy) - g[i] * oy;
+    out[half + i] = y[i] * (o[i] - oy);
+  }
+}
+
+// The same along an axis with `inner` > 1 elements after it: thread (p, q) handles the line s + j·inner.
+__global__ void __launch_bounds__(256) softmax_grad_grad_lines_kernel(const float* __restrict__ y, const float* __restrict__ g, const float* __restrict__ o,
+                                                                      float* __restrict__ out, int64_t outer, int64_t len, int64_t inner) {
+  const int64_t t = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (t >= outer * inner) return;
+  const int64_t p = t / inner, q = t - p * inner;
+  const int64_t s = p * len * inner + q, half = outer * len * inner;
+  float gy = 0.0f, oy = 0.0f;
+  for (int64_t j = 0; j < len; ++j) {
+    gy += g[s + j * inner] * y[s + j * inner];
+    oy += o[s + j * inner] * y[s + j * inner];
+  }
+  for (int64_t j = 0; j < len; ++j) {
+    const int64_t i = s + j * inner;
+    out[i] = o[i] * (g[i] - gy) - g[i] * oy;
+    out[half + i] = y[i] * (o[i] - oy);
+  }
 }
 
 // Per-row loss = logsumexp(row) − row[target]. An out-of-range target is recorded and gives NaN.

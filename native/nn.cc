@@ -1,4 +1,4 @@
-// Fused neural-network kernels: softmax and its backward softmaxGrad, logSoftmax, softmax cross-entropy and layerNorm,
+// Fused neural-network kernels: softmax, its backward softmaxGrad and that one's softmaxGradGrad, logSoftmax, softmax cross-entropy and layerNorm,
 // lines in parallel. Lines along the last axis go through the per-ISA row loops of rows-vec.h (exponentials in float,
 // sums and statistics in double); softmax and softmaxGrad over another axis are computed in double per line like
 // engine/backends/cpu/nn.ts.
@@ -100,6 +100,44 @@ void kSoftmaxGrad(const Task& t, ThreadPool& pool) {
   });
 }
 
+// [ȳ; ḡ] of softmaxGrad for a cotangent o (engine/ops/softmax-grad-grad.ts) along any axis: per line Σ g·y and Σ o·y
+// in double, then ȳ = o(g − Σg·y) − g·Σo·y and ḡ = y(o − Σo·y), each computed in double and rounded once, as the
+// cpu reference does in float64. Lines are independent, so any thread split gives the same bits.
+void kSoftmaxGradGrad(const Task& t, ThreadPool& pool) {
+  if (t.inputs.size() != 3) throw KernelError("softmaxGradGrad takes y, g and o");
+  for (const Arg& a : t.inputs) requireF32(a, "every input");
+  const Arg& ya = t.inputs[0];
+  if (t.inputs[1].shape != ya.shape || t.inputs[2].shape != ya.shape || t.output.numel() != 2 * ya.numel()) {
+    throw KernelError("y, g and o must have one shape and the output twice their size");
+  }
+  const int axis = static_cast<int>(t.attrs.at(0));
+  if (axis < 0 || axis >= ya.rank()) throw KernelError("axis out of range");
+  Dense<float> y(ya, pool), g(t.inputs[1], pool), o(t.inputs[2], pool);
+  float* yBar = static_cast<float*>(t.output.data);
+  float* gBar = yBar + ya.numel();
+  const int64_t len = ya.shape[axis];
+  int64_t inner = 1, outer = 1;
+  for (int i = axis + 1; i < ya.rank(); i++) inner *= ya.shape[i];
+  for (int i = 0; i < axis; i++) outer *= ya.shape[i];
+  const float *yd = y.get(), *gd = g.get(), *od = o.get();
+  pool.parallelRange(outer * inner, std::max<int64_t>(1, 8192 / std::max<int64_t>(len, 1)), [&](int64_t b, int64_t e) {
+    for (int64_t line = b; line < e; line++) {
+      const int64_t s = (line / inner) * len * inner + line % inner;
+      double gy = 0, oy = 0;
+      for (int64_t j = 0; j < len; j++) {
+        const int64_t i = s + j * inner;
+        gy += static_cast<double>(gd[i]) * yd[i];
+        oy += static_cast<double>(od[i]) * yd[i];
+      }
+      for (int64_t j = 0; j < len; j++) {
+        const int64_t i = s + j * inner;
+        yBar[i] = static_cast<float>(od[i] * (gd[i] - gy) - gd[i] * oy);
+        gBar[i] = static_cast<float>(yd[i] * (od[i] - oy));
+      }
+    }
+  });
+}
+
 template <typename I>
 void crossEntropyTyped(const Task& t, ThreadPool& pool) {
   const Arg& logits = t.inputs[0];
@@ -157,7 +195,7 @@ void kLayerNorm(const Task& t, ThreadPool& pool) {
 }  // namespace
 
 std::vector<KernelEntry> nnKernels() {
-  return {{"softmax", kSoftmax}, {"softmaxGrad", kSoftmaxGrad}, {"logSoftmax", kLogSoftmax}, {"crossEntropy", kCrossEntropy}, {"layerNorm", kLayerNorm}};
+  return {{"softmax", kSoftmax}, {"softmaxGrad", kSoftmaxGrad}, {"softmaxGradGrad", kSoftmaxGradGrad}, {"logSoftmax", kLogSoftmax}, {"crossEntropy", kCrossEntropy}, {"layerNorm", kLayerNorm}};
 }
 
 }  // namespace eitp

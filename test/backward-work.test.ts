@@ -229,6 +229,23 @@ describe('backward work for the FTLE: gradients of some tensors only, and second
     });
   });
 
+  it('a recorded softmax tangent (attention in the FTLE): its backward in x and v is one softmaxGradGrad and one softmax VJP (was 9 + 1 kernels), matching central differences', () => {
+    et.tidy(() => {
+      const x = et.randn([4, 7], { ...f64, seed: 40, requiresGrad: true });
+      const v = et.randn([4, 7], { ...f64, seed: 41, requiresGrad: true });
+      const tangentOf = (xx: et.Tensor, vv: et.Tensor) => et.jvp((z: et.Tensor) => et.softmax(z, -1), [xx], [vv])[1];
+      const fwd = counted(() => tangentOf(x, v));
+      expect(fwd.calls).toEqual({ softmax: 1, softmaxGrad: 1 });
+      const s = fwd.result.square().sum();
+      const bwd = counted(() => s.backward());
+      // square: 2 mul; the tangent softmaxGrad(y, v): [ȳ; v̄] from one softmaxGradGrad; ȳ back through softmax: softmaxGrad
+      expect(bwd.calls).toEqual({ mul: 2, softmaxGradGrad: 1, softmaxGrad: 1 });
+      const L = (xx: et.Tensor, vv: et.Tensor) => tangentOf(xx, vv).square().sum();
+      [0, 1].forEach((k) => expectDirectional(L, [x, v], [x.grad!, v.grad!], k, 42 + k));
+      for (const t of [x, v]) t.zeroGrad();
+    });
+  });
+
   it('geluGrad backward in x: 2 kernels (ō ⊙ g, then the second-order geluGrad; 16 for the tanh form and 8 for the exact one from primitives before), matching central differences; the second order itself likewise', () => {
     et.tidy(() => {
       const x = et.tensor([-3, -1.2, -0.3, 0, 0.4, 1.1, 2.5], f64);

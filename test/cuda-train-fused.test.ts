@@ -119,6 +119,19 @@ describe.runIf(status.available)('cuda fused training kernels', () => {
       }
     });
 
+    it('softmaxGradGrad: [ȳ; ḡ] along the last, a middle and the first axis, over long rows, and of strided inputs', async () => {
+      const inputs = (shape: number[], axis: number, b: Where) => [N(shape, 95, b).mul(2).softmax(axis), N(shape, 96, b), N(shape, 97, b)];
+      const cases: [number[], number][] = [[[192, 24], 1], [[1, 1], 1], [[3, 33, 7], 1], [[3, 33, 7], 2], [[33, 5], 0], [[300, 1031], 1], [[0, 3], 1]];
+      for (const [shape, axis] of cases) {
+        const r = await both((b) => apply('softmaxGradGrad', inputs(shape, axis, b), { axis }));
+        const scale = r.cpu.reduce((m, v) => Math.max(m, Math.abs(v)), 1e-30);
+        expectClose(r.cuda, r.cpu, `softmaxGradGrad ${JSON.stringify(shape)} axis ${axis}`, { rtol: 1e-5, atol: 1e-5 * scale });
+      }
+      const strided = await both((b) => apply('softmaxGradGrad', inputs([33, 65], 0, b).map((t) => et.transpose(t)), { axis: 1 }));
+      const scale = strided.cpu.reduce((m, v) => Math.max(m, Math.abs(v)), 1e-30);
+      expectClose(strided.cuda, strided.cpu, 'softmaxGradGrad strided', { rtol: 1e-5, atol: 1e-5 * scale });
+    });
+
     it('layerNormGradGrad: [J o; curvature] over ragged shapes, strided inputs and hundreds of blocks', async () => {
       const inputs = (shape: number[], b: Where) => [N(shape, 92, b).mul(3).add(1.5), N(shape, 93, b), N(shape, 94, b)];
       for (const shape of [[1, 1], [7, 1], [1, 7], [96, 32], [2, 3, 33], [300, 257], [33, 1031]]) {

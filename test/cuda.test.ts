@@ -262,6 +262,9 @@ describe.runIf(status.available)('cuda backend', () => {
       // −1 · −1 · 1 = 1 element would pass the range checks: negative extents are refused first
       expect(() => addon.softmaxGrad(o, y, 0, g, 0, -1, -1, 1)).toThrow(/softmaxGrad: bad extents \[-1, -1, 1\]/);
       expect(() => addon.softmaxGrad(o, y, 0, g, 0, 2 ** 40, 2 ** 40, 1)).toThrow(/softmaxGrad: bad extents/);
+      expect(() => addon.softmaxGradGrad(o, y, 0, g, 0, g, 0, 2 ** 40, 2 ** 40, 1)).toThrow(/softmaxGradGrad: bad extents/);
+      expect(() => addon.softmaxGradGrad(o, y, 0, g, 0, g, 0, 1, 3, 1)).toThrow(/softmaxGradGrad output: elements \[0, 6\) outside a 5-element f32 buffer/);
+      expect(() => addon.softmaxGradGrad(o, y, 0, g, 0, g, 4, 1, 3, 1)).toThrow(/softmaxGradGrad cotangent: elements \[4, 7\) outside a 6-element f32 buffer/);
     } finally {
       for (const id of [y, g, o]) addon.free(id);
     }

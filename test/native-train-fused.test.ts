@@ -428,6 +428,43 @@ describe.skipIf(!hasNative)('native layerNormGradGrad', () => {
   });
 });
 
+// ---- softmaxGradGrad -------------------------------------------------------------------------------------------------
+
+/** [ȳ; ḡ] of softmaxGrad(y, g) for o along `axis`, y a softmax along that axis (optionally read transposed). */
+function softmaxGradGradOn(where: Where, shape: number[], axis: number, seed: number, transposed = false): Float32Array {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const [x, g, o] = [normals(n, seed, 2), normals(n, seed + 1), normals(n, seed + 2)];
+  return on(where, (b) => {
+    const view = (a: Float32Array) => (transposed ? et.transpose(t32(a, [shape[1]!, shape[0]!], b)) : t32(a, shape, b));
+    return apply('softmaxGradGrad', [et.softmax(view(x), axis), view(g), view(o)], { axis });
+  });
+}
+
+describe.skipIf(!hasNative)('native softmaxGradGrad', () => {
+  it.each([
+    [[192, 24], 1], [[1, 1], 1], [[7, 1], 1], [[3, 33, 7], 1], [[3, 33, 7], 2], [[33, 5], 0], [[300, 1031], 1], [[0, 4], 1],
+  ] as const)('%j along axis %i: matches cpu (float64)', (shape, axis) => {
+    const expected = softmaxGradGradOn('cpu', [...shape], axis, shape[0]! + axis);
+    expectHalvesClose(softmaxGradGradOn('native', [...shape], axis, shape[0]! + axis), expected, 'vs cpu');
+  });
+
+  it('strided inputs (transposed views) and 1, 2, 3 threads give the same bits', () => {
+    const expected = softmaxGradGradOn('cpu', [129, 33], 1, 5, true);
+    const initial = nativeInfo().threads;
+    const runs = [1, 2, 3].map((threads) => {
+      setNativeThreads(threads);
+      try {
+        return softmaxGradGradOn('native', [129, 33], 1, 5, true);
+      } finally {
+        setNativeThreads(initial);
+      }
+    });
+    expectHalvesClose(runs[0]!, expected, 'vs cpu');
+    expect(Array.from(runs[1]!)).toEqual(Array.from(runs[0]!));
+    expect(Array.from(runs[2]!)).toEqual(Array.from(runs[0]!));
+  });
+});
+
 // ---- geluGrad --------------------------------------------------------------------------------------------------------
 
 /** The tanh form's gelu′ in float64, written out (the exact form is checked against the cpu kernel's erf instead). */

@@ -47,6 +47,7 @@ describe.runIf(status.available)('webgpu training kernel sources', () => {
     ['cross-entropy-grad.wgsl', { TT: 'u32' }],
     ['layer-norm-grad.wgsl', {}],
     ['layer-norm-grad-grad.wgsl', {}],
+    ['softmax-grad-grad.wgsl', {}],
     ['activation-grad.wgsl', {}],
     ['adam-step.wgsl', {}],
     ['sgd-step.wgsl', {}],
@@ -398,6 +399,21 @@ describe.runIf(status.available)('webgpu layerNormGradGrad', () => {
     expect(out.shape).toEqual([2, 0, 5]);
     expect((await out.data()).length).toBe(0);
     out.dispose();
+  });
+});
+
+describe.runIf(status.available)('webgpu softmaxGradGrad', () => {
+  const inputs = (shape: number[], axis: number, b: et.BackendName) => [randn(shape, 43, b).mul(2).softmax(axis), randn(shape, 44, b), randn(shape, 45, b)];
+  it.each([[[192, 24], 1], [[1, 1], 1], [[3, 33, 7], 1], [[3, 33, 7], 2], [[33, 5], 0], [[300, 1031], 1]] as const)('%j along axis %i matches cpu', async (shape, axis) => {
+    const [got, want] = await onBoth((b) => applyOp('softmaxGradGrad', inputs([...shape], axis, b), { axis }));
+    const scale = want.reduce((m, v) => Math.max(m, Math.abs(v)), 1e-30);
+    expectClose([got, want], { rtol: 1e-5, atol: 1e-5 * scale });
+  });
+
+  it('reads strided inputs (transposed views)', async () => {
+    const [got, want] = await onBoth((b) => applyOp('softmaxGradGrad', inputs([33, 65], 0, b).map((t) => t.transpose()), { axis: 1 }));
+    const scale = want.reduce((m, v) => Math.max(m, Math.abs(v)), 1e-30);
+    expectClose([got, want], { rtol: 1e-5, atol: 1e-5 * scale });
   });
 });
 

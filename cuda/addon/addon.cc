@@ -228,6 +228,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   def(env, exports, "tanhJvpStepGrad", op(op_tanh_jvp_step_grad));
   def(env, exports, "softmax", op(op_softmax));
   def(env, exports, "softmaxGrad", op(op_softmax_grad));
+  def(env, exports, "softmaxGradGrad", op(op_softmax_grad_grad));
   def(env, exports, "crossEntropy", op(op_cross_entropy));
   def(env, exports, "layerNorm", op(op_layer_norm));
   def(env, exports, "softHistogram", op(op_soft_histogram));

@@ -327,6 +327,17 @@ void launch_softmax_grad(const Stream& s, float* out, const float* y, const floa
   }
 }
 
+void launch_softmax_grad_grad(const Stream& s, float* out, const float* y, const float* g, const float* o, int64_t outer, int64_t len, int64_t inner) {
+  if (outer * len * inner == 0) return;
+  const int64_t blocks = inner == 1 ? outer : (outer * inner + kBlock - 1) / kBlock;
+  if (blocks > 0x7fffffffLL) throw LaunchError("softmaxGradGrad: more than 2^31 - 1 blocks");
+  if (inner == 1) {
+    run(s, "softmax_grad_grad_rows", &softmax_grad_grad_rows_kernel, dim3(static_cast<unsigned>(blocks)), dim3(row_block(len)), 0, y, g, o, out, len, outer * len);
+  } else {
+    run(s, "softmax_grad_grad_lines", &softmax_grad_grad_lines_kernel, dim3(static_cast<unsigned>(blocks)), dim3(kBlock), 0, y, g, o, out, outer, len, inner);
+  }
+}
+
 void launch_cross_entropy(const Stream& s, float* loss, const float* logits, const int32_t* targets, int64_t rows, int64_t classes) {
   if (rows == 0) return;
   run(s, "cross_entropy", &cross_entropy_kernel, dim3(static_cast<unsigned>(rows)), dim3(row_block(classes)), 0, logits, targets, loss, rows, classes, s.err);

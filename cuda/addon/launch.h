@@ -61,6 +61,8 @@ void launch_matmul(const Stream&, const MatmulArgs& args);
 void launch_softmax(const Stream&, float* y, const float* x, int64_t outer, int64_t len, int64_t inner, bool log_out);
 // out = y ⊙ (g − Σ g ⊙ y) along the `len` axis of dense [outer, len, inner] operands.
 void launch_softmax_grad(const Stream&, float* out, const float* y, const float* g, int64_t outer, int64_t len, int64_t inner);
+// out [2, outer·len·inner] = [ȳ; ḡ] of softmaxGrad(y, g) for the cotangent o along the middle extent (softmaxGradGrad).
+void launch_softmax_grad_grad(const Stream&, float* out, const float* y, const float* g, const float* o, int64_t outer, int64_t len, int64_t inner);
 void launch_cross_entropy(const Stream&, float* loss, const float* logits, const int32_t* targets, int64_t rows, int64_t classes);
 void launch_layer_norm(const Stream&, float* y, const float* x, const float* w, const float* b, int64_t rows, int64_t d, float eps);
 

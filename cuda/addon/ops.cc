@@ -253,14 +253,34 @@ void op_softmax(const Napi::CallbackInfo& info) {
   launch_softmax(dev().stream(), y, x, outer, len, inner, info[6].ToBoolean().Value());
 }
 
+namespace {
+// The [outer, len, inner] extents of a softmax-family call at info[first..first + 2], and their product: negative
+// extents could multiply to a small positive count that passes the range checks, and a product past int64 wraps.
+int64_t line_extents(const Napi::CallbackInfo& info, int first, const char* op, int64_t& outer, int64_t& len, int64_t& inner) {
+  outer = arg_int(info[first], "outer"), len = arg_int(info[first + 1], "len"), inner = arg_int(info[first + 2], "inner");
+  int64_t n = 0;
+  if (outer < 0 || len < 0 || inner < 0 || __builtin_mul_overflow(outer, len, &n) || __builtin_mul_overflow(n, inner, &n) || n > INT64_MAX / 2) {
+    throw LaunchError(std::string(op) + ": bad extents [" + std::to_string(outer) + ", " + std::to_string(len) + ", " + std::to_string(inner) + "]");
+  }
+  return n;
+}
+}  // namespace
+
+// softmaxGradGrad(out, y, yOffset, g, gOffset, o, oOffset, outer, len, inner): out [2, n] = [ȳ; ḡ].
+void op_softmax_grad_grad(const Napi::CallbackInfo& info) {
+  int64_t outer, len, inner;
+  const int64_t n = line_extents(info, 7, "softmaxGradGrad", outer, len, inner);
+  auto* y = static_cast<const float*>(checked_range(dev(), arg_id(info[1]), kF32, arg_int(info[2], "offset"), n, "softmaxGradGrad y"));
+  auto* g = static_cast<const float*>(checked_range(dev(), arg_id(info[3]), kF32, arg_int(info[4], "offset"), n, "softmaxGradGrad g"));
+  auto* o = static_cast<const float*>(checked_range(dev(), arg_id(info[5]), kF32, arg_int(info[6], "offset"), n, "softmaxGradGrad cotangent"));
+  auto* out = static_cast<float*>(dense_out(info[0], kF32, 2 * n, "softmaxGradGrad output"));
+  launch_softmax_grad_grad(dev().stream(), out, y, g, o, outer, len, inner);
+}
+
 // softmaxGrad(out, y, yOffset, g, gOffset, outer, len, inner)
 void op_softmax_grad(const Napi::CallbackInfo& info) {
-  const int64_t outer = arg_int(info[5], "outer"), len = arg_int(info[6], "len"), inner = arg_int(info[7], "inner");
-  // Negative extents could multiply to a small positive count that passes the range checks below.
-  int64_t n = 0;
-  if (outer < 0 || len < 0 || inner < 0 || __builtin_mul_overflow(outer, len, &n) || __builtin_mul_overflow(n, inner, &n)) {
-    throw LaunchError("softmaxGrad: bad extents [" + std::to_string(outer) + ", " + std::to_string(len) + ", " + std::to_string(inner) + "]");
-  }
+  int64_t outer, len, inner;
+  const int64_t n = line_extents(info, 5, "softmaxGrad", outer, len, inner);
   auto* y = static_cast<const float*>(checked_range(dev(), arg_id(info[1]), kF32, arg_int(info[2], "offset"), n, "softmaxGrad y"));
   auto* g = static_cast<const float*>(checked_range(dev(), arg_id(info[3]), kF32, arg_int(info[4], "offset"), n, "softmaxGrad g"));
   auto* out = static_cast<float*>(dense_out(info[0], kF32, n, "softmaxGrad output"));

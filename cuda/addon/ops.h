@@ -16,6 +16,7 @@ void op_tanh_jvp_step(const Napi::CallbackInfo& info);
 void op_tanh_jvp_step_grad(const Napi::CallbackInfo& info);
 void op_softmax(const Napi::CallbackInfo& info);
 void op_softmax_grad(const Napi::CallbackInfo& info);
+void op_softmax_grad_grad(const Napi::CallbackInfo& info);
 void op_cross_entropy(const Napi::CallbackInfo& info);
 void op_layer_norm(const Napi::CallbackInfo& info);
 void op_soft_histogram(const Napi::CallbackInfo& info);

@@ -107,6 +107,8 @@ export interface OpAttrs {
   layerNormGradGrad: { readonly eps: number };
   /** y ⊙ (g − Σ_axis g ⊙ y): softmax's backward (and tangent) from its output y. */
   softmaxGrad: { readonly axis: number };
+  /** [ȳ; ḡ]: both cotangents of softmaxGrad(y, g) for a cotangent o, along the same axis (its backward). */
+  softmaxGradGrad: { readonly axis: number };
   activationGrad: { readonly activation: GradActivation };
   /**
    * g·gelu′(x): gelu's backward (and tangent) from its input, in one kernel; with order 2, g·gelu″(x) (the backward

@@ -11,6 +11,8 @@ import { mul, sub } from './binary.js';
 import { ctx, meta, requireFloat, requireSameDtype, requireSameShape } from './infer.js';
 import { type OpDef, wantsCotangent } from './op-def.js';
 import { sum } from './reduce.js';
+import { softmaxGradGrad } from './softmax-grad-grad.js';
+import { reshape, slice } from './views.js';
 
 const softmaxGradComposite = ([y, g]: readonly Tensor[], { axis }: OpAttrs['softmaxGrad']): Tensor => mul(y!, sub(g!, sum(mul(g!, y!), axis, true)));
 
@@ -25,12 +27,13 @@ export const softmaxGradDefs = {
       return meta(shape, inputs[0]!.dtype);
     },
     // out = y ⊙ (g − s), s = Σ g ⊙ y. In g it is the same map again (symmetric); in y: ō ⊙ (g − s) − g ⊙ Σ ō ⊙ y.
+    // With ȳ wanted both come from one softmaxGradGrad kernel.
     vjp: (o, c) => {
       const { inputs: [y, g], attrs } = c;
-      return [
-        wantsCotangent(c, 0) ? sub(mul(o, sub(g!, sum(mul(g!, y!), attrs.axis, true))), mul(g!, sum(mul(o, y!), attrs.axis, true))) : null,
-        wantsCotangent(c, 1) ? softmaxGrad(y!, o, attrs.axis) : null,
-      ];
+      if (!wantsCotangent(c, 0)) return [null, wantsCotangent(c, 1) ? softmaxGrad(y!, o, attrs.axis) : null];
+      const both = softmaxGradGrad(y!, g!, o, attrs.axis);
+      const half = (k: number) => reshape(slice(both, [k, ...y!.shape.map(() => 0)], [k + 1, ...y!.shape]), y!.shape);
+      return [half(0), wantsCotangent(c, 1) ? half(1) : null];
     },
     jvp: 'composite',
     composite: softmaxGradComposite,

@@ -14,6 +14,7 @@ import type { OpTable } from './op-def.js';
 import { quantDefs } from './quant.js';
 import { reduceDefs } from './reduce.js';
 import { softmaxGradDefs } from './softmax-grad.js';
+import { softmaxGradGradDefs } from './softmax-grad-grad.js';
 import { structureDefs } from './structure.js';
 import { tanhJvpStepDefs } from './tanh-jvp-step.js';
 import { trainFusedDefs } from './train-fused.js';
@@ -36,6 +37,7 @@ export function opTable(): OpTable {
     ...trainFusedDefs,
     ...layerNormGradGradDefs,
     ...softmaxGradDefs,
+    ...softmaxGradGradDefs,
     ...eitpFusedDefs,
     ...coherenceDefs,
     ...tanhJvpStepDefs,

@@ -140,8 +140,9 @@ export const OP_CASES: OpCase[] = [
   // τ from a one-element input (its cotangent goes through the composite); a strided (transposed) a; 4,115 values
   // span many workgroups / blocks / thread chunks; the double backward differentiates activationDensityGrad.
   // softmax's backward and tangent as one op; along a middle axis (elements strided), and differentiated twice
-  { name: 'softmaxGrad', covers: ['softmaxGrad'], inputs: [S(7, 33), S(7, 33)], fn: (x, g) => et.softmaxGrad(et.softmax(x!, 1), g!, 1) },
-  { name: 'softmaxGrad middle axis', covers: ['softmaxGrad'], inputs: [S(3, 17, 5), S(3, 17, 5)], fn: (x, g) => et.softmaxGrad(et.softmax(x!, 1), g!, 1) },
+  // (their backward in y and g is softmaxGradGrad)
+  { name: 'softmaxGrad', covers: ['softmaxGrad', 'softmaxGradGrad'], inputs: [S(7, 33), S(7, 33)], fn: (x, g) => et.softmaxGrad(et.softmax(x!, 1), g!, 1) },
+  { name: 'softmaxGrad middle axis', covers: ['softmaxGrad', 'softmaxGradGrad'], inputs: [S(3, 17, 5), S(3, 17, 5)], fn: (x, g) => et.softmaxGrad(et.softmax(x!, 1), g!, 1) },
   {
     name: 'softmax (double backward)',
     covers: ['softmax', 'softmaxGrad'],

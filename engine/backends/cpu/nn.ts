@@ -1,4 +1,4 @@
-/** Fused neural-network kernels: softmax (and its backward softmaxGrad), logSoftmax, softmax cross-entropy and layerNorm. */
+/** Fused neural-network kernels: softmax (its backward softmaxGrad and that one's softmaxGradGrad), logSoftmax, softmax cross-entropy and layerNorm. */
 import type { Kernel, KernelOpName } from '../../backend.js';
 import { ArgumentError } from '../../errors.js';
 import { numel } from '../../shape.js';
@@ -48,6 +48,27 @@ const softmaxGrad: CpuKernel<'softmaxGrad'> = ([y, g], o, { axis }) => {
   });
 };
 
+/** [ȳ; ḡ] of softmaxGrad for the cotangent o: per line Σ g·y and Σ o·y, then ȳ = o(g − Σg·y) − g·Σo·y, ḡ = y(o − Σo·y). */
+const softmaxGradGrad: CpuKernel<'softmaxGradGrad'> = ([y, g, c], o, { axis }) => {
+  const [ys, gs, cs] = [dense(y!), dense(g!), dense(c!)];
+  const r = out(o);
+  const half = ys.length;
+  forEachLine(y!.layout.shape, axis, (s, inner, len) => {
+    let gy = 0;
+    let oy = 0;
+    for (let j = 0; j < len; j++) {
+      const i = s + j * inner;
+      gy += gs[i]! * ys[i]!;
+      oy += cs[i]! * ys[i]!;
+    }
+    for (let j = 0; j < len; j++) {
+      const i = s + j * inner;
+      r[i] = cs[i]! * (gs[i]! - gy) - gs[i]! * oy;
+      r[half + i] = ys[i]! * (cs[i]! - oy);
+    }
+  });
+};
+
 /** Mean and 1/sqrt(var + eps) of a[s .. s + d) (population variance around the mean, two passes). */
 export function rowMoments(a: ArrayLike<number>, s: number, d: number, eps: number): { mu: number; rstd: number } {
   let mu = 0;
@@ -62,6 +83,7 @@ export const nnKernels = {
   softmax: softmaxLike(false) as CpuKernel<'softmax'>,
   logSoftmax: softmaxLike(true) as CpuKernel<'logSoftmax'>,
   softmaxGrad,
+  softmaxGradGrad,
   crossEntropy: (([logits, targets], o, { reduction }) => {
     const shape = logits!.layout.shape;
     const classes = shape[shape.length - 1]!;

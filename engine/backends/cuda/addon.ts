@@ -64,6 +64,8 @@ export interface CudaAddon {
   softmax(out: Id, x: Id, xOffset: number, outer: number, len: number, inner: number, log: boolean): void;
   /** out = y ⊙ (g − Σ g ⊙ y) along `len` of dense [outer, len, inner] operands (softmax's backward). */
   softmaxGrad(out: Id, y: Id, yOffset: number, g: Id, gOffset: number, outer: number, len: number, inner: number): void;
+  /** out [2, n] = [ȳ; ḡ] of softmaxGrad(y, g) for the cotangent o, lines of len along the middle of [outer, len, inner]. */
+  softmaxGradGrad(out: Id, y: Id, yOffset: number, g: Id, gOffset: number, o: Id, oOffset: number, outer: number, len: number, inner: number): void;
   crossEntropy(loss: Id, x: Id, xOffset: number, targets: Id, tOffset: number, rows: number, classes: number): void;
   layerNorm(out: Id, x: Id, xOffset: number, w: Id, wOffset: number, b: Id, bOffset: number, rows: number, d: number, eps: number): void;
   softHistogram(out: Id, u: Id, uOffset: number, n: number, bins: number, low: number, width: number, bandwidth: number): void;

@@ -7,6 +7,7 @@ import { numel } from '../../shape.js';
 import type { CudaContext } from './context.js';
 import type { CudaBuffer } from './cuda-buffer.js';
 import { mergeAxes } from './layout.js';
+import { withDense } from './train-fused.js';
 
 type CudaKernel<K extends KernelOpName> = Kernel<K, CudaBuffer>;
 
@@ -58,6 +59,12 @@ export function nnKernels(ctx: CudaContext) {
         ys.release();
       }
     }) as CudaKernel<'softmaxGrad'>,
+    softmaxGradGrad: (([y, g, c], o, { axis }) => {
+      const shape = y!.layout.shape;
+      withDense(ctx, 'softmaxGradGrad', [y!, g!, c!], ([ys, gs, cs]) =>
+        addon.softmaxGradGrad(o.buffer.id, ys!.id, ys!.offset, gs!.id, gs!.offset, cs!.id, cs!.offset, numel(shape.slice(0, axis)), shape[axis]!, numel(shape.slice(axis + 1))),
+      );
+    }) as CudaKernel<'softmaxGradGrad'>,
     crossEntropy: (([logits, targets], o, { reduction }) => {
       const shape = logits!.layout.shape;
       const classes = shape[shape.length - 1]!;

@@ -14,7 +14,7 @@ import { mergeAxes } from './layout.js';
 type CudaKernel<K extends KernelOpName> = Kernel<K, CudaBuffer>;
 
 /** Runs `launch` with dense views of `args`, releasing any temporaries after it was queued (also on a throw). */
-function withDense<T>(ctx: CudaContext, op: string, args: readonly CudaArg[], launch: (refs: DenseRef[]) => T): T {
+export function withDense<T>(ctx: CudaContext, op: string, args: readonly CudaArg[], launch: (refs: DenseRef[]) => T): T {
   const refs: DenseRef[] = [];
   try {
     for (const a of args) refs.push(ctx.dense(a, op));

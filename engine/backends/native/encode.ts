@@ -76,6 +76,7 @@ const ENCODERS: { [K in KernelOpName]?: (attrs: OpAttrs[K]) => readonly number[]
   argmax: (a) => [a.axis],
   softmax: (a) => [a.axis],
   softmaxGrad: (a) => [a.axis],
+  softmaxGradGrad: (a) => [a.axis],
   logSoftmax: (a) => [a.axis],
   crossEntropy: (a) => [reductionCode(a.reduction)],
   layerNorm: (a) => [a.eps],

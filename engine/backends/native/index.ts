@@ -41,7 +41,7 @@ export const KERNEL_OPS = [
   'neg', 'exp', 'log', 'sqrt', 'rsqrt', 'tanh', 'sigmoid', 'relu', 'gelu', 'abs', 'square', 'erf', 'sign',
   'add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'where',
   'sum', 'mean', 'max', 'logsumexp', 'var', 'norm', 'argmax', 'matmul',
-  'softmax', 'softmaxGrad', 'logSoftmax', 'crossEntropy', 'layerNorm', 'softHistogram', 'softHistogramGrad', 'correlation', 'correlationGrad',
+  'softmax', 'softmaxGrad', 'softmaxGradGrad', 'logSoftmax', 'crossEntropy', 'layerNorm', 'softHistogram', 'softHistogramGrad', 'correlation', 'correlationGrad',
   'coherence', 'coherenceGrad', 'matmulInt8', 'tanhJvp', 'tanhJvpStep', 'tanhJvpStepGrad', 'crossEntropyGrad', 'layerNormGrad', 'layerNormGradGrad', 'geluGrad', 'activationGrad',
   'linear', 'adamStep', 'sgdStep', 'activationDensity', 'activationDensityGrad',
   'embedding', 'scatterAdd', 'oneHot', 'concat', 'pad',

@@ -41,11 +41,24 @@ function softmaxGradKernel(g: GpuContext): GpuKernel<'softmaxGrad'> {
     });
 }
 
+/** [ȳ; ḡ] of softmaxGrad for a cotangent o in one dispatch (the rule took nine), lines as softmax's. */
+function softmaxGradGradKernel(g: GpuContext): GpuKernel<'softmaxGradGrad'> {
+  return ([y, cot, c], o, { axis }) =>
+    withDense(g, [y!, cot!, c!], ([dy, dg, dc]) => {
+      const { outer, len, inner } = lines(dy!.layout.shape, axis);
+      if (outer * inner * len === 0) return;
+      const p = g.pipelines.get({ file: 'softmax-grad-grad.wgsl', constants: { WG } });
+      const params = new Params().u32(outer, len, inner, 0).done();
+      g.runtime.dispatch(p, [dy!.buffer, dg!.buffer, dc!.buffer, o.buffer], params, Runtime.grid1d(outer * inner, WG));
+    });
+}
+
 export function nnKernels(g: GpuContext) {
   return {
     softmax: softmaxKernel(g, false) as GpuKernel<'softmax'>,
     logSoftmax: softmaxKernel(g, true) as GpuKernel<'logSoftmax'>,
     softmaxGrad: softmaxGradKernel(g),
+    softmaxGradGrad: softmaxGradGradKernel(g),
     crossEntropy: (([logits, targets], o, { reduction }) =>
       withDense(g, [logits!, targets!], ([x, t]) => {
         const classes = x!.layout.shape[x!.layout.shape.length - 1]!;
