@@ -38,12 +38,14 @@ export { sum, mean, max, logsumexp, norm, variance, variance as var, argmax, typ
 export { matmul } from './ops/matmul.js';
 export { softmax, logSoftmax, crossEntropy, layerNorm } from './ops/nn.js';
 export { linear, activationGrad, geluGrad, adamStep, sgdStep } from './ops/train-fused.js';
-export type { GradActivation, AdamStepAttrs, SgdStepAttrs } from './ops/attrs.js';
+export type { GradActivation, GeluGradOrder, AdamStepAttrs, SgdStepAttrs } from './ops/attrs.js';
 export { softHistogram, correlation, coherenceOfCorrelation, tanhJvp, EITP_HISTOGRAM } from './ops/eitp-fused.js';
 export { coherence } from './ops/coherence.js';
 export { tanhJvpStep, type TanhJvpStep } from './ops/tanh-jvp-step.js';
 export { activationDensity } from './ops/activation-density.js';
 export { softmaxGrad } from './ops/softmax-grad.js';
+export { softmaxGradGrad } from './ops/softmax-grad-grad.js';
+export { layerNormGradGrad } from './ops/layer-norm-grad-grad.js';
 export { matmulInt8 } from './ops/quant.js';
 export { embedding, scatterAdd, oneHot } from './ops/indexing.js';
 export { concat, stack, split, pad } from './ops/structure.js';

@@ -229,6 +229,21 @@ describe('backward work for the FTLE: gradients of some tensors only, and second
     });
   });
 
+  it('et.softmaxGradGrad and et.layerNormGradGrad against hand-computed values', () => {
+    et.tidy(() => {
+      const t = (v: number[], shape?: number[]) => et.tensor(v, { ...f64, ...(shape && { shape }) });
+      // y = (0.2, 0.3, 0.5), g = (1, 2, 3), o = (1, 0, −1): Σ g·y = 2.3, Σ o·y = −0.3;
+      // ȳ = o(g − 2.3) + 0.3g = (−1, 0.6, 0.2), ḡ = y(o + 0.3) = (0.26, 0.09, −0.35)
+      const s = Array.from(et.softmaxGradGrad(t([0.2, 0.3, 0.5]), t([1, 2, 3]), t([1, 0, -1]), 0).dataSync());
+      [-1, 0.6, 0.2, 0.26, 0.09, -0.35].forEach((want, i) => expect(s[i]).toBeCloseTo(want, 12));
+      // x = (1, 2, 3), eps = 0: μ = 2, r = √1.5, x̂ = r·(−1, 0, 1); u = e₁, o = e₂: J o = r·(−1/3, 2/3, −1/3),
+      // J u = r·(1/6, −1/3, 1/6), ⟨o, J u⟩ = −r/3, ⟨u, x̂⟩ = −r, ⟨o, x̂⟩ = 0, so ∂⟨o, J u⟩/∂x = r³·(−2/9, 2/9, 0)
+      const l = Array.from(et.layerNormGradGrad(t([1, 2, 3], [1, 3]), t([1, 0, 0], [1, 3]), t([0, 1, 0], [1, 3]), 0).dataSync());
+      const r = Math.sqrt(1.5);
+      [-r / 3, (2 * r) / 3, -r / 3, (-2 * r ** 3) / 9, (2 * r ** 3) / 9, 0].forEach((want, i) => expect(l[i]).toBeCloseTo(want, 12));
+    });
+  });
+
   it('a recorded softmax tangent (attention in the FTLE): its backward in x and v is one softmaxGradGrad and one softmax VJP (was 9 + 1 kernels), matching central differences', () => {
     et.tidy(() => {
       const x = et.randn([4, 7], { ...f64, seed: 40, requiresGrad: true });
