@@ -54,8 +54,8 @@ fn gelu_erf_curvature(x: f32) -> f32 {
   return pdf * (2.0 - x * x);
 }
 
-// The tanh form's gelu″ = (1 − th²)·(u′ + 3c√(2/π)·x² − x·th·u′²), u′ = √(2/π)(1 + 3c x²), th = ((1 + th) − (1 − th))/2;
-// 0 once 1 − th² is 0.
+// The tanh form's gelu″ = (1 − th²)·(u′ + 3c√(2/π)·x² − x·th·u′²), u′ = √(2/π)(1 + 3c x²),
+// th = ((1 + th) − (1 − th))/2; 0 once 1 − th² is 0.
 fn gelu_tanh_curvature(x: f32) -> f32 {
   let pm = gelu_tanh_one_pm(x);
   let sech2 = pm.y * pm.x;

@@ -1,4 +1,5 @@
-// Fused neural-network kernels: softmax, its backward softmaxGrad and that one's softmaxGradGrad, logSoftmax, softmax cross-entropy and layerNorm,
+// Fused neural-network kernels: softmax, its backward softmaxGrad and that one's softmaxGradGrad, logSoftmax, softmax
+// cross-entropy and layerNorm,
 // lines in parallel. Lines along the last axis go through the per-ISA row loops of rows-vec.h (exponentials in float,
 // sums and statistics in double); softmax and softmaxGrad over another axis are computed in double per line like
 // engine/backends/cpu/nn.ts.

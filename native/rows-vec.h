@@ -1,6 +1,6 @@
 // The row loops of the fused nn kernels (softmax and its backward softmaxGrad, logSoftmax, crossEntropy and its
-// backward, layerNorm, its backward and that backward's own) over contiguous rows, and the column sums of sum/mean over leading axes,
-// compiled once per ISA (baseline, AVX2, AVX-512) and chosen at run time like vmath.
+// backward, layerNorm, its backward and that backward's own) over contiguous rows, and the column sums of sum/mean over
+// leading axes, compiled once per ISA (baseline, AVX2, AVX-512) and chosen at run time like vmath.
 // At the main job's row lengths (24 attention scores, 21 classes, width 32) the scalar double loops they replace were
 // latency-bound (about 200 ns for a row of 24): here a row is a few vectors, exponentials inline (the same
 // Cephes-style polynomial as vmath's exp, but 0 below e^−87 instead of subnormal results, which cost a microcode

@@ -1,8 +1,8 @@
-// Vectorisable float math (exp, tanh, sigmoid, erf, gelu, gelu′ and gelu″) over contiguous arrays, compiled once per ISA (baseline,
-// AVX2, AVX-512) and chosen at run time by cpuid. glibc's scalar expf/tanhf/erff cost 4-16 ns per element; these
-// are written with GCC vector types (vmath-impl.h), tails included, so every ISA and every thread split gives the same
-// bits. Accuracy: a few ulp (well inside the parity tolerance); NaN propagates; exp overflows to Inf and underflows
-// through the subnormals to 0 like expf.
+// Vectorisable float math (exp, tanh, sigmoid, erf, gelu, gelu′ and gelu″) over contiguous arrays, compiled once per
+// ISA (baseline, AVX2, AVX-512) and chosen at run time by cpuid. glibc's scalar expf/tanhf/erff cost 4-16 ns per
+// element; these are written with GCC vector types (vmath-impl.h), tails included, so every ISA and every thread split
+// gives the same bits. Accuracy: a few ulp (well inside the parity tolerance); NaN propagates; exp overflows to Inf and
+// underflows through the subnormals to 0 like expf.
 #pragma once
 
 #include <cstdint>

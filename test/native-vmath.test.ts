@@ -1,6 +1,6 @@
 /**
- * The native vmath kernels (native/vmath-impl.h: exp, tanh, sigmoid, erf, gelu, geluGrad and its second order in both forms) against
- * float64 references written here, on every instruction set (EITP_SIMD=generic, avx2, best) and 1, 2 and 3 threads,
+ * The native vmath kernels (native/vmath-impl.h: exp, tanh, sigmoid, erf, gelu, geluGrad and its second order, in both
+ * forms) against float64 references written here, on every instruction set (EITP_SIMD=generic, avx2, best) and 1, 2 and 3 threads,
  * each in a fresh process calling the addon directly. Inputs: normal values at scale 4, a wide log-uniform sweep of
  * both signs (up to 1e3, into the subnormal-result range of exp and the overflow of e^{−2a} in gelu's tanh form),
  * every special value (±0, ±∞, NaN, ±1e30, the clamps' edges), an odd length (so every thread's share ends in a

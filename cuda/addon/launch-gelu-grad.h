@@ -1,5 +1,5 @@
-// Host entry point of geluGrad (train-fused.cuh's GeluErfGradOp / GeluTanhGradOp and their Curvature ops through map_kernel), defined in
-// launch.cu with the other launches.
+// Host entry point of geluGrad (train-fused.cuh's GeluErfGradOp / GeluTanhGradOp and their Curvature ops through
+// map_kernel), defined in launch.cu with the other launches.
 #pragma once
 #include <cstdint>
 

@@ -221,7 +221,6 @@ export const trainFusedDefs = {
   },
 } satisfies { [K in TrainFusedName]: OpDef<K> };
 
-/** g·f′(x) for y = f(x), computed from y: the backward of relu, tanh and sigmoid in one pass. */
 /**
  * g·gelu′(x) (exact, or the tanh approximation's derivative): gelu's backward from its input x; with order 2,
  * g·gelu″(x).
@@ -230,6 +229,7 @@ export function geluGrad(x: Tensor, g: Tensor, approximate: 'none' | 'tanh' = 'n
   return apply('geluGrad', [x, g], { approximate, order });
 }
 
+/** g·f′(x) for y = f(x), computed from y: the backward of relu, tanh and sigmoid in one pass. */
 export function activationGrad(y: Tensor, g: Tensor, activation: GradActivation): Tensor {
   return apply('activationGrad', [y, g], { activation });
 }

@@ -1,7 +1,8 @@
 /**
  * layerNormGradGrad on the host, in float64 (the reference): per row μ and r (rowMoments, as layerNorm), then the
  * sums Σo, Σu, ⟨o, x̂⟩, ⟨u, x̂⟩, ⟨o, u⟩, from which J o = r·(o − Σo/d − x̂·⟨o, x̂⟩/d), J u likewise,
- * ⟨o, J u⟩ = r·(⟨o, u⟩ − Σo·Σu/d − ⟨o, x̂⟩⟨u, x̂⟩/d) and the curvature row −(r/d)·(⟨o, J u⟩·x̂ + ⟨u, x̂⟩·J o + ⟨o, x̂⟩·J u).
+ * ⟨o, J u⟩ = r·(⟨o, u⟩ − Σo·Σu/d − ⟨o, x̂⟩⟨u, x̂⟩/d) and the curvature row
+ * −(r/d)·(⟨o, J u⟩·x̂ + ⟨u, x̂⟩·J o + ⟨o, x̂⟩·J u).
  */
 import type { Kernel } from '../../backend.js';
 import type { CpuBuffer } from './cpu-buffer.js';

@@ -1,4 +1,7 @@
-/** Fused neural-network kernels: softmax (its backward softmaxGrad and that one's softmaxGradGrad), logSoftmax, softmax cross-entropy and layerNorm. */
+/**
+ * Fused neural-network kernels: softmax (its backward softmaxGrad and that one's softmaxGradGrad), logSoftmax, softmax
+ * cross-entropy and layerNorm.
+ */
 import type { Kernel, KernelOpName } from '../../backend.js';
 import { ArgumentError } from '../../errors.js';
 import { numel } from '../../shape.js';

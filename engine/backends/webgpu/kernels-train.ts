@@ -25,7 +25,7 @@ const MIN_CHUNK = 32;
 const MAX_CHUNKS = 1024;
 
 const REDUCTION_CODE = { none: 0, mean: 1, sum: 2 } as const;
-/** ACT codes of kernels/activation-grad.wgsl: the slope comes from y for relu / tanh / sigmoid, from x for gelu (′ and ″). */
+/** ACT codes of kernels/activation-grad.wgsl: the slope comes from y for relu / tanh / sigmoid, from x for gelu′ and gelu″. */
 const ACT_CODE = { relu: 1, tanh: 2, sigmoid: 3, geluErf: 4, geluTanh: 5, geluErfCurvature: 6, geluTanhCurvature: 7 } as const;
 
 function crossEntropyGrad(g: GpuContext, x: GpuArg, t: GpuArg, scale: GpuArg, o: GpuArg, reduction: keyof typeof REDUCTION_CODE): void {
