@@ -8,7 +8,9 @@ import { backendByName } from '../engine/device.js';
 import { apply } from '../engine/dispatch.js';
 import * as et from '../engine/index.js';
 import { centralDifference } from './helpers/central-difference.js';
+import { lyapunovAlong } from '../src/eitp/chaos.js';
 import { l1PathNorm } from '../src/eitp/path-norm.js';
+import { CharGpt } from '../src/models/gpt.js';
 import { weightedSum } from '../src/eitp/weighted-sum.js';
 
 const kernels = backendByName('cpu').kernels as unknown as Record<string, (...args: unknown[]) => void>;
@@ -284,6 +286,31 @@ describe('backward work for the FTLE: gradients of some tensors only, and second
           expectDirectional((z) => et.sum(et.mul(f(z), o)), [x], result, 0, 30 + order);
         }
       }
+    });
+  });
+});
+
+describe('work of the power FTLE through a transformer block', () => {
+  it("the differentiated J v's backward takes the fused backward passes of the tangent rules (layerNorm, softmax, gelu), none of their primitives", () => {
+    et.tidy(() => {
+      const gpt = new CharGpt({ vocabSize: 5, context: 4, width: 8, depth: 1, heads: 2, seed: 3 });
+      const tokens = et.tensor([0, 1, 2, 3, 4, 3, 2, 1], { dtype: 'i32', shape: [2, 4] });
+      const d = gpt.dynamics(tokens);
+      const v = et.randn(d.h0.shape, { seed: 9 });
+      const lambda = lyapunovAlong(d, v);
+      const { calls: c } = counted(() => lambda.backward());
+      // ln1 and ln2 (their tangents' backward, one kernel each), the attention softmax's tangent, and gelu's tangent
+      // (the second order for x̄, the first for the tangent's own cotangent; with one block, nothing downstream reads
+      // the primal output, so gelu's own backward does not run)
+      expect([c.layerNormGradGrad, c.softmaxGradGrad, c.geluGrad]).toEqual([2, 1, 2]);
+      // the primitives those rules took before: variance, rsqrt and the tanh of gelu″'s closed form
+      expect([c.var ?? 0, c.rsqrt ?? 0, c.tanh ?? 0]).toEqual([0, 0, 0]);
+      // the gradient reaches the weights J v depends on, the LayerNorm gains through the fused rules among them
+      const b = gpt.blocks[0]!;
+      for (const [name, p] of Object.entries({ qkv: b.qkv.weight, fc: b.fc.weight, fcOut: b.fcOut.weight, ln1: b.ln1.weight, ln2: b.ln2.weight, wte: gpt.wte })) {
+        expect(p?.grad, name).toBeTruthy();
+      }
+      for (const p of gpt.parameters()) p.zeroGrad();
     });
   });
 });
