@@ -465,6 +465,40 @@ describe.skipIf(!hasNative)('native softmaxGradGrad', () => {
   });
 });
 
+describe.skipIf(!hasNative)('native layerNormGradGrad and softmaxGradGrad on malformed calls', () => {
+  it('throw native errors naming the op for operands of the wrong size or an axis out of range; good calls then run', () => {
+    const a = loadAddon() as NativeAddon;
+    const handles = [0, 1, 2, 3].map(() => a.alloc(48));
+    // rows of [0.5, 0.25, 0.25] in every input
+    for (const h of handles) a.write(h, Float32Array.of(0.5, 0.25, 0.25, 0.5, 0.25, 0.25));
+    const strides = (shape: number[]) => shape.map((_, i) => shape.slice(i + 1).reduce((p, d) => p * d, 1));
+    // three f32 inputs (dtype 0, rank, offset, shape, strides each), then the output (dtype 0, rank, shape)
+    const call = (op: string, shapes: number[][], out: number[], attr: number) => () => {
+      const meta = [3, ...shapes.flatMap((sh) => [0, sh.length, 0, ...sh, ...strides(sh)]), 0, out.length, ...out];
+      a.run(op, handles, new Float64Array(meta), Float64Array.of(attr));
+      return Array.from(new Float32Array(a.readSync(handles[3]!, 4 * out.reduce((p, d) => p * d, 1))));
+    };
+    expect(call('layerNormGradGrad', [[2, 3], [2, 3], [2, 2]], [2, 2, 3], 1e-5)).toThrow(/^layerNormGradGrad: u and o must have x's size/);
+    expect(call('softmaxGradGrad', [[2, 3], [2, 3], [3, 2]], [2, 2, 3], 1)).toThrow(/^softmaxGradGrad: y, g and o must have one shape/);
+    expect(call('softmaxGradGrad', [[2, 3], [2, 3], [2, 3]], [2, 2, 3], 2)).toThrow(/^softmaxGradGrad: axis out of range/);
+    // y = g = o = [0.5, 0.25, 0.25] per row: Σ g·y = Σ o·y = 0.375, so ȳ = o(g − 0.375) − 0.375·g = −0.125 everywhere
+    // and ḡ = y(o − 0.375) = (0.0625, −0.03125, −0.03125)
+    const yBar = [-0.125, -0.125, -0.125];
+    const gBar = [0.0625, -0.03125, -0.03125];
+    expect(call('softmaxGradGrad', [[2, 3], [2, 3], [2, 3]], [2, 2, 3], 1)()).toEqual([...yBar, ...yBar, ...gBar, ...gBar]);
+    // x = (1, 2, 3), u = e₁, o = e₂, eps = 0: r = √1.5, J o = r·(−1/3, 2/3, −1/3), curvature r³·(−2/9, 2/9, 0) (the
+    // values worked by hand in backward-work.test.ts)
+    a.write(handles[0]!, Float32Array.of(1, 2, 3));
+    a.write(handles[1]!, Float32Array.of(1, 0, 0));
+    a.write(handles[2]!, Float32Array.of(0, 1, 0));
+    const r = Math.sqrt(1.5);
+    const want = [-r / 3, (2 * r) / 3, -r / 3, (-2 * r ** 3) / 9, (2 * r ** 3) / 9, 0];
+    const ln = call('layerNormGradGrad', [[1, 3], [1, 3], [1, 3]], [2, 1, 3], 0)();
+    ln.forEach((v, i) => expect(Math.abs(v - want[i]!), `element ${i}`).toBeLessThan(1e-6));
+    for (const h of handles) a.free(h);
+  });
+});
+
 // ---- geluGrad --------------------------------------------------------------------------------------------------------
 
 /** The tanh form's gelu′ in float64, written out (the exact form is checked against the cpu kernel's erf instead). */

@@ -1,19 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import * as et from '../engine/index.js';
+import { caught } from './helpers/caught.js';
 
 // y = [1/2, 1/4, 1/4], g = [1, 0, 2]: Σ g ⊙ y = 1, so y ⊙ (g − 1) = [0, −1/4, 1/4] (by hand).
 const Y = [0.5, 0.25, 0.25];
 const G = [1, 0, 2];
 const EXPECTED = [0, -0.25, 0.25];
-
-const caught = (f: () => unknown): unknown => {
-  try {
-    f();
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected an error');
-};
 
 describe('et.softmaxGrad: axes and bad input', () => {
   it('defaults to the last axis and takes negative axes as softmax does', async () => {

@@ -38,7 +38,12 @@ export const softmaxGradGradDefs = {
   },
 } satisfies { softmaxGradGrad: OpDef<'softmaxGradGrad'> };
 
-/** [ȳ; ḡ] ([2, ...y.shape]) of softmaxGrad(y, g, axis) for the cotangent o; axis in [0, rank). */
-export function softmaxGradGrad(y: Tensor, g: Tensor, o: Tensor, axis: number): Tensor {
-  return apply('softmaxGradGrad', [y, g, o], { axis });
+/**
+ * [ȳ; ḡ] ([2, ...y.shape]) of softmaxGrad(y, g, axis) for the cotangent o. `axis` counts from the end when negative,
+ * as softmaxGrad's does.
+ */
+export function softmaxGradGrad(y: Tensor, g: Tensor, o: Tensor, axis = -1): Tensor {
+  const rank = y.rank;
+  // only a negative axis is resolved here: anything else outside [0, rank) reaches infer, which names it
+  return apply('softmaxGradGrad', [y, g, o], { axis: Number.isInteger(axis) && axis < 0 && axis >= -rank ? axis + rank : axis });
 }

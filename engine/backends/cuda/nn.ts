@@ -7,7 +7,7 @@ import { numel } from '../../shape.js';
 import type { CudaContext } from './context.js';
 import type { CudaBuffer } from './cuda-buffer.js';
 import { mergeAxes } from './layout.js';
-import { withDense } from './train-fused.js';
+import { withDense } from './with-dense.js';
 
 type CudaKernel<K extends KernelOpName> = Kernel<K, CudaBuffer>;
 
@@ -47,17 +47,9 @@ export function nnKernels(ctx: CudaContext) {
     // Strided y or g are copied to dense blocks first, as softmax's input is.
     softmaxGrad: (([y, g], o, { axis }) => {
       const shape = y!.layout.shape;
-      const ys = ctx.dense(y!, 'softmaxGrad');
-      try {
-        const gs = ctx.dense(g!, 'softmaxGrad');
-        try {
-          addon.softmaxGrad(o.buffer.id, ys.id, ys.offset, gs.id, gs.offset, numel(shape.slice(0, axis)), shape[axis]!, numel(shape.slice(axis + 1)));
-        } finally {
-          gs.release();
-        }
-      } finally {
-        ys.release();
-      }
+      withDense(ctx, 'softmaxGrad', [y!, g!], ([ys, gs]) =>
+        addon.softmaxGrad(o.buffer.id, ys!.id, ys!.offset, gs!.id, gs!.offset, numel(shape.slice(0, axis)), shape[axis]!, numel(shape.slice(axis + 1))),
+      );
     }) as CudaKernel<'softmaxGrad'>,
     softmaxGradGrad: (([y, g, c], o, { axis }) => {
       const shape = y!.layout.shape;

@@ -7,22 +7,12 @@
  */
 import type { Kernel, KernelOpName } from '../../backend.js';
 import { numel } from '../../shape.js';
-import type { CudaContext, DenseRef } from './context.js';
-import type { CudaArg, CudaBuffer } from './cuda-buffer.js';
+import type { CudaContext } from './context.js';
+import type { CudaBuffer } from './cuda-buffer.js';
 import { mergeAxes } from './layout.js';
+import { withDense } from './with-dense.js';
 
 type CudaKernel<K extends KernelOpName> = Kernel<K, CudaBuffer>;
-
-/** Runs `launch` with dense views of `args`, releasing any temporaries after it was queued (also on a throw). */
-export function withDense<T>(ctx: CudaContext, op: string, args: readonly CudaArg[], launch: (refs: DenseRef[]) => T): T {
-  const refs: DenseRef[] = [];
-  try {
-    for (const a of args) refs.push(ctx.dense(a, op));
-    return launch(refs);
-  } finally {
-    for (const r of refs) r.release();
-  }
-}
 
 export function trainFusedKernels(ctx: CudaContext) {
   const { addon } = ctx;
