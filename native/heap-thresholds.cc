@@ -89,9 +89,13 @@ HeapThresholds raiseHeapThresholds() {
   return done;
 }
 
-std::string heapThresholdsSettingError() {
-  const char* v = settingValue();
-  return settingValid(v) ? "" : std::string("EITP_NATIVE_GLIBC_THRESHOLDS must be 0 or 1, got '") + v + "'";
+const std::string& heapThresholdsSettingError() {
+  // Read once, as at load (every allocation asks: a getenv per call showed in profiles of small-kernel steps).
+  static const std::string error = [] {
+    const char* v = settingValue();
+    return settingValid(v) ? std::string() : std::string("EITP_NATIVE_GLIBC_THRESHOLDS must be 0 or 1, got '") + v + "'";
+  }();
+  return error;
 }
 
 bool mallocMaps(unsigned long bytes) {

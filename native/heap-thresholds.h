@@ -17,7 +17,7 @@ HeapThresholds raiseHeapThresholds();
 
 // Empty when EITP_NATIVE_GLIBC_THRESHOLDS is unset, 0 or 1; otherwise the message of the error the addon raises at
 // the first allocation (as for its other settings).
-std::string heapThresholdsSettingError();
+const std::string& heapThresholdsSettingError();
 
 // Tests only: whether malloc(bytes) now maps a block of its own (glibc's count of mapped blocks grows); false where
 // malloc is not glibc's.

@@ -7,6 +7,12 @@
 // the stream does next is on the critical path. So the threads spin on while JS waits, and for a short linger after
 // (the JS thread's turnaround to the next kernel: resolve the read, dispose, queue), up to a cap per idle period.
 // The linger ends early once JS queues more than a few kernels (the addon's eager-use count): it is running ahead.
+//
+// The stream thread also lingers after each task it runs (spinFor's afterTask, where the process has two cores or
+// more): while JS runs ahead queueing small kernels, the stream often drains its queue between two calls, and each
+// call that finds it asleep pays a futex wake on the JS thread (a syscall, slow in a VM) and the stream's wake-up
+// latency. The pool workers still stop lingering then: a worker spinning beside the stream is what takes JS's core.
+// (Futex calls per char-GPT power-FTLE step, with the stream taking its queue whole: 213 -> 16 on 1 thread; README.)
 #pragma once
 
 #include <atomic>
@@ -47,11 +53,9 @@ class SpinHint {
 
   bool enabled() const { return lingerNs_.load(std::memory_order_relaxed) > 0; }
   // Whether a thread that went idle at idleSinceNs may still spin at nowNs.
-  bool spin(int64_t idleSinceNs, int64_t now) const {
-    const int64_t linger = lingerNs_.load(std::memory_order_relaxed);
-    if (linger <= 0 || now - idleSinceNs > kMaxSpinNs) return false;
-    return waiters_.load(std::memory_order_acquire) > 0 || now - lastEnd_.load(std::memory_order_relaxed) < linger;
-  }
+  bool spin(int64_t idleSinceNs, int64_t now) const { return spinning(idleSinceNs, now, false); }
+  // The same, for the stream thread after a task it ran (its linger after each task; see the top of this file).
+  bool spinAfterTask(int64_t idleSinceNs, int64_t now) const { return spinning(idleSinceNs, now, true); }
 
  private:
   // A thread spins at most this long per idle period, then sleeps even while JS still waits (a long single-threaded
@@ -60,11 +64,19 @@ class SpinHint {
   std::atomic<int64_t> lingerNs_;
   std::atomic<int> waiters_{0};
   std::atomic<int64_t> lastEnd_{0};
+
+  bool spinning(int64_t idleSinceNs, int64_t now, bool afterTask) const {
+    const int64_t linger = lingerNs_.load(std::memory_order_relaxed);
+    if (linger <= 0 || now - idleSinceNs > kMaxSpinNs) return false;
+    if (afterTask && now - idleSinceNs < linger) return true;
+    return waiters_.load(std::memory_order_acquire) > 0 || now - lastEnd_.load(std::memory_order_relaxed) < linger;
+  }
 };
 
-// Spins until done() is true: `spins` pauses, then on while the hint allows; returns done().
+// Spins until done() is true: `spins` pauses, then on while the hint allows (its rule for the stream thread after a
+// task when afterTask); returns done().
 template <typename Done>
-bool spinFor(const Done& done, int spins, const SpinHint* hint) {
+bool spinFor(const Done& done, int spins, const SpinHint* hint, bool afterTask = false) {
   for (int i = 0; i < spins; i++) {
     if (done()) return true;
     cpuRelax();
@@ -77,7 +89,8 @@ bool spinFor(const Done& done, int spins, const SpinHint* hint) {
       if (done()) return true;
       cpuRelax();
     }
-    if (!hint->spin(idleSince, SpinHint::nowNs())) return done();
+    const int64_t now = SpinHint::nowNs();
+    if (!(afterTask ? hint->spinAfterTask(idleSince, now) : hint->spin(idleSince, now))) return done();
   }
 }
 

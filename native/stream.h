@@ -45,6 +45,9 @@ class Stream {
   uint64_t submitted() const { return submitted_; }
   uint64_t completed() const { return completed_.load(std::memory_order_acquire); }
   bool idle() const { return completed() == submitted_; }
+  // Whether the stream thread is running or spinning for work (not asleep): a task queued now starts at once, with
+  // no wake-up to pay. A hint (it may change the moment after it is read).
+  bool awake() const { return awake_.load(std::memory_order_relaxed); }
   // Blocks the caller until every task up to seq has run (the threads spin meanwhile: spinHint()).
   void waitFor(uint64_t seq);
   // What the JS thread tells the stream and pool threads about its waits (its pending reads; waitFor by itself).
@@ -85,7 +88,12 @@ class Stream {
   uint64_t submitted_ = 0;  // JS thread only
   std::atomic<uint64_t> completed_{0};
   std::atomic<uint64_t> enqueued_{0};  // submitted_, readable from the stream thread
-  bool stop_ = false;
+  std::atomic<bool> awake_{true};
+  std::atomic<int> doneWaiters_{0};  // threads in waitFor's sleep (the stream takes mu_ to wake them only then)
+  std::atomic<bool> stop_{false};  // set under mu_ (so the stream cannot miss it before it sleeps)
+  // Whether the stream thread lingers after each task (spin-hint.h): only with a second core, where its spin does
+  // not take the JS thread's.
+  const bool lingerAfterTask_;
   std::thread thread_;
 };
 

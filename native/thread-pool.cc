@@ -21,11 +21,7 @@ constexpr int kSpins = 1000;
 thread_local bool insideParallel = false;
 }  // namespace
 
-int defaultThreadCount() {
-  if (const char* env = std::getenv("EITP_THREADS")) {
-    int n = std::atoi(env);
-    if (n >= 1) return std::min(n, 256);
-  }
+int usableCores() {
 #ifdef __linux__
   // The affinity mask, not the machine's core count: containers and taskset restrict it.
   cpu_set_t set;
@@ -36,6 +32,14 @@ int defaultThreadCount() {
 #endif
   unsigned hc = std::thread::hardware_concurrency();
   return hc ? static_cast<int>(hc) : 1;
+}
+
+int defaultThreadCount() {
+  if (const char* env = std::getenv("EITP_THREADS")) {
+    int n = std::atoi(env);
+    if (n >= 1) return std::min(n, 256);
+  }
+  return usableCores();
 }
 
 ThreadPool::ThreadPool(int threads, const SpinHint* hint) : threads_(std::max(1, threads)), hint_(hint) {

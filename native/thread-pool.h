@@ -68,7 +68,10 @@ class ThreadPool {
   std::mutex errorMu_;
 };
 
-// EITP_THREADS if set (>= 1), otherwise the cores this process may run on.
+// The cores this process may run on (its affinity mask).
+int usableCores();
+
+// EITP_THREADS if set (>= 1), otherwise usableCores().
 int defaultThreadCount();
 
 }  // namespace eitp

@@ -164,9 +164,9 @@ export function setNativeThreads(n: number): number {
 
 /**
  * Sets how long (microseconds) the stream and pool threads keep spinning for their next work item after the JS thread
- * stops waiting for the stream (EITP_NATIVE_SPIN_US at load, default 300; 0 = sleep after a short fixed spin). While
- * JS waits (an awaited read, a sync) they spin anyway, up to 2 ms per idle period: native/spin-hint.h. Returns the
- * linger in effect.
+ * stops waiting for the stream, and the stream thread after each task it runs where the process has a second core
+ * (EITP_NATIVE_SPIN_US at load, default 300; 0 = sleep after a short fixed spin). While JS waits (an awaited read, a
+ * sync) they spin anyway, up to 2 ms per idle period: native/spin-hint.h. Returns the linger in effect.
  */
 export function setNativeSpinLinger(us: number): number {
   if (!Number.isInteger(us) || us < 0 || us > 1e6) throw new ArgumentError(`setNativeSpinLinger: expected an integer number of microseconds in [0, 1000000], got ${us}`, { op: 'setNativeSpinLinger', backend: 'native' });
