@@ -1,14 +1,16 @@
 /**
  * `npm run bench -- eitp-kernel-calls [--quick] [--json FILE]` (native): how many kernels the EIT-P steps run, and
  * how long the steps take. For the char-GPT and the MLP of the eitp bench (bench/eitp-steps.ts), with the task loss
- * alone, the power FTLE alone at the spec's λ and all terms: the median step time with p25–p75, and per step the
+ * alone, the power FTLE alone at the spec's λ and all terms: the median step time with p25–p75, the JS thread's CPU
+ * time per step (bench/js-thread-cpu.ts: close to the step time, the step is bound by JS dispatch), and per step the
  * kernel calls and their kernel time (et.profile). For the char-GPT's power FTLE on its B' = 4 sub-batch, the calls
  * of each phase: the blocks' forward, one linearisation, a J v push, a push and a Jᵀ w pull, and the differentiated
  * J v with its backward (the reverse-over-forward pass the tangent rules' backward kernels serve).
  *
  * The kernel counts do not depend on the machine; the times do. To compare two builds, run this script in each
  * checkout in turn (e.g. `git worktree add ../old REV`, build its addon there, then alternate the two runs a few
- * times with `EITP_THREADS=1`) and compare the rounds that ran under the same load.
+ * times with `EITP_THREADS=1`) and compare the rounds that ran under the same load; for two builds of the addon alone,
+ * alternate `EITP_NATIVE_ADDON=old.node` and `new.node` runs in one checkout.
  */
 import { writeFileSync } from 'node:fs';
 import { nativeInfo } from '../engine/backends/native/index.js';
@@ -16,6 +18,7 @@ import * as et from '../engine/index.js';
 import { eitpConfig } from '../src/eitp/index.js';
 import type { Dynamics } from '../src/models/eitp-model.js';
 import { type Stat, stepTask, toStat, workloads } from './eitp-steps.js';
+import { jsThreadCpuMs } from './js-thread-cpu.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -45,6 +48,8 @@ interface StepRow {
   time: Stat;
   calls: number;
   kernelMs: number;
+  /** The JS thread's CPU time per step (mean over the timed steps); null where the OS does not say. */
+  jsCpuMs: number | null;
 }
 
 const rows: StepRow[] = [];
@@ -56,20 +61,24 @@ for (const w of ws) {
     const k = await kernelsOf(run, PROFILED);
     const samples: number[] = [];
     const until = performance.now() + TIME_MS;
+    const cpu0 = jsThreadCpuMs();
     while (performance.now() < until || samples.length < 5) {
       const t0 = performance.now();
       await run();
       samples.push(performance.now() - t0);
     }
-    rows.push({ model: w.name, step, time: toStat(samples), ...k });
+    const cpu1 = jsThreadCpuMs();
+    const jsCpuMs = cpu0 === null || cpu1 === null ? null : (cpu1 - cpu0) / samples.length;
+    rows.push({ model: w.name, step, time: toStat(samples), ...k, jsCpuMs });
   }
 }
 
 console.log(`\n### native (${nativeInfo().threads} pool thread(s)): EIT-P steps, kernel calls and time per step\n`);
-console.log('| model | step | time (median, p25–p75) | kernel calls | kernel time |');
-console.log('| --- | --- | --- | --- | --- |');
+console.log('| model | step | time (median, p25–p75) | JS thread CPU (mean) | kernel calls | kernel time |');
+console.log('| --- | --- | --- | --- | --- | --- |');
 for (const r of rows) {
-  console.log(`| ${r.model} | ${r.step} | ${r.time.median.toFixed(2)} ms (${r.time.p25.toFixed(2)}–${r.time.p75.toFixed(2)}) | ${r.calls.toFixed(0)} | ${r.kernelMs.toFixed(2)} ms |`);
+  const js = r.jsCpuMs === null ? 'n/a' : `${r.jsCpuMs.toFixed(2)} ms`;
+  console.log(`| ${r.model} | ${r.step} | ${r.time.median.toFixed(2)} ms (${r.time.p25.toFixed(2)}–${r.time.p75.toFixed(2)}) | ${js} | ${r.calls.toFixed(0)} | ${r.kernelMs.toFixed(2)} ms |`);
 }
 
 // The char-GPT's power FTLE by phase, on the sub-batch the objective takes (the first B' = 4 sequences).
