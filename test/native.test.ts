@@ -183,19 +183,19 @@ describe.skipIf(!hasNative)('native backend', () => {
     }
   });
 
-  it('a kernel runs at the call while the stream is idle and its work is small: ~100 µs within 8 calls of a readback or sync, a sixteenth of that after, and then only while the stream thread sleeps', () => {
+  it('a kernel runs at the call while the stream is idle and its work is small: ~100 µs within 8 calls of a readback or sync, a sixteenth of that after, and then while the stream thread sleeps', () => {
     // y = −x on 16K floats (32K elements in and out): under the eager limit (64K elements), over the run-ahead one (4K).
     // Each call is logged as I (ran at the call) or Q (queued) from info()'s counters. After a sync the first 8 calls
-    // are eager; the 9th big one is queued; once the stream is idle and asleep again (20 ms later: past its linger) a
-    // tiny one still runs at the call; a readSync makes the next big one eager again. Then, running ahead, a tiny call
-    // just after the stream drained its queue finds it awake (lingering after its task) and is queued: logged after a
-    // '/', five tries (a try whose JS thread was descheduled past the linger finds it asleep: I).
+    // are eager; the 9th big one is queued; once the stream is idle and asleep again (100 ms later: far past its
+    // linger, even on a loaded machine) a tiny one still runs at the call; a readSync makes the next big one eager
+    // again. (Running ahead, a tiny call that finds the stream idle but awake, lingering after its last task, is
+    // queued instead: whether a call lands in that window is timing, so its effect is measured by
+    // `npm run bench -- native-inline-policy`'s counts, not here.)
     const script = `
       const a = require(${JSON.stringify(`${process.cwd()}/${ADDON_FILE}`)});
       const meta = (n) => new Float64Array([1, 0, 1, 0, n, 1, 0, 1, n]);
       const big = 1 << 14;
       const x = a.alloc(4 * big), y = a.alloc(4 * big), s = a.alloc(16), t = a.alloc(16);
-      const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
       let log = '';
       const call = (n, u, v) => {
         const before = a.info();
@@ -208,28 +208,15 @@ describe.skipIf(!hasNative)('native backend', () => {
       for (let i = 0; i < 7; i++) call(4, s, t);
       call(big, x, y);
       while (a.info().queuedTasks > 0);
-      sleep(20);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
       call(4, s, t);
       a.readSync(y, 16);
       call(big, x, y);
       a.sync();
-      for (let i = 0; i < 8; i++) call(4, s, t);
-      log += '/';
-      for (let i = 0; i < 5; i++) {
-        call(big, x, y);
-        const at = log.length;
-        while (a.info().queuedTasks > 0);
-        call(4, s, t);
-        log = log.slice(0, at - 1) + log.slice(at);
-      }
-      a.sync();
       console.log(log);`;
     const run = (sync: string) => execFileSync(process.execPath, ['-e', script], { env: { ...process.env, EITP_NATIVE_SYNC: sync }, encoding: 'utf8' }).trim();
-    const [ahead, awake] = run('0').split('/');
-    expect(ahead).toBe(`IIIIIIIIQ${'I'.repeat(10)}`);
-    expect(awake, 'tiny calls right after the stream drained, running ahead').toMatch(/^[QI]{5}$/);
-    expect(awake).toContain('Q');
-    expect(run('1')).toBe(`${'I'.repeat(19)}/IIIII`);
+    expect(run('0')).toBe('IIIIIIIIQII');
+    expect(run('1')).toBe('IIIIIIIIIII');
   });
 
   it('EITP_NATIVE_MAX_PENDING_MB, EITP_NATIVE_CACHE_MB and EITP_NATIVE_SPIN_US that are not integers in range are a JS error naming them at the first allocation', () => {
