@@ -66,7 +66,41 @@ const leakRegistry = new FinalizationRegistry<Storage>((storage) => {
   }
 });
 
-const scopes: Set<Tensor>[] = [];
+/**
+ * A tidy scope: the tensors made in it (or handed to it by an inner scope). A tensor belongs to at most one scope,
+ * the one its `scope` field names; disposing or keeping it clears the field, and the scope skips the entries that no
+ * longer name it (a Set per scope, with a delete from every open scope per dispose, was about a twentieth of the JS
+ * time of an EIT-P step's hundreds of small ops). `live` counts the entries that still name it: when most are stale
+ * (a long loop inside one tidy that disposes as it goes), the list is compacted, so it never holds on to more than
+ * twice its live tensors.
+ */
+export interface Scope {
+  list: Tensor[];
+  live: number;
+}
+
+/** The open scopes, innermost last. */
+const scopes: Scope[] = [];
+
+function adopt(scope: Scope, t: Tensor): void {
+  if (scope.list.length >= 64 && scope.list.length >= 2 * scope.live) scope.list = scope.list.filter((x) => x.scope === scope);
+  scope.list.push(t);
+  scope.live++;
+  t.scope = scope;
+}
+
+/** @internal tests: how many entries each open scope's list holds, outermost first (stale ones included). */
+export function openScopeLengths(): number[] {
+  return scopes.map((s) => s.list.length);
+}
+
+/** Takes t out of the scope that owns it, if any. */
+function release(t: Tensor): void {
+  const owner = t.scope;
+  if (!owner) return;
+  owner.live--;
+  t.scope = null;
+}
 
 /**
  * Tensors registered with the leak backstop. A tensor made inside a tidy scope is registered only once it outlives
@@ -85,7 +119,7 @@ function guard(t: Tensor): void {
 export function track(t: Tensor): void {
   liveTensors++;
   const scope = scopes[scopes.length - 1];
-  if (scope) scope.add(t);
+  if (scope) adopt(scope, t);
   else guard(t);
 }
 
@@ -93,7 +127,7 @@ export function track(t: Tensor): void {
 export function untrack(t: Tensor): void {
   liveTensors--;
   if (guarded.delete(t)) leakRegistry.unregister(t);
-  for (const s of scopes) s.delete(t);
+  release(t);
 }
 
 /** Called when a tensor's storage is replaced (assign): the backstop must free the new storage, not the old. */
@@ -105,7 +139,7 @@ export function retrack(t: Tensor): void {
 
 /** Excludes t from disposal by the enclosing tidy scopes. */
 export function keep<T extends Tensor>(t: T): T {
-  for (const s of scopes) s.delete(t);
+  release(t);
   if (!t.isDisposed) guard(t);
   return t;
 }
@@ -140,24 +174,28 @@ function tensorsIn(result: unknown): Set<Tensor> {
  * or to the leak backstop outside any) and disposes the rest. Nothing escapes a failed scope: what it made is freed
  * and the error rethrown.
  */
-function scoped<T>(fn: () => T, survivors: (result: T, madeHere: ReadonlySet<Tensor>) => (t: Tensor) => boolean): T {
-  const scope = new Set<Tensor>();
+function scoped<T>(fn: () => T, survivors: (result: T, madeHere: (t: Tensor) => boolean) => (t: Tensor) => boolean): T {
+  const scope: Scope = { list: [], live: 0 };
   scopes.push(scope);
   let result: T;
   try {
     result = fn();
   } catch (e) {
     scopes.pop();
-    for (const t of scope) t.dispose();
+    for (const t of scope.list) if (t.scope === scope) t.dispose();
     throw e;
   }
   scopes.pop();
-  const survives = survivors(result, scope);
+  const survives = survivors(result, (t) => t.scope === scope);
   const parent = scopes[scopes.length - 1];
-  for (const t of scope) {
+  for (const t of scope.list) {
+    if (t.scope !== scope) continue; // disposed or kept (a tensor is listed once: adopt runs once per owner)
     if (!survives(t)) t.dispose();
-    else if (parent) parent.add(t);
-    else guard(t);
+    else {
+      release(t);
+      if (parent) adopt(parent, t);
+      else guard(t);
+    }
   }
   return result;
 }
@@ -206,7 +244,7 @@ export function isRecorded(t: Tensor): boolean {
  */
 export function transformScope<T extends TensorContainer>(fn: () => T, settle: (result: T, madeHere: (t: Tensor) => boolean) => boolean): T {
   return scoped(fn, (result, made) => {
-    const recorded = settle(result, (t) => made.has(t));
+    const recorded = settle(result, made);
     const returned = tensorsIn(result);
     return (t) => recorded || returned.has(t);
   });

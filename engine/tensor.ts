@@ -7,7 +7,7 @@ import type { Backend, DeviceBuffer, KernelArg } from './backend.js';
 import { type DType, type TypedArray, carriesGradient } from './dtype.js';
 import { decodeF16 } from './half.js';
 import { BackendError, DisposedError, EngineError, GradError, ShapeError } from './errors.js';
-import { Storage, retrack, setTensorCheck, track, untrack } from './memory.js';
+import { type Scope, Storage, retrack, setTensorCheck, track, untrack } from './memory.js';
 import type { OpAttrs, OpName } from './ops/attrs.js';
 import { type Layout, type Shape, contiguousStrides, isContiguous, numel, shapesEqual } from './shape.js';
 
@@ -48,6 +48,7 @@ export class Tensor {
   /** @internal */ storage: Storage;
   /** @internal set by the dispatcher for outputs of recorded ops. */ node: GradNode | null = null;
   /** @internal forward-mode tangents keyed by JVP level. */ tangents: Map<number, Tensor> | null = null;
+  /** @internal the tidy scope that owns it (memory.ts), or null. */ scope: Scope | null = null;
   private _requiresGrad = false;
   private _grad: Tensor | null = null;
   private _disposed = false;

@@ -1,6 +1,7 @@
 /** Lifetimes: tidy, keep, dispose, views sharing storage, and the live counts of memory(). */
 import { describe, expect, it } from 'vitest';
 import * as et from '../engine/index.js';
+import { openScopeLengths } from '../engine/memory.js';
 
 const cpuBuffers = () => et.memory().backends.cpu?.liveBuffers ?? 0;
 
@@ -85,6 +86,25 @@ describe('memory', () => {
     const end = et.memory();
     expect(end.liveTensors).toBe(start.liveTensors);
     expect(end.backends.cpu).toEqual(start.backends.cpu);
+  });
+
+  it('a long loop inside one tidy that disposes as it goes holds on to no more than twice its live tensors', () => {
+    const before = et.memory().liveTensors;
+    et.tidy(() => {
+      const alive = Array.from({ length: 100 }, () => et.ones([1]));
+      for (let i = 0; i < 10_000; i++) {
+        const t = et.zeros([1]).add(1);
+        t.dispose();
+        // zeros' output stays live until the scope ends: 100 + 2 per step would be 20,100 entries without compaction
+        if (i % 1000 === 999) expect(openScopeLengths().at(-1)!, `after ${i + 1} steps`).toBeLessThanOrEqual(2 * (100 + i + 1) + 64);
+      }
+      expect(alive.every((t) => !t.isDisposed)).toBe(true);
+    });
+    et.tidy(() => {
+      for (let i = 0; i < 10_000; i++) et.ones([1]).dispose();
+      expect(openScopeLengths().at(-1)).toBeLessThanOrEqual(128);
+    });
+    expect(et.memory().liveTensors).toBe(before);
   });
 
   it('gradients survive tidy and accumulate across backward calls', () => {
