@@ -673,6 +673,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
     o.Set("glibcThresholds", heap == HeapThresholds::Raised ? "raised" : heap == HeapThresholds::Kept ? "kept" : heap == HeapThresholds::Off ? "off" : "not-glibc");
     o.Set("inlineKernels", static_cast<double>(c.inlineKernels));
     o.Set("queuedKernels", static_cast<double>(c.queuedKernels));
+    o.Set("narrowedLoops", static_cast<double>(c.stream->pool().narrowedLoops()));
     return o;
   });
 }

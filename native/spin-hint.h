@@ -13,6 +13,12 @@
 // call that finds it asleep pays a futex wake on the JS thread (a syscall, slow in a VM) and the stream's wake-up
 // latency. The pool workers still stop lingering then: a worker spinning beside the stream is what takes JS's core.
 // (Futex calls per char-GPT power-FTLE step, with the stream taking its queue whole: 213 -> 16 on 1 thread; README.)
+//
+// Where the pool has as many threads as the process has cores, its workers take no hint at all: they sleep after
+// their short fixed spin (thread-pool.cc). There, while JS runs, the stream's loops take no worker (ThreadPool::width);
+// and a worker spinning while JS waits still held a core when JS woke: on 2 cores an MLP EIT-P step's worker spun
+// ~0.35 ms of CPU per step, the JS thread waited twice as long for a core (/proc schedstat), and EIT-P steps ran at
+// 0.64-0.96x the speed of one pool thread on two (README).
 #pragma once
 
 #include <atomic>
@@ -52,6 +58,8 @@ class SpinHint {
   void endLinger() { lastEnd_.store(0, std::memory_order_relaxed); }
 
   bool enabled() const { return lingerNs_.load(std::memory_order_relaxed) > 0; }
+  // Whether the JS thread is waiting for the stream now (a sync, backpressure, or a pending read), whatever the linger.
+  bool jsWaiting() const { return waiters_.load(std::memory_order_acquire) > 0; }
   // Whether a thread that went idle at idleSinceNs may still spin at nowNs.
   bool spin(int64_t idleSinceNs, int64_t now) const { return spinning(idleSinceNs, now, false); }
   // The same, for the stream thread after a task it ran (its linger after each task; see the top of this file).
@@ -69,7 +77,7 @@ class SpinHint {
     const int64_t linger = lingerNs_.load(std::memory_order_relaxed);
     if (linger <= 0 || now - idleSinceNs > kMaxSpinNs) return false;
     if (afterTask && now - idleSinceNs < linger) return true;
-    return waiters_.load(std::memory_order_acquire) > 0 || now - lastEnd_.load(std::memory_order_relaxed) < linger;
+    return jsWaiting() || now - lastEnd_.load(std::memory_order_relaxed) < linger;
   }
 };
 

@@ -44,6 +44,7 @@ void Stream::loop() {
   // thread's enqueue and the stream contend for it, a futex wait and wake per contention (perf: most of ~200 futex
   // calls per char-GPT power-FTLE step on 1 thread), slow syscalls in a VM. awake_ is false only while it sleeps.
   std::deque<Item> batch;
+  ThreadPool::runBesideJs();  // the JS thread runs beside this one: its parallel loops leave JS a core (thread-pool.h)
   for (;;) {
     if (stop_.load(std::memory_order_acquire)) return;  // queued work is dropped, as before batching
     if (batch.empty()) {

@@ -19,6 +19,9 @@ constexpr int kSpins = 1000;
 // Set while a thread runs a share of a parallel loop: a nested parallel loop then runs serially instead of
 // re-entering the pool (which would deadlock).
 thread_local bool insideParallel = false;
+
+// Set on the stream thread (ThreadPool::runBesideJs).
+thread_local bool besideJs = false;
 }  // namespace
 
 int usableCores() {
@@ -42,7 +45,7 @@ int defaultThreadCount() {
   return usableCores();
 }
 
-ThreadPool::ThreadPool(int threads, const SpinHint* hint) : threads_(std::max(1, threads)), hint_(hint) {
+ThreadPool::ThreadPool(int threads, const SpinHint* hint) : threads_(std::max(1, threads)), hint_(hint), cores_(usableCores()) {
   for (int i = 1; i < threads_; i++) workers_.emplace_back([this, i] { workerLoop(i); });
 }
 
@@ -87,8 +90,9 @@ void ThreadPool::work(uint32_t gen, const std::function<void(int64_t, int)>* fn,
 void ThreadPool::workerLoop(int id) {
   uint32_t seen = 0;
   for (;;) {
-    // Spin for the next job before sleeping: briefly, or on while the JS thread waits for the stream (spin-hint.h).
-    spinFor([&] { return static_cast<uint32_t>(claim_.load(std::memory_order_acquire) >> 32) != seen; }, kSpins, hint_);
+    // Spin for the next job before sleeping: briefly, or on while the JS thread waits for the stream where the pool
+    // leaves JS a core of its own (spin-hint.h).
+    spinFor([&] { return static_cast<uint32_t>(claim_.load(std::memory_order_acquire) >> 32) != seen; }, kSpins, cores_ > threads_ ? hint_ : nullptr);
     uint32_t gen;
     const std::function<void(int64_t, int)>* fn;
     int64_t n;
@@ -101,16 +105,27 @@ void ThreadPool::workerLoop(int id) {
       seen = gen = generation_;
       fn = fn_;
       n = n_;
+      if (joined_ >= joinLimit_) continue;  // the job has the threads it may take; wait for the next one
+      joined_++;
     }
     work(gen, fn, n, id);
   }
+}
+
+void ThreadPool::runBesideJs() { besideJs = true; }
+
+int ThreadPool::width() const {
+  if (!besideJs || !hint_ || cores_ > threads_ || hint_->jsWaiting()) return threads_;
+  return std::max(1, cores_ - 1);
 }
 
 void ThreadPool::parallelFor(int64_t n, const std::function<void(int64_t, int)>& fn) { run(n, fn, true); }
 
 void ThreadPool::run(int64_t n, const std::function<void(int64_t, int)>& fn, bool wakeSleepers) {
   if (n <= 0) return;
-  if (threads_ == 1 || n == 1 || insideParallel) {
+  const int threads = insideParallel ? 1 : width();
+  if (threads < threads_ && !insideParallel && n > 1) narrowed_.fetch_add(1, std::memory_order_relaxed);
+  if (threads == 1 || n == 1) {
     for (int64_t i = 0; i < n; i++) fn(i, 0);
     return;
   }
@@ -120,6 +135,8 @@ void ThreadPool::run(int64_t n, const std::function<void(int64_t, int)>& fn, boo
   {
     std::lock_guard<std::mutex> lock(mu_);
     wake = wakeSleepers && sleepers_ > 0;
+    joinLimit_ = threads - 1;
+    joined_ = 0;
     gen = ++generation_;
     fn_ = &fn;
     n_ = n;

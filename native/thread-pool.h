@@ -26,6 +26,20 @@ class ThreadPool {
 
   int threads() const { return threads_; }
 
+  // Marks the calling thread as one that runs kernels beside the JS thread (the stream thread). Its parallel loops take
+  // every worker only while JS waits for the stream; while JS runs (queueing the next ops on a core of its own) they
+  // take at most usableCores() - 1 threads, the caller included. On 2 cores that is the stream thread alone: a woken
+  // worker there preempts the JS thread that the step is waiting on (EIT-P training steps ran at 0.64-0.96x the speed
+  // of one pool thread on two; README, `npm run bench -- native-threads`). The chunks are the same either way.
+  static void runBesideJs();
+
+  // How many threads (the caller included) a parallel loop started on this thread now takes.
+  int width() const;
+
+  // Parallel loops of more than one item that ran on fewer threads than the pool has because JS was running
+  // (width()), since the pool was made.
+  uint64_t narrowedLoops() const { return narrowed_.load(std::memory_order_relaxed); }
+
   // Runs fn(i, thread) for i in [0, n), spread over the threads; returns when all are done. The first exception
   // thrown by fn is rethrown here (the remaining items are skipped).
   void parallelFor(int64_t n, const std::function<void(int64_t, int)>& fn);
@@ -62,6 +76,10 @@ class ThreadPool {
   const std::function<void(int64_t, int)>* fn_ = nullptr;  // under mu_
   int64_t n_ = 0;  // under mu_
   int sleepers_ = 0;  // workers waiting on wake_, under mu_
+  int joinLimit_ = 0;  // workers the current job may take (width() - 1), under mu_
+  int joined_ = 0;  // workers that took part in the current job, under mu_
+  const int cores_;  // usableCores() when the pool was made
+  std::atomic<uint64_t> narrowed_{0};
   std::atomic<int64_t> finished_{0};
   std::atomic<bool> failed_{false};
   std::exception_ptr error_;

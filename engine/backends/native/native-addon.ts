@@ -41,6 +41,12 @@ export interface NativeInfo {
   inlineKernels: number;
   /** Kernel calls queued on the stream since the addon loaded. */
   queuedKernels: number;
+  /**
+   * Parallel loops the stream thread ran on fewer threads than the pool has, since the pool was last sized: where the
+   * pool has every core the process may use, the stream's loops take no worker while the JS thread runs (it needs its
+   * core to queue the next ops) and every worker while JS waits. Absent from addons built before it.
+   */
+  narrowedLoops?: number;
 }
 
 /** What the FMA peak probe measured: total GFLOP/s of all threads, and the instruction set it used. */

@@ -1,0 +1,62 @@
+/**
+ * Where the native pool has every core the process may use, the stream thread's parallel loops take no worker while
+ * the JS thread runs (thread-pool.h, ThreadPool::width): JS needs its core to queue the next ops. The results must not
+ * change (a loop runs the same chunks on one thread), and info().narrowedLoops counts the loops run so.
+ *
+ * Deterministic: JS queues a job large enough to wake the workers, then polls nativeInfo() (which never waits for the
+ * stream) until the queue has drained, so the stream runs the job while JS is certainly running and not waiting.
+ */
+import { availableParallelism } from 'node:os';
+import { afterAll, describe, expect, it } from 'vitest';
+import * as et from '../engine/index.js';
+import { nativeInfo, setNativeThreads } from '../engine/backends/native/index.js';
+import { availableBackends } from './helpers/backends.js';
+
+const hasNative = availableBackends().includes('native');
+const cores = availableParallelism();
+
+function randomArray(n: number, seed: number): Float32Array {
+  const rng = new et.Rng(seed);
+  return Float32Array.from({ length: n }, () => rng.normal());
+}
+
+/** Polls until the stream has run everything queued (JS keeps running meanwhile); throws after 20 s. */
+function spinUntilDrained(): void {
+  const deadline = performance.now() + 20_000;
+  while (nativeInfo().queuedTasks > 0) {
+    if (performance.now() > deadline) throw new Error('the native stream did not drain within 20 s');
+  }
+}
+
+// 2^20 elements: 8 chunks of the elementwise grain on 2 threads, a job that wakes workers (more than kQuietChunks)
+const N = 1 << 20;
+
+describe.skipIf(!hasNative)('native pool: the stream leaves the JS thread its core', () => {
+  const initialThreads = hasNative ? nativeInfo().threads : 1;
+  afterAll(() => {
+    if (hasNative) setNativeThreads(initialThreads);
+  });
+
+  it.each([
+    [Math.max(2, cores), 'every core'],
+    [cores + 1, 'more threads than cores'],
+  ])('with %i threads (%s) a big add queued while JS runs is narrowed, and matches cpu bit for bit', async (threads) => {
+    setNativeThreads(threads);
+    const a = randomArray(N, 1);
+    const b = randomArray(N, 2);
+    const x = et.tensor(a, { backend: 'native' });
+    const y = et.tensor(b, { backend: 'native' });
+    await x.data(); // the uploads have landed
+    const { narrowedLoops: before, queuedKernels } = nativeInfo();
+    const s = et.add(x, y);
+    expect(nativeInfo().queuedKernels - queuedKernels, 'the add ran on the stream (only small kernels run at the call)').toBe(1);
+    spinUntilDrained();
+    const narrowed = nativeInfo().narrowedLoops! - before!;
+    const got = await s.data();
+    const refSum = et.tidy(() => et.add(et.tensor(a, { backend: 'cpu' }), et.tensor(b, { backend: 'cpu' })));
+    const ref = await refSum.data();
+    et.dispose([x, y, s, refSum]);
+    expect(narrowed, `loops narrowed while JS ran, ${threads} threads on ${cores} cores`).toBeGreaterThanOrEqual(1);
+    expect(Array.from(got)).toEqual(Array.from(ref));
+  });
+});
