@@ -24,6 +24,9 @@ const SIZES = [64, 65536];
 /** Calls per sample at the least: the readback that ends a sample is shared by at least this many calls. */
 const MIN_CALLS = 32;
 
+/** The engine rows' operands, disposed once every row is timed (left to the garbage collector, they set off et's leak warning). */
+const operands: et.Tensor[] = [];
+
 interface Row {
   name: string;
   n: number;
@@ -34,6 +37,7 @@ interface Row {
 function engineRow(backend: et.BackendName, n: number, recorded: boolean): Row {
   const x = et.keep(et.randn([n], { seed: 1, backend }));
   const y = et.keep(et.randn([n], { seed: 2, backend }));
+  operands.push(x, y);
   if (recorded) x.requiresGrad = true;
   return {
     name: `eitp ${backend}${recorded ? ', recorded for autodiff' : ''}`,
@@ -109,6 +113,7 @@ async function main(): Promise<void> {
     const ratio = peer >= 0 ? `${(s.median / stats[peer]!.median).toFixed(2)}x` : '—';
     console.log(`| ${r.n} | ${r.name} | ${s.median.toFixed(2)} (${s.p25.toFixed(2)}–${s.p75.toFixed(2)}) | ${ratio} |`);
   });
+  et.dispose(operands.splice(0));
 }
 
 await main();
