@@ -45,7 +45,9 @@ int defaultThreadCount() {
   return usableCores();
 }
 
-ThreadPool::ThreadPool(int threads, const SpinHint* hint) : threads_(std::max(1, threads)), hint_(hint), cores_(usableCores()) {
+// cores_ only matters with workers; a serial pool (the argument checks make one per queued call) makes no syscall.
+ThreadPool::ThreadPool(int threads, const SpinHint* hint)
+    : threads_(std::max(1, threads)), hint_(hint), cores_(threads_ > 1 ? usableCores() : 1) {
   for (int i = 1; i < threads_; i++) workers_.emplace_back([this, i] { workerLoop(i); });
 }
 
