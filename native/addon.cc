@@ -288,11 +288,11 @@ void updateRef(Napi::Env env, Context& c) {
   const bool want = !c.reads.empty();
   if (want && !c.tsfnRefed) {
     c.tsfn.Ref(env);
-    c.stream->spinHint().beginWait();
+    c.stream->beginJsWait();
   }
   if (!want && c.tsfnRefed) {
     c.tsfn.Unref(env);
-    c.stream->spinHint().endWait();
+    c.stream->endJsWait();
   }
   c.tsfnRefed = want;
 }
@@ -674,6 +674,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
     o.Set("inlineKernels", static_cast<double>(c.inlineKernels));
     o.Set("queuedKernels", static_cast<double>(c.queuedKernels));
     o.Set("narrowedLoops", static_cast<double>(c.stream->pool().narrowedLoops()));
+    o.Set("helpedLoops", static_cast<double>(c.stream->pool().helpedLoops()));
     return o;
   });
 }

@@ -112,14 +112,19 @@ std::vector<KernelSample> Stream::takeProfile() {
 
 void Stream::waitFor(uint64_t seq) {
   if (spinFor([&] { return completed() >= seq; }, kSpins, nullptr)) return;
-  hint_.beginWait();
+  beginJsWait();
   doneWaiters_.fetch_add(1, std::memory_order_seq_cst);
   {
     std::unique_lock<std::mutex> lock(mu_);
     doneCv_.wait(lock, [&] { return completed_.load(std::memory_order_seq_cst) >= seq; });
   }
   doneWaiters_.fetch_sub(1, std::memory_order_relaxed);
-  hint_.endWait();
+  endJsWait();
+}
+
+void Stream::beginJsWait() {
+  hint_.beginWait();
+  pool_->widen();
 }
 
 bool Stream::takeError(uint64_t upTo, AsyncError& out) {

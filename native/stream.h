@@ -52,6 +52,10 @@ class Stream {
   void waitFor(uint64_t seq);
   // What the JS thread tells the stream and pool threads about its waits (its pending reads; waitFor by itself).
   SpinHint& spinHint() { return hint_; }
+  // The JS thread starts / stops waiting for the stream (the hint's beginWait / endWait; a start also widens a
+  // narrowed parallel loop now running: ThreadPool::widen). JS thread only.
+  void beginJsWait();
+  void endJsWait() { hint_.endWait(); }
   // The oldest recorded error with seq <= upTo, removed from the record (each error is reported once).
   bool takeError(uint64_t upTo, AsyncError& out);
   // The pool kernels run on (used by the stream thread, or by the JS thread in sync mode when the queue is idle).

@@ -91,6 +91,7 @@ void ThreadPool::work(uint32_t gen, const std::function<void(int64_t, int)>* fn,
 
 void ThreadPool::workerLoop(int id) {
   uint32_t seen = 0;
+  bool took = true;  // whether this worker took part in job `seen` (a job it skipped may still widen: widen())
   for (;;) {
     // Spin for the next job before sleeping: briefly, or on while the JS thread waits for the stream where the pool
     // leaves JS a core of its own (spin-hint.h).
@@ -101,20 +102,48 @@ void ThreadPool::workerLoop(int id) {
     {
       std::unique_lock<std::mutex> lock(mu_);
       sleepers_++;
-      wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
+      wake_.wait(lock, [&] { return stop_ || generation_ != seen || (!took && fn_ && joined_ < joinLimit_); });
       sleepers_--;
       if (stop_) return;
-      seen = gen = generation_;
+      if (generation_ != seen) {
+        seen = generation_;
+        took = false;
+      }
+      // The job has the threads it may take, or is over: wait for the next one (or for this one to widen).
+      if (!fn_ || joined_ >= joinLimit_) continue;
+      joined_++;
+      took = true;
+      gen = seen;
       fn = fn_;
       n = n_;
-      if (joined_ >= joinLimit_) continue;  // the job has the threads it may take; wait for the next one
-      joined_++;
     }
     work(gen, fn, n, id);
   }
 }
 
 void ThreadPool::runBesideJs() { besideJs = true; }
+
+void ThreadPool::widen() {
+  uint32_t gen;
+  const std::function<void(int64_t, int)>* fn;
+  int64_t n;
+  bool wake;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!fn_ || joinLimit_ >= threads_ - 1) return;
+    joinLimit_ = threads_ - 1;
+    // The caller (the JS thread, about to wait) takes the first free place itself: a sleeping worker would start
+    // only once the JS thread has gone to sleep and left it the core.
+    joined_++;
+    helped_.fetch_add(1, std::memory_order_relaxed);
+    wake = joined_ < joinLimit_ && sleepers_ > 0;
+    gen = generation_;
+    fn = fn_;
+    n = n_;
+  }
+  if (wake) wake_.notify_all();
+  work(gen, fn, n, threads_);
+}
 
 int ThreadPool::width() const {
   if (!besideJs || !hint_ || cores_ > threads_ || hint_->jsWaiting()) return threads_;
@@ -126,8 +155,10 @@ void ThreadPool::parallelFor(int64_t n, const std::function<void(int64_t, int)>&
 void ThreadPool::run(int64_t n, const std::function<void(int64_t, int)>& fn, bool wakeSleepers) {
   if (n <= 0) return;
   const int threads = insideParallel ? 1 : width();
-  if (threads < threads_ && !insideParallel && n > 1) narrowed_.fetch_add(1, std::memory_order_relaxed);
-  if (threads == 1 || n == 1) {
+  const bool narrowed = threads < threads_ && !insideParallel && n > 1;
+  if (narrowed) narrowed_.fetch_add(1, std::memory_order_relaxed);
+  // A narrowed loop is still published as a job: if JS starts waiting while it runs, widen() lets workers join it.
+  if ((threads == 1 && !narrowed) || n == 1) {
     for (int64_t i = 0; i < n; i++) fn(i, 0);
     return;
   }
@@ -136,7 +167,7 @@ void ThreadPool::run(int64_t n, const std::function<void(int64_t, int)>& fn, boo
   bool wake;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    wake = wakeSleepers && sleepers_ > 0;
+    wake = wakeSleepers && sleepers_ > 0 && threads > 1;  // a narrowed job to itself wakes nobody
     joinLimit_ = threads - 1;
     joined_ = 0;
     gen = ++generation_;

@@ -36,11 +36,20 @@ class ThreadPool {
   // How many threads (the caller included) a parallel loop started on this thread now takes.
   int width() const;
 
+  // Called by the JS thread when it starts waiting for the stream: a loop the stream is running narrowed (width())
+  // takes its full width now, the caller taking part (as thread threads()) before it returns, sleeping workers for
+  // any further places. In eager use (a kernel, then a readback) the stream starts the kernel before JS asks for the
+  // result; a kernel of one parallel loop (a mid-size product) then ran on one thread to the end (README).
+  void widen();
+
   // Parallel loops of more than one item that ran on fewer threads than the pool has because JS was running
   // (width()), since the pool was made.
   uint64_t narrowedLoops() const { return narrowed_.load(std::memory_order_relaxed); }
+  // Narrowed loops the JS thread took part in (widen()), since the pool was made.
+  uint64_t helpedLoops() const { return helped_.load(std::memory_order_relaxed); }
 
-  // Runs fn(i, thread) for i in [0, n), spread over the threads; returns when all are done. The first exception
+  // Runs fn(i, thread) for i in [0, n), spread over the threads (thread: 0 for the caller, 1 to threads() - 1 for the
+  // workers, threads() for the JS thread helping: widen()); returns when all are done. The first exception
   // thrown by fn is rethrown here (the remaining items are skipped).
   void parallelFor(int64_t n, const std::function<void(int64_t, int)>& fn);
 
@@ -80,6 +89,7 @@ class ThreadPool {
   int joined_ = 0;  // workers that took part in the current job, under mu_
   const int cores_;  // usableCores() when the pool was made
   std::atomic<uint64_t> narrowed_{0};
+  std::atomic<uint64_t> helped_{0};
   std::atomic<int64_t> finished_{0};
   std::atomic<bool> failed_{false};
   std::exception_ptr error_;

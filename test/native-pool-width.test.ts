@@ -5,6 +5,9 @@
  *
  * Deterministic: JS queues a job large enough to wake the workers, then polls nativeInfo() (which never waits for the
  * stream) until the queue has drained, so the stream runs the job while JS is certainly running and not waiting.
+ *
+ * When JS then asks for a result while such a loop runs, it takes part in the loop's remaining items itself
+ * (ThreadPool::widen; info().helpedLoops): the results must be the same again.
  */
 import { availableParallelism } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -58,5 +61,31 @@ describe.skipIf(!hasNative)('native pool: the stream leaves the JS thread its co
     et.dispose([x, y, s, refSum]);
     expect(narrowed, `loops narrowed while JS ran, ${threads} threads on ${cores} cores`).toBeGreaterThanOrEqual(1);
     expect(Array.from(got)).toEqual(Array.from(ref));
+  });
+
+  it('a readback of a narrowed loop still running has the JS thread join it, and matches cpu bit for bit', async () => {
+    setNativeThreads(Math.max(2, cores));
+    // 2^22 elements: milliseconds on one thread, so the readback (microseconds after the add is queued) finds the
+    // stream inside the loop. A try where the stream had not started it yet (loaded machine) runs it wide: try again.
+    const n = 1 << 22;
+    const a = randomArray(n, 3);
+    const b = randomArray(n, 4);
+    const x = et.tensor(a, { backend: 'native' });
+    const y = et.tensor(b, { backend: 'native' });
+    const refSum = et.tidy(() => et.add(et.tensor(a, { backend: 'cpu' }), et.tensor(b, { backend: 'cpu' })));
+    const ref = Buffer.from((await refSum.data()).buffer);
+    let helped = 0;
+    for (let attempt = 0; attempt < 10 && helped === 0; attempt++) {
+      await x.data();
+      spinUntilDrained(); // JS has not waited since: the add's loop starts narrowed
+      const before = nativeInfo().helpedLoops!;
+      const s = et.add(x, y);
+      const got = await s.data();
+      helped = nativeInfo().helpedLoops! - before;
+      s.dispose();
+      expect(Buffer.from(got.buffer).equals(ref), 'the sum matches cpu bit for bit').toBe(true);
+    }
+    et.dispose([x, y, refSum]);
+    expect(helped, 'loops the JS thread joined when it asked for the sum').toBeGreaterThanOrEqual(1);
   });
 });

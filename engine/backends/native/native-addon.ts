@@ -47,6 +47,11 @@ export interface NativeInfo {
    * core to queue the next ops) and every worker while JS waits. Absent from addons built before it.
    */
   narrowedLoops?: number;
+  /**
+   * Narrowed loops the JS thread took part in when it began waiting for the stream (a readback or a sync while the
+   * stream ran one): it runs the items left while the workers would still be waking. Absent from older addons.
+   */
+  helpedLoops?: number;
 }
 
 /** What the FMA peak probe measured: total GFLOP/s of all threads, and the instruction set it used. */
