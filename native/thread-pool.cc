@@ -60,18 +60,18 @@ ThreadPool::~ThreadPool() {
   for (auto& t : workers_) t.join();
 }
 
-void ThreadPool::work(uint32_t gen, const std::function<void(int64_t, int)>* fn, int64_t n, int thread) {
+int64_t ThreadPool::work(uint32_t gen, const std::function<void(int64_t, int)>* fn, int64_t n, int thread) {
   insideParallel = true;
   struct Reset {
     ~Reset() { insideParallel = false; }
   } reset;
-  for (;;) {
+  for (int64_t claimed = 0;; claimed++) {
     uint64_t c = claim_.load(std::memory_order_acquire);
     int64_t i;
     do {
-      if (static_cast<uint32_t>(c >> 32) != gen) return;  // a newer job: this one is complete
+      if (static_cast<uint32_t>(c >> 32) != gen) return claimed;  // a newer job: this one is complete
       i = static_cast<int64_t>(c & 0xffffffffu);
-      if (i >= n) return;
+      if (i >= n) return claimed;
     } while (!claim_.compare_exchange_weak(c, c + 1, std::memory_order_acq_rel, std::memory_order_acquire));
     if (!failed_.load(std::memory_order_relaxed)) {
       try {
@@ -135,14 +135,13 @@ void ThreadPool::widen() {
     // The caller (the JS thread, about to wait) takes the first free place itself: a sleeping worker would start
     // only once the JS thread has gone to sleep and left it the core.
     joined_++;
-    helped_.fetch_add(1, std::memory_order_relaxed);
     wake = joined_ < joinLimit_ && sleepers_ > 0;
     gen = generation_;
     fn = fn_;
     n = n_;
   }
   if (wake) wake_.notify_all();
-  work(gen, fn, n, threads_);
+  if (work(gen, fn, n, threads_) > 0) helped_.fetch_add(1, std::memory_order_relaxed);
 }
 
 int ThreadPool::width() const {

@@ -45,7 +45,7 @@ class ThreadPool {
   // Parallel loops of more than one item that ran on fewer threads than the pool has because JS was running
   // (width()), since the pool was made.
   uint64_t narrowedLoops() const { return narrowed_.load(std::memory_order_relaxed); }
-  // Narrowed loops the JS thread took part in (widen()), since the pool was made.
+  // Narrowed loops the JS thread ran items of (widen()), since the pool was made.
   uint64_t helpedLoops() const { return helped_.load(std::memory_order_relaxed); }
 
   // Runs fn(i, thread) for i in [0, n), spread over the threads (thread: 0 for the caller, 1 to threads() - 1 for the
@@ -68,8 +68,8 @@ class ThreadPool {
   // parallelFor, waking sleeping workers only when wakeSleepers is set.
   void run(int64_t n, const std::function<void(int64_t, int)>& fn, bool wakeSleepers);
   void workerLoop(int id);
-  // Claims and runs items of job `gen` until none are left (or the job is no longer current).
-  void work(uint32_t gen, const std::function<void(int64_t, int)>* fn, int64_t n, int thread);
+  // Claims and runs items of job `gen` until none are left (or the job is no longer current); returns how many it ran.
+  int64_t work(uint32_t gen, const std::function<void(int64_t, int)>* fn, int64_t n, int thread);
 
   int threads_;
   const SpinHint* hint_;

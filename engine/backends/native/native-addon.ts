@@ -48,8 +48,8 @@ export interface NativeInfo {
    */
   narrowedLoops?: number;
   /**
-   * Narrowed loops the JS thread took part in when it began waiting for the stream (a readback or a sync while the
-   * stream ran one): it runs the items left while the workers would still be waking. Absent from older addons.
+   * Narrowed loops the JS thread ran items of when it began waiting for the stream (a readback or a sync while the
+   * stream ran one): it takes the items left while a woken worker would still be starting. Absent from older addons.
    */
   helpedLoops?: number;
 }
