@@ -9,10 +9,12 @@
  *   here) whenever glibc has handed the last one's pages back to the system, and that noise buries the effect;
  * - training steps (one forward + backward, loss read back): the eitp bench's MLP and char-GPT, task loss alone and
  *   with all EIT-P terms.
- * Columns: median ms per iteration (p25–p75) each way, their ratio, and the process CPU time per iteration each way
- * (what the spinning costs: it burns a core while JS waits).
+ * Columns: median ms per iteration (p25–p75) each way, their ratio, the process CPU time per iteration each way
+ * (what the spinning costs: it burns a core while JS waits), and the stream's parallel loops per iteration that ran
+ * narrowed beside a running JS thread and that the JS thread then joined when it began to wait (nativeInfo()'s
+ * narrowedLoops and helpedLoops, ThreadPool::widen; linger on; "–" for an addon built without them).
  */
-import { setNativeSpinLinger } from '../engine/backends/native/index.js';
+import { nativeInfo, setNativeSpinLinger } from '../engine/backends/native/index.js';
 import * as et from '../engine/index.js';
 import { eitpConfig } from '../src/eitp/index.js';
 import { arg, useNativeBackend } from './bench-args.js';
@@ -83,22 +85,27 @@ async function main(): Promise<void> {
   const stats = (await timeInterleaved(tasks, { time, rounds, iterations: 20, warmupTime: 300, warmupIterations: 5 })).map(toStat);
   // CPU time per iteration (all threads of the process), over a fixed number of iterations each way
   const cpu: number[] = [];
+  const loops: string[] = [];
   for (const t of tasks) {
     const iterations = 100;
     await t.run();
+    const info = nativeInfo();
     const before = process.cpuUsage();
     const start = performance.now();
     for (let i = 0; i < iterations; i++) await t.run();
     const used = process.cpuUsage(before);
     cpu.push((used.user + used.system) / 1000 / iterations / ((performance.now() - start) / iterations));
+    const after = nativeInfo();
+    const per = (k: 'narrowedLoops' | 'helpedLoops') => (info[k] === undefined ? '–' : ((after[k]! - info[k]!) / iterations).toFixed(1));
+    loops.push(`${per('narrowedLoops')} / ${per('helpedLoops')}`);
   }
   setNativeSpinLinger(linger);
-  console.log(`| row | linger 0: median ms (p25–p75) | linger ${linger} µs | time ratio (on / off) | cores busy, off / on |`);
-  console.log('| --- | --- | --- | --- | --- |');
+  console.log(`| row | linger 0: median ms (p25–p75) | linger ${linger} µs | time ratio (on / off) | cores busy, off / on | loops narrowed / joined by JS, on |`);
+  console.log('| --- | --- | --- | --- | --- | --- |');
   rows.forEach((r, i) => {
     const [off, on] = [stats[2 * i]!, stats[2 * i + 1]!];
     const f = (s: typeof off) => `${s.median.toFixed(4)} (${s.p25.toFixed(4)}–${s.p75.toFixed(4)})`;
-    console.log(`| ${r.name} | ${f(off)} | ${f(on)} | ${(on.median / off.median).toFixed(2)} | ${cpu[2 * i]!.toFixed(2)} / ${cpu[2 * i + 1]!.toFixed(2)} |`);
+    console.log(`| ${r.name} | ${f(off)} | ${f(on)} | ${(on.median / off.median).toFixed(2)} | ${cpu[2 * i]!.toFixed(2)} / ${cpu[2 * i + 1]!.toFixed(2)} | ${loops[2 * i + 1]} |`);
   });
   et.dispose(kept);
   for (const wl of loads) et.dispose([wl.inputs, wl.targets, ...wl.model.parameters()]);
