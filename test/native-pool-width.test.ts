@@ -65,9 +65,10 @@ describe.skipIf(!hasNative)('native pool: the stream leaves the JS thread its co
 
   it('a readback of a narrowed loop still running has the JS thread join it, and matches cpu bit for bit', async () => {
     setNativeThreads(Math.max(2, cores));
-    // 2^22 elements: milliseconds on one thread, so the readback (microseconds after the add is queued) finds the
-    // stream inside the loop. A try where the stream had not started it yet (loaded machine) runs it wide: try again.
-    const n = 1 << 22;
+    // 2^22 + 37 elements: milliseconds on one thread, so the readback (microseconds after the add is queued) finds the
+    // stream inside the loop; ragged, so the chunk JS or the stream may take last is a short one. A try where the
+    // stream had not started the loop yet (loaded machine) runs it wide: try again.
+    const n = (1 << 22) + 37;
     const a = randomArray(n, 3);
     const b = randomArray(n, 4);
     const x = et.tensor(a, { backend: 'native' });
