@@ -167,6 +167,21 @@ describe.runIf(status.available)('webgpu backend', () => {
     }
   }, 130_000);
 
+  it('lets a process collect garbage after destroyWebGPU() while Dawn still polls the instance (no abort)', () => {
+    // destroying the device leaves Dawn a poll of its instance scheduled; a collected instance aborted the process
+    const script = [
+      "import { initWebGPU, destroyWebGPU } from './engine/backends/webgpu/index.js';",
+      "const s = await initWebGPU(); if (!s.available) throw new Error(s.reason);",
+      'destroyWebGPU();',
+      'for (let i = 0; i < 20; i++) { globalThis.gc(); await new Promise((r) => setTimeout(r, 1)); }',
+      "console.log('survived');",
+    ].join('\n');
+    const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', '--input-type=module', '-e', script], { cwd: process.cwd(), timeout: 60_000, encoding: 'utf8' });
+    expect(r.error, String(r.error)).toBeUndefined();
+    expect({ status: r.status, signal: r.signal }, r.stderr).toEqual({ status: 0, signal: null });
+    expect(r.stdout.trim()).toBe('survived');
+  }, 70_000);
+
   // last: it loses the device on purpose, then brings a new one up
   it('turns a lost device into clear errors (no silent switch of backend), and can start a new one', async () => {
     const t = et.randn([7, 7], { seed: 1, backend: 'webgpu' });
