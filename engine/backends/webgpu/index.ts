@@ -49,11 +49,12 @@ const NOT_INITIALISED = 'not initialised: call `await initWebGPU()` (exported by
 let state: State | null = null;
 let unavailable: string = NOT_INITIALISED;
 let pending: Promise<BackendStatus> | null = null;
-/** Every Dawn instance made, kept reachable for the life of the process. Dawn polls an instance for as long as any
- * of its callbacks is due, also after the device is destroyed or lost (the lost callback) and after an adapter
- * request that found none; an instance the GC collected before that poll made it throw out of Dawn's native code and
- * abort the process (`eitp info`: about 1 run in 60; every run with a gc() after destroyWebGPU()). */
-const instances: GPU[] = [];
+/** The Dawn instance of each set of flags, made once and kept reachable for the life of the process. Dawn polls an
+ * instance for as long as any of its callbacks is due, also after the device is destroyed or lost (the lost
+ * callback) and after an adapter request that found none; an instance the GC collected before that poll made it
+ * throw out of Dawn's native code and abort the process (`eitp info`: about 1 run in 60; every run with a gc() after
+ * destroyWebGPU()). A new initWebGPU() after a destroy or a loss asks the same instance for a new device. */
+const instances = new Map<string, GPU>();
 
 /** The loader registered for 'webgpu' in engine/backends/register.ts: synchronous, never throws. */
 export function webgpuLoader(): Backend | { unavailable: string } {
@@ -91,8 +92,10 @@ async function acquire(options: WebGpuOptions): Promise<BackendStatus> {
   }
   const timeout = options.timeoutMs ?? 30_000;
   try {
-    const gpu = mod.create(options.dawnFlags ?? (process.platform === 'linux' ? ['backend=vulkan'] : []));
-    instances.push(gpu);
+    const flags = options.dawnFlags ?? (process.platform === 'linux' ? ['backend=vulkan'] : []);
+    const key = JSON.stringify(flags);
+    const gpu = instances.get(key) ?? mod.create(flags);
+    instances.set(key, gpu);
     const adapter = await withTimeout(gpu.requestAdapter(), timeout, 'requestAdapter');
     if (!adapter) {
       return setUnavailable('no WebGPU adapter (on a CPU-only Linux machine install Mesa lavapipe: mesa-vulkan-drivers 25.x from bookworm-backports)');
