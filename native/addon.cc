@@ -675,6 +675,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
     o.Set("queuedKernels", static_cast<double>(c.queuedKernels));
     o.Set("narrowedLoops", static_cast<double>(c.stream->pool().narrowedLoops()));
     o.Set("helpedLoops", static_cast<double>(c.stream->pool().helpedLoops()));
+    o.Set("lateJoins", static_cast<double>(c.stream->pool().lateJoins()));
     return o;
   });
 }
@@ -747,11 +748,29 @@ Napi::Value MallocMaps(const Napi::CallbackInfo& info) {
 }
 
 // Tests only: queues `ms` milliseconds of idle work, so that the work queued after it is certainly still pending.
+// With `items` > 1 the stall is a parallel loop of that many items of `ms` each (on the pool, narrowed like any loop
+// the stream runs while JS runs), which checks that every item ran exactly once: a pool that lost or repeated an item
+// fails the next wait with a KernelError.
 Napi::Value StallStream(const Napi::CallbackInfo& info) {
   return guarded(info, "stallStream", [&](Napi::Env env) -> Napi::Value {
     Context& c = ctx(env);
     const int ms = std::max(0, std::min(10000, info[0].As<Napi::Number>().Int32Value()));
-    c.stream->enqueue("stallStream", [ms](ThreadPool&) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); });
+    const int items = info.Length() > 1 ? std::max(1, std::min(1000, info[1].As<Napi::Number>().Int32Value())) : 1;
+    if (items == 1) {
+      c.stream->enqueue("stallStream", [ms](ThreadPool&) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); });
+      return env.Undefined();
+    }
+    c.stream->enqueue("stallStream", [ms, items](ThreadPool& pool) {
+      std::vector<std::atomic<int>> runs(static_cast<size_t>(items));
+      pool.parallelFor(items, [&](int64_t i, int) {
+        runs[i].fetch_add(1, std::memory_order_relaxed);
+        std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+      });
+      for (int i = 0; i < items; i++) {
+        const int r = runs[i].load(std::memory_order_relaxed);
+        if (r != 1) throw KernelError("stallStream: item " + std::to_string(i) + " ran " + std::to_string(r) + " times");
+      }
+    });
     return env.Undefined();
   });
 }

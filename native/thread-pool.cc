@@ -99,6 +99,7 @@ void ThreadPool::workerLoop(int id) {
     uint32_t gen;
     const std::function<void(int64_t, int)>* fn;
     int64_t n;
+    bool late;
     {
       std::unique_lock<std::mutex> lock(mu_);
       sleepers_++;
@@ -113,11 +114,12 @@ void ThreadPool::workerLoop(int id) {
       if (!fn_ || joined_ >= joinLimit_) continue;
       joined_++;
       took = true;
+      late = widened_;
       gen = seen;
       fn = fn_;
       n = n_;
     }
-    work(gen, fn, n, id);
+    if (work(gen, fn, n, id) > 0 && late) lateJoins_.fetch_add(1, std::memory_order_relaxed);
   }
 }
 
@@ -132,6 +134,7 @@ void ThreadPool::widen() {
     std::lock_guard<std::mutex> lock(mu_);
     if (!fn_ || joinLimit_ >= threads_ - 1) return;
     joinLimit_ = threads_ - 1;
+    widened_ = true;
     // The caller (the JS thread, about to wait) takes the first free place itself: a sleeping worker would start
     // only once the JS thread has gone to sleep and left it the core.
     joined_++;
@@ -169,6 +172,7 @@ void ThreadPool::run(int64_t n, const std::function<void(int64_t, int)>& fn, boo
     wake = wakeSleepers && sleepers_ > 0 && threads > 1;  // a narrowed job to itself wakes nobody
     joinLimit_ = threads - 1;
     joined_ = 0;
+    widened_ = false;
     gen = ++generation_;
     fn_ = &fn;
     n_ = n;

@@ -47,6 +47,9 @@ class ThreadPool {
   uint64_t narrowedLoops() const { return narrowed_.load(std::memory_order_relaxed); }
   // Narrowed loops the JS thread ran items of (widen()), since the pool was made.
   uint64_t helpedLoops() const { return helped_.load(std::memory_order_relaxed); }
+  // Times a worker joined a loop after widen() and ran items of it, since the pool was made: the places beyond the JS
+  // thread's, where the pool has more threads than cores.
+  uint64_t lateJoins() const { return lateJoins_.load(std::memory_order_relaxed); }
 
   // Runs fn(i, thread) for i in [0, n), spread over the threads (thread: 0 for the caller, 1 to threads() - 1 for the
   // workers, threads() for the JS thread helping: widen()); returns when all are done. The first exception
@@ -87,9 +90,11 @@ class ThreadPool {
   int sleepers_ = 0;  // workers waiting on wake_, under mu_
   int joinLimit_ = 0;  // workers the current job may take (width() - 1), under mu_
   int joined_ = 0;  // workers that took part in the current job, under mu_
+  bool widened_ = false;  // whether widen() raised the current job's joinLimit_, under mu_
   const int cores_;  // usableCores() when the pool was made
   std::atomic<uint64_t> narrowed_{0};
   std::atomic<uint64_t> helped_{0};
+  std::atomic<uint64_t> lateJoins_{0};
   std::atomic<int64_t> finished_{0};
   std::atomic<bool> failed_{false};
   std::exception_ptr error_;

@@ -7,12 +7,14 @@
  * stream) until the queue has drained, so the stream runs the job while JS is certainly running and not waiting.
  *
  * When JS then asks for a result while such a loop runs, it takes part in the loop's remaining items itself
- * (ThreadPool::widen; info().helpedLoops): the results must be the same again.
+ * (ThreadPool::widen; info().helpedLoops), and with more threads than cores a sleeping worker takes the places beyond
+ * the JS thread's (info().lateJoins): the results must be the same again.
  */
 import { availableParallelism } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as et from '../engine/index.js';
-import { nativeInfo, setNativeThreads } from '../engine/backends/native/index.js';
+import { nativeInfo, nativeSync, setNativeThreads } from '../engine/backends/native/index.js';
+import { type NativeAddon, loadAddon } from '../engine/backends/native/native-addon.js';
 import { availableBackends } from './helpers/backends.js';
 
 const hasNative = availableBackends().includes('native');
@@ -88,5 +90,26 @@ describe.skipIf(!hasNative)('native pool: the stream leaves the JS thread its co
     }
     et.dispose([x, y, refSum]);
     expect(helped, 'loops the JS thread joined when it asked for the sum').toBeGreaterThanOrEqual(1);
+  });
+
+  it('with more threads than cores, a wait has a sleeping worker join the narrowed loop, and every item runs once', () => {
+    setNativeThreads(cores + 2); // a place beyond the JS thread's even on one core
+    const before = nativeInfo();
+    // 24 items of 4 ms: ~100 ms for the stream thread alone, so the worker woken at the wait finds items left
+    (loadAddon() as NativeAddon).stallStream(4, 24);
+    const deadline = performance.now() + 20_000;
+    while (nativeInfo().narrowedLoops! === before.narrowedLoops!) {
+      if (performance.now() > deadline) throw new Error('the stream did not start the loop within 20 s');
+    }
+    // the count comes just before the loop is published: a few ms more of JS, still well inside the loop
+    for (const until = performance.now() + 8; performance.now() < until; );
+    nativeSync(); // JS starts waiting inside the loop: widen(); the addon checks that every item ran exactly once
+    const after = nativeInfo();
+    expect(after.helpedLoops! - before.helpedLoops!, 'loops the JS thread joined').toBe(1);
+    // the places widen() opens beyond the JS thread's: the pool's threads less the narrowed width, less JS's place
+    const places = cores + 2 - Math.max(1, cores - 1) - 1;
+    const late = after.lateJoins! - before.lateJoins!;
+    expect(late, 'workers that joined after the JS thread').toBeGreaterThanOrEqual(1);
+    expect(late).toBeLessThanOrEqual(places);
   });
 });

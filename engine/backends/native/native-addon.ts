@@ -52,6 +52,12 @@ export interface NativeInfo {
    * stream ran one): it takes the items left while a woken worker would still be starting. Absent from older addons.
    */
   helpedLoops?: number;
+  /**
+   * Times a pool worker joined a narrowed loop, and ran items of it, once JS began waiting and widened it: where the
+   * pool has more threads than cores, the places beyond the JS thread's.
+   * Absent from older addons.
+   */
+  lateJoins?: number;
 }
 
 /** What the FMA peak probe measured: total GFLOP/s of all threads, and the instruction set it used. */
@@ -88,8 +94,11 @@ export interface NativeAddon {
   sgemm(m: number, n: number, k: number, a: Float32Array, b: Float32Array, out: Float32Array): void;
   /** Tests only: whether malloc(bytes) now maps a block of its own (glibc's count of mapped blocks grows; false where malloc is not glibc's). */
   mallocMaps(bytes: number): boolean;
-  /** Tests only: queues idle work so that what is queued next is certainly still pending. */
-  stallStream(ms: number): void;
+  /**
+   * Tests only: queues idle work so that what is queued next is certainly still pending; with `items` > 1, a parallel
+   * loop of that many items of `ms` each that checks every item ran once (a KernelError at the next wait if not).
+   */
+  stallStream(ms: number, items?: number): void;
   /** Starts (true) or stops (false) timing every task; both drain the queue first. Stopping returns the record. */
   profile(on: true): void;
   profile(on: false): { ops: string[]; start: Float64Array; ns: Float64Array };
