@@ -180,6 +180,13 @@ void ThreadPool::run(int64_t n, const std::function<void(int64_t, int)>& fn, boo
     failed_.store(false, std::memory_order_relaxed);
     error_ = nullptr;
     claim_.store(static_cast<uint64_t>(gen) << 32, std::memory_order_release);
+    // JS may have begun waiting since width() chose the narrow width: its widen() (which runs after it counts itself a
+    // waiter, under mu_) then found no loop, so this one takes its full width now, JS itself taking no place.
+    if (narrowed && hint_->jsWaiting()) {
+      joinLimit_ = threads_ - 1;
+      widened_ = true;
+      wake = sleepers_ > 0;
+    }
   }
   // Spinning workers see the new job by themselves; sleeping ones need the wake-up, which quiet jobs skip.
   if (wake) wake_.notify_all();
