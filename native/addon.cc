@@ -754,6 +754,7 @@ Napi::Value MallocMaps(const Napi::CallbackInfo& info) {
 Napi::Value StallStream(const Napi::CallbackInfo& info) {
   return guarded(info, "stallStream", [&](Napi::Env env) -> Napi::Value {
     Context& c = ctx(env);
+    if (!info[0].IsNumber() || (info.Length() > 1 && !info[1].IsNumber())) throw KernelError("stallStream takes (ms: number, items?: number)");
     const int ms = std::max(0, std::min(10000, info[0].As<Napi::Number>().Int32Value()));
     const int items = info.Length() > 1 ? std::max(1, std::min(1000, info[1].As<Napi::Number>().Int32Value())) : 1;
     if (items == 1) {

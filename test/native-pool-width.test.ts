@@ -112,4 +112,11 @@ describe.skipIf(!hasNative)('native pool: the stream leaves the JS thread its co
     expect(late, 'workers that joined after the JS thread').toBeGreaterThanOrEqual(1);
     expect(late).toBeLessThanOrEqual(places);
   });
+
+  it('the test-only stall turns arguments that are not numbers into JS errors, not a crash', () => {
+    const addon = loadAddon() as NativeAddon;
+    const usage = /stallStream takes \(ms: number, items\?: number\)/;
+    expect(() => addon.stallStream('5' as unknown as number)).toThrow(usage);
+    expect(() => addon.stallStream(1, {} as unknown as number)).toThrow(usage);
+  });
 });

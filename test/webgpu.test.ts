@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import * as et from '../engine/index.js';
-import { initWebGPU, webgpuProfile as profile, webgpuDevice, webgpuStats } from '../engine/backends/webgpu/index.js';
+import { initWebGPU, webgpuProfile as profile, webgpuDevice, webgpuInstance, webgpuStats } from '../engine/backends/webgpu/index.js';
 import { formatCoverage, webgpuCoverage } from '../engine/backends/webgpu/coverage.js';
 import { TOLERANCE, compareArrays } from './helpers/backends.js';
 import { onBoth } from './helpers/on-both.js';
@@ -185,6 +185,7 @@ describe.runIf(status.available)('webgpu backend', () => {
   // last: it loses the device on purpose, then brings a new one up
   it('turns a lost device into clear errors (no silent switch of backend), and can start a new one', async () => {
     const t = et.randn([7, 7], { seed: 1, backend: 'webgpu' });
+    const instance = webgpuInstance();
     webgpuDevice().destroy();
     const deadline = Date.now() + 10_000;
     while (et.backendInfo().find((b) => b.name === 'webgpu')!.available && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
@@ -192,6 +193,8 @@ describe.runIf(status.available)('webgpu backend', () => {
     expect(() => t.exp()).toThrow(/device was lost/);
     t.dispose();
     expect((await initWebGPU()).available).toBe(true);
+    // the new device comes from the same Dawn instance: one per process (a new one per start kept 5 threads and ~4.5 MB)
+    expect(webgpuInstance()).toBe(instance);
     const u = et.randn([7, 7], { seed: 1, backend: 'webgpu' }).exp();
     expect((await u.data()).length).toBe(49);
     u.dispose();
