@@ -2,7 +2,9 @@
 import type { BackendName } from './backend.js';
 import { backendByName, currentBackend } from './device.js';
 import { type DType, type TypedArray, allocTyped, dtypeOfTyped, isDType, toTyped } from './dtype.js';
+import { optionsArg, tensorArg } from './args.js';
 import { ArgumentError, BackendError, DTypeError, ShapeError } from './errors.js';
+import { describeValue } from './describe-value.js';
 import { rngFor } from './random.js';
 import { type Shape, assertValidShape, numel } from './shape.js';
 import { Tensor } from './tensor.js';
@@ -70,7 +72,8 @@ function flatten(data: NestedArray, shape: number[], out: number[], depth: numbe
  * dtype (f16 rounds them to nearest even); a Uint16Array is always f16 bit patterns: it makes an f16 tensor of those
  * exact bits, or, with another dtype, a tensor of the values they encode.
  */
-export function tensor(data: NestedArray | TypedArray, opts: CreateOptions & { shape?: Shape } = {}): Tensor {
+export function tensor(data: NestedArray | TypedArray, options?: CreateOptions & { shape?: Shape }): Tensor {
+  const opts = optionsArg(options, 'tensor');
   if (ArrayBuffer.isView(data)) {
     const typed = data as TypedArray;
     return fromTyped(typed, opts.shape ?? [typed.length], { ...opts, dtype: opts.dtype ?? dtypeOfTyped(typed) });
@@ -84,26 +87,38 @@ export function tensor(data: NestedArray | TypedArray, opts: CreateOptions & { s
   return fromTyped(toTyped(dtype, flat), finalShape, { ...opts, dtype });
 }
 
-export function full(shape: Shape, value: number, opts: CreateOptions = {}): Tensor {
+export function full(shape: Shape, value: number, options?: CreateOptions): Tensor {
+  return fill(shape, value, options, 'full');
+}
+
+/** full's body, with the name of the function the caller called (zeros, onesLike, ...) for its errors. */
+function fill(shape: Shape, value: number, options: CreateOptions | undefined, op: string): Tensor {
+  const opts = optionsArg(options, op);
+  assertValidShape(shape, op);
+  if (typeof value !== 'number' && typeof value !== 'boolean') throw new ArgumentError(`the fill value must be a number, got ${describeValue(value)}`, { op });
   const dtype = opts.dtype ?? 'f32';
-  assertValidShape(shape, 'full');
-  const data = hostValues(dtype, numel(shape), 'full', shape);
-  data.fill(value);
+  const data = hostValues(dtype, numel(shape), op, shape);
+  data.fill(Number(value));
   return fromTyped(data, shape, { ...opts, dtype });
 }
 
-export const zeros = (shape: Shape, opts: CreateOptions = {}): Tensor => full(shape, 0, opts);
-export const ones = (shape: Shape, opts: CreateOptions = {}): Tensor => full(shape, 1, opts);
+export const zeros = (shape: Shape, opts?: CreateOptions): Tensor => fill(shape, 0, opts, 'zeros');
+export const ones = (shape: Shape, opts?: CreateOptions): Tensor => fill(shape, 1, opts, 'ones');
 
-function likeOptions(t: Tensor, opts: CreateOptions): CreateOptions {
-  return { dtype: t.dtype, backend: t.backend as BackendName, ...opts };
+function filledLike(t: Tensor, value: number, opts: CreateOptions | undefined, op: string): Tensor {
+  const like = tensorArg(t, op, 't');
+  return fill(like.shape, value, { dtype: like.dtype, backend: like.backend as BackendName, ...optionsArg(opts, op) }, op);
 }
-export const zerosLike = (t: Tensor, opts: CreateOptions = {}): Tensor => full(t.shape, 0, likeOptions(t, opts));
-export const onesLike = (t: Tensor, opts: CreateOptions = {}): Tensor => full(t.shape, 1, likeOptions(t, opts));
-export const fullLike = (t: Tensor, value: number, opts: CreateOptions = {}): Tensor => full(t.shape, value, likeOptions(t, opts));
+export const zerosLike = (t: Tensor, opts?: CreateOptions): Tensor => filledLike(t, 0, opts, 'zerosLike');
+export const onesLike = (t: Tensor, opts?: CreateOptions): Tensor => filledLike(t, 1, opts, 'onesLike');
+export const fullLike = (t: Tensor, value: number, opts?: CreateOptions): Tensor => filledLike(t, value, opts, 'fullLike');
 
 /** arange(stop) or arange(start, stop, step = 1), like numpy. */
-export function arange(a: number, b?: number, step = 1, opts: CreateOptions = {}): Tensor {
+export function arange(a: number, b?: number, step = 1, options?: CreateOptions): Tensor {
+  const opts = optionsArg(options, 'arange');
+  for (const [name, v] of [['start or stop', a], ['stop', b === undefined ? 0 : b], ['step', step]] as const) {
+    if (typeof v !== 'number' || Number.isNaN(v)) throw new ArgumentError(`${name} must be a number, got ${describeValue(v)}`, { op: 'arange' });
+  }
   const [start, stop] = b === undefined ? [0, a] : [a, b];
   if (step === 0 || !Number.isFinite(step)) throw new ArgumentError(`step must be a finite non-zero number, got ${step}`, { op: 'arange' });
   const n = Math.max(0, Math.ceil((stop - start) / step));
@@ -113,7 +128,8 @@ export function arange(a: number, b?: number, step = 1, opts: CreateOptions = {}
   return fromTyped(data, [n], { ...opts, dtype });
 }
 
-export function eye(n: number, m = n, opts: CreateOptions = {}): Tensor {
+export function eye(n: number, m = n, options?: CreateOptions): Tensor {
+  const opts = optionsArg(options, 'eye');
   const dtype = opts.dtype ?? 'f32';
   assertValidShape([n, m], 'eye');
   const data = hostValues(dtype, n * m, 'eye', [n, m]);
@@ -133,7 +149,8 @@ function floatDtype(opts: CreateOptions, op: string): DType {
 }
 
 /** Uniform in [low, high). */
-export function rand(shape: Shape, opts: RandomOptions & { low?: number; high?: number } = {}): Tensor {
+export function rand(shape: Shape, options?: RandomOptions & { low?: number; high?: number }): Tensor {
+  const opts = optionsArg(options, 'rand');
   const dtype = floatDtype(opts, 'rand');
   assertValidShape(shape, 'rand');
   const rng = rngFor(opts.seed);
@@ -144,7 +161,8 @@ export function rand(shape: Shape, opts: RandomOptions & { low?: number; high?: 
   return fromTyped(data, shape, { ...opts, dtype });
 }
 
-export function randn(shape: Shape, opts: RandomOptions & { mean?: number; std?: number } = {}): Tensor {
+export function randn(shape: Shape, options?: RandomOptions & { mean?: number; std?: number }): Tensor {
+  const opts = optionsArg(options, 'randn');
   const dtype = floatDtype(opts, 'randn');
   assertValidShape(shape, 'randn');
   const rng = rngFor(opts.seed);
@@ -156,7 +174,8 @@ export function randn(shape: Shape, opts: RandomOptions & { mean?: number; std?:
 }
 
 /** Integers uniform in [low, high). */
-export function randint(shape: Shape, low: number, high: number, opts: RandomOptions = {}): Tensor {
+export function randint(shape: Shape, low: number, high: number, options?: RandomOptions): Tensor {
+  const opts = optionsArg(options, 'randint');
   if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low) {
     throw new ArgumentError(`needs integers low < high, got ${low}, ${high}`, { op: 'randint' });
   }
@@ -176,7 +195,7 @@ export function scalarLike(value: number, like: Tensor): Tensor {
 
 /** A copy of t on another backend (async: reading a device buffer is). Autodiff does not cross backends. */
 export async function toBackend(t: Tensor, backend: BackendName): Promise<Tensor> {
-  t.assertLive('toBackend');
+  tensorArg(t, 'toBackend', 't').assertLive('toBackend');
   const data = await t.data();
   return fromTyped(data, t.shape, { dtype: t.dtype, backend });
 }

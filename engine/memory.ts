@@ -4,6 +4,7 @@
  */
 import type { Backend, DeviceBuffer } from './backend.js';
 import { ArgumentError } from './errors.js';
+import { describeValue } from './describe-value.js';
 import type { Tensor } from './tensor.js';
 
 /** Reference-counted allocation shared by a tensor and its views. */
@@ -139,6 +140,10 @@ export function retrack(t: Tensor): void {
 
 /** Excludes t from disposal by the enclosing tidy scopes. */
 export function keep<T extends Tensor>(t: T): T {
+  // memory.ts sits below tensor.ts (it cannot import the class): a tensor is what has a scope slot and isDisposed
+  if (t === null || typeof t !== 'object' || !('scope' in t) || typeof t.isDisposed !== 'boolean') {
+    throw new ArgumentError(`takes a Tensor, got ${describeValue(t)}`, { op: 'keep' });
+  }
   release(t);
   if (!t.isDisposed) guard(t);
   return t;
@@ -205,6 +210,7 @@ function scoped<T>(fn: () => T, survivors: (result: T, madeHere: (t: Tensor) => 
  * and those passed to keep(). Returned tensors belong to the enclosing scope.
  */
 export function tidy<T extends TensorContainer>(fn: () => T): T {
+  if (typeof fn !== 'function') throw new ArgumentError(`takes a function, got ${describeValue(fn)}`, { op: 'tidy' });
   return scoped(fn, (result) => {
     if (result && typeof (result as { then?: unknown }).then === 'function') {
       throw new ArgumentError('tidy() takes a synchronous function; it returned a Promise (await outside tidy)', { op: 'tidy' });

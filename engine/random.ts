@@ -3,6 +3,7 @@
  * so a seed gives the same numbers on every machine and backend (values are generated on the host).
  */
 import { ArgumentError } from './errors.js';
+import { describeValue } from './describe-value.js';
 
 export class Rng {
   private s = new Uint32Array(4);
@@ -114,5 +115,8 @@ export function getRngState(): number[] {
 }
 
 export function setRngState(state: readonly number[]): void {
+  if (!Array.isArray(state) || state.length < 4 || state.length > 5 || state.slice(0, 4).some((v) => typeof v !== 'number' || !Number.isInteger(v))) {
+    throw new ArgumentError(`takes the array getRngState() returned (4 integers, then the spare normal or NaN), got ${describeValue(state)}`, { op: 'setRngState' });
+  }
   globalRng.setState(state);
 }

@@ -1,5 +1,6 @@
 /** Shape and layout arithmetic shared by every layer. Pure functions, no tensors. */
 import { AxisError, ShapeError } from './errors.js';
+import { describeValue } from './describe-value.js';
 
 export type Shape = readonly number[];
 
@@ -85,10 +86,14 @@ export function shapesEqual(a: Shape, b: Shape): boolean {
   return true;
 }
 
-export function assertValidShape(shape: Shape, op: string): void {
+/** A shape from a caller: an array of non-negative integers (JavaScript callers can pass anything). */
+export function assertValidShape(shape: unknown, op: string, name = 'shape'): asserts shape is Shape {
+  if (!Array.isArray(shape)) throw new ShapeError(`${name} must be an array of non-negative integers, got ${describeValue(shape)}`, { op });
   for (let i = 0; i < shape.length; i++) {
-    const d = shape[i]!;
-    if (!Number.isInteger(d) || d < 0) throw new ShapeError(`invalid dimension ${d}`, { op, shapes: [shape] });
+    const d: unknown = shape[i];
+    if (typeof d !== 'number' || !Number.isInteger(d) || d < 0) {
+      throw new ShapeError(`invalid dimension ${describeValue(d)} at index ${i} of ${name} (dimensions are non-negative integers)`, { op });
+    }
   }
 }
 
@@ -109,6 +114,7 @@ export function broadcastShapes(shapes: readonly Shape[], op: string): number[] 
 }
 
 export function normalizeAxis(axis: number, rank: number, op: string, shape?: Shape): number {
+  if (typeof axis !== 'number' || Number.isNaN(axis)) throw new AxisError(`an axis must be an integer, got ${describeValue(axis)}`, { op, shapes: shape ? [shape] : [] });
   if (!Number.isInteger(axis) || axis < -rank || axis >= Math.max(rank, 1)) {
     throw new AxisError(`axis ${axis} is out of range for rank ${rank}`, { op, shapes: shape ? [shape] : [] });
   }
@@ -137,6 +143,9 @@ export function isPermutation(axes: readonly number[], rank: number): boolean {
 /** Axes argument of reductions: undefined/null means all axes; duplicates are an error. Sorted ascending. */
 export function normalizeAxes(axes: number | readonly number[] | undefined | null, rank: number, op: string, shape?: Shape): number[] {
   if (axes === undefined || axes === null) return Array.from({ length: rank }, (_, i) => i);
+  if (typeof axes !== 'number' && !Array.isArray(axes)) {
+    throw new AxisError(`axes must be an integer or an array of integers, got ${describeValue(axes)}`, { op, shapes: shape ? [shape] : [] });
+  }
   const list = typeof axes === 'number' ? [axes] : [...axes];
   const out = list.map((a) => normalizeAxis(a, rank, op, shape));
   if (new Set(out).size !== out.length) throw new AxisError(`repeated axis in [${list.join(', ')}]`, { op, shapes: shape ? [shape] : [] });

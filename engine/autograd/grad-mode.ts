@@ -2,6 +2,9 @@
  * Global autodiff state: whether ops are recorded for reverse mode, how many reverse transforms are running
  * (a backward pass inside one must itself be recorded, for double backward), and the active forward-mode levels.
  */
+import { describeValue } from '../describe-value.js';
+import { ArgumentError } from '../errors.js';
+
 let gradEnabled = true;
 let reverseDepth = 0;
 
@@ -22,6 +25,7 @@ export function withGradMode<T>(enabled: boolean, fn: () => T): T {
 
 /** Runs fn without recording ops for autodiff (inference, optimizer updates). */
 export function noGrad<T>(fn: () => T): T {
+  if (typeof fn !== 'function') throw new ArgumentError(`takes a function, got ${describeValue(fn)}`, { op: 'noGrad' });
   return withGradMode(false, fn);
 }
 

@@ -6,6 +6,7 @@
 import { onesLike, zerosLike } from '../creation.js';
 import { isFloat } from '../dtype.js';
 import { ArgumentError, GradError, ShapeError } from '../errors.js';
+import { describeValue } from '../describe-value.js';
 import { shapesEqual } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { alias } from './alias.js';
@@ -16,6 +17,7 @@ import { isRecorded, transformScope } from '../memory.js';
 type TensorFn = (...args: Tensor[]) => Tensor;
 
 export function assertTensorArgs(op: string, args: readonly unknown[]): asserts args is Tensor[] {
+  if (!Array.isArray(args)) throw new ArgumentError(`takes an array of Tensors, got ${describeValue(args)}`, { op });
   args.forEach((a, i) => {
     if (!(a instanceof Tensor)) throw new ArgumentError(`argument ${i} must be a Tensor, got ${typeof a}`, { op });
   });

@@ -5,6 +5,7 @@
  * used (reproducible through et.seed).
  */
 import * as et from '../core.js';
+import { layerOptions } from './check.js';
 import { Module } from './module.js';
 import { seedOpt } from './seed.js';
 
@@ -19,9 +20,10 @@ export class Dropout extends Module {
 
   constructor(
     readonly p: number,
-    { seed }: DropoutOptions = {},
+    options?: DropoutOptions,
   ) {
     super();
+    const { seed } = layerOptions('Dropout', options);
     if (!(p >= 0 && p <= 1)) throw new et.ArgumentError(`p must be in [0, 1], got ${p}`, { op: 'Dropout' });
     this.seed = seed;
   }

@@ -1,6 +1,6 @@
 /** Embedding: a lookup table [numEmbeddings, dim] indexed by i32 ids, initialised N(0, 1) like torch.nn.Embedding. */
 import * as et from '../core.js';
-import { positiveInt } from './check.js';
+import { layerOptions, positiveInt } from './check.js';
 import { Module } from './module.js';
 import { seedOpt } from './seed.js';
 
@@ -15,9 +15,10 @@ export class Embedding extends Module {
   constructor(
     readonly numEmbeddings: number,
     readonly embeddingDim: number,
-    { seed, dtype = 'f32' }: EmbeddingOptions = {},
+    options?: EmbeddingOptions,
   ) {
     super();
+    const { seed, dtype = 'f32' } = layerOptions('Embedding', options);
     positiveInt('Embedding', 'numEmbeddings', numEmbeddings);
     positiveInt('Embedding', 'embeddingDim', embeddingDim);
     this.weight = et.randn([numEmbeddings, embeddingDim], { dtype, requiresGrad: true, ...seedOpt(seed, 0) });

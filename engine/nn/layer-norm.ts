@@ -1,6 +1,6 @@
 /** LayerNorm over the last axis, with an optional learned scale (ones) and shift (zeros) like torch.nn.LayerNorm. */
 import * as et from '../core.js';
-import { positiveInt } from './check.js';
+import { layerOptions, positiveInt } from './check.js';
 import { Module } from './module.js';
 
 export interface LayerNormOptions {
@@ -16,9 +16,10 @@ export class LayerNorm extends Module {
 
   constructor(
     readonly dim: number,
-    { eps = 1e-5, elementwiseAffine = true, dtype = 'f32' }: LayerNormOptions = {},
+    options?: LayerNormOptions,
   ) {
     super();
+    const { eps = 1e-5, elementwiseAffine = true, dtype = 'f32' } = layerOptions('LayerNorm', options);
     positiveInt('LayerNorm', 'dim', dim);
     if (!(eps >= 0)) throw new et.ArgumentError(`eps must be >= 0, got ${eps}`, { op: 'LayerNorm' });
     this.eps = eps;

@@ -7,6 +7,7 @@
  * Its cotangent, which the spec never needs (τ is a stop-gradient there), comes from the composite so the op is
  * differentiable in both inputs like any other.
  */
+import { optionsArg } from '../args.js';
 import { apply } from '../dispatch.js';
 import { ArgumentError, ShapeError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
@@ -84,5 +85,5 @@ export const activationDensityDefs = {
  * in [0, 1]. Differentiable in a and τ.
  */
 export function activationDensity(a: Tensor, tau: Tensor, opts: { eps?: number } = {}): Tensor {
-  return apply('activationDensity', [a, tau], { eps: opts.eps ?? 0 });
+  return apply('activationDensity', [a, tau], { eps: optionsArg(opts, 'activationDensity').eps ?? 0 });
 }

@@ -2,6 +2,7 @@
  * Elementwise binary ops and where(). The op-level inputs already have one shape: the public functions
  * broadcast with recorded expand views, whose VJP sums gradients back to each operand's shape.
  */
+import { tensorArg } from '../args.js';
 import { zerosLike } from '../creation.js';
 import { apply } from '../dispatch.js';
 import { DTypeError } from '../errors.js';
@@ -180,6 +181,7 @@ export const ge = binary('ge');
 
 /** Elementwise choice: cond ? a : b, with broadcasting. Number branches take the other branch's dtype. */
 export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
+  tensorArg(cond, 'where', 'cond');
   return opScope(() => {
     const [x, y] = operands('where', [a, b]);
     return apply('where', broadcastAll('where', [cond, x!, y!]), {});

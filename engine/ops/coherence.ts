@@ -7,6 +7,7 @@
  *   the −I, square, sum, their backward and an identity matrix per step are the kernels this op removes).
  * et.correlation (R as a tensor) stays for the reported norms of R − I.
  */
+import { optionsArg } from '../args.js';
 import type { BackendName } from '../backend.js';
 import { eye } from '../creation.js';
 import { apply } from '../dispatch.js';
@@ -54,5 +55,5 @@ export const coherenceDefs = {
 
 /** ‖R − I‖_F²/(d(d − 1)) for the column correlation matrix R of z [N, d] (population variance + eps); differentiable in z. */
 export function coherence(z: Tensor, opts: { eps?: number } = {}): Tensor {
-  return apply('coherence', [z], { eps: opts.eps ?? 1e-5 });
+  return apply('coherence', [z], { eps: optionsArg(opts, 'coherence').eps ?? 1e-5 });
 }

@@ -8,6 +8,7 @@
  * every backend. Each has a composite reference of primitive ops; the backward ops are differentiated through
  * theirs (double backward is rare here and only needs to be right, not fast).
  */
+import { optionsArg, tensorArg } from '../args.js';
 import type { BackendName } from '../backend.js';
 import { eye, tensor } from '../creation.js';
 import { apply } from '../dispatch.js';
@@ -166,17 +167,17 @@ export const EITP_HISTOGRAM: HistogramAttrs = { bins: 64, low: -4, width: 0.125,
 
 /** Soft bin counts Σ_i softmax_k(−(u_i − c_k)²/(2h²)) of a 1-D tensor u; differentiable in u. */
 export function softHistogram(u: Tensor, attrs: Partial<HistogramAttrs> = {}): Tensor {
-  return apply('softHistogram', [u], { ...EITP_HISTOGRAM, ...attrs });
+  return apply('softHistogram', [u], { ...EITP_HISTOGRAM, ...optionsArg(attrs, 'softHistogram', 'attrs') });
 }
 
 /** R = ẐᵀẐ/N for z [N, d]: the correlation matrix of z's columns (population variance + eps); differentiable in z. */
 export function correlation(z: Tensor, opts: { eps?: number } = {}): Tensor {
-  return apply('correlation', [z], { eps: opts.eps ?? 1e-5 });
+  return apply('correlation', [z], { eps: optionsArg(opts, 'correlation').eps ?? 1e-5 });
 }
 
 /** ‖R − I‖_F²/(d(d − 1)) for R a correlation matrix [d, d] (from et.correlation): the EIT-P coherence loss. */
 export function coherenceOfCorrelation(r: Tensor): Tensor {
-  const d = r.shape[0]!;
+  const d = tensorArg(r, 'coherenceOfCorrelation', 'r').shape[0]!;
   return opScope(() => {
     const eyeD = eye(d, d, { dtype: r.dtype, backend: r.backend as BackendName });
     return div(sum(square(sub(r, eyeD))), d * (d - 1));

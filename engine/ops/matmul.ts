@@ -1,4 +1,5 @@
 /** Matrix product. The op takes equal batch dims (rank >= 2); the public function handles 1-D operands and batch broadcasting like torch.matmul. */
+import { tensorArg } from '../args.js';
 import { apply } from '../dispatch.js';
 import { DTypeError, ShapeError } from '../errors.js';
 import { opScope } from '../memory.js';
@@ -78,6 +79,8 @@ function isTransposedView(t: Tensor): boolean {
 }
 
 export function matmul(a: Tensor, b: Tensor): Tensor {
+  tensorArg(a, 'matmul', 'a');
+  tensorArg(b, 'matmul', 'b');
   if (a.rank === 0 || b.rank === 0) throw new ShapeError('matmul needs operands of rank >= 1', ctx('matmul', [a, b]));
   if (a.rank >= 2 && b.rank >= 2 && sameBatch(a, b)) return mm(a, b);
   // views around one product: their scope frees them unless the result is recorded

@@ -3,6 +3,7 @@
  * primitive ops (tests compare fused kernels with it) and a hand-written VJP. In forward mode softmax, logSoftmax
  * and layerNorm have rules; crossEntropy differentiates its reference.
  */
+import { optionsArg, tensorArg } from '../args.js';
 import { ones, zeros } from '../creation.js';
 import { apply } from '../dispatch.js';
 import { ShapeError } from '../errors.js';
@@ -103,21 +104,24 @@ export const nnDefs = {
   },
 } satisfies { [K in 'softmax' | 'logSoftmax' | 'crossEntropy' | 'layerNorm']: OpDef<K> };
 
-export function softmax(x: Tensor, axis = -1): Tensor {
+export function softmax(input: Tensor, axis = -1): Tensor {
+  const x = tensorArg(input, 'softmax');
   return apply('softmax', [x], { axis: normalizeAxis(axis, x.rank, 'softmax', x.shape) });
 }
 
-export function logSoftmax(x: Tensor, axis = -1): Tensor {
+export function logSoftmax(input: Tensor, axis = -1): Tensor {
+  const x = tensorArg(input, 'logSoftmax');
   return apply('logSoftmax', [x], { axis: normalizeAxis(axis, x.rank, 'logSoftmax', x.shape) });
 }
 
 /** Softmax cross-entropy of logits [..., C] against integer class targets [...]. */
 export function crossEntropy(logits: Tensor, targets: Tensor, opts: { reduction?: 'mean' | 'sum' | 'none' } = {}): Tensor {
-  return apply('crossEntropy', [logits, targets], { reduction: opts.reduction ?? 'mean' });
+  return apply('crossEntropy', [logits, targets], { reduction: optionsArg(opts, 'crossEntropy').reduction ?? 'mean' });
 }
 
 /** Layer normalisation over the last axis; a null weight/bias means 1/0. */
-export function layerNorm(x: Tensor, weight: Tensor | null = null, bias: Tensor | null = null, eps = 1e-5): Tensor {
+export function layerNorm(input: Tensor, weight: Tensor | null = null, bias: Tensor | null = null, eps = 1e-5): Tensor {
+  const x = tensorArg(input, 'layerNorm');
   if (weight && bias) return apply('layerNorm', [x, weight, bias], { eps });
   const d = [x.shape[x.rank - 1] ?? 1];
   const opts = { dtype: x.dtype, backend: x.storage.backend.name };

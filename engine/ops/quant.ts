@@ -4,6 +4,7 @@
  * round half to even) so the inner products run in exact 32-bit integer arithmetic. The gradient reaches x
  * straight through the quantisation (and ws); the int8 weights carry none.
  */
+import { optionsArg } from '../args.js';
 import { apply } from '../dispatch.js';
 import { DTypeError, ShapeError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
@@ -52,5 +53,5 @@ export const quantDefs = {
 
 /** x [..., K] · (wq·ws)ᵀ → [..., N]; `activations: 'int8'` quantises each row of x dynamically. */
 export function matmulInt8(x: Tensor, wq: Tensor, ws: Tensor, opts: { activations?: 'f32' | 'int8' } = {}): Tensor {
-  return apply('matmulInt8', [x, wq, ws], { activations: opts.activations ?? 'f32' });
+  return apply('matmulInt8', [x, wq, ws], { activations: optionsArg(opts, 'matmulInt8').activations ?? 'f32' });
 }

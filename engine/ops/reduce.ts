@@ -1,4 +1,5 @@
 /** Reductions over any set of axes, with keepdims. Gradients re-expand the cotangent over the reduced axes. */
+import { tensorArg } from '../args.js';
 import { apply } from '../dispatch.js';
 import { DTypeError } from '../errors.js';
 import { type Shape, normalizeAxes, normalizeAxis, numel, reducedShape } from '../shape.js';
@@ -122,8 +123,10 @@ function maxWeights(c: OpCtx<'max'>): Tensor {
 export type AxisArg = number | readonly number[] | undefined | null;
 
 function reduction<K extends 'sum' | 'mean' | 'max' | 'logsumexp' | 'norm'>(name: K) {
-  return (x: Tensor, axis?: AxisArg, keepdims = false): Tensor =>
-    apply(name, [x], { axes: normalizeAxes(axis, x.rank, name, x.shape), keepdims } as OpAttrs[K]);
+  return (x: Tensor, axis?: AxisArg, keepdims = false): Tensor => {
+    const t = tensorArg(x, name);
+    return apply(name, [t], { axes: normalizeAxes(axis, t.rank, name, t.shape), keepdims } as OpAttrs[K]);
+  };
 }
 
 export const sum = reduction('sum');
@@ -134,9 +137,11 @@ export const norm = reduction('norm');
 
 /** Variance with Bessel's correction by default (correction = 1), as torch.var. */
 export function variance(x: Tensor, axis?: AxisArg, keepdims = false, correction = 1): Tensor {
-  return apply('var', [x], { axes: normalizeAxes(axis, x.rank, 'var', x.shape), keepdims, correction });
+  const t = tensorArg(x, 'var');
+  return apply('var', [t], { axes: normalizeAxes(axis, t.rank, 'var', t.shape), keepdims, correction });
 }
 
 export function argmax(x: Tensor, axis = -1): Tensor {
-  return apply('argmax', [x], { axis: normalizeAxis(axis, x.rank, 'argmax', x.shape) });
+  const t = tensorArg(x, 'argmax');
+  return apply('argmax', [t], { axis: normalizeAxis(axis, t.rank, 'argmax', t.shape) });
 }

@@ -6,6 +6,7 @@
  * rule took nine (mul, sum, sub, mul for each sum's term, a sub, and softmaxGrad for ḡ). The FTLE differentiates the
  * softmax tangent of every attention layer each step. Its own VJP differentiates the composite.
  */
+import { tensorArg } from '../args.js';
 import { apply } from '../dispatch.js';
 import { AxisError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
@@ -43,7 +44,7 @@ export const softmaxGradGradDefs = {
  * as softmaxGrad's does.
  */
 export function softmaxGradGrad(y: Tensor, g: Tensor, o: Tensor, axis = -1): Tensor {
-  const rank = y.rank;
+  const rank = tensorArg(y, 'softmaxGradGrad', 'y').rank;
   // only a negative axis is resolved here: anything else outside [0, rank) reaches infer, which names it
   return apply('softmaxGradGrad', [y, g, o], { axis: Number.isInteger(axis) && axis < 0 && axis >= -rank ? axis + rank : axis });
 }

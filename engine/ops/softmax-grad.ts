@@ -3,6 +3,7 @@
  * symmetric, its tangent rule too (J t = y ⊙ (t − Σ t ⊙ y)). One row pass instead of mul, sum, sub and mul (four
  * full-size passes). Attention applies it once per layer in every backward, and the FTLE in every J v and Jᵀ w.
  */
+import { tensorArg } from '../args.js';
 import { apply } from '../dispatch.js';
 import { AxisError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
@@ -45,7 +46,7 @@ export const softmaxGradDefs = {
  * from the end when negative, as softmax's does.
  */
 export function softmaxGrad(y: Tensor, g: Tensor, axis = -1): Tensor {
-  const rank = y.rank;
+  const rank = tensorArg(y, 'softmaxGrad', 'y').rank;
   // only a negative axis is resolved here: anything else outside [0, rank) reaches infer, which names both shapes
   return apply('softmaxGrad', [y, g], { axis: Number.isInteger(axis) && axis < 0 && axis >= -rank ? axis + rank : axis });
 }

@@ -1,7 +1,9 @@
 /** Joining and padding: concat (with stack and split built on it and on slice) and zero padding. */
 import { zerosLike } from '../creation.js';
+import { intListArg, tensorArg, tensorListArg } from '../args.js';
 import { apply } from '../dispatch.js';
 import { ArgumentError, ShapeError } from '../errors.js';
+import { describeValue } from '../describe-value.js';
 import { opScope } from '../memory.js';
 import { normalizeAxis } from '../shape.js';
 import type { Tensor } from '../tensor.js';
@@ -50,14 +52,16 @@ export const structureDefs = {
   },
 } satisfies { [K in 'concat' | 'pad']: OpDef<K> };
 
-export function concat(xs: readonly Tensor[], axis = 0): Tensor {
+export function concat(list: readonly Tensor[], axis = 0): Tensor {
+  const xs = tensorListArg(list, 'concat');
   if (xs.length === 0) throw new ArgumentError('needs at least one tensor', { op: 'concat' });
   const a = normalizeAxis(axis, xs[0]!.rank, 'concat', xs[0]!.shape);
   if (xs.length === 1) return xs[0]!;
   return apply('concat', xs, { axis: a });
 }
 
-export function stack(xs: readonly Tensor[], axis = 0): Tensor {
+export function stack(list: readonly Tensor[], axis = 0): Tensor {
+  const xs = tensorListArg(list, 'stack');
   if (xs.length === 0) throw new ArgumentError('needs at least one tensor', { op: 'stack' });
   const a = normalizeAxis(axis, xs[0]!.rank + 1, 'stack', xs[0]!.shape);
   return opScope(() =>
@@ -69,7 +73,9 @@ export function stack(xs: readonly Tensor[], axis = 0): Tensor {
 }
 
 /** Splits along axis into `count` equal parts or parts of the given sizes (views). */
-export function split(x: Tensor, sizesOrCount: number | readonly number[], axis = 0): Tensor[] {
+export function split(input: Tensor, sizesOrCount: number | readonly number[], axis = 0): Tensor[] {
+  const x = tensorArg(input, 'split');
+  if (typeof sizesOrCount !== 'number') intListArg(sizesOrCount, 'split', 'sizes');
   const a = normalizeAxis(axis, x.rank, 'split', x.shape);
   const dim = x.shape[a]!;
   let sizes: number[];
@@ -94,7 +100,13 @@ export function split(x: Tensor, sizesOrCount: number | readonly number[], axis 
 }
 
 /** Zero padding: widths[i] = [before, after] for axis i (missing trailing axes get no padding). */
-export function pad(x: Tensor, widths: readonly (readonly [number, number])[]): Tensor {
+export function pad(input: Tensor, widths: readonly (readonly [number, number])[]): Tensor {
+  const x = tensorArg(input, 'pad');
+  if (!Array.isArray(widths)) throw new ArgumentError(`widths must be an array of [before, after] pairs, got ${describeValue(widths)}`, { op: 'pad' });
+  widths.forEach((w, i) => {
+    if (!Array.isArray(w) || w.length !== 2) throw new ArgumentError(`widths[${i}] must be a [before, after] pair, got ${describeValue(w)}`, { op: 'pad' });
+    intListArg(w, 'pad', `widths[${i}]`);
+  });
   if (widths.length > x.rank) throw new ArgumentError(`${widths.length} pad widths for rank ${x.rank}`, { op: 'pad', shapes: [x.shape] });
   const full = x.shape.map((_, i) => widths[i] ?? ([0, 0] as const));
   return apply('pad', [x], { widths: full });

@@ -9,6 +9,7 @@
  * Each has a composite reference of primitive ops that tests compare the kernels with; the backward ops are
  * differentiated through theirs.
  */
+import { tensorArg } from '../args.js';
 import { apply } from '../dispatch.js';
 import { ArgumentError, ShapeError } from '../errors.js';
 import { opScope } from '../memory.js';
@@ -239,6 +240,8 @@ export function activationGrad(y: Tensor, g: Tensor, activation: GradActivation)
  * rows), w [K, N] (a transposed view of torch's [N, K] weight is fine), b [N].
  */
 export function linear(x: Tensor, w: Tensor, b: Tensor, activation: OpAttrs['linear']['activation'] = 'none'): Tensor {
+  tensorArg(x, 'linear', 'x');
+  tensorArg(w, 'linear', 'w');
   if (x.rank < 2) throw new ShapeError('linear needs x of rank >= 2', ctx('linear', [x, w, b]));
   if (x.rank === 2) return apply('linear', [x, w, b], { activation });
   return opScope(() => {

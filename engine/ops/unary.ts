@@ -2,6 +2,7 @@
  * Elementwise unary ops. Each differentiable one states its derivative f'(x) once, as a tensor expression of the
  * input x and output y; the VJP is g·f'(x) and the JVP t·f'(x), so both modes and all higher orders follow.
  */
+import { optionsArg } from '../args.js';
 import { apply } from '../dispatch.js';
 import type { Tensor } from '../tensor.js';
 import type { OpAttrs } from './attrs.js';
@@ -131,7 +132,7 @@ export const tanh = (x: Tensor): Tensor => apply('tanh', [x], {});
 export const sigmoid = (x: Tensor): Tensor => apply('sigmoid', [x], {});
 export const relu = (x: Tensor): Tensor => apply('relu', [x], {});
 export const gelu = (x: Tensor, opts: { approximate?: 'none' | 'tanh' } = {}): Tensor =>
-  apply('gelu', [x], { approximate: opts.approximate ?? 'none' });
+  apply('gelu', [x], { approximate: optionsArg(opts, 'gelu').approximate ?? 'none' });
 export const abs = (x: Tensor): Tensor => apply('abs', [x], {});
 export const square = (x: Tensor): Tensor => apply('square', [x], {});
 export const erf = (x: Tensor): Tensor => apply('erf', [x], {});

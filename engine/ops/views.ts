@@ -2,9 +2,11 @@
  * View ops (reshape, permute, slice, expand, stopGradient) share their input's storage; contiguous and cast copy.
  * Their gradients are other views or pads, so higher derivatives need nothing extra.
  */
+import { intListArg, tensorArg } from '../args.js';
 import { apply } from '../dispatch.js';
 import { type DType, carriesGradient, isDType } from '../dtype.js';
 import { ArgumentError, AxisError, DTypeError, ShapeError } from '../errors.js';
+import { describeValue } from '../describe-value.js';
 import { opScope } from '../memory.js';
 import { type Shape, assertValidShape, contiguousStrides, isPermutation, normalizeAxis, numel, shapesEqual, viewStrides } from '../shape.js';
 import type { Tensor } from '../tensor.js';
@@ -132,7 +134,9 @@ export function sumToShape(g: Tensor, shape: Shape): Tensor {
   return reshape(s, shape);
 }
 
-export function reshape(x: Tensor, shape: readonly number[]): Tensor {
+export function reshape(input: Tensor, target: readonly number[]): Tensor {
+  const x = tensorArg(input, 'reshape');
+  const shape = intListArg(target, 'reshape', 'shape');
   const holes = shape.filter((d) => d === -1).length;
   if (holes > 1) throw new ShapeError('only one dimension can be -1', { op: 'reshape', shapes: [x.shape, shape] });
   let resolved = [...shape];
@@ -148,12 +152,15 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   return opScope(() => apply('reshape', [contiguous(x)], { shape: resolved }));
 }
 
-export function permute(x: Tensor, axes: readonly number[]): Tensor {
+export function permute(input: Tensor, axes: readonly number[]): Tensor {
+  const x = tensorArg(input, 'permute');
+  if (!Array.isArray(axes)) throw new AxisError(`axes must be an array of integers, got ${describeValue(axes)}`, { op: 'permute', shapes: [x.shape] });
   return apply('permute', [x], { axes: axes.map((a) => normalizeAxis(a, x.rank, 'permute', x.shape)) });
 }
 
 /** Swaps two axes (the last two by default). */
-export function transpose(x: Tensor, a0 = -2, a1 = -1): Tensor {
+export function transpose(input: Tensor, a0 = -2, a1 = -1): Tensor {
+  const x = tensorArg(input, 'transpose');
   if (x.rank < 2) return x;
   const i = normalizeAxis(a0, x.rank, 'transpose', x.shape);
   const j = normalizeAxis(a1, x.rank, 'transpose', x.shape);
@@ -164,7 +171,15 @@ export function transpose(x: Tensor, a0 = -2, a1 = -1): Tensor {
 }
 
 /** x[starts[0]:ends[0], starts[1]:ends[1], ...]; missing trailing axes are taken whole; negatives count from the end. */
-export function slice(x: Tensor, starts: readonly number[], ends?: readonly (number | undefined)[]): Tensor {
+export function slice(input: Tensor, starts: readonly number[], ends?: readonly (number | undefined)[]): Tensor {
+  const x = tensorArg(input, 'slice');
+  intListArg(starts, 'slice', 'starts');
+  if (ends !== undefined) {
+    if (!Array.isArray(ends)) throw new ArgumentError(`ends must be an array of integers (or undefined), got ${describeValue(ends)}`, { op: 'slice' });
+    ends.forEach((v, i) => {
+      if (v !== undefined && !Number.isInteger(v)) throw new ArgumentError(`ends must hold integers, got ${describeValue(v)} at index ${i}`, { op: 'slice' });
+    });
+  }
   if (starts.length > x.rank) throw new AxisError(`${starts.length} slice bounds for rank ${x.rank}`, { op: 'slice', shapes: [x.shape] });
   const norm = (v: number, d: number) => Math.min(Math.max(v < 0 ? v + d : v, 0), d);
   const s = x.shape.map((d, i) => (i < starts.length ? norm(starts[i]!, d) : 0));
@@ -173,7 +188,9 @@ export function slice(x: Tensor, starts: readonly number[], ends?: readonly (num
   return apply('slice', [x], { starts: s, ends: fixed });
 }
 
-export function expand(x: Tensor, shape: readonly number[]): Tensor {
+export function expand(input: Tensor, target: readonly number[]): Tensor {
+  const x = tensorArg(input, 'expand');
+  const shape = intListArg(target, 'expand', 'shape');
   const lead = shape.length - x.rank;
   const resolved = shape.map((d, i) => (d === -1 && i >= lead ? x.shape[i - lead]! : d));
   if (shapesEqual(resolved, x.shape)) return x;
@@ -182,7 +199,11 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
 
 export const broadcastTo = expand;
 
-export function squeeze(x: Tensor, axis?: number | readonly number[]): Tensor {
+export function squeeze(input: Tensor, axis?: number | readonly number[]): Tensor {
+  const x = tensorArg(input, 'squeeze');
+  if (axis !== undefined && typeof axis !== 'number' && !Array.isArray(axis)) {
+    throw new AxisError(`axis must be an integer or an array of integers, got ${describeValue(axis)}`, { op: 'squeeze', shapes: [x.shape] });
+  }
   const axes =
     axis === undefined
       ? x.shape.flatMap((d, i) => (d === 1 ? [i] : []))
@@ -194,7 +215,8 @@ export function squeeze(x: Tensor, axis?: number | readonly number[]): Tensor {
   );
 }
 
-export function unsqueeze(x: Tensor, axis: number): Tensor {
+export function unsqueeze(input: Tensor, axis: number): Tensor {
+  const x = tensorArg(input, 'unsqueeze');
   const a = normalizeAxis(axis, x.rank + 1, 'unsqueeze', x.shape);
   const shape = [...x.shape];
   shape.splice(a, 0, 1);
@@ -202,7 +224,7 @@ export function unsqueeze(x: Tensor, axis: number): Tensor {
 }
 
 export function flatten(x: Tensor): Tensor {
-  return reshape(x, [x.size]);
+  return reshape(x, [tensorArg(x, 'flatten').size]);
 }
 
 export function stopGradient(x: Tensor): Tensor {
@@ -214,7 +236,8 @@ export function contiguous(x: Tensor): Tensor {
   return apply('contiguous', [x], {});
 }
 
-export function cast(x: Tensor, dtype: DType): Tensor {
+export function cast(input: Tensor, dtype: DType): Tensor {
+  const x = tensorArg(input, 'cast');
   if (!isDType(dtype)) throw new ArgumentError(`unknown dtype '${String(dtype)}'`, { op: 'cast', shapes: [x.shape] });
   if (dtype === x.dtype) return x;
   return apply('cast', [x], { dtype });

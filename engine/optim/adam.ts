@@ -5,6 +5,8 @@
  * same math as a chain of elementwise ops, the reference the fused kernels are tested against).
  */
 import * as et from '../core.js';
+import { optionsArg } from '../args.js';
+import { describeValue } from '../describe-value.js';
 import { Optimizer } from './optimizer.js';
 
 export interface AdamOptions {
@@ -26,9 +28,11 @@ export class Adam extends Optimizer {
     return false;
   }
 
-  constructor(params: Iterable<et.Tensor>, { lr = 1e-3, betas = [0.9, 0.999], eps = 1e-8, weightDecay = 0, fused = true }: AdamOptions = {}) {
+  constructor(params: Iterable<et.Tensor>, options?: AdamOptions) {
+    const { lr = 1e-3, betas = [0.9, 0.999], eps = 1e-8, weightDecay = 0, fused = true } = optionsArg(options, new.target.name);
     super(params, lr);
     const op = new.target.name;
+    if (!Array.isArray(betas) || betas.length !== 2) throw new et.ArgumentError(`betas must be a pair [beta1, beta2], got ${describeValue(betas)}`, { op });
     betas.forEach((b, i) => {
       if (!(b >= 0 && b < 1)) throw new et.ArgumentError(`betas[${i}] must be in [0, 1), got ${b}`, { op });
     });

@@ -4,13 +4,14 @@
  * never forces a device-to-host sync; multiplying by exactly 1 leaves small grads unchanged.
  */
 import * as et from '../core.js';
+import { paramList } from './param-list.js';
 
 /** Returns the total norm of all grads (before clipping) as a scalar tensor owned by the caller. */
 export function clipGradNorm(params: Iterable<et.Tensor>, maxNorm: number): et.Tensor {
   if (typeof maxNorm !== 'number' || !(maxNorm >= 0)) {
     throw new et.ArgumentError(`maxNorm must be a number >= 0, got ${maxNorm}`, { op: 'clipGradNorm' });
   }
-  const grads = [...params].map((p) => p.grad).filter((g): g is et.Tensor => g !== null);
+  const grads = paramList(params, 'clipGradNorm', true).map((p) => p.grad).filter((g): g is et.Tensor => g !== null);
   if (grads.length === 0) return et.tensor(0);
   const dtype = grads[0]!.dtype;
   return et.tidy(() =>

@@ -3,6 +3,8 @@
  * construction and lr = baseLr * f(n) after the n-th step() call, so call step() once after each optimizer step.
  */
 import * as et from '../core.js';
+import { optionsArg } from '../args.js';
+import { describeValue } from '../describe-value.js';
 import type { Schedule } from './schedules.js';
 
 export interface LrSchedulerOptions {
@@ -22,8 +24,13 @@ export class LrScheduler {
   constructor(
     readonly optimizer: { lr: number },
     readonly schedule: Schedule,
-    { baseLr = optimizer.lr }: LrSchedulerOptions = {},
+    options?: LrSchedulerOptions,
   ) {
+    if (optimizer === null || typeof optimizer !== 'object' || typeof optimizer.lr !== 'number') {
+      throw new et.ArgumentError(`takes an optimizer (an object with a numeric lr), got ${describeValue(optimizer)}`, { op: 'LrScheduler' });
+    }
+    if (typeof schedule !== 'function') throw new et.ArgumentError(`takes a schedule function (step => multiplier), got ${describeValue(schedule)}`, { op: 'LrScheduler' });
+    const { baseLr = optimizer.lr } = optionsArg(options, 'LrScheduler');
     if (!(baseLr >= 0)) throw new et.ArgumentError(`baseLr must be >= 0, got ${baseLr}`, { op: 'LrScheduler' });
     this.baseLr = baseLr;
     this.apply();

@@ -5,6 +5,7 @@
  * Subclasses only write `update`, the math of one parameter.
  */
 import * as et from '../core.js';
+import { paramList } from './param-list.js';
 
 type Tensor = et.Tensor;
 
@@ -48,16 +49,13 @@ export abstract class Optimizer {
   protected abstract update(index: number, param: Tensor, grad: Tensor, step: number): void;
 
   constructor(params: Iterable<Tensor>, lr: number) {
-    this.params = [...params];
     const op = this.constructor.name;
+    this.params = paramList(params, op, true);
     if (!(lr >= 0) || !Number.isFinite(lr)) throw new et.ArgumentError(`lr must be a finite number >= 0, got ${lr}`, { op });
     if (this.params.length === 0) throw new et.ArgumentError(`got an empty parameter list`, { op });
     if (new Set(this.params).size !== this.params.length) {
       throw new et.ArgumentError(`a parameter appears more than once in params`, { op });
     }
-    this.params.forEach((p, i) => {
-      if (!(p instanceof et.Tensor)) throw new et.ArgumentError(`params[${i}] is not a Tensor`, { op });
-    });
     this.lr = lr;
     this.paramSteps = this.params.map(() => 0);
   }

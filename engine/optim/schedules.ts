@@ -2,6 +2,7 @@
  * Learning-rate schedules as pure functions of the step: each returns a multiplier of the base lr, so the same
  * schedule serves any optimizer and any base lr (LrScheduler does lr = baseLr * f(step)). Steps count from 0.
  */
+import { optionsArg } from '../args.js';
 import * as et from '../core.js';
 
 export type Schedule = (step: number) => number;
@@ -32,7 +33,8 @@ export interface CosineOptions {
 /**
  * Linear warmup (as linearWarmup) then half-cosine decay from 1 to minLr, reached at totalSteps and held after.
  */
-export function cosine(totalSteps: number, { warmupSteps = 0, minLr = 0 }: CosineOptions = {}): Schedule {
+export function cosine(totalSteps: number, options?: CosineOptions): Schedule {
+  const { warmupSteps = 0, minLr = 0 } = optionsArg(options, 'cosine');
   check('cosine', Number.isInteger(totalSteps) && totalSteps > 0, `totalSteps must be a positive integer, got ${totalSteps}`);
   check('cosine', Number.isInteger(warmupSteps) && warmupSteps >= 0 && warmupSteps <= totalSteps, `warmupSteps must be an integer in [0, totalSteps], got ${warmupSteps}`);
   check('cosine', minLr >= 0 && minLr <= 1, `minLr is a multiplier of the base lr in [0, 1], got ${minLr}`);

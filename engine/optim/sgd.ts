@@ -4,6 +4,7 @@
  * same math as elementwise ops, the reference the fused kernels are tested against.
  */
 import * as et from '../core.js';
+import { describeValue } from '../describe-value.js';
 import { Optimizer } from './optimizer.js';
 
 export interface SGDOptions {
@@ -23,7 +24,11 @@ export class SGD extends Optimizer {
   readonly weightDecay: number;
   readonly fused: boolean;
 
-  constructor(params: Iterable<et.Tensor>, { lr, momentum = 0, dampening = 0, nesterov = false, weightDecay = 0, fused = true }: SGDOptions) {
+  constructor(params: Iterable<et.Tensor>, options: SGDOptions) {
+    if (options === null || typeof options !== 'object') {
+      throw new et.ArgumentError(`takes its options with the learning rate, { lr }, got ${describeValue(options)}`, { op: 'SGD' });
+    }
+    const { lr, momentum = 0, dampening = 0, nesterov = false, weightDecay = 0, fused = true } = options;
     super(params, lr);
     const op = 'SGD';
     if (!(momentum >= 0)) throw new et.ArgumentError(`momentum must be >= 0, got ${momentum}`, { op });
