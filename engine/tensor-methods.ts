@@ -2,6 +2,7 @@
  * Method forms of the ops (`a.add(b)`, `x.sum(1)`), attached to Tensor's prototype here so that tensor.ts does
  * not depend on the op modules.
  */
+import { tensorArg } from './args.js';
 import { backward, type GradientOptions } from './autograd/backward.js';
 import { noGrad } from './autograd/grad-mode.js';
 import { apply } from './dispatch.js';
@@ -166,7 +167,7 @@ P.clone = function () {
 };
 P.assign = function (src) {
   this.assertLive('assign');
-  src.assertLive('assign');
+  tensorArg(src, 'assign', 'src').assertLive('assign');
   if (!shapesEqual(src.shape, this.shape)) throw new ShapeError('assign needs equal shapes', { op: 'assign', shapes: [this.shape, src.shape] });
   if (src.dtype !== this.dtype) throw new DTypeError('assign needs equal dtypes', { op: 'assign', dtypes: [this.dtype, src.dtype] });
   // A dense src is shared (storage is immutable); a strided view, or one that would pin a larger buffer, is copied.

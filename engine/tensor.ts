@@ -6,7 +6,8 @@
 import type { Backend, DeviceBuffer, KernelArg } from './backend.js';
 import { type DType, type TypedArray, carriesGradient } from './dtype.js';
 import { decodeF16 } from './half.js';
-import { BackendError, DisposedError, EngineError, GradError, ShapeError } from './errors.js';
+import { describeValue } from './describe-value.js';
+import { ArgumentError, BackendError, DisposedError, EngineError, GradError, ShapeError } from './errors.js';
 import { type Scope, Storage, retrack, setTensorCheck, track, untrack } from './memory.js';
 import type { OpAttrs, OpName } from './ops/attrs.js';
 import { type Layout, type Shape, contiguousStrides, isContiguous, numel, shapesEqual } from './shape.js';
@@ -173,6 +174,7 @@ export class Tensor {
    * size, on the same backend. Storage is never written after creation, so sharing it is safe; src stays usable.
    */
   shareStorage(src: Tensor): void {
+    if (!(src instanceof Tensor)) throw new ArgumentError(`takes a Tensor, got ${describeValue(src)}`, { op: 'assign' });
     if (!src.isContiguous || src.size !== this.size) {
       throw new BackendError('shareStorage needs a contiguous tensor of the same size', { op: 'assign', shapes: [this.shape, src.shape] });
     }

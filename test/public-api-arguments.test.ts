@@ -5,6 +5,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import * as et from '../engine/index.js';
+import { readReport, writeReport } from '../src/bench/report.js';
+import { loadCompressed } from '../src/compress/compressed-checkpoint.js';
+import { readTextFile } from '../src/data/text.js';
+import { loadExperimentConfig } from '../src/experiments/config-file.js';
+import { appendResult, loadResults } from '../src/experiments/results-file.js';
+import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from '../src/train/checkpoint.js';
+import { loadRun } from '../src/train/load.js';
 
 /** The values a caller without types can hand over by mistake. */
 const BAD: readonly unknown[] = [undefined, null, NaN, -1, 1.5, 'x', [], [-1], [1.5], [NaN], {}, () => 1, Infinity, [2, 'a'], [[1, 2], 'b']];
@@ -107,6 +114,35 @@ describe('public functions given arguments of the wrong kind', () => {
     expect(found).toEqual([]);
   });
 
+  it('throw typed errors from every method of Tensor', async () => {
+    const methods = new Set<string>();
+    for (let p: object | null = et.Tensor.prototype; p && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
+      for (const k of Object.getOwnPropertyNames(p)) if (k !== 'constructor' && k !== 'dispose' && typeof Object.getOwnPropertyDescriptor(p, k)?.value === 'function') methods.add(k);
+    }
+    expect(methods.size).toBeGreaterThan(50);
+    const found: string[] = [];
+    for (const name of methods) {
+      for (let argc = 1; argc <= 3; argc++) {
+        for (let pos = 0; pos < argc; pos++) {
+          for (const bad of BAD) {
+            // backward runs on a scalar that requires grad; every other method on a plain [2, 3]
+            const x = et.randn([2, 3], { seed: 1, requiresGrad: name === 'backward' });
+            const self = name === 'backward' ? x.mul(2).sum() : x;
+            const args = Array.from({ length: argc }, (_, i) => (i === pos ? bad : et.randn([2, 3], { seed: 2 })));
+            try {
+              const r = (self as unknown as Record<string, (...a: unknown[]) => unknown>)[name]!(...args);
+              et.dispose((r instanceof Promise ? await r : r) as never);
+            } catch (e) {
+              if (!(e instanceof et.EngineError)) found.push(`x.${name}: argument ${pos} = ${label(bad)} of ${argc}: ${(e as Error)?.constructor?.name} ${(e as Error)?.message}`);
+            }
+            et.dispose([x, self, ...args.filter((a): a is et.Tensor => a instanceof et.Tensor)]);
+          }
+        }
+      }
+    }
+    expect(found).toEqual([]);
+  });
+
   it('still take null options as none given, as undefined', async () => {
     const logits = et.tensor([[1, 2, 3]]);
     const targets = et.tensor([2], { dtype: 'i32' });
@@ -118,5 +154,36 @@ describe('public functions given arguments of the wrong kind', () => {
     expect(layer.bias?.shape).toEqual([3]);
     et.dispose(layer.parameters());
     et.dispose([logits, targets]);
+  });
+});
+
+describe('framework functions given a path that is not a string', () => {
+  // node:fs takes a number as a file descriptor: loadCheckpoint(4) read descriptor 4 (blocking forever on a pipe)
+  const calls: [string, (p: unknown) => unknown][] = [
+    ['loadCheckpoint', (p) => loadCheckpoint(p as string)],
+    ['hasCheckpoint', (p) => hasCheckpoint(p as string)],
+    ['saveCheckpoint', (p) => saveCheckpoint(p as string, {}, { format: 'x' } as never)],
+    ['loadCompressed', (p) => loadCompressed(p as string)],
+    ['loadRun', (p) => loadRun(p as string)],
+    ['readTextFile', (p) => readTextFile(p as string)],
+    ['loadResults', (p) => loadResults(p as string)],
+    ['appendResult', (p) => appendResult(p as string, {} as never)],
+    ['loadExperimentConfig', (p) => loadExperimentConfig(p as string)],
+    ['readReport', (p) => readReport(p as string)],
+    ['writeReport', (p) => writeReport(p as string, {} as never)],
+  ];
+  it('refuse it with an ArgumentError naming the function, before touching the file system', { timeout: 10_000 }, () => {
+    for (const [name, call] of calls) {
+      for (const bad of [0, 1, 2, 4, undefined, null, '', {}, ['a']]) {
+        let error: unknown = null;
+        try {
+          call(bad);
+        } catch (e) {
+          error = e;
+        }
+        expect(error, `${name}(${label(bad)})`).toBeInstanceOf(et.ArgumentError);
+        expect((error as Error).message, `${name}(${label(bad)})`).toMatch(new RegExp(`^${name}: .*must be a non-empty string \\(a file or directory path\\)`));
+      }
+    }
   });
 });

@@ -2,6 +2,7 @@
  * Reverse mode. Walks the recorded graph in reverse topological order (an explicit stack, no recursion, so deep
  * graphs such as long RNN unrolls cannot overflow the call stack) and applies each op's VJP.
  */
+import { optionsArg, tensorArg } from '../args.js';
 import { onesLike, zerosLike } from '../creation.js';
 import { isFloat } from '../dtype.js';
 import { GradError } from '../errors.js';
@@ -181,8 +182,10 @@ export function computeGradients(
  * t.backward(): accumulates d(root)/d(leaf) into `.grad` of every leaf that requires grad. A non-scalar root
  * needs an explicit seed of its shape.
  */
-export function backward(root: Tensor, seed?: Tensor, opts: GradientOptions = {}): void {
+export function backward(root: Tensor, seed?: Tensor, options?: GradientOptions): void {
   root.assertLive('backward');
+  if (seed !== undefined && seed !== null) tensorArg(seed, 'backward', 'the seed gradient');
+  const opts = optionsArg(options, 'backward');
   if (!root.requiresGrad) {
     throw new GradError('the tensor does not require grad: no input of the computation had requiresGrad set', {
       op: 'backward',

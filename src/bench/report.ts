@@ -4,12 +4,15 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { REPORT_VERSION, type BenchReport, type BenchRow } from './types.js';
+import { filePathArg } from '../data/file-path.js';
 
 export function writeReport(path: string, report: BenchReport): void {
+  filePathArg(path, 'writeReport');
   writeFileSync(path, `${JSON.stringify(report, null, 2)}\n`);
 }
 
 export function readReport(path: string): BenchReport {
+  filePathArg(path, 'readReport');
   let parsed: unknown;
   try {
     parsed = JSON.parse(readFileSync(path, 'utf8'));

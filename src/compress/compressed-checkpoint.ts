@@ -15,6 +15,7 @@ import type { TrainConfig } from '../train/config.js';
 import { type Activations, type Int8Forms, attachInt8 } from './int8-model.js';
 import type { QuantizedMatrix } from './quantize.js';
 import { type CompressedEntry, type TensorLayout, decodeTensors, encodeTensors } from './serialise.js';
+import { filePathArg } from '../data/file-path.js';
 
 export const COMPRESSED_FORMAT = 'eitp-compressed/1';
 const PREFIX = 'model.';
@@ -85,7 +86,7 @@ export interface LoadedCompressed {
 
 /** Reads and verifies a compressed checkpoint, rebuilds its model on the current backend and attaches the int8 forms. */
 export function loadCompressed(pathOrDir: string, { withData = false, activations }: { withData?: boolean; activations?: Activations } = {}): LoadedCompressed {
-  const ck = loadCheckpoint<CompressedState>(pathOrDir);
+  const ck = loadCheckpoint<CompressedState>(filePathArg(pathOrDir, 'loadCompressed', 'the checkpoint path'));
   if (ck.state.format !== COMPRESSED_FORMAT) throw new CheckpointError(`refusing ${ck.path}: not a compressed checkpoint (format ${JSON.stringify(ck.state.format)}; compress it with eitp compress)`);
   const { config, vocab: chars } = ck.state;
   const entries = decodeTensors(ck.tensors, ck.state.layout, ck.path);

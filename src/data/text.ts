@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import * as et from '../../engine/index.js';
 import type { HostBatch, TaskData } from './task.js';
 import { Vocab } from './vocab.js';
+import { filePathArg } from './file-path.js';
 
 export interface TextOptions {
   path: string;
@@ -32,6 +33,7 @@ export class DataFileError extends Error {
 }
 
 export function readTextFile(path: string): string {
+  filePathArg(path, 'readTextFile');
   try {
     return readFileSync(path, 'utf8');
   } catch (e) {

@@ -24,6 +24,7 @@ import { PERPLEXITY_DEFAULTS, PERPLEXITY_METRICS, perplexityBase } from './perpl
 import { type SweepSpec, sweepArms } from './sweep-experiment.js';
 import { trainingExperiment } from './training-experiment.js';
 import type { Experiment, Json, JsonObject } from './types.js';
+import { filePathArg } from '../data/file-path.js';
 
 const posInt: Schema = { type: 'integer', min: 1 };
 const FIELDS = ['name', 'task', 'description', 'seeds', 'steps', 'base', 'arms', 'grid', 'random'];
@@ -95,6 +96,7 @@ export function experimentFromConfig(raw: unknown): Experiment {
 
 /** Reads an experiment config file; ConfigError (with the file named) when it is not JSON. */
 export function loadExperimentConfig(path: string): Experiment {
+  filePathArg(path, 'loadExperimentConfig');
   let text: string;
   try {
     text = readFileSync(path, 'utf8');

@@ -7,6 +7,7 @@ import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../train/checkpoint.js';
 import { ResultsFileError } from './errors.js';
 import type { RunRecord } from './types.js';
+import { filePathArg } from '../data/file-path.js';
 
 function isRecord(v: unknown): v is RunRecord {
   const r = v as RunRecord;
@@ -24,6 +25,7 @@ function isRecord(v: unknown): v is RunRecord {
 }
 
 export function loadResults(path: string, experiment?: string): RunRecord[] {
+  filePathArg(path, 'loadResults');
   if (!existsSync(path)) return [];
   const text = readFileSync(path, 'utf8');
   const lines = text.split('\n');
@@ -54,5 +56,6 @@ export function loadResults(path: string, experiment?: string): RunRecord[] {
 }
 
 export function appendResult(path: string, record: RunRecord): void {
+  filePathArg(path, 'appendResult');
   appendFileSync(path, JSON.stringify(record) + '\n');
 }

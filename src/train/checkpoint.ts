@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { type HostTensor, decodeSafetensors, encodeSafetensors } from './safetensors.js';
+import { filePathArg } from '../data/file-path.js';
 
 export const CHECKPOINT_FORMAT = 'eitp-checkpoint/1';
 export const MANIFEST = 'checkpoint.json';
@@ -88,15 +89,18 @@ export function writeFileAtomic(path: string, data: Uint8Array | string, hooks: 
 
 /** Resolves a run directory or a manifest path to the manifest path. */
 export function manifestPath(pathOrDir: string): string {
+  filePathArg(pathOrDir, 'loadCheckpoint', 'the checkpoint path');
   return existsSync(pathOrDir) && statSync(pathOrDir).isDirectory() ? join(pathOrDir, MANIFEST) : pathOrDir;
 }
 
 export function hasCheckpoint(dir: string): boolean {
+  filePathArg(dir, 'hasCheckpoint', 'the checkpoint directory');
   return existsSync(join(dir, MANIFEST));
 }
 
 /** Saves tensors + state into `dir` (created beforehand) as the new current checkpoint. */
 export function saveCheckpoint(dir: string, tensors: Readonly<Record<string, HostTensor>>, state: CheckpointStateBase, hooks: WriteHooks = {}): string {
+  filePathArg(dir, 'saveCheckpoint', 'the checkpoint directory');
   // Leftovers of a writer that was killed are never referenced by a manifest: remove them.
   for (const f of readdirSync(dir)) if (/^\..*\.tmp-\d+$/.test(f)) rmSync(join(dir, f), { force: true });
   const name = `step-${String(state.step).padStart(7, '0')}.safetensors`;

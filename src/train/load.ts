@@ -6,6 +6,7 @@ import type { EitpModel } from '../models/eitp-model.js';
 import { buildModel, buildTask, taskShape } from './build.js';
 import { loadCheckpoint } from './checkpoint.js';
 import { type TrainState, loadModelTensors } from './trainer.js';
+import { filePathArg } from '../data/file-path.js';
 
 export interface LoadedRun {
   path: string;
@@ -18,7 +19,7 @@ export interface LoadedRun {
 }
 
 export function loadRun(dir: string, { withData = false, backend }: { withData?: boolean; backend?: string } = {}): LoadedRun {
-  const ckpt = loadCheckpoint<TrainState>(dir);
+  const ckpt = loadCheckpoint<TrainState>(filePathArg(dir, 'loadRun', 'the run directory'));
   const { config } = ckpt.state;
   et.setBackend((backend ?? config.backend) as et.BackendName | 'auto');
   const vocab = new Vocab(ckpt.state.vocab);
