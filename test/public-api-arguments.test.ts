@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import * as et from '../engine/index.js';
+import * as eitp from '../src/index.js';
 import { readReport, writeReport } from '../src/bench/report.js';
 import { loadCompressed } from '../src/compress/compressed-checkpoint.js';
 import { readTextFile } from '../src/data/text.js';
@@ -185,5 +186,33 @@ describe('framework functions given a path that is not a string', () => {
         expect((error as Error).message, `${name}(${label(bad)})`).toMatch(new RegExp(`^${name}: .*must be a non-empty string \\(a file or directory path\\)`));
       }
     }
+  });
+});
+
+describe("the framework's exports given arguments of the wrong kind", () => {
+  it('throw typed errors (Error subclasses, never a TypeError or RangeError from inside)', { timeout: 60_000 }, async () => {
+    const found: string[] = [];
+    const members = Object.entries(eitp).filter(([, v]) => typeof v === 'function');
+    expect(members.length).toBeGreaterThan(100);
+    for (const [name, member] of members) {
+      const make = member as unknown as new (...a: unknown[]) => unknown;
+      for (let argc = 1; argc <= 3; argc++) {
+        for (let pos = 0; pos < argc; pos++) {
+          for (const bad of BAD) {
+            // good-looking values elsewhere: a count of 4, then empty objects (options, configs)
+            const args = Array.from({ length: argc }, (_, i) => (i === pos ? bad : i === 0 ? 4 : {}));
+            try {
+              const r = /^[A-Z]/.test(name) ? new make(...args) : (member as (...a: unknown[]) => unknown)(...args);
+              if (r instanceof Promise) await r;
+            } catch (e) {
+              if (e instanceof TypeError || e instanceof RangeError || !(e instanceof Error)) {
+                found.push(`${name}: argument ${pos} = ${label(bad)} of ${argc}: ${(e as Error)?.constructor?.name} ${(e as Error)?.message}`);
+              }
+            }
+          }
+        }
+      }
+    }
+    expect(found).toEqual([]);
   });
 });

@@ -4,7 +4,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { REPORT_VERSION, type BenchReport, type BenchRow } from './types.js';
-import { filePathArg } from '../data/file-path.js';
+import { filePathArg } from '../args.js';
 
 export function writeReport(path: string, report: BenchReport): void {
   filePathArg(path, 'writeReport');

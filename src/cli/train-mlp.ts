@@ -3,6 +3,7 @@
  * and the held-out accuracy at the end.
  */
 import * as et from '../../engine/index.js';
+import { describeArg, objectArg } from '../args.js';
 import { type ClassificationData, spirals } from '../data/spirals.js';
 
 export interface MlpJobOptions {
@@ -41,6 +42,8 @@ function sampleBatch(d: ClassificationData, size: number, rng: et.Rng) {
 }
 
 export async function trainMlp(opts: MlpJobOptions, log: (line: string) => void = console.log): Promise<MlpJobResult> {
+  objectArg(opts, 'trainMlp', 'options');
+  if (typeof log !== 'function') throw new et.ArgumentError(`log must be a function (line => void), got ${describeArg(log)}`, { op: 'trainMlp' });
   const classes = 3;
   const train = spirals(3000, classes, { seed: opts.seed });
   const test = toTensors(spirals(900, classes, { seed: opts.seed + 1 }));

@@ -9,6 +9,7 @@
  *  4. load the compressed checkpoint back (what is measured is what is on disk) and measure size, held-out
  *     metric and forward latency against the fp32 model.
  */
+import { objectArg } from '../args.js';
 import { existsSync, mkdirSync, realpathSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import * as et from '../../engine/index.js';
@@ -79,6 +80,7 @@ export interface CompressionReport {
 
 export async function compress(o: CompressOptions): Promise<CompressionReport> {
   const op = 'compress';
+  objectArg(o, op, 'options');
   const say = o.onMessage ?? (() => {});
   const prune = o.prune ?? 0;
   if (!(prune >= 0 && prune < 1)) throw new et.ArgumentError(`${op}: --prune must be a sparsity in [0, 1), got ${prune}`, { op });

@@ -15,7 +15,7 @@ import type { TrainConfig } from '../train/config.js';
 import { type Activations, type Int8Forms, attachInt8 } from './int8-model.js';
 import type { QuantizedMatrix } from './quantize.js';
 import { type CompressedEntry, type TensorLayout, decodeTensors, encodeTensors } from './serialise.js';
-import { filePathArg } from '../data/file-path.js';
+import { filePathArg, moduleArg, objectArg, optionsArg } from '../args.js';
 
 export const COMPRESSED_FORMAT = 'eitp-compressed/1';
 const PREFIX = 'model.';
@@ -61,6 +61,9 @@ async function entriesOf(model: EitpModel, matrices: ReadonlyMap<string, Quantiz
 
 /** Writes the compressed checkpoint into `dir` (created beforehand); returns the manifest path and the tensor file's bytes. */
 export async function saveCompressed(dir: string, model: EitpModel, matrices: ReadonlyMap<string, QuantizedMatrix>, state: CompressedStateInput): Promise<{ path: string; bytes: number }> {
+  filePathArg(dir, 'saveCompressed', 'the checkpoint directory');
+  moduleArg(model, 'saveCompressed');
+  objectArg(state, 'saveCompressed', 'state');
   const { tensors, layout } = encodeTensors(await entriesOf(model, matrices));
   const full: CompressedState = { ...state, format: COMPRESSED_FORMAT, layout };
   const path = saveCheckpoint(dir, tensors, full);
@@ -85,7 +88,8 @@ export interface LoadedCompressed {
 }
 
 /** Reads and verifies a compressed checkpoint, rebuilds its model on the current backend and attaches the int8 forms. */
-export function loadCompressed(pathOrDir: string, { withData = false, activations }: { withData?: boolean; activations?: Activations } = {}): LoadedCompressed {
+export function loadCompressed(pathOrDir: string, options?: { withData?: boolean; activations?: Activations }): LoadedCompressed {
+  const { withData = false, activations } = optionsArg(options, 'loadCompressed');
   const ck = loadCheckpoint<CompressedState>(filePathArg(pathOrDir, 'loadCompressed', 'the checkpoint path'));
   if (ck.state.format !== COMPRESSED_FORMAT) throw new CheckpointError(`refusing ${ck.path}: not a compressed checkpoint (format ${JSON.stringify(ck.state.format)}; compress it with eitp compress)`);
   const { config, vocab: chars } = ck.state;

@@ -5,6 +5,7 @@
  * the same per-example scale. T² keeps the soft term's gradient, α·T·(p_s − p_t), comparable across temperatures.
  * The teacher's logits are constants: no gradient reaches the teacher.
  */
+import { optionsArg, tensorArg } from '../args.js';
 import * as et from '../../engine/index.js';
 
 export interface DistillOptions {
@@ -17,7 +18,8 @@ export interface DistillOptions {
 export const DISTILL_DEFAULTS: Required<DistillOptions> = { temperature: 3, alpha: 0.7 };
 
 export function distillationLoss(student: et.Tensor, teacher: et.Tensor, targets: et.Tensor, opts: DistillOptions = {}): et.Tensor {
-  const { temperature: T, alpha } = { ...DISTILL_DEFAULTS, ...opts };
+  for (const [name, t] of [['student', student], ['teacher', teacher], ['targets', targets]] as const) tensorArg(t, 'distillationLoss', name);
+  const { temperature: T, alpha } = { ...DISTILL_DEFAULTS, ...optionsArg(opts, 'distillationLoss') };
   const op = 'distillationLoss';
   if (!(T > 0) || !Number.isFinite(T)) throw new et.ArgumentError(`${op}: temperature must be a finite number > 0, got ${T}`, { op });
   if (!(alpha >= 0 && alpha <= 1)) throw new et.ArgumentError(`${op}: alpha must be in [0, 1], got ${alpha}`, { op });

@@ -5,6 +5,7 @@
  * place of the plain cross-entropy. The EIT-P terms are not part of this objective: the phase only recovers the
  * task accuracy that pruning costs. With 0 steps and a pruning target, pruning is one-shot.
  */
+import { moduleArg, objectArg } from '../args.js';
 import * as et from '../../engine/index.js';
 import type { TaskData } from '../data/task.js';
 import type { EitpModel } from '../models/eitp-model.js';
@@ -45,6 +46,9 @@ export function defaultPruneSchedule(finalSparsity: number, steps: number): Prun
 
 export async function finetune(model: EitpModel, data: TaskData, o: FinetuneOptions): Promise<FinetuneResult> {
   const op = 'finetune';
+  moduleArg(model, op);
+  objectArg(data, op, 'data');
+  objectArg(o, op, 'options');
   if (!Number.isInteger(o.steps) || o.steps < 0) throw new et.ArgumentError(`${op}: steps must be an integer >= 0, got ${o.steps}`, { op });
   if (o.prune && o.prune.endStep > o.steps) throw new et.ArgumentError(`${op}: the pruning schedule ends at step ${o.prune.endStep}, after the last step ${o.steps}`, { op });
   const started = performance.now();

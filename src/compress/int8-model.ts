@@ -7,6 +7,7 @@
  *   - W itself overwritten with the dequantised s_j·W_q, so embedding lookups (token and position tables) and
  *     anything else that reads W see exactly the numbers the int8 matmuls multiply by.
  */
+import { describeArg, moduleArg } from '../args.js';
 import * as et from '../../engine/index.js';
 import { setInt8Form } from '../models/linear.js';
 import type { EitpModel } from '../models/eitp-model.js';
@@ -16,6 +17,7 @@ export type Activations = 'f32' | 'int8';
 
 /** The model's weight matrices with their parameter names (the quantisation and pruning set). */
 export function weightMatrices(model: EitpModel): { name: string; tensor: et.Tensor }[] {
+  moduleArg(model, 'weightMatrices');
   const names = new Map(model.namedParameters().map(([n, t]) => [t, n]));
   return model
     .entropyWeights()
@@ -45,6 +47,8 @@ export class Int8Forms {
  * dequantised values. The tensors are created on the parameters' backend.
  */
 export function attachInt8(model: EitpModel, matrices: ReadonlyMap<string, QuantizedMatrix>, activations: Activations): Int8Forms {
+  moduleArg(model, 'attachInt8');
+  if (!(matrices instanceof Map)) throw new et.ArgumentError(`matrices must be a Map of quantized weights (from quantizeModel), got ${describeArg(matrices)}`, { op: 'attachInt8' });
   const params = new Map(model.namedParameters());
   const entries: { weight: et.Tensor; wq: et.Tensor; scales: et.Tensor }[] = [];
   const forms = new Int8Forms(entries);
@@ -72,6 +76,7 @@ export function attachInt8(model: EitpModel, matrices: ReadonlyMap<string, Quant
 
 /** Quantises every weight matrix of the model (per output channel) and attaches the int8 forms. */
 export async function quantizeModel(model: EitpModel, activations: Activations): Promise<{ matrices: Map<string, QuantizedMatrix>; forms: Int8Forms }> {
+  moduleArg(model, 'quantizeModel');
   const matrices = new Map<string, QuantizedMatrix>();
   for (const { name, tensor } of weightMatrices(model)) {
     const [rows, cols] = tensor.shape as [number, number];

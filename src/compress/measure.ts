@@ -4,6 +4,7 @@
  * compressed bytes the compressed checkpoint's tensor file; the absolute drop of the task metric on the held-out
  * set; and the latency of one forward pass (p50, p95) of both models on the same backend, same input.
  */
+import { describeArg, moduleArg, objectArg } from '../args.js';
 import * as et from '../../engine/index.js';
 import { quantileSorted } from '../bench/stats.js';
 import type { HostBatch } from '../data/task.js';
@@ -12,6 +13,7 @@ import { encodeSafetensors, type HostTensor } from '../train/safetensors.js';
 
 /** Bytes of the model's parameters written as one f32 safetensors file (named like a checkpoint's "model.*"). */
 export async function fp32Bytes(model: EitpModel): Promise<number> {
+  moduleArg(model, 'fp32Bytes');
   const tensors: Record<string, HostTensor> = {};
   for (const [name, t] of model.namedParameters()) {
     if (t.dtype !== 'f32') throw new et.DTypeError(`fp32Bytes: parameter "${name}" is ${t.dtype}`, { op: 'fp32Bytes', dtypes: [t.dtype] });
@@ -40,6 +42,9 @@ export interface LatencyOptions {
  */
 export async function measureLatency(models: readonly EitpModel[], set: HostBatch, batch: number, { warmup = 5, iters = 50 }: LatencyOptions = {}): Promise<LatencyStats[]> {
   const op = 'measureLatency';
+  if (!Array.isArray(models)) throw new et.ArgumentError(`models must be an array of models, got ${describeArg(models)}`, { op });
+  models.forEach((m, i) => moduleArg(m, op, `models[${i}]`));
+  objectArg(set, op, 'the batch');
   if (!Number.isInteger(batch) || batch < 1 || batch > set.batch) throw new et.ArgumentError(`${op}: batch must be an integer in [1, ${set.batch}], got ${batch}`, { op });
   if (!Number.isInteger(iters) || iters < 1) throw new et.ArgumentError(`${op}: iters must be a positive integer, got ${iters}`, { op });
   const x = et.tensor(set.inputs.subarray(0, batch * set.seqLen), { shape: [batch, set.seqLen] });

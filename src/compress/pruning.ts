@@ -4,6 +4,7 @@
  * are recomputed every `every` steps by global unstructured magnitude (the smallest |w| over all pruned tensors
  * together), and after every optimizer step the pruned weights are set back to zero.
  */
+import { describeArg, objectArg, tensorListArg } from '../args.js';
 import * as et from '../../engine/index.js';
 import type { HostTensor } from '../train/safetensors.js';
 
@@ -22,6 +23,7 @@ export function validatePruneSchedule(s: PruneSchedule, op = 'prune'): void {
   const bad = (why: string): never => {
     throw new et.ArgumentError(`${op}: ${why}`, { op });
   };
+  if (s === null || typeof s !== 'object') bad(`the schedule must be an object ({ finalSparsity, startStep, endStep, every }), got ${describeArg(s)}`);
   if (!(s.finalSparsity >= 0 && s.finalSparsity < 1)) bad(`finalSparsity must be in [0, 1), got ${s.finalSparsity}`);
   if (!Number.isInteger(s.startStep) || s.startStep < 0) bad(`startStep must be an integer >= 0, got ${s.startStep}`);
   if (!Number.isInteger(s.endStep) || s.endStep < s.startStep) bad(`endStep must be an integer >= startStep (${s.startStep}), got ${s.endStep}`);
@@ -30,6 +32,7 @@ export function validatePruneSchedule(s: PruneSchedule, op = 'prune'): void {
 
 /** s_t = s_f·(1 − (1 − t/T)³) with t = step − startStep clamped to [0, T], T = endStep − startStep. */
 export function cubicSparsity(step: number, s: PruneSchedule): number {
+  objectArg(s, 'prune', 'the schedule');
   if (step < s.startStep) return 0;
   const T = s.endStep - s.startStep;
   if (T === 0 || step >= s.endStep) return s.finalSparsity;
@@ -39,6 +42,7 @@ export function cubicSparsity(step: number, s: PruneSchedule): number {
 
 /** The sparsity of the masks in force after `step`: the schedule's value at the last mask update so far. */
 export function sparsityAfter(step: number, s: PruneSchedule): number {
+  objectArg(s, 'prune', 'the schedule');
   if (step < s.startStep) return 0;
   if (step >= s.endStep) return s.finalSparsity;
   return cubicSparsity(s.startStep + Math.floor((step - s.startStep) / s.every) * s.every, s);
@@ -46,6 +50,7 @@ export function sparsityAfter(step: number, s: PruneSchedule): number {
 
 /** Whether the masks are recomputed after `step`. */
 export function isPruneStep(step: number, s: PruneSchedule): boolean {
+  objectArg(s, 'prune', 'the schedule');
   if (step < s.startStep || step > s.endStep) return false;
   return step === s.endStep || (step - s.startStep) % s.every === 0;
 }
@@ -56,6 +61,7 @@ export function isPruneStep(step: number, s: PruneSchedule): boolean {
  * exact. Returns 1 = kept, 0 = pruned, one Uint8Array per tensor.
  */
 export function globalMagnitudeMasks(weights: readonly ArrayLike<number>[], sparsity: number): Uint8Array[] {
+  if (!Array.isArray(weights)) throw new et.ArgumentError(`weights must be an array of weight arrays, got ${describeArg(weights)}`, { op: 'prune' });
   if (!(sparsity >= 0 && sparsity <= 1)) throw new et.ArgumentError(`globalMagnitudeMasks: sparsity must be in [0, 1], got ${sparsity}`, { op: 'globalMagnitudeMasks' });
   const n = weights.reduce((a, w) => a + w.length, 0);
   const k = Math.round(sparsity * n);
@@ -87,6 +93,7 @@ export function globalMagnitudeMasks(weights: readonly ArrayLike<number>[], spar
 
 /** The fraction of exact zeros over the tensors (a measured sparsity, independent of any mask). */
 export async function measuredSparsity(weights: readonly et.Tensor[]): Promise<number> {
+  tensorListArg(weights, 'measuredSparsity', 'weights');
   let zeros = 0;
   let n = 0;
   for (const w of weights) {
@@ -110,6 +117,7 @@ export class MagnitudePruner {
     readonly weights: readonly et.Tensor[],
     readonly schedule: PruneSchedule,
   ) {
+    tensorListArg(weights, 'MagnitudePruner', 'weights');
     validatePruneSchedule(schedule, 'MagnitudePruner');
     if (weights.length === 0) throw new et.ArgumentError('MagnitudePruner: no weights to prune', { op: 'MagnitudePruner' });
   }

@@ -4,6 +4,7 @@
  * for W [out, in] (rows are output channels). round is round-half-to-even, the rounding of the int8 kernels
  * (rintf / nearbyint), so host and kernel quantisers agree on ties. A row of zeros gets s_j = 0 and W_q = 0.
  */
+import { objectArg } from '../args.js';
 import * as et from '../../engine/index.js';
 
 /** W [rows, cols] as int8 values and one f32 scale per row. */
@@ -59,6 +60,7 @@ export function quantizePerChannel(w: ArrayLike<number>, rows: number, cols: num
 
 /** s_j·W_q rounded to f32: the weight the int8 kernels multiply by. */
 export function dequantize(q: QuantizedMatrix): Float32Array {
+  objectArg(q, 'dequantize', 'the quantized matrix');
   requireMatrix('dequantize', q.wq, q.rows, q.cols);
   if (q.scales.length !== q.rows) {
     throw new et.ShapeError(`dequantize: ${q.scales.length} scales for ${q.rows} rows`, { op: 'dequantize', shapes: [[q.scales.length]] });

@@ -9,6 +9,8 @@
  * exactly when that is smaller than storing it dense, so pruned tensors cost ⌈n/8⌉ + nnz·bytes. "Nonzero" is
  * decided on the bit pattern, so −0.0 is kept and every tensor round-trips bit for bit.
  */
+import * as et from '../../engine/index.js';
+import { describeArg, objectArg } from '../args.js';
 import { CheckpointError } from '../train/checkpoint.js';
 import type { HostTensor } from '../train/safetensors.js';
 import type { QuantizedMatrix } from './quantize.js';
@@ -39,7 +41,13 @@ function bitsOf(data: Float32Array | Int8Array): Uint32Array | Int8Array {
   return data instanceof Float32Array ? new Uint32Array(data.buffer, data.byteOffset, data.length) : data;
 }
 
+/** A Float32Array or Int8Array of weights or their int8 codes. */
+function typedArrayArg(data: unknown, op: string, name = 'data'): void {
+  if (!(data instanceof Float32Array) && !(data instanceof Int8Array)) throw new et.ArgumentError(`${name} must be a Float32Array or an Int8Array, got ${describeArg(data)}`, { op });
+}
+
 export function countNonzero(data: Float32Array | Int8Array): number {
+  typedArrayArg(data, 'countNonzero');
   const bits = bitsOf(data);
   let nnz = 0;
   for (let i = 0; i < bits.length; i++) if (bits[i] !== 0) nnz++;
@@ -48,6 +56,7 @@ export function countNonzero(data: Float32Array | Int8Array): number {
 
 /** The bitmap of nonzero values and the nonzero values, packed. */
 export function packSparse<A extends Float32Array | Int8Array>(data: A): { mask: Uint8Array; values: A } {
+  typedArrayArg(data, 'packSparse');
   const bits = bitsOf(data);
   const mask = new Uint8Array(Math.ceil(data.length / 8));
   const values = new (data.constructor as new (n: number) => A)(countNonzero(data));
@@ -62,6 +71,8 @@ export function packSparse<A extends Float32Array | Int8Array>(data: A): { mask:
 
 /** The inverse of packSparse: n values with zeros where the mask bit is 0. */
 export function unpackSparse<A extends Float32Array | Int8Array>(mask: Uint8Array, values: A, n: number, source: string): A {
+  if (!(mask instanceof Uint8Array)) throw new et.ArgumentError(`mask must be a Uint8Array, got ${describeArg(mask)}`, { op: 'unpackSparse' });
+  typedArrayArg(values, 'unpackSparse', 'values');
   if (mask.length !== Math.ceil(n / 8)) throw new CheckpointError(`${source}: the mask has ${mask.length} bytes for ${n} values (expected ${Math.ceil(n / 8)})`);
   const out = new (values.constructor as new (n: number) => A)(n);
   let at = 0;
@@ -82,6 +93,7 @@ function sparseIsSmaller(n: number, nnz: number, bytes: number): boolean {
 }
 
 export function encodeTensors(entries: Readonly<Record<string, CompressedEntry>>): EncodedTensors {
+  objectArg(entries, 'encodeTensors', 'entries');
   const tensors: Record<string, HostTensor> = {};
   const layout: Record<string, TensorLayout> = {};
   for (const [name, e] of Object.entries(entries)) {
@@ -119,6 +131,8 @@ export function encodeTensors(entries: Readonly<Record<string, CompressedEntry>>
 }
 
 export function decodeTensors(tensors: Readonly<Record<string, HostTensor>>, layout: Readonly<Record<string, TensorLayout>>, source: string): Record<string, CompressedEntry> {
+  objectArg(tensors, 'decodeTensors', 'tensors');
+  objectArg(layout, 'decodeTensors', 'layout');
   const used = new Set<string>();
   const get = (key: string, dtype: HostTensor['dtype']): HostTensor => {
     const t = tensors[key];

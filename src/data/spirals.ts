@@ -2,7 +2,8 @@
  * Interleaved spirals: a small classification task that a linear model cannot solve and an MLP can, generated
  * deterministically from a seed (no download, no files).
  */
-import { Rng } from '../../engine/index.js';
+import { describeArg, optionsArg } from '../args.js';
+import { ArgumentError, Rng } from '../../engine/index.js';
 
 export interface ClassificationData {
   /** [n, 2] row-major features. */
@@ -13,7 +14,11 @@ export interface ClassificationData {
   readonly classes: number;
 }
 
-export function spirals(n: number, classes: number, opts: { noise?: number; seed?: number; turns?: number } = {}): ClassificationData {
+export function spirals(n: number, classes: number, options?: { noise?: number; seed?: number; turns?: number }): ClassificationData {
+  const opts = optionsArg(options, 'spirals');
+  for (const [name, v] of [['n', n], ['classes', classes]] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new ArgumentError(`${name} must be a positive integer, got ${describeArg(v)}`, { op: 'spirals' });
+  }
   const rng = new Rng(opts.seed ?? 0);
   const noise = opts.noise ?? 0.05;
   const turns = opts.turns ?? 1.25;

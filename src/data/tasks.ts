@@ -10,6 +10,7 @@
  *
  * Batch k of a task with seed s is generated from the stream deriveSeed(s, k): any batch can be regenerated alone.
  */
+import { objectArg } from '../args.js';
 import * as et from '../../engine/index.js';
 import type { HostBatch, TaskData } from './task.js';
 import { Vocab } from './vocab.js';
@@ -135,6 +136,7 @@ export interface CopyOptions {
 }
 
 export function copyTask(opts: CopyOptions): TaskData {
+  objectArg(opts, 'copy', 'options');
   const { length: L, symbols, evalSize = 256, seed } = opts;
   check('copy', isInt(L, 1), `length must be a positive integer, got ${L}`);
   check('copy', isInt(symbols, 2, 26), `symbols must be in [2, 26], got ${symbols}`);
@@ -178,6 +180,7 @@ export interface AddingOptions {
 }
 
 export function addingTask(opts: AddingOptions): TaskData {
+  objectArg(opts, 'adding', 'options');
   const { seqLen: T, evalSize = 512, seed } = opts;
   check('adding', isInt(T, 2), `seqLen must be an integer >= 2, got ${T}`);
   const vocab = new Vocab([...DIGITS, ...KEYS.slice(0, 10)]);

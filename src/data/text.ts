@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import * as et from '../../engine/index.js';
 import type { HostBatch, TaskData } from './task.js';
 import { Vocab } from './vocab.js';
-import { filePathArg } from './file-path.js';
+import { filePathArg, objectArg } from '../args.js';
 
 export interface TextOptions {
   path: string;
@@ -43,6 +43,7 @@ export function readTextFile(path: string): string {
 }
 
 export function textData(opts: TextOptions): TaskData {
+  objectArg(opts, 'text', 'options');
   const { path, seqLen: T, heldOut = 0.1, evalSize = 256, seed } = opts;
   if (!Number.isInteger(T) || T < 1) throw new et.ArgumentError(`text: seqLen must be a positive integer, got ${T}`, { op: 'text' });
   if (!(heldOut > 0 && heldOut < 1)) throw new et.ArgumentError(`text: heldOut must be in (0, 1), got ${heldOut}`, { op: 'text' });

@@ -1,4 +1,5 @@
 /** A character vocabulary: an ordered list of characters (id = index), saved with the model so text decodes the same way. */
+import { describeArg } from '../args.js';
 import * as et from '../../engine/index.js';
 
 export class Vocab {
@@ -6,6 +7,9 @@ export class Vocab {
   private readonly ids: Map<string, number>;
 
   constructor(chars: readonly string[]) {
+    if (!Array.isArray(chars) || chars.some((c) => typeof c !== 'string')) {
+      throw new et.ArgumentError(`chars must be an array of strings (the vocabulary), got ${describeArg(chars)}`, { op: 'Vocab' });
+    }
     this.chars = [...chars];
     this.ids = new Map(this.chars.map((c, i) => [c, i]));
     if (this.ids.size !== this.chars.length) throw new et.ArgumentError('vocabulary has a repeated character', { op: 'Vocab' });

@@ -7,6 +7,7 @@
  * blocks, so it works on any model. The gradient of Λ̂ in θ is reverse-over-forward: et.jvp runs inside the recorded
  * computation and its tangent ops are recorded.
  */
+import { describeArg, objectArg, tensorArg } from '../args.js';
 import * as et from '../../engine/index.js';
 import type { Dynamics } from '../models/eitp-model.js';
 
@@ -29,17 +30,23 @@ export interface LyapunovOptions {
 
 /** ‖t_b‖ over all non-batch axes: [B]. */
 export function rowNorms(t: Tensor): Tensor {
-  return t.reshape([t.shape[0]!, -1]).norm(1);
+  return tensorArg(t, 'lyapunov', 't').reshape([t.shape[0]!, -1]).norm(1);
 }
 
 /** t_b / ‖t_b‖ for each batch row b. */
 export function normalizeRows(t: Tensor): Tensor {
+  tensorArg(t, 'lyapunov', 't');
   const shape = [t.shape[0]!, ...Array<number>(t.rank - 1).fill(1)];
   return t.div(rowNorms(t).reshape(shape));
 }
 
 function checkDynamics(d: Dynamics): void {
   const op = 'lyapunov';
+  objectArg(d, op, 'the dynamics (model.dynamics(...))');
+  if (!Array.isArray(d.blocks) || d.blocks.some((f) => typeof f !== 'function')) {
+    throw new et.ArgumentError(`dynamics.blocks must be an array of functions (h => h'), got ${describeArg(d.blocks)}`, { op });
+  }
+  tensorArg(d.h0, op, 'dynamics.h0');
   if (d.blocks.length === 0) throw new et.ArgumentError('dynamics has no blocks: the FTLE needs L >= 1', { op });
   if (d.h0.rank < 2 || d.h0.shape[0]! < 1) throw new et.ShapeError('h0 must be [B, ...] with B >= 1', { op, shapes: [d.h0.shape] });
   if (d.h0.dtype !== 'f32' && d.h0.dtype !== 'f64') throw new et.DTypeError('h0 must be a float tensor', { op, dtypes: [d.h0.dtype] });
@@ -52,6 +59,7 @@ const composed =
 
 /** A seeded N(0, I) direction with unit norm per batch row, shaped like h0. */
 export function randomDirection(h0: Tensor, seed: number): Tensor {
+  tensorArg(h0, 'lyapunov', 'h0');
   return normalizeRows(et.randn(h0.shape, { seed: seed >>> 0, dtype: h0.dtype, backend: h0.backend as et.BackendName }));
 }
 
@@ -116,6 +124,8 @@ function tanhPowerDirection(states: readonly Tensor[], weights: readonly Tensor[
  * pushforward walks it, as jax.linearize) and every Jᵀ w; tanh layers step by hand on their states instead.
  */
 export function powerDirection(d: Dynamics, v0: Tensor, iterations = 2, kernels?: 'fused' | 'composite'): Tensor {
+  checkDynamics(d);
+  tensorArg(v0, 'lyapunov', 'v0');
   if (iterations <= 0) return v0.stopGradient();
   return et.tidy(() => {
     const h0 = d.h0.stopGradient();
@@ -142,12 +152,14 @@ function logGrowth(d: Dynamics, v: Tensor, kernels: 'fused' | 'composite' | unde
 /** Λ̂ along a fixed direction: (1/L)·mean_b ln‖J v_b‖, differentiable in θ (and h0); v is stop-gradient. */
 export function lyapunovAlong(d: Dynamics, v: Tensor, kernels?: 'fused' | 'composite'): Tensor {
   checkDynamics(d);
+  tensorArg(v, 'lyapunov', 'v');
   return logGrowth(d, v.stopGradient(), kernels).mean().div(d.blocks.length);
 }
 
 /** Benettin: per block δ_l = J_l u_{l−1}, g_l = ‖δ_l‖, u_l = sg(δ_l/g_l); Λ̂ = (1/L) Σ_l mean_b ln g_l. */
 export function lyapunovBenettin(d: Dynamics, u0: Tensor, kernels?: 'fused' | 'composite'): Tensor {
   checkDynamics(d);
+  tensorArg(u0, 'lyapunov', 'u0');
   const weights = fusedWeights(d, kernels);
   let h = d.h0;
   let u = u0.stopGradient();
@@ -202,6 +214,8 @@ export function lyapunovExponent(d: Dynamics, opts: LyapunovOptions = {}): Tenso
 
 /** L_chaos = (Λ̂ − Λ*)², or max(Λ̂ − Λ*, 0)² when one-sided (only chaos is penalised). */
 export function chaosLoss(lyapunov: Tensor, target = 0, oneSided = false): Tensor {
+  tensorArg(lyapunov, 'chaosLoss', 'lyapunov');
+  if (typeof target !== 'number' || Number.isNaN(target)) throw new et.ArgumentError(`target must be a number, got ${describeArg(target)}`, { op: 'chaosLoss' });
   const diff = target === 0 ? lyapunov : lyapunov.sub(target); // Λ̂ − 0 is Λ̂ exactly: no kernel for it
   return (oneSided ? diff.relu() : diff).square();
 }

@@ -4,6 +4,7 @@
  * off-diagonal correlation, in [0, 1]. Its floor is the sampling noise of R: ≈ 1/N for independent features, so the
  * loss means little unless N >= 4d (a one-time warning says so).
  */
+import { optionsArg, tensorArg } from '../args.js';
 import * as et from '../../engine/index.js';
 import { subsetIndices } from './subset.js';
 
@@ -55,8 +56,10 @@ function warnFewSamples(n: number, d: number): void {
 }
 
 /** Z [N, d] (or [..., d], flattened to rows) → L_coh and R − I. */
-export function coherenceLoss(z: Tensor, opts: CoherenceOptions = {}): CoherenceResult {
+export function coherenceLoss(features: Tensor, options?: CoherenceOptions): CoherenceResult {
   const op = 'coherence';
+  const z = tensorArg(features, op, 'z');
+  const opts = optionsArg(options, op);
   if (z.rank < 2) throw new et.ShapeError('features must be [N, d]', { op, shapes: [z.shape] });
   const dAll = z.shape[z.rank - 1]!;
   const rows = z.rank === 2 ? z : z.reshape([-1, dAll]);
@@ -109,7 +112,9 @@ function residualMatrix(x: Tensor): Tensor {
 }
 
 /** The reported norms of R − I (no gradient): ‖R − I‖_F/d and ‖R − I‖_2 by power iteration (R − I is symmetric). */
-export function coherenceNorms(residual: Tensor, opts: { iterations?: number; seed?: number } = {}): { frobeniusPerD: Tensor; spectral: Tensor } {
+export function coherenceNorms(residual: Tensor, options?: { iterations?: number; seed?: number }): { frobeniusPerD: Tensor; spectral: Tensor } {
+  tensorArg(residual, 'coherence', 'residual');
+  const opts = optionsArg(options, 'coherence');
   const d = residual.shape[0]!;
   const out = et.noGrad(() =>
     et.tidy(() => {

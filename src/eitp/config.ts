@@ -1,4 +1,5 @@
 /** The spec's defaults for every EIT-P setting, and the checks that turn a bad config into a clear error. */
+import { objectArg, optionsArg } from '../args.js';
 import * as et from '../../engine/index.js';
 import type { EitpConfig } from './objective-api.js';
 
@@ -26,7 +27,8 @@ export const defaultEitpConfig: EitpConfig = deepFreeze({
 } satisfies EitpConfig);
 
 /** The defaults with some fields replaced (one level deep for the nested groups). */
-export function eitpConfig(overrides: Partial<{ [K in keyof EitpConfig]: Partial<EitpConfig[K]> }> = {}): EitpConfig {
+export function eitpConfig(given?: Partial<{ [K in keyof EitpConfig]: Partial<EitpConfig[K]> }>): EitpConfig {
+  const overrides = optionsArg(given, 'eitpConfig', 'overrides');
   const d = defaultEitpConfig as unknown as Record<string, unknown>;
   const out: Record<string, unknown> = { ...d };
   for (const [k, v] of Object.entries(overrides)) {
@@ -39,6 +41,7 @@ export function eitpConfig(overrides: Partial<{ [K in keyof EitpConfig]: Partial
 
 export function checkConfig(c: EitpConfig): void {
   const op = 'eitpConfig';
+  objectArg(c, op, 'config');
   for (const k of ['lambdaThermo', 'lambdaChaos', 'lambdaCoherence', 'lambdaPath'] as const) {
     if (!Number.isFinite(c[k]) || c[k] < 0) throw new et.ArgumentError(`${k} must be a finite number >= 0 (0 switches the term off), got ${c[k]}`, { op });
   }

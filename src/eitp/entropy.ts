@@ -3,6 +3,7 @@
  * everywhere; a Gaussian soft assignment of each standardised weight to K = 64 bins makes H differentiable in θ
  * while reproducing the hard-histogram value (≈ the differential entropy of u minus ln Δ).
  */
+import { optionsArg, tensorArg, tensorListArg } from '../args.js';
 import * as et from '../../engine/index.js';
 import { mixSeed, subsetIndices } from './subset.js';
 
@@ -29,6 +30,7 @@ export interface EntropyOptions {
 }
 
 export function binCentres(like: Tensor): Tensor {
+  tensorArg(like, 'entropy', 'like');
   const c = Array.from({ length: ENTROPY_BINS }, (_, k) => BIN_LOW + (k + 0.5) * BIN_WIDTH);
   return et.tensor(c, { dtype: like.dtype, backend: like.backend as et.BackendName, shape: [1, ENTROPY_BINS] });
 }
@@ -37,7 +39,9 @@ export function binCentres(like: Tensor): Tensor {
  * H in nats of the soft histogram of already standardised values u [n]:
  * a_ik = softmax_k(−(u_i − c_k)²/(2h²)), p_k = mean_i a_ik, H = −Σ p_k ln(p_k + 1e-12).
  */
-export function softHistogramEntropy(u: Tensor, opts: { kernels?: 'fused' | 'composite'; chunkRows?: number } = {}): Tensor {
+export function softHistogramEntropy(u: Tensor, options?: { kernels?: 'fused' | 'composite'; chunkRows?: number }): Tensor {
+  tensorArg(u, 'softHistogramEntropy', 'u');
+  const opts = optionsArg(options, 'softHistogramEntropy');
   if (u.rank !== 1 || u.size === 0) throw new et.ShapeError('needs a non-empty 1-D tensor of standardised values', { op: 'softHistogramEntropy', shapes: [u.shape] });
   const counts = (opts.kernels ?? 'fused') === 'fused' ? et.softHistogram(u, et.EITP_HISTOGRAM) : compositeCounts(u, opts.chunkRows);
   const p = counts.div(u.size);
@@ -66,6 +70,7 @@ function compositeCounts(u: Tensor, chunkRows: number | undefined): Tensor {
 
 /** The seeded sample of w (flattened) that H_W is computed on: all of w when it has at most maxSamples values. */
 export function entropySample(w: Tensor, maxSamples: number, seed: number): Tensor {
+  tensorArg(w, 'entropy', 'w');
   const n = w.size;
   const flat = w.reshape([n]);
   if (n <= maxSamples) return flat;
@@ -74,7 +79,9 @@ export function entropySample(w: Tensor, maxSamples: number, seed: number): Tens
 }
 
 /** H_W in nats of one weight tensor: seeded subset, standardised with stop-gradient μ_W, σ_W (over all of W). */
-export function weightEntropy(w: Tensor, opts: EntropyOptions & { index?: number } = {}): Tensor {
+export function weightEntropy(weight: Tensor, options?: EntropyOptions & { index?: number }): Tensor {
+  const w = tensorArg(weight, 'entropy', 'w');
+  const opts = optionsArg(options, 'entropy');
   const maxSamples = opts.maxSamples ?? DEFAULT_ENTROPY_SAMPLES;
   if (!Number.isInteger(maxSamples) || maxSamples < 1) throw new et.ArgumentError(`maxSamples must be a positive integer, got ${maxSamples}`, { op: 'entropy' });
   const x = entropySample(w, maxSamples, mixSeed(opts.seed ?? 0, opts.index ?? 0));
@@ -100,7 +107,9 @@ export interface ParameterEntropy {
 }
 
 /** Ĥ(θ) over the weight tensors of rank >= 2 (the model's entropyWeights()). */
-export function parameterEntropy(weights: readonly Tensor[], opts: EntropyOptions = {}): ParameterEntropy {
+export function parameterEntropy(weights: readonly Tensor[], options?: EntropyOptions): ParameterEntropy {
+  tensorListArg(weights, 'entropy', 'weights');
+  const opts = optionsArg(options, 'entropy');
   if (weights.length === 0) {
     throw new et.ArgumentError('no weight tensors: H(θ) needs at least one weight of rank >= 2 (entropyWeights() is empty)', { op: 'entropy' });
   }

@@ -2,6 +2,7 @@
  * NaN/Inf weights make every EIT-P term NaN without saying where they came from. This check names the tensor. It
  * reads back one count per parameter, so it runs at log steps (readEitpReport) or on demand, never every step.
  */
+import { moduleArg } from '../args.js';
 import * as et from '../../engine/index.js';
 
 export interface NamedParameters {
@@ -10,6 +11,7 @@ export interface NamedParameters {
 
 /** Throws ArgumentError naming each parameter that holds NaN or ±Inf, with how many of its values do. */
 export async function assertFiniteWeights(model: NamedParameters): Promise<void> {
+  moduleArg(model, 'assertFiniteWeights');
   const bad: string[] = [];
   for (const [name, p] of model.namedParameters()) {
     // x − x is 0 for finite x and NaN for NaN and ±Inf; ne(NaN, 0) is true.

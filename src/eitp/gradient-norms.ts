@@ -6,6 +6,7 @@
  * back-propagated on its own (the recorded graph survives backward) with the parameters' .grad set aside and
  * restored afterwards, so the trainer's accumulated gradients are untouched. One backward per term: log steps only.
  */
+import { moduleArg, objectArg } from '../args.js';
 import * as et from '../../engine/index.js';
 import type { EitpModel } from '../models/eitp-model.js';
 import type { EitpObjective, TermName } from './objective-api.js';
@@ -13,6 +14,8 @@ import type { EitpObjective, TermName } from './objective-api.js';
 type Tensor = et.Tensor;
 
 export function termGradientNorms(model: Pick<EitpModel, 'parameters'>, objective: EitpObjective): Partial<Record<TermName, Tensor>> {
+  moduleArg(model, 'termGradientNorms');
+  objectArg(objective, 'termGradientNorms', 'the objective (eitpObjective(...))');
   const params = model.parameters();
   if (params.length === 0) throw new et.ArgumentError('the model has no parameters', { op: 'termGradientNorms' });
   const saved = params.map((p) => p.grad);

@@ -5,6 +5,7 @@
  * its term off: it is not computed (and on report steps only measured, without gradient, for the logs).
  * Nothing here reads back from the device; readEitpReport (report.ts) does that at log steps.
  */
+import { moduleArg, objectArg, tensorArg } from '../args.js';
 import * as et from '../../engine/index.js';
 import type { EitpModel } from '../models/eitp-model.js';
 import { chaosLoss, lyapunovExponent } from './chaos.js';
@@ -73,6 +74,11 @@ export function eitpObjective(
   state: EitpTrainingState = { epoch: 0, step: 0 },
 ): EitpObjective {
   const op = 'eitpObjective';
+  moduleArg(model, op);
+  objectArg(batch, op, 'batch');
+  tensorArg(batch.inputs, op, 'batch.inputs');
+  objectArg(config, op, 'config');
+  objectArg(state, op, 'state');
   checkConfig(config);
   if (model.parameters().length === 0) {
     throw new et.ArgumentError('the model has no parameters (parameters() is empty): there is nothing to regularise or train', { op });

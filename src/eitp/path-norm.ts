@@ -4,6 +4,7 @@
  * product over layers into a mean log-gain per layer, O(1) at initialisation whatever the depth.
  * Weights are [out, in] (torch layout), so a layer acts as |W| @ v.
  */
+import { describeArg, objectArg } from '../args.js';
 import * as et from '../../engine/index.js';
 import type { PathStructure } from '../models/eitp-model.js';
 
@@ -51,6 +52,7 @@ const gain = (abs: AbsOf, g: Tensor | undefined, v: Tensor): Tensor => (g ? abs(
  *   T inputs to the final output, P = 1ᵀ|W_out| Σ_{t<T} |W_rec|^t |W_in| 1, as v ← |W_rec| v + |W_in| 1 (T times).
  */
 export function l1PathNorm(s: PathStructure): Tensor {
+  objectArg(s, 'pathNorm', 'the path structure (model.pathStructure())');
   const abs = absCache();
   switch (s.kind) {
     case 'mlp': {
@@ -98,6 +100,10 @@ export function pathRegularizer(pathNorm: Tensor, depth: number): Tensor {
 
 /** The matrices of a structure, each once (tied embedding/unembedding count once), for spectral_sum. */
 export function pathMatrices(s: PathStructure): Tensor[] {
+  objectArg(s, 'pathNorm', 'the path structure (model.pathStructure())');
+  if (s.kind !== 'mlp' && s.kind !== 'rnn' && s.kind !== 'transformer') {
+    throw new et.ArgumentError(`unknown path structure kind ${describeArg((s as { kind?: unknown }).kind)} (mlp | rnn | transformer)`, { op: 'pathNorm' });
+  }
   const all =
     s.kind === 'mlp'
       ? [...s.weights]
@@ -151,6 +157,8 @@ export class SpectralState {
 
 /** Σ_l ‖W_l‖_2 (the spec's spectral_sum option), with the vectors of `state`. */
 export function spectralSum(s: PathStructure, state: SpectralState, iterations = 1): Tensor {
+  objectArg(s, 'pathNorm', 'the path structure (model.pathStructure())');
+  objectArg(state, 'pathNorm', 'the spectral state');
   const mats = pathMatrices(s);
   let acc: Tensor | null = null;
   for (const w of mats) {

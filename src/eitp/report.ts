@@ -2,6 +2,7 @@
  * The log-step readback: every term, metric and (optionally) gradient norm as numbers, the emergence conditions
  * and the edge-of-chaos flag. A non-finite value triggers the weight check, which names a NaN/Inf parameter.
  */
+import { moduleArg, objectArg } from '../args.js';
 import type * as et from '../../engine/index.js';
 import type { EitpModel } from '../models/eitp-model.js';
 import { isEdgeOfChaos } from './chaos.js';
@@ -33,6 +34,9 @@ export async function readEitpReport(
   config: EitpConfig = defaultEitpConfig,
   gradientNorms?: Partial<Record<TermName, et.Tensor>>,
 ): Promise<EitpReport> {
+  moduleArg(model, 'readEitpReport');
+  objectArg(objective, 'readEitpReport', 'the objective (eitpObjective(...))');
+  objectArg(config, 'readEitpReport', 'config');
   const total = await objective.total.item();
   const terms = await numbers(objective.terms);
   const metrics = (await numbers(objective.metrics)) as Record<string, number>;

@@ -2,6 +2,7 @@
  * T(t): the annealed temperature of EITP-SPEC. It enters IEM and the Landauer bound only (and, optionally, the
  * Langevin noise of the trainer), so it is a plain number of the training time, not a tensor.
  */
+import { objectArg } from '../args.js';
 import * as et from '../../engine/index.js';
 
 export interface TemperatureSchedule {
@@ -15,8 +16,9 @@ export interface TemperatureSchedule {
 export const DEFAULT_TEMPERATURE: TemperatureSchedule = { schedule: 'power', t0: 1, beta: 1, gamma: 0.5 };
 
 /** T at t fractional epochs. */
-export function temperature(epoch: number, s: TemperatureSchedule = DEFAULT_TEMPERATURE): number {
+export function temperature(epoch: number, schedule?: TemperatureSchedule): number {
   const op = 'temperature';
+  const s = schedule === undefined || schedule === null ? DEFAULT_TEMPERATURE : objectArg(schedule, op, 'schedule');
   if (!Number.isFinite(epoch) || epoch < 0) throw new et.ArgumentError(`epoch must be a finite number >= 0, got ${epoch}`, { op });
   if (!Number.isFinite(s.t0) || s.t0 <= 0) throw new et.ArgumentError(`t0 must be > 0, got ${s.t0}`, { op });
   if (s.schedule === 'power') {

@@ -7,6 +7,7 @@
  *   over the dense FLOPs, ~1e-9: inert, kept so the loss is the spec's formula.
  * Measured energy (RAPL, NVML) is reported elsewhere and is never inferred from Ê.
  */
+import { describeArg, tensorArg } from '../args.js';
 import * as et from '../../engine/index.js';
 import type { ActivationTap } from '../models/eitp-model.js';
 import { weightedSum } from './weighted-sum.js';
@@ -21,6 +22,7 @@ export const DENSITY_THRESHOLD = 0.1;
 
 /** E_min^J = k_B·T_phys·Σ n_W H_W (H in nats, so no ln 2). */
 export function landauerEnergy(totalNats: Tensor, tPhys = PHYSICAL_TEMPERATURE_K): Tensor {
+  tensorArg(totalNats, 'landauerEnergy', 'totalNats');
   return totalNats.mul(BOLTZMANN_J_PER_K * tPhys);
 }
 
@@ -31,6 +33,7 @@ export function landauerEnergyJoules(totalNats: number, tPhys = PHYSICAL_TEMPERA
 
 /** τ_l = 0.1·RMS(a), a constant of the step (stop-gradient). */
 export function densityScale(a: Tensor): Tensor {
+  tensorArg(a, 'thermo', 'a');
   // RMS(a) = ‖a‖₂/√n: one norm kernel instead of square, mean and sqrt over the whole activation
   return et.noGrad(() => a.norm().mul(DENSITY_THRESHOLD / Math.sqrt(Math.max(a.size, 1)))).stopGradient();
 }
@@ -39,7 +42,8 @@ export function densityScale(a: Tensor): Tensor {
  * ρ = mean(a²/(a² + τ²)): a smooth count of the non-zero activations, in [0, 1]. One fused reduction forward and one
  * elementwise pass backward (et.activationDensity) instead of ~14 full-size passes of square, add, divide and mean.
  */
-export function activationDensity(a: Tensor, tau: Tensor = densityScale(a), kernels: ThermoKernels = 'fused'): Tensor {
+export function activationDensity(a: Tensor, tau: Tensor = densityScale(tensorArg(a, 'thermo', 'a')), kernels: ThermoKernels = 'fused'): Tensor {
+  tensorArg(a, 'thermo', 'a');
   // 1e-30 keeps an all-zero activation at density 0 instead of 0/0; it is below any f32 activation's τ².
   const attrs = { eps: 1e-30 };
   return kernels === 'fused' ? et.activationDensity(a, tau, attrs) : et.opTable().activationDensity.composite!([a, tau], attrs);
@@ -62,6 +66,7 @@ export interface ThermoResult {
 /** Ê and L_thermo from the model's activation taps; eMinJoules is E_min^J (or null to take Ê_min = 0). */
 export function thermoLoss(taps: readonly ActivationTap[], eMinJoules: Tensor | null, kernels: ThermoKernels = 'fused'): ThermoResult {
   const op = 'thermo';
+  if (!Array.isArray(taps)) throw new et.ArgumentError(`taps must be an array of activation taps, got ${describeArg(taps)}`, { op });
   if (taps.length === 0) throw new et.ArgumentError('the model reported no activation taps; L_thermo needs at least one', { op });
   for (const t of taps) {
     if (!Number.isFinite(t.flops) || t.flops <= 0) throw new et.ArgumentError(`tap "${t.name}" has FLOPs ${t.flops}; F_l must be a positive number`, { op });

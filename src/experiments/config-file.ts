@@ -24,7 +24,7 @@ import { PERPLEXITY_DEFAULTS, PERPLEXITY_METRICS, perplexityBase } from './perpl
 import { type SweepSpec, sweepArms } from './sweep-experiment.js';
 import { trainingExperiment } from './training-experiment.js';
 import type { Experiment, Json, JsonObject } from './types.js';
-import { filePathArg } from '../data/file-path.js';
+import { filePathArg } from '../args.js';
 
 const posInt: Schema = { type: 'integer', min: 1 };
 const FIELDS = ['name', 'task', 'description', 'seeds', 'steps', 'base', 'arms', 'grid', 'random'];

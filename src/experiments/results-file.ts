@@ -7,7 +7,7 @@ import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../train/checkpoint.js';
 import { ResultsFileError } from './errors.js';
 import type { RunRecord } from './types.js';
-import { filePathArg } from '../data/file-path.js';
+import { filePathArg } from '../args.js';
 
 function isRecord(v: unknown): v is RunRecord {
   const r = v as RunRecord;

@@ -6,6 +6,7 @@
  * `readout: 'last'` returns the logits of the last position only ([B, vocab]): the shape a retrieval or
  * classification target [B] wants; `'all'` (default) returns [B, T, vocab] for language modelling.
  */
+import { objectArg } from '../args.js';
 import * as et from '../../engine/index.js';
 import { requirePositiveInt, requireTokens } from './check.js';
 import { linear, matmulWeight } from './linear.js';
@@ -107,6 +108,7 @@ export class GptBlock extends et.nn.Module<[et.Tensor, ActivationTap[]?], et.Ten
 
 /** [T, T] additive mask: 0 on and below the diagonal, -1e9 above (a position never sees a later one). */
 export function causalMask(T: number): et.Tensor {
+  if (!Number.isInteger(T) || T < 1) throw new et.ArgumentError(`T must be a positive integer, got ${String(T)}`, { op: 'causalMask' });
   const m = new Float32Array(T * T);
   for (let i = 0; i < T; i++) for (let j = i + 1; j < T; j++) m[i * T + j] = -1e9;
   return et.tensor(m, { shape: [T, T] });
@@ -124,6 +126,7 @@ export class CharGpt extends et.nn.Module<[et.Tensor, { taps?: boolean }?], Forw
 
   constructor(config: GptConfig) {
     super();
+    objectArg(config, 'CharGpt', 'config');
     const c: Required<GptConfig> = { mlpRatio: 4, tieWeights: true, readout: 'all', smearKeys: false, seed: 0, ...config };
     for (const k of ['vocabSize', 'context', 'width', 'depth', 'heads', 'mlpRatio'] as const) requirePositiveInt('CharGpt', k, c[k]);
     if (c.width % c.heads !== 0) {

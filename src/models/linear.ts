@@ -7,6 +7,7 @@
  * checkpoints) are unchanged. src/compress attaches the forms and keeps the f32 weight equal to the dequantised
  * int8 weight, so embedding lookups and the f32 path see the same numbers the int8 matmul uses.
  */
+import { describeArg, objectArg, tensorArg } from '../args.js';
 import * as et from '../../engine/index.js';
 
 /** W ≈ wq[j, :]·scales[j] for W [out, in]. */
@@ -23,6 +24,8 @@ const int8Forms = new WeakMap<et.Tensor, Int8Weight>();
 
 /** Attaches (or with null, detaches) the int8 form of a weight [out, in]. */
 export function setInt8Form(weight: et.Tensor, form: Int8Weight | null): void {
+  tensorArg(weight, 'setInt8Form', 'weight');
+  if (form !== null) objectArg(form, 'setInt8Form', 'form');
   if (form === null) {
     int8Forms.delete(weight);
     return;
@@ -51,12 +54,15 @@ export function int8Form(weight: et.Tensor): Int8Weight | undefined {
 
 /** x·Wᵀ for a weight W [out, in]; x [..., in] -> [..., out]. */
 export function matmulWeight(x: et.Tensor, w: et.Tensor): et.Tensor {
+  tensorArg(x, 'matmulWeight', 'x');
+  tensorArg(w, 'matmulWeight', 'w');
   const q = int8Forms.get(w);
   return q ? et.matmulInt8(x, q.wq, q.scales, { activations: q.activations }) : x.matmul(w.transpose());
 }
 
 /** A Linear layer's forward act(x·Wᵀ + b), through the int8 form of its weight when it has one. */
 export function linear(layer: et.nn.Linear, x: et.Tensor, activation: 'none' | et.GradActivation = 'none'): et.Tensor {
+  if (!(layer instanceof et.nn.Linear)) throw new et.ArgumentError(`layer must be an et.nn.Linear, got ${describeArg(layer)}`, { op: 'linear' });
   if (!int8Forms.has(layer.weight)) return layer.forward(x, activation);
   const y = matmulWeight(x, layer.weight);
   const z = layer.bias ? y.add(layer.bias) : y;

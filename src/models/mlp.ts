@@ -2,6 +2,7 @@
  * An MLP classifier as an EitpModel, built on et.nn.MLP: the taps are the post-activation hidden layers (each
  * consumed by the next Linear), the features the last hidden layer, and the dynamics the hidden layers as blocks.
  */
+import { objectArg } from '../args.js';
 import * as et from '../../engine/index.js';
 import { fmtShape, requirePositiveInt } from './check.js';
 import { linear } from './linear.js';
@@ -19,6 +20,7 @@ export class MlpModel extends et.nn.Module<[et.Tensor, { taps?: boolean }?], For
 
   constructor(readonly config: MlpConfig) {
     super();
+    objectArg(config, 'MlpModel', 'config');
     if (!Array.isArray(config.sizes) || config.sizes.length < 3) {
       throw new et.ArgumentError(`MlpModel: sizes must be [in, hidden..., out] with at least one hidden layer, got ${JSON.stringify(config.sizes)}`, { op: 'MlpModel' });
     }

@@ -3,6 +3,7 @@
  * The FTLE runs over time (one block per step, the inputs held fixed); `readout: 'last'` returns the logits of the
  * last step only. The recurrent weight starts as a scaled random orthogonal-like matrix N(0, 1/H) (gain ≈ 1).
  */
+import { objectArg } from '../args.js';
 import * as et from '../../engine/index.js';
 import { requirePositiveInt, requireTokens } from './check.js';
 import { linear } from './linear.js';
@@ -27,6 +28,7 @@ export class TanhRnn extends et.nn.Module<[et.Tensor, { taps?: boolean }?], Forw
 
   constructor(config: RnnConfig) {
     super();
+    objectArg(config, 'TanhRnn', 'config');
     const c: Required<RnnConfig> = { readout: 'all', seed: 0, ...config };
     for (const k of ['vocabSize', 'context', 'hidden', 'embed'] as const) requirePositiveInt('TanhRnn', k, c[k]);
     this.config = c;

@@ -12,7 +12,8 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { type HostTensor, decodeSafetensors, encodeSafetensors } from './safetensors.js';
-import { filePathArg } from '../data/file-path.js';
+import * as et from '../../engine/index.js';
+import { describeArg, filePathArg } from '../args.js';
 
 export const CHECKPOINT_FORMAT = 'eitp-checkpoint/1';
 export const MANIFEST = 'checkpoint.json';
@@ -47,6 +48,7 @@ export interface WriteHooks {
 }
 
 export function sha256(data: Uint8Array | string): string {
+  if (typeof data !== 'string' && !(data instanceof Uint8Array)) throw new et.ArgumentError(`data must be a string or a Uint8Array, got ${describeArg(data)}`, { op: 'sha256' });
   return createHash('sha256').update(data).digest('hex');
 }
 
@@ -66,6 +68,8 @@ function fsyncDir(dir: string): void {
 
 /** Writes data to `path` atomically: temporary file in the same directory, fsync, rename, directory fsync. */
 export function writeFileAtomic(path: string, data: Uint8Array | string, hooks: WriteHooks = {}, phase = 'file'): void {
+  filePathArg(path, 'writeFileAtomic');
+  if (typeof data !== 'string' && !(data instanceof Uint8Array)) throw new et.ArgumentError(`data must be a string or a Uint8Array, got ${describeArg(data)}`, { op: 'writeFileAtomic' });
   const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}`);
   const chunk = hooks.chunkBytes ?? 4 * 1024 * 1024;

@@ -2,6 +2,7 @@
  * Held-out evaluation: mean loss and accuracy over the task's fixed evaluation set, accuracy by key-query distance
  * for retrieval, perplexity for text. Runs in eval mode without gradients, in chunks, and reads back once per chunk.
  */
+import { moduleArg, objectArg, optionsArg } from '../args.js';
 import * as et from '../../engine/index.js';
 import type { HostBatch, TaskData } from '../data/task.js';
 import type { EitpModel } from '../models/eitp-model.js';
@@ -23,7 +24,10 @@ export interface EvalResult {
   examples: number;
 }
 
-export async function evaluate(model: EitpModel, data: TaskData, { chunk = 128, set }: { chunk?: number; set?: HostBatch } = {}): Promise<EvalResult> {
+export async function evaluate(model: EitpModel, data: TaskData, options?: { chunk?: number; set?: HostBatch }): Promise<EvalResult> {
+  moduleArg(model, 'evaluate');
+  objectArg(data, 'evaluate', 'data');
+  const { chunk = 128, set } = optionsArg(options, 'evaluate');
   const s = set ?? data.evalSet();
   const T = s.seqLen;
   const perEx = data.readout === 'last' ? 1 : T;

@@ -6,7 +6,7 @@ import type { EitpModel } from '../models/eitp-model.js';
 import { buildModel, buildTask, taskShape } from './build.js';
 import { loadCheckpoint } from './checkpoint.js';
 import { type TrainState, loadModelTensors } from './trainer.js';
-import { filePathArg } from '../data/file-path.js';
+import { filePathArg, optionsArg } from '../args.js';
 
 export interface LoadedRun {
   path: string;
@@ -18,7 +18,8 @@ export interface LoadedRun {
   data?: TaskData;
 }
 
-export function loadRun(dir: string, { withData = false, backend }: { withData?: boolean; backend?: string } = {}): LoadedRun {
+export function loadRun(dir: string, options?: { withData?: boolean; backend?: string }): LoadedRun {
+  const { withData = false, backend } = optionsArg(options, 'loadRun');
   const ckpt = loadCheckpoint<TrainState>(filePathArg(dir, 'loadRun', 'the run directory'));
   const { config } = ckpt.state;
   et.setBackend((backend ?? config.backend) as et.BackendName | 'auto');

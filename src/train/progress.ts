@@ -2,6 +2,8 @@
  * A progress bar on stderr: step, loss, tokens/s and ETA. On a TTY one line is redrawn in place (at most ~10 times
  * a second); otherwise a plain line is printed at each log step, so logs stay readable in files and CI.
  */
+import * as et from '../../engine/index.js';
+import { describeArg } from '../args.js';
 export interface ProgressInfo {
   step: number;
   total: number;
@@ -35,6 +37,9 @@ export class Progress {
     private readonly stream: NodeJS.WriteStream | { write(s: string): boolean; isTTY?: boolean } = process.stderr,
     private readonly enabled = true,
   ) {
+    if (stream === null || typeof stream !== 'object' || typeof stream.write !== 'function') {
+      throw new et.ArgumentError(`stream must be a writable stream (an object with write()), got ${describeArg(stream)}`, { op: 'Progress' });
+    }
     this.tty = Boolean(stream.isTTY);
   }
 

@@ -7,8 +7,9 @@
  * multiple of 8 bytes (as the reference writer does), lay tensors out in name order with no holes, and refuse any
  * file that breaks these rules.
  */
+import { describeArg, objectArg } from '../args.js';
 import { endianness } from 'node:os';
-import type * as et from '../../engine/index.js';
+import * as et from '../../engine/index.js';
 
 export type SafeDType = 'F32' | 'F64' | 'I32' | 'I8' | 'U8' | 'F16';
 
@@ -42,6 +43,8 @@ function requireLittleEndian(): void {
 
 /** Serialises tensors (in name order) and string metadata into one safetensors buffer. */
 export function encodeSafetensors(tensors: Readonly<Record<string, HostTensor>>, metadata?: Readonly<Record<string, string>>): Buffer {
+  objectArg(tensors, 'encodeSafetensors', 'tensors');
+  if (metadata !== undefined) objectArg(metadata, 'encodeSafetensors', 'metadata');
   requireLittleEndian();
   const names = Object.keys(tensors).sort();
   const header: Record<string, unknown> = {};
@@ -80,6 +83,7 @@ export interface DecodedSafetensors {
 
 /** Parses and validates a safetensors buffer; every violation of the format is a SafetensorsError. */
 export function decodeSafetensors(buf: Uint8Array, source = 'buffer'): DecodedSafetensors {
+  if (!(buf instanceof Uint8Array)) throw new et.ArgumentError(`buf must be a Uint8Array (or a Buffer), got ${describeArg(buf)}`, { op: 'decodeSafetensors' });
   requireLittleEndian();
   const fail = (why: string): never => {
     throw new SafetensorsError(`${source} is not a valid safetensors file: ${why}`);

@@ -1,4 +1,5 @@
 /** Autoregressive sampling from a trained sequence model: temperature softmax (or greedy at temperature 0), seeded. */
+import { describeArg, moduleArg, objectArg } from '../args.js';
 import * as et from '../../engine/index.js';
 import type { Vocab } from '../data/vocab.js';
 import type { EitpModel } from '../models/eitp-model.js';
@@ -14,6 +15,10 @@ export interface SampleOptions {
 }
 
 export async function sampleText(model: EitpModel, vocab: Vocab, prompt: string, opts: SampleOptions): Promise<string> {
+  moduleArg(model, 'sampleText');
+  objectArg(vocab, 'sampleText', 'vocab');
+  if (typeof prompt !== 'string') throw new et.ArgumentError(`prompt must be a string, got ${describeArg(prompt)}`, { op: 'sampleText' });
+  objectArg(opts, 'sampleText', 'options');
   const { length, temperature = 1, seed = 0, context } = opts;
   const rng = new et.Rng(seed);
   const ids = Array.from(vocab.encode(prompt));

@@ -3,6 +3,8 @@
  * what was found ("config field model.width: expected a positive integer, got "64" (string)"). Unknown fields are
  * errors too, so a typo never silently falls back to a default.
  */
+import { objectArg } from '../args.js';
+
 export type Schema =
   | { readonly type: 'number'; readonly min?: number; readonly max?: number; readonly exclusiveMin?: boolean }
   | { readonly type: 'integer'; readonly min?: number; readonly max?: number }
@@ -56,6 +58,7 @@ function expected(s: Schema): string {
 
 /** Throws a ConfigError naming the first field that does not match; returns the value typed as T. */
 export function validate<T>(value: unknown, schema: Schema, path = 'config'): T {
+  objectArg(schema, 'validate', 'schema');
   const at = (p: string) => (path === 'config' ? p : `${path}.${p}`);
   const fail = (why?: string): never => {
     const field = path === 'config' ? '(root)' : path;

@@ -9,6 +9,7 @@
  * and the model, optimizer and schedule states are restored bit for bit, so a resumed run repeats the
  * uninterrupted run's arithmetic exactly (same backend).
  */
+import { moduleArg, objectArg } from '../args.js';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as et from '../../engine/index.js';
@@ -106,6 +107,8 @@ function deviceTensors(prefix: string, host: Record<string, HostTensor>): Record
 
 /** Loads a checkpoint's parameters into a model; a tensor that does not fit names itself and both shapes. */
 export function loadModelTensors(model: EitpModel, host: Record<string, HostTensor>, source: string): void {
+  moduleArg(model, 'loadModelTensors');
+  objectArg(host, 'loadModelTensors', 'the tensors');
   const dict = deviceTensors('model.', host);
   try {
     model.loadStateDict(dict);
@@ -123,6 +126,7 @@ function epochAt(config: TrainConfig, data: TaskData, step: number): number {
 
 /** T(t) of EITP-SPEC (src/eitp's schedule), for the Langevin noise. */
 export function temperatureAt(cfg: EitpConfig, epoch: number): number {
+  objectArg(cfg, 'temperature', 'config');
   return temperature(epoch, cfg.temperature);
 }
 
@@ -131,6 +135,8 @@ function allFinite(r: EitpReport): boolean {
 }
 
 export async function train(opts: TrainOptions): Promise<TrainResult> {
+  objectArg(opts, 'train', 'options');
+  objectArg(opts.config, 'train', 'options.config');
   const objectiveFn = opts.objective ?? eitpObjective;
   const gradNormFn = opts.gradientNorms ?? termGradientNorms;
   const reportFn = opts.report ?? readEitpReport;
