@@ -107,6 +107,8 @@ export const ones = (shape: Shape, opts?: CreateOptions): Tensor => fill(shape, 
 
 function filledLike(t: Tensor, value: number, opts: CreateOptions | undefined, op: string): Tensor {
   const like = tensorArg(t, op, 't');
+  // only its shape and dtype are read, but using a disposed tensor is a bug everywhere else too
+  like.assertLive(op);
   return fill(like.shape, value, { dtype: like.dtype, backend: like.backend as BackendName, ...optionsArg(opts, op) }, op);
 }
 export const zerosLike = (t: Tensor, opts?: CreateOptions): Tensor => filledLike(t, 0, opts, 'zerosLike');

@@ -58,6 +58,8 @@ describe('public functions given arguments of the wrong kind', () => {
 
   it('name the op and the argument', () => {
     const x = et.zeros([2, 3]);
+    const disposed = et.zeros([2]);
+    disposed.dispose();
     const cases: [() => unknown, new (...a: never[]) => Error, RegExp][] = [
       [() => et.sum(undefined as never), et.ArgumentError, /^sum: x must be a Tensor, got undefined/],
       [() => et.argmax(null as never), et.ArgumentError, /^argmax: x must be a Tensor, got null/],
@@ -74,6 +76,7 @@ describe('public functions given arguments of the wrong kind', () => {
       [() => et.pad(x, [1, 2] as never), et.ArgumentError, /^pad: widths\[0\] must be a \[before, after\] pair, got 1/],
       [() => et.slice(x, [0], 'end' as never), et.ArgumentError, /^slice: ends must be an array of integers \(or undefined\), got a string/],
       [() => et.keep({} as never), et.ArgumentError, /^keep: takes a Tensor, got an object/],
+      [() => et.zerosLike(disposed), et.DisposedError, /^zerosLike: /],
       [() => et.setRngState([1, 2] as never), et.ArgumentError, /^setRngState: takes the array getRngState\(\) returned/],
       [() => et.jvp((v) => v, x as never, [x]), et.ArgumentError, /^jvp: takes an array of Tensors, got a Tensor \[2, 3\]/],
     ];
