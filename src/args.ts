@@ -29,9 +29,13 @@ export function tensorListArg(xs: unknown, op: string, name: string): readonly e
   return xs as readonly et.Tensor[];
 }
 
-/** A model: an et.nn.Module (every model of src/models is one). */
-export function moduleArg<M>(m: M, op: string, name = 'model'): M {
-  if (m instanceof et.nn.Module) return m;
+/**
+ * A model: an et.nn.Module (every model of src/models is one), checked by the methods the caller uses, since the
+ * types ask for those (termGradientNorms takes anything with parameters()).
+ */
+export function moduleArg<M>(m: M, op: string, name = 'model', methods: readonly string[] = ['parameters', 'namedParameters']): M {
+  const ok = m !== null && typeof m === 'object' && methods.every((k) => typeof (m as Record<string, unknown>)[k] === 'function');
+  if (ok) return m;
   throw new et.ArgumentError(`${name} must be a model (an et.nn.Module), got ${describeArg(m)}`, { op });
 }
 

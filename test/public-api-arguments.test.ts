@@ -218,4 +218,12 @@ describe("the framework's exports given arguments of the wrong kind", () => {
     }
     expect(found).toEqual([]);
   });
+
+  it('take what the types allow: an object with the methods used, not only an et.nn.Module', async () => {
+    // assertFiniteWeights takes { namedParameters() }: a structural value still works
+    const w = et.tensor([1, 2]);
+    await expect(eitp.assertFiniteWeights({ namedParameters: () => [['w', w]] })).resolves.toBeUndefined();
+    await expect(eitp.assertFiniteWeights({} as never)).rejects.toThrow(/^assertFiniteWeights: model must be a model/);
+    w.dispose();
+  });
 });

@@ -11,7 +11,7 @@ export interface NamedParameters {
 
 /** Throws ArgumentError naming each parameter that holds NaN or ±Inf, with how many of its values do. */
 export async function assertFiniteWeights(model: NamedParameters): Promise<void> {
-  moduleArg(model, 'assertFiniteWeights');
+  moduleArg(model, 'assertFiniteWeights', 'model', ['namedParameters']);
   const bad: string[] = [];
   for (const [name, p] of model.namedParameters()) {
     // x − x is 0 for finite x and NaN for NaN and ±Inf; ne(NaN, 0) is true.

@@ -14,7 +14,7 @@ import type { EitpObjective, TermName } from './objective-api.js';
 type Tensor = et.Tensor;
 
 export function termGradientNorms(model: Pick<EitpModel, 'parameters'>, objective: EitpObjective): Partial<Record<TermName, Tensor>> {
-  moduleArg(model, 'termGradientNorms');
+  moduleArg(model, 'termGradientNorms', 'model', ['parameters']);
   objectArg(objective, 'termGradientNorms', 'the objective (eitpObjective(...))');
   const params = model.parameters();
   if (params.length === 0) throw new et.ArgumentError('the model has no parameters', { op: 'termGradientNorms' });
