@@ -1,4 +1,3 @@
-/** Describing a bad argument in an error message: what was passed, briefly, whatever its type. */
 /**
  * A short description of a bad argument for an error message: `undefined`, `null`, `NaN`, `a string ("x")`,
  * `an array [1, string]`, `a Tensor [2, 3]`, `an object`.

@@ -19,7 +19,7 @@ type TensorFn = (...args: Tensor[]) => Tensor;
 export function assertTensorArgs(op: string, args: readonly unknown[]): asserts args is Tensor[] {
   if (!Array.isArray(args)) throw new ArgumentError(`takes an array of Tensors, got ${describeValue(args)}`, { op });
   args.forEach((a, i) => {
-    if (!(a instanceof Tensor)) throw new ArgumentError(`argument ${i} must be a Tensor, got ${typeof a}`, { op });
+    if (!(a instanceof Tensor)) throw new ArgumentError(`argument ${i} must be a Tensor, got ${describeValue(a)}`, { op });
   });
 }
 

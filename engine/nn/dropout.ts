@@ -4,8 +4,8 @@
  * drops the same units no matter what else used the global RNG in between. Without a seed the global RNG is
  * used (reproducible through et.seed).
  */
+import { optionsArg } from '../args.js';
 import * as et from '../core.js';
-import { layerOptions } from './check.js';
 import { Module } from './module.js';
 import { seedOpt } from './seed.js';
 
@@ -23,7 +23,7 @@ export class Dropout extends Module {
     options?: DropoutOptions,
   ) {
     super();
-    const { seed } = layerOptions('Dropout', options);
+    const { seed } = optionsArg(options, 'Dropout');
     if (!(p >= 0 && p <= 1)) throw new et.ArgumentError(`p must be in [0, 1], got ${p}`, { op: 'Dropout' });
     this.seed = seed;
   }

@@ -1,6 +1,7 @@
 /** Embedding: a lookup table [numEmbeddings, dim] indexed by i32 ids, initialised N(0, 1) like torch.nn.Embedding. */
+import { optionsArg } from '../args.js';
 import * as et from '../core.js';
-import { layerOptions, positiveInt } from './check.js';
+import { positiveInt } from './check.js';
 import { Module } from './module.js';
 import { seedOpt } from './seed.js';
 
@@ -18,7 +19,7 @@ export class Embedding extends Module {
     options?: EmbeddingOptions,
   ) {
     super();
-    const { seed, dtype = 'f32' } = layerOptions('Embedding', options);
+    const { seed, dtype = 'f32' } = optionsArg(options, 'Embedding');
     positiveInt('Embedding', 'numEmbeddings', numEmbeddings);
     positiveInt('Embedding', 'embeddingDim', embeddingDim);
     this.weight = et.randn([numEmbeddings, embeddingDim], { dtype, requiresGrad: true, ...seedOpt(seed, 0) });

@@ -1,6 +1,7 @@
 /** LayerNorm over the last axis, with an optional learned scale (ones) and shift (zeros) like torch.nn.LayerNorm. */
+import { optionsArg } from '../args.js';
 import * as et from '../core.js';
-import { layerOptions, positiveInt } from './check.js';
+import { positiveInt } from './check.js';
 import { Module } from './module.js';
 
 export interface LayerNormOptions {
@@ -19,7 +20,7 @@ export class LayerNorm extends Module {
     options?: LayerNormOptions,
   ) {
     super();
-    const { eps = 1e-5, elementwiseAffine = true, dtype = 'f32' } = layerOptions('LayerNorm', options);
+    const { eps = 1e-5, elementwiseAffine = true, dtype = 'f32' } = optionsArg(options, 'LayerNorm');
     positiveInt('LayerNorm', 'dim', dim);
     if (!(eps >= 0)) throw new et.ArgumentError(`eps must be >= 0, got ${eps}`, { op: 'LayerNorm' });
     this.eps = eps;

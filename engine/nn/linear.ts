@@ -1,7 +1,8 @@
 /** Linear: y = x W^T + b over the last axis, with PyTorch's weight layout [out, in] and default init. */
+import { optionsArg } from '../args.js';
 import * as et from '../core.js';
 import { activate } from './activation.js';
-import { layerOptions, positiveInt } from './check.js';
+import { positiveInt } from './check.js';
 import { Module } from './module.js';
 import { seedOpt } from './seed.js';
 
@@ -23,7 +24,7 @@ export class Linear extends Module {
     options?: LinearOptions,
   ) {
     super();
-    const { bias = true, seed, dtype = 'f32' } = layerOptions('Linear', options);
+    const { bias = true, seed, dtype = 'f32' } = optionsArg(options, 'Linear');
     positiveInt('Linear', 'inFeatures', inFeatures);
     positiveInt('Linear', 'outFeatures', outFeatures);
     // torch's kaiming_uniform_(a=sqrt(5)) for the weight reduces to U(-1/sqrt(in), 1/sqrt(in)); the bias uses the same bound.

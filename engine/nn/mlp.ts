@@ -1,8 +1,8 @@
 /** MLP: Linear layers of the given sizes with an activation between them (none after the last layer). */
+import { optionsArg } from '../args.js';
 import * as et from '../core.js';
 import { describeValue } from '../describe-value.js';
 import { type Activation, activate } from './activation.js';
-import { layerOptions } from './check.js';
 import { Linear } from './linear.js';
 import { Module } from './module.js';
 import { deriveSeed } from './seed.js';
@@ -25,7 +25,7 @@ export class MLP extends Module {
     options?: MLPOptions,
   ) {
     super();
-    const { activation = 'relu', seed, bias = true, dtype = 'f32' } = layerOptions('MLP', options);
+    const { activation = 'relu', seed, bias = true, dtype = 'f32' } = optionsArg(options, 'MLP');
     if (!Array.isArray(sizes)) throw new et.ArgumentError(`sizes must be an array of layer widths, got ${describeValue(sizes)}`, { op: 'MLP' });
     if (sizes.length < 2) {
       throw new et.ArgumentError(`sizes needs at least [in, out], got [${sizes.join(', ')}]`, { op: 'MLP' });

@@ -11,7 +11,7 @@ export function clipGradNorm(params: Iterable<et.Tensor>, maxNorm: number): et.T
   if (typeof maxNorm !== 'number' || !(maxNorm >= 0)) {
     throw new et.ArgumentError(`maxNorm must be a number >= 0, got ${maxNorm}`, { op: 'clipGradNorm' });
   }
-  const grads = paramList(params, 'clipGradNorm', true).map((p) => p.grad).filter((g): g is et.Tensor => g !== null);
+  const grads = paramList(params, 'clipGradNorm').map((p) => p.grad).filter((g): g is et.Tensor => g !== null);
   if (grads.length === 0) return et.tensor(0);
   const dtype = grads[0]!.dtype;
   return et.tidy(() =>

@@ -50,7 +50,7 @@ export abstract class Optimizer {
 
   constructor(params: Iterable<Tensor>, lr: number) {
     const op = this.constructor.name;
-    this.params = paramList(params, op, true);
+    this.params = paramList(params, op);
     if (!(lr >= 0) || !Number.isFinite(lr)) throw new et.ArgumentError(`lr must be a finite number >= 0, got ${lr}`, { op });
     if (this.params.length === 0) throw new et.ArgumentError(`got an empty parameter list`, { op });
     if (new Set(this.params).size !== this.params.length) {

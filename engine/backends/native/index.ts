@@ -26,6 +26,7 @@
 import type { Backend, KernelArg, KernelOpName, KernelSpan, KernelTable, KernelTime } from '../../backend.js';
 import { type DType, type TypedArray, itemSize } from '../../dtype.js';
 import { ArgumentError, BackendError, EngineError } from '../../errors.js';
+import { describeValue } from '../../describe-value.js';
 import { KernelTimeSummary } from '../../kernel-times.js';
 import type { OpAttrs } from '../../ops/attrs.js';
 import { encodeCall } from './encode.js';
@@ -183,6 +184,10 @@ export function nativeInfo(): NativeInfo {
  * when the addon is unavailable. Synchronous and busy for about `seconds`.
  */
 export function nativeFmaPeak(threads?: number, seconds?: number): NativeFmaPeak | null {
+  // the addon takes anything but a number as "the default", so a mistyped argument would silently run the default probe
+  for (const [name, v] of [['threads', threads], ['seconds', seconds]] as const) {
+    if (v !== undefined && typeof v !== 'number') throw new ArgumentError(`${name} must be a number or undefined, got ${describeValue(v)}`, { op: 'nativeFmaPeak' });
+  }
   const addon = loadAddon();
   if ('unavailable' in addon || typeof addon.fmaPeak !== 'function') return null;
   try {
