@@ -10,16 +10,27 @@
 //
 // Only values with 0 ≤ (u − low)/Δ < bins take this path; the kernels list the others (NaN, beyond an edge: there t
 // is unbounded and r would overflow) for the caller's scalar path. Each lane computes one value on its own, with
-// -ffp-contract=off, so a value's result is the same in every lane, group and ISA.
+// -ffp-contract=off, so a value's weights are the same in every lane, group and ISA.
+//
+// The values are first grouped by nearest bin (a stable counting sort). All values of a bin share one window, so the
+// forward adds their weights in vector accumulators and each bin's window is added to the histogram once, instead of
+// 2W + 1 scalar read-modify-writes per value (chains through memory where windows overlap: about half of the kernel's
+// time), and the backward reads the window's cotangent as broadcast scalars instead of gathers. The accumulators have
+// 16 lanes whatever the ISA (groups of 16 values, as 16 / lanes registers), so the sums, like the weights, do not
+// depend on the instruction set.
 #pragma once
 
 #include <cstdint>
 
 namespace eitp {
 
-// The recurrences need r = e^{2αt} and Q_m within f32 range, and each value's weights in a block on the stack.
+// The recurrences need r = e^{2αt} and Q_m within f32 range, and each value's weights in a block on the stack; the
+// counting sort takes an array of bins + 1 counts.
 constexpr double kSoftHistogramVecMaxAlpha = 40;
 constexpr int64_t kSoftHistogramVecMaxReach = 64;
+constexpr int64_t kSoftHistogramVecMaxBins = int64_t{1} << 16;
+// Lanes of the forward's accumulators, whatever the ISA's register width.
+constexpr int kSoftHistogramVecAccLanes = 16;
 
 struct SoftHistogramVecParams {
   int32_t bins;
@@ -30,17 +41,24 @@ struct SoftHistogramVecParams {
   const float* q;  // Q_m, m < reach
 };
 
+// Working memory of one call on n values (the caller's, so that a thread reuses it from call to call).
+struct SoftHistogramVecScratch {
+  float* sorted;  // n: the values grouped by nearest bin
+  int32_t* order;  // n: their indices in u
+  int32_t* nearest;  // n
+  int32_t* start;  // bins + 1: bin c's values at sorted[start[c] .. start[c + 1])
+  double* laneHist;  // (bins + 2W) × kSoftHistogramVecAccLanes, zero: the forward's per-lane sums, padded like hist
+};
+
 struct SoftHistogramVec {
   const char* isa;
   // Adds the soft assignments of u[0, n) into hist, whose element c0 + W + m is bin c0 + m (W zeros of padding on
-  // each side, which take the clipped bins' zero weights): two such histograms, `copy` apart, the values of even
-  // lanes into the first and of odd lanes into the second (consecutive values add into the same bins, and one copy
-  // made each wait for the previous one's store). Writes the indices of the values it skipped to edge and returns
-  // their number.
-  int64_t (*forward)(const SoftHistogramVecParams& p, const float* u, int64_t n, double* hist, int64_t copy, int32_t* edge);
+  // each side, which take the clipped bins' zero weights). Writes the indices of the values it skipped to edge and
+  // returns their number.
+  int64_t (*forward)(const SoftHistogramVecParams& p, const float* u, int64_t n, double* hist, const SoftHistogramVecScratch& s, int32_t* edge);
   // du[i] for u[0, n) and the cotangent g, padded like hist above; skipped values as in forward (their du is left
   // for the caller).
-  int64_t (*backward)(const SoftHistogramVecParams& p, const float* u, int64_t n, const float* g, float* du, int32_t* edge);
+  int64_t (*backward)(const SoftHistogramVecParams& p, const float* u, int64_t n, const float* g, float* du, const SoftHistogramVecScratch& s, int32_t* edge);
 };
 
 const SoftHistogramVec& softHistogramVec();

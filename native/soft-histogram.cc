@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <vector>
 
 #include "common.h"
@@ -181,7 +182,7 @@ struct VecSetup {
 
   explicit VecSetup(const Histogram& hg) {
     const double alpha = hg.width * hg.width / (2 * hg.h2);
-    use = alpha <= kSoftHistogramVecMaxAlpha && hg.reach <= kSoftHistogramVecMaxReach && hg.bins <= (int64_t{1} << 30);
+    use = alpha <= kSoftHistogramVecMaxAlpha && hg.reach <= kSoftHistogramVecMaxReach && hg.bins <= kSoftHistogramVecMaxBins;
     pad = use ? hg.reach : 0;
     if (!use) return;
     q.resize(static_cast<size_t>(std::max<int64_t>(1, hg.reach)));
@@ -191,8 +192,29 @@ struct VecSetup {
   }
 };
 
-// Values per call of the vector kernels (the skipped ones' indices fit a stack buffer).
-constexpr int64_t kVecCall = 1024;
+// Values per call of the vector kernels: their grouping by bin works on a call's values, and a bin's values are
+// taken 16 at a time, so larger calls leave fewer part-filled groups (a bin's last).
+constexpr int64_t kVecCall = 16384;
+// The backward's blocks: a call of the vector kernel each, several per thread from 32768 values on.
+constexpr int64_t kGradBlock = 8192;
+
+// A thread's working memory for the vector kernels on up to `capacity` values, and for the values they skip. Left
+// uninitialised (the kernels write before they read) but for the lane histogram, which they keep zero between calls.
+struct VecBuffers {
+  std::unique_ptr<float[]> sorted, rest, restDu;
+  std::unique_ptr<int32_t[]> order, nearest, start, edge;
+  std::vector<double> laneHist;
+  Block blk;  // the scalar path's, for the skipped values
+  SoftHistogramVecScratch scratch{};
+
+  VecBuffers(int64_t capacity, const Histogram& hg, int64_t reach)
+      : sorted(new float[capacity]), rest(new float[capacity]), restDu(new float[capacity]), order(new int32_t[capacity]),
+        nearest(new int32_t[capacity]), start(new int32_t[hg.bins + 1]), edge(new int32_t[capacity]),
+        laneHist(static_cast<size_t>((hg.bins + 2 * reach) * kSoftHistogramVecAccLanes), 0.0),
+        blk(blockCapacity(hg.span), hg.span) {
+    scratch = {sorted.get(), order.get(), nearest.get(), start.get(), laneHist.data()};
+  }
+};
 
 void kSoftHistogram(const Task& t, ThreadPool& pool) {
   const Arg& ua = t.inputs[0];
@@ -210,36 +232,36 @@ void kSoftHistogram(const Task& t, ThreadPool& pool) {
   const int64_t per = (n + chunks - 1) / chunks;
   // Partial histograms with the vector path's padding, each on cache lines of its own (the padding's zeros are
   // written too, and two threads adding into one line would pass it back and forth).
-  // The vector path adds into two copies per chunk (soft-histogram-vec.h), `copy` apart.
-  const int64_t copy = (hg.bins + 2 * vs.pad + 7) / 8 * 8;
-  const int64_t stride = vs.use ? 2 * copy : copy;
+  const int64_t stride = (hg.bins + 2 * vs.pad + 7) / 8 * 8;
   std::vector<double> partialStore(static_cast<size_t>(chunks * stride + 8), 0.0);
   double* const partial = partialStore.data() + (8 - reinterpret_cast<uintptr_t>(partialStore.data()) / 8 % 8) % 8;
   const int64_t cap = blockCapacity(hg.span);
-  pool.parallelFor(chunks, [&](int64_t c, int) {
+  // one set of buffers per thread (parallelFor's thread index, the JS thread's included), made at its first chunk
+  std::vector<std::unique_ptr<VecBuffers>> buffers(static_cast<size_t>(pool.threads() + 1));
+  pool.parallelFor(chunks, [&](int64_t c, int thread) {
     const int64_t begin = c * per, end = std::min(n, begin + per);
     double* hist = partial + c * stride;
-    Block blk(cap, hg.span);
     if (!vs.use) {
+      Block blk(cap, hg.span);
       if (end > begin) addScalar(hg, blk, u.get() + begin, end - begin, hist);
       return;
     }
-    int32_t skipped[kVecCall];
-    float rest[kVecCall];
+    std::unique_ptr<VecBuffers>& mine = buffers[static_cast<size_t>(thread)];
+    if (!mine) mine = std::make_unique<VecBuffers>(std::min(kVecCall, per), hg, vs.pad);
+    VecBuffers& buf = *mine;
     for (int64_t b0 = begin; b0 < end; b0 += kVecCall) {
       const float* ub = u.get() + b0;
       const int64_t count = std::min(kVecCall, end - b0);
-      const int64_t k = vec.forward(vs.p, ub, count, hist, copy, skipped);
-      for (int64_t i = 0; i < k; i++) rest[i] = ub[skipped[i]];
-      addScalar(hg, blk, rest, k, hist + vs.pad);
+      const int64_t k = vec.forward(vs.p, ub, count, hist, buf.scratch, buf.edge.get());
+      for (int64_t i = 0; i < k; i++) buf.rest[i] = ub[buf.edge[i]];
+      addScalar(hg, buf.blk, buf.rest.get(), k, hist + vs.pad);
     }
   });
   pool.parallelRange(hg.bins, 256, [&](int64_t k0, int64_t k1) {
     for (int64_t k = k0; k < k1; k++) {
       double s = 0;
       for (int64_t c = 0; c < chunks; c++) {
-        const double* h = partial + c * stride + vs.pad + k;
-        s += vs.use ? h[0] + h[copy] : h[0];
+        s += partial[c * stride + vs.pad + k];
       }
       counts[k] = static_cast<float>(s);
     }
@@ -262,22 +284,27 @@ void kSoftHistogramGrad(const Task& t, ThreadPool& pool) {
   std::copy(g.get(), g.get() + hg.bins, gp.begin() + vs.pad);
   float* du = static_cast<float*>(t.output.data);
   const int64_t cap = blockCapacity(hg.span);
-  pool.parallelRange(n, 4096, [&](int64_t begin, int64_t end) {
-    Block blk(cap, hg.span);
-    if (!vs.use) {
+  if (!vs.use) {
+    pool.parallelRange(n, 4096, [&](int64_t begin, int64_t end) {
+      Block blk(cap, hg.span);
       gradScalar(hg, blk, u.get() + begin, end - begin, gd.data(), du + begin);
-      return;
-    }
-    int32_t skipped[kVecCall];
-    float rest[kVecCall], restDu[kVecCall];
-    for (int64_t b0 = begin; b0 < end; b0 += kVecCall) {
-      const float* ub = u.get() + b0;
-      const int64_t count = std::min(kVecCall, end - b0);
-      const int64_t k = vec.backward(vs.p, ub, count, gp.data(), du + b0, skipped);
-      for (int64_t i = 0; i < k; i++) rest[i] = ub[skipped[i]];
-      gradScalar(hg, blk, rest, k, gd.data(), restDu);
-      for (int64_t i = 0; i < k; i++) du[b0 + skipped[i]] = restDu[i];
-    }
+    });
+    return;
+  }
+  // Blocks of kGradBlock values (each value's du is its own, so any cut gives the same result), with one set of
+  // buffers per thread as in the forward.
+  const int64_t blocks = (n + kGradBlock - 1) / kGradBlock;
+  std::vector<std::unique_ptr<VecBuffers>> buffers(static_cast<size_t>(pool.threads() + 1));
+  pool.parallelFor(blocks, [&](int64_t b, int thread) {
+    const int64_t b0 = b * kGradBlock, count = std::min(kGradBlock, n - b0);
+    std::unique_ptr<VecBuffers>& mine = buffers[static_cast<size_t>(thread)];
+    if (!mine) mine = std::make_unique<VecBuffers>(std::min(kGradBlock, n), hg, vs.pad);
+    VecBuffers& buf = *mine;
+    const float* ub = u.get() + b0;
+    const int64_t k = vec.backward(vs.p, ub, count, gp.data(), du + b0, buf.scratch, buf.edge.get());
+    for (int64_t i = 0; i < k; i++) buf.rest[i] = ub[buf.edge[i]];
+    gradScalar(hg, buf.blk, buf.rest.get(), k, gd.data(), buf.restDu.get());
+    for (int64_t i = 0; i < k; i++) du[b0 + buf.edge[i]] = buf.restDu[i];
   });
 }
 

@@ -266,6 +266,25 @@ describe.skipIf(!hasNative)('native soft histogram', () => {
     expect(Math.abs(counts.reduce((s, v) => s + v, 0) - u.length)).toBeLessThan(u.length * 1e-6);
   });
 
+  it('crowded bins: 40000 values in one bin, and 2^22 + 4099 values (the kernel groups values by bin, call by call)', () => {
+    // One bin holding every value: the forward's f32 sums go into f64 every 1024 values of a bin, and one thread's
+    // backward range takes 3 calls of 16384 values.
+    const rng = new et.Rng(11);
+    const inOneBin = Float32Array.from({ length: 40000 }, () => EITP.low + (37 + rng.next()) * EITP.width);
+    const g = normals(64, 12);
+    expect(setNativeThreads(1)).toBe(1);
+    expectClose(histogram(inOneBin), histogramRef(inOneBin, EITP), 1e-5, 1e-3, 'one bin');
+    const du = histogramGradRef(inOneBin, g, EITP);
+    const scale = du.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    expectClose(histogramGrad(inOneBin, g), du, 1e-4, 1e-5 * scale, 'one bin, gradient');
+    setNativeThreads(initialThreads);
+    // Over 256 · 16384 values a forward chunk takes several calls (values beyond the edges in each).
+    const many = normals((1 << 22) + 4099, 13, 1.5);
+    const counts = histogram(many);
+    expectClose(counts, histogramRef(many, EITP), 1e-5, 1e-2, 'n = 2^22 + 4099');
+    expect(Math.abs(counts.reduce((s, v) => s + v, 0) - many.length)).toBeLessThan(many.length * 1e-6);
+  });
+
   it('caps the window at the bin count for a wide bandwidth, and handles a single bin', () => {
     const u = normals(1001, 3);
     for (const attrs of [
