@@ -14,9 +14,9 @@ import * as et from '../engine/index.js';
 import type { Backend, DeviceBuffer, KernelArg } from '../engine/backend.js';
 import { nativeInfo, setNativeThreads } from '../engine/backends/native/index.js';
 import { backendByName } from '../engine/device.js';
-import { ADDON_FILE } from '../engine/backends/native/native-addon.js';
 import { availableBackends } from './helpers/backends.js';
 import { onHost } from './helpers/on-host.js';
+import { ADDON_PATH } from './helpers/addon-script.js';
 
 const hasNative = availableBackends().includes('native');
 const backend = 'native' as const;
@@ -323,7 +323,7 @@ describe.skipIf(!hasNative)('native soft histogram', () => {
 /** Runs softHistogram and its backward for each case in a fresh process with EITP_SIMD=simd, calling the addon directly. */
 function histogramInProcess(simd: string, cases: { attrs: Hist; u: Float32Array; g: Float32Array }[]) {
   const script = `
-    const a = require(${JSON.stringify(`${process.cwd()}/${ADDON_FILE}`)});
+    const a = require(${JSON.stringify(ADDON_PATH)});
     const put = (data) => { const h = a.alloc(4 * data.length); a.write(h, data); return h; };
     const run = (op, inputs, numel, attrs) => {
       const meta = [inputs.length];
@@ -553,7 +553,7 @@ describe.skipIf(!hasNative)('native correlation and correlationGrad', () => {
     // A fresh process per instruction set (the GEMM micro-kernel and the streaming loops are chosen once, at load),
     // calling the addon directly, against float64 references computed in the same process.
     const script = `
-      const a = require(${JSON.stringify(`${process.cwd()}/${ADDON_FILE}`)});
+      const a = require(${JSON.stringify(ADDON_PATH)});
       const put = (data) => { const h = a.alloc(4 * data.length); a.write(h, data); return h; };
       const run = (op, inputs, outShape) => {
         const meta = [inputs.length];
@@ -889,7 +889,7 @@ describe.skipIf(!hasNative)('native tanhJvpStep and tanhJvpStepGrad', () => {
     // the addon directly, against float64 references computed in the same process. Returns the worst error of y and z
     // in units of the tolerance (1e-4 relative plus 2e-5 for y, 1e-5 of the largest |z| for z).
     const script = `
-      const a = require(${JSON.stringify(`${process.cwd()}/${ADDON_FILE}`)});
+      const a = require(${JSON.stringify(ADDON_PATH)});
       const put = (data) => { const h = a.alloc(4 * data.length); a.write(h, data); return h; };
       const run = (op, inputs, outShape) => {
         const meta = [inputs.length];

@@ -13,8 +13,9 @@ import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import * as et from '../engine/index.js';
 import { nativeInfo } from '../engine/backends/native/index.js';
-import { ADDON_FILE, type NativeAddon, loadAddon } from '../engine/backends/native/native-addon.js';
+import { type NativeAddon, loadAddon } from '../engine/backends/native/native-addon.js';
 import { availableBackends } from './helpers/backends.js';
+import { ADDON_PATH } from './helpers/addon-script.js';
 
 const hasNative = availableBackends().includes('native');
 const glibc = Boolean((process.report.getReport() as { header?: { glibcVersionRuntime?: string } }).header?.glibcVersionRuntime);
@@ -36,7 +37,7 @@ interface Probe {
 /** A fresh process loads the addon with `env` and reports its thresholds and which block sizes malloc maps. */
 function probe(env: Record<string, string | undefined>): Probe {
   const script = `
-    const a = require(${JSON.stringify(`${process.cwd()}/${ADDON_FILE}`)});
+    const a = require(${JSON.stringify(ADDON_PATH)});
     const maps = {};
     for (const mib of [1, 16, 40]) maps[mib] = a.mallocMaps(mib * 1048576);
     console.log(JSON.stringify({ thresholds: a.info().glibcThresholds, maps }));`;
@@ -74,7 +75,7 @@ describe.skipIf(!hasNative && process.env.EITP_REQUIRE_NATIVE !== '1')('native: 
   it('a value other than 0 or 1 is an error at the first allocation that names the variable; the process lives on', () => {
     for (const bad of ['2', 'yes', '-1']) {
       const script = `
-        const a = require(${JSON.stringify(`${process.cwd()}/${ADDON_FILE}`)});
+        const a = require(${JSON.stringify(ADDON_PATH)});
         let message = 'no error';
         try { a.alloc(64); } catch (e) { message = e.message; }
         console.log(JSON.stringify({ thresholds: a.info().glibcThresholds, message }));`;

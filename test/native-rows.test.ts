@@ -12,8 +12,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { ADDON_FILE, type NativeAddon, loadAddon } from '../engine/backends/native/native-addon.js';
-import { type IsaRun, describeIsaRuns } from './helpers/addon-script.js';
+import { type NativeAddon, loadAddon } from '../engine/backends/native/native-addon.js';
+import { ADDON_PATH, type IsaRun, describeIsaRuns } from './helpers/addon-script.js';
 import { availableBackends } from './helpers/backends.js';
 
 const hasNative = availableBackends().includes('native');
@@ -23,7 +23,7 @@ const hasNative = availableBackends().includes('native');
  * the script a checksum of every output's bits. Inputs are [data, shape, dtype code] (0 f32, 1 i32), dense.
  */
 const script = `
-  const a = require(${JSON.stringify(`${process.cwd()}/${ADDON_FILE}`)});
+  const a = require(${JSON.stringify(ADDON_PATH)});
   const denseStrides = (shape) => shape.map((_, i) => shape.slice(i + 1).reduce((p, d) => p * d, 1));
   const run = (op, inputs, outShape, attrs) => {
     const meta = [inputs.length];

@@ -8,8 +8,9 @@ import { execFileSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as et from '../engine/index.js';
 import { nativeInfo, setNativeSpinLinger } from '../engine/backends/native/index.js';
-import { ADDON_FILE, type NativeAddon, loadAddon } from '../engine/backends/native/native-addon.js';
+import { type NativeAddon, loadAddon } from '../engine/backends/native/native-addon.js';
 import { availableBackends } from './helpers/backends.js';
+import { ADDON_PATH } from './helpers/addon-script.js';
 
 const hasNative = availableBackends().includes('native');
 
@@ -20,7 +21,7 @@ describe.skipIf(!hasNative && process.env.EITP_REQUIRE_NATIVE !== '1')('native s
   });
 
   it('EITP_NATIVE_SPIN_US sets the linger of a fresh process (default 300 µs, 0 turns it off)', () => {
-    const script = `const a = require(${JSON.stringify(`${process.cwd()}/${ADDON_FILE}`)}); console.log(a.info().spinLingerUs)`;
+    const script = `const a = require(${JSON.stringify(ADDON_PATH)}); console.log(a.info().spinLingerUs)`;
     const run = (value: string | undefined) => {
       const env = { ...process.env };
       delete env.EITP_NATIVE_SPIN_US;

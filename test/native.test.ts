@@ -7,8 +7,9 @@ import { execFileSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as et from '../engine/index.js';
 import { nativeFmaPeak, nativeInfo, nativeSync, setNativeThreads } from '../engine/backends/native/index.js';
-import { ADDON_FILE, type NativeAddon, loadAddon } from '../engine/backends/native/native-addon.js';
+import { type NativeAddon, loadAddon } from '../engine/backends/native/native-addon.js';
 import { TOLERANCE, availableBackends, compareArrays } from './helpers/backends.js';
+import { ADDON_PATH } from './helpers/addon-script.js';
 
 const hasNative = availableBackends().includes('native');
 const backend = 'native' as const;
@@ -51,7 +52,7 @@ function expectClose(actual: ArrayLike<number>, ref: { c: Float64Array; bound: F
  */
 function sgemmWorstErrorScript(shapes: [number, number, number][]): string {
   return `
-    const a = require(${JSON.stringify(`${process.cwd()}/${ADDON_FILE}`)});
+    const a = require(${JSON.stringify(ADDON_PATH)});
     let worst = 0;
     for (const [m, k, n] of ${JSON.stringify(shapes)}) {
       const A = Float32Array.from({ length: m * k }, (_, i) => Math.sin(i));
@@ -101,7 +102,7 @@ describe.skipIf(!hasNative)('native backend', () => {
   });
 
   it('EITP_THREADS sets the pool size of a fresh process', () => {
-    const script = `const a = require(${JSON.stringify(`${process.cwd()}/${ADDON_FILE}`)}); console.log(a.info().threads)`;
+    const script = `const a = require(${JSON.stringify(ADDON_PATH)}); console.log(a.info().threads)`;
     for (const n of ['1', '3']) {
       const out = execFileSync(process.execPath, ['-e', script], { env: { ...process.env, EITP_THREADS: n }, encoding: 'utf8' });
       expect(out.trim()).toBe(n);
@@ -114,7 +115,7 @@ describe.skipIf(!hasNative)('native backend', () => {
     // allocate waits for the stream instead. With the cache on, the freed pair backs the next iteration's pair at
     // once (stream-ordered reuse), so nothing piles up and the loop holds two blocks, not 32.
     const script = `
-      const a = require(${JSON.stringify(`${process.cwd()}/${ADDON_FILE}`)});
+      const a = require(${JSON.stringify(ADDON_PATH)});
       const n = 1 << 18; // f32 values: 1 MiB
       const meta = new Float64Array([1, 0, 1, 0, n, 1, 0, 1, n]); // one f32 input [n] (offset 0, stride 1), f32 output [n]
       a.stallStream(200);
@@ -149,7 +150,7 @@ describe.skipIf(!hasNative)('native backend', () => {
     // A stalled stream, then 1000 kernels y = −x on buffers that are never freed (so freed memory cannot be what
     // bounds the loop): with a cap of 100 the queue never holds more than 100; without one, all 1000 (and the stall).
     const script = `
-      const a = require(${JSON.stringify(`${process.cwd()}/${ADDON_FILE}`)});
+      const a = require(${JSON.stringify(ADDON_PATH)});
       const n = 256;
       const meta = new Float64Array([1, 0, 1, 0, n, 1, 0, 1, n]);
       const x = a.alloc(4 * n), y = a.alloc(4 * n);
@@ -170,7 +171,7 @@ describe.skipIf(!hasNative)('native backend', () => {
     expect(run({})[0]).toBe(1001);
     // a value that is not an integer >= 2 is a JS error naming the variable when a task is queued; the process goes on
     const bad = `
-      const a = require(${JSON.stringify(`${process.cwd()}/${ADDON_FILE}`)});
+      const a = require(${JSON.stringify(ADDON_PATH)});
       const meta = new Float64Array([1, 0, 1, 0, 4, 1, 0, 1, 4]);
       const x = a.alloc(16), y = a.alloc(16);
       a.stallStream(50);
@@ -192,7 +193,7 @@ describe.skipIf(!hasNative)('native backend', () => {
     // queued instead: whether a call lands in that window is timing, so its effect is measured by
     // `npm run bench -- native-inline-policy`'s counts, not here.)
     const script = `
-      const a = require(${JSON.stringify(`${process.cwd()}/${ADDON_FILE}`)});
+      const a = require(${JSON.stringify(ADDON_PATH)});
       const meta = (n) => new Float64Array([1, 0, 1, 0, n, 1, 0, 1, n]);
       const big = 1 << 14;
       const x = a.alloc(4 * big), y = a.alloc(4 * big), s = a.alloc(16), t = a.alloc(16);
@@ -221,7 +222,7 @@ describe.skipIf(!hasNative)('native backend', () => {
 
   it('EITP_NATIVE_MAX_PENDING_MB, EITP_NATIVE_CACHE_MB and EITP_NATIVE_SPIN_US that are not integers in range are a JS error naming them at the first allocation', () => {
     const script = `
-      const a = require(${JSON.stringify(`${process.cwd()}/${ADDON_FILE}`)});
+      const a = require(${JSON.stringify(ADDON_PATH)});
       try { a.free(a.alloc(16)); console.log('no error'); } catch (e) { console.log(e.message); }
       console.log('still running');`;
     const run = (env: Record<string, string>) =>
@@ -254,7 +255,7 @@ describe.skipIf(!hasNative)('native backend', () => {
     // the old buffer (y = −u: must see u's 1s), and a queued kernel still to write it (x = −w, then y2 = −x and a
     // read of x: the new buffer must end up holding 2s, not x's −1s; the pending read must not need the freed record).
     const script = `
-      const a = require(${JSON.stringify(`${process.cwd()}/${ADDON_FILE}`)});
+      const a = require(${JSON.stringify(ADDON_PATH)});
       const neg = (n) => new Float64Array([1, 0, 1, 0, n, 1, 0, 1, n]);
       const none = new Float64Array(0);
       const reuse = (old, bytes) => {

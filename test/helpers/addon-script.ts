@@ -4,11 +4,18 @@
  * defines run(op, inputs, outShape, attrs), where each input is [typed array, shape, strides = dense, offset = 0,
  * dtype code = 0 (0 f32, 1 i32, 2 i8, 3 u8)] and the result is the output's values, of the first input's dtype.
  */
+import { resolve } from 'node:path';
 import { expect, it } from 'vitest';
 import { ADDON_FILE } from '../../engine/backends/native/native-addon.js';
 
+/**
+ * The addon the fresh processes load: EITP_NATIVE_ADDON when set (as the engine's loader takes it; scripts/native-asan.sh
+ * points it at the sanitized build, so these processes test that build too), else the build's.
+ */
+export const ADDON_PATH = resolve(process.env.EITP_NATIVE_ADDON || `${process.cwd()}/${ADDON_FILE}`);
+
 export const ADDON_SCRIPT_PRELUDE = `
-  const a = require(${JSON.stringify(`${process.cwd()}/${ADDON_FILE}`)});
+  const a = require(${JSON.stringify(ADDON_PATH)});
   const BYTES = [4, 4, 1, 1];
   const ARRAYS = [Float32Array, Int32Array, Int8Array, Uint8Array];
   const denseStrides = (shape) => shape.map((_, i) => shape.slice(i + 1).reduce((p, d) => p * d, 1));
