@@ -4,7 +4,8 @@
  * row as the pitch. A copy, so the result must equal the cpu reference's bit for bit, on layouts that reach every
  * path: the attention cotangents' permuted views (the char-GPT's q, k, v joined along a middle axis, one of them with
  * its last two axes' roles swapped), transposed views whose [rows, cols] matrices lie inside one output slot (the tiled
- * path) and ones concatenated along their last axis (rows, not tiles), offsets, empty inputs, each on 1 and 2 threads,
+ * path), a stride-1 axis two before the last (rows), views concatenated along their last axis (rows, not tiles),
+ * offsets, empty inputs, each on 1 and 2 threads,
  * for f32, i32 and u8. Skipped when the addon is not built (EITP_REQUIRE_NATIVE=1 fails instead).
  */
 import { afterAll, describe, expect, it } from 'vitest';
@@ -39,6 +40,16 @@ const cases: Record<string, Case> = {
   'transposed views along a middle axis (tiled path) and a contiguous input': (b, d) => ({
     inputs: [values([2, 3, 40, 33], d, b, 1).transpose(), values([2, 2, 33, 40], d, b, 2), values([2, 4, 40, 33], d, b, 3).transpose()],
     axis: 1,
+  }),
+  // a stride-1 axis with another between it and the strided last one (row by row), along axis 0 (whole [40, 3, 11]
+  // slots) and along axis 2 (a step along it is a whole output row)
+  'a stride-1 axis two before the last, along axis 0': (b, d) => ({
+    inputs: [values([2, 3, 11, 40], d, b, 1).permute([0, 3, 1, 2]), values([1, 40, 3, 11], d, b, 2)],
+    axis: 0,
+  }),
+  'a stride-1 axis two before the last, along axis 2': (b, d) => ({
+    inputs: [values([2, 3, 11, 40], d, b, 1).permute([0, 3, 1, 2]), values([2, 40, 5, 11], d, b, 2)],
+    axis: 2,
   }),
   'transposed views along axis 0': (b, d) => ({ inputs: [values([3, 50, 20], d, b, 1).transpose(), values([4, 50, 20], d, b, 2).transpose()], axis: 0 }),
   // along the last axis a transposed matrix spans many slots: row by row

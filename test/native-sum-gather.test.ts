@@ -72,6 +72,11 @@ const script = `
     ['broadcast', 17 * 5, [4, 17, 5], [0, 5, 1], 0],
     ['rank 5 mixed', 4 * 3 * 5 * 2 * 7, [2, 4, 7, 3, 5], [7, 210, 1, 70, 14], 0],
     ['big split', 41 * 9 * 10 * 12, [9, 41, 10, 12], [120, 1080, 12, 1], 0],
+    // a stride-1 axis before a strided last one with an axis between (attention's dk layout), first of four, and a
+    // stride-1 axis of 8 first of three
+    ['bhdt>bthd', 32 * 2 * 16 * 24, [32, 24, 2, 16], [768, 1, 384, 24], 0],
+    ['stride-1 first', 3 * 9 * 11 * 40 + 2, [40, 3, 9, 11], [1, 3960, 440, 40], 2],
+    ['tiles of 8', 5 * 8 * 8, [8, 5, 8], [1, 64, 8], 0],
   ];
   for (const [name, size, shape, strides, offset] of views) {
     const n = shape.reduce((p, d) => p * d, 1);
@@ -99,7 +104,7 @@ const script = `
 
 describe.skipIf(!hasNative)('native sum over leading axes and strided copies against references', () => {
   describeIsaRuns((env) => JSON.parse(execFileSync(process.execPath, ['-e', script], { env, encoding: 'utf8' })) as IsaRun, {
-    cases: 421,
+    cases: 430,
     identical: 'everywhere',
   });
 });
