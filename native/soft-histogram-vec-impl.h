@@ -1,8 +1,7 @@
 // The body of soft-histogram-vec for one ISA: included by soft-histogram-vec-<isa>.cc inside
 // `namespace eitp::soft_histogram_vec_<isa>` with that ISA's compiler flags. One value per lane, EITP_SHV_LANES lanes
 // (one register of floats); every operation is lane-wise, so the lane count changes no result. No standard-library
-// calls: an inline function emitted with AVX-512 code in one file must never be picked by the linker
-// for another.
+// calls: an inline function emitted with AVX-512 code in one file must never be picked by the linker for another.
 
 #define EITP_SHV_STR2(x) #x
 #define EITP_SHV_STR(x) EITP_SHV_STR2(x)
@@ -13,13 +12,11 @@ constexpr int kL = EITP_SHV_LANES;
 typedef float Vf __attribute__((vector_size(4 * kL)));
 typedef int32_t Vi __attribute__((vector_size(4 * kL)));
 typedef double Vd __attribute__((vector_size(8 * kL)));
-typedef int64_t Vl __attribute__((vector_size(8 * kL)));
 constexpr int64_t kMaxSpan = 2 * kSoftHistogramVecMaxReach + 1;
 
 // Vectors by reference only: passing them by value would depend on the ISA's calling convention (-Wpsabi).
 inline void load(Vf& v, const float* p) { __builtin_memcpy(&v, p, sizeof v); }
 inline void store(float* p, const Vf& v) { __builtin_memcpy(p, &v, sizeof v); }
-
 
 // e^x for |x| ≤ 2·kSoftHistogramVecMaxAlpha (the only arguments here, so no clamping): x = n·ln 2 + r with
 // |r| ≤ ln 2 / 2 (ln 2 in two parts, the first exact times any such n), e^r by its Taylor series to r⁷/7! (next term
