@@ -24,9 +24,8 @@ done
 echo "[native-asan] running the native suites on it"
 # node is not instrumented, so the runtimes must be loaded first. allocator_may_return_null: test/errors.test.ts asks
 # for an impossible size on purpose and expects an error, not an abort. detect_leaks=0: the addon's pool and stream
-# threads live until exit by design. test/native-heap-thresholds.test.ts is left out: it tests
-# glibc's malloc, which ASan's allocator replaces (its own case for that, "an allocator in front of glibc's", runs in
-# npm test).
+# threads live until exit by design. test/native-heap-thresholds.test.ts is left out: it tests glibc's malloc, which
+# ASan's allocator replaces (its own case for that, "an allocator in front of glibc's", runs in npm test).
 ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0}:allocator_may_return_null=1" \
 UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}" \
 LD_PRELOAD="$("$cxx" -print-file-name=libasan.so) $("$cxx" -print-file-name=libubsan.so)" \

@@ -268,7 +268,7 @@ describe.skipIf(!hasNative)('native soft histogram', () => {
 
   it('crowded bins: 40000 values in one bin, and 2^22 + 4099 values (the kernel groups values by bin, call by call)', () => {
     // One bin holding every value: the forward's f32 sums go into f64 every 1024 values of a bin, and one thread's
-    // backward range takes 3 calls of 16384 values.
+    // backward takes 5 blocks of up to 8192 values with the same buffers.
     const rng = new et.Rng(11);
     const inOneBin = Float32Array.from({ length: 40000 }, () => EITP.low + (37 + rng.next()) * EITP.width);
     const g = normals(64, 12);
