@@ -142,6 +142,54 @@ describe('backward work for slices', () => {
     expect(r.calls.pad ?? 0).toBe(0);
   });
 
+  it("attention scores q·kᵀ with k a slice of the projection: k's cotangent reaches the concat dense along hd, like q's and v's", () => {
+    // x [B=2, T=3, 3·H·hd = 12] (H = 2, hd = 2) as GptBlock splits it; kᵀ's rows (hd) are stride 1 and its columns
+    // (T) 3·H·hd = 12 apart, more than its 2 rows: a transposed view of a slice, not of dense data
+    const [B, T, H, hd] = [2, 3, 2, 2];
+    const xs = Array.from({ length: B * T * 3 * H * hd }, (_, i) => ((i * 7) % 11) / 4 - 1.2);
+    const c = Array.from({ length: B * H * T * T }, (_, i) => ((i * 5) % 9) / 3 - 1);
+    const v = et.tensor(xs, { backend: 'cpu', dtype: 'f64', shape: [B, T, 3 * H * hd], requiresGrad: true });
+    const weights = et.tensor(c, { backend: 'cpu', dtype: 'f64', shape: [B, H, T, T] });
+    const layouts: { shape: readonly number[]; strides: readonly number[] }[][] = [];
+    counting(); // wraps the kernels first, so that afterEach restores the originals, not the wrapper below
+    const concat = kernels.concat!;
+    kernels.concat = (inputs: unknown, ...rest: unknown[]) => {
+      layouts.push((inputs as et.Tensor['kernelArg'][]).map((a) => ({ shape: a.layout.shape, strides: a.layout.strides })));
+      concat(inputs, ...rest);
+    };
+    let grad: number[];
+    try {
+      grad = backwardOf((z) => {
+        const heads = z.reshape([B, T, 3, H, hd]).permute([2, 0, 3, 1, 4]);
+        const [q, k, u] = [0, 1, 2].map((i) => heads.slice([i, 0, 0, 0, 0], [i + 1, B, H, T, hd]).reshape([B, H, T, hd]));
+        return q!.matmul(k!.transpose(-2, -1)).mul(weights).sum().add(u!.square().sum());
+      }, v).grad;
+    } finally {
+      kernels.concat = concat;
+    }
+    // L = Σ C[b,h,i,j]·q_i·k_j + Σ v²: ∂L/∂q_i = Σ_j C_ij k_j, ∂L/∂k_j = Σ_i C_ij q_i, ∂L/∂v = 2v
+    const at = (b: number, t: number, part: number, h: number, e: number) => (((b * T + t) * 3 + part) * H + h) * hd + e;
+    const expected = xs.map((x, i) => (Math.floor(i / (H * hd)) % 3 === 2 ? 2 * x : 0));
+    for (let b = 0; b < B; b++) {
+      for (let h = 0; h < H; h++) {
+        for (let i = 0; i < T; i++) {
+          for (let j = 0; j < T; j++) {
+            const w = c[((b * H + h) * T + i) * T + j]!;
+            for (let e = 0; e < hd; e++) {
+              expected[at(b, i, 0, h, e)]! += w * xs[at(b, j, 1, h, e)]!;
+              expected[at(b, j, 1, h, e)]! += w * xs[at(b, i, 0, h, e)]!;
+            }
+          }
+        }
+      }
+    }
+    grad.forEach((g, i) => expect(g, `x.grad[${i}]`).toBeCloseTo(expected[i]!, 12));
+    // one concat of the three pieces, each read along hd with stride 1: the product wrote k's
+    // cotangent as dense [T, hd] rows (it was a [hd, T] product seen through a transpose, read element by element)
+    expect(layouts).toHaveLength(1);
+    for (const piece of layouts[0]!) expect(piece.strides[piece.strides.length - 1], JSON.stringify(piece)).toBe(1);
+  });
+
   it('the concat is recorded for a second derivative: the Hessian diagonal of Σ a² + Σ b³ over a split', () => {
     et.tidy(() => {
       const v = et.tensor([1, 2, 3, 4], { backend: 'cpu', dtype: 'f64' });

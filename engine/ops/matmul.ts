@@ -71,11 +71,16 @@ function halfCotangents(g: Tensor, a: Tensor, b: Tensor, [wantA, wantB]: Wanted)
   return [wantA ? cast(mm(g, transpose(wide(b))), 'f16') : null, wantB ? cast(mm(transpose(wide(a)), g), 'f16') : null];
 }
 
-/** A matrix whose last two axes are stored column-major (a transpose of dense data). */
+/**
+ * A matrix read down its columns: its rows axis has stride 1 and its columns lie at least a column apart (a transpose
+ * of dense data, or of a slice of it: attention's kᵀ with k a slice of the qkv projection, whose columns are 3d
+ * apart). Its cotangent is computed as the transpose of a dense product, so it arrives in the operand's own layout
+ * (dense along the stride-1 axis) and what reads it next (the projection's concat) copies rows, not single elements.
+ */
 function isTransposedView(t: Tensor): boolean {
   const r = t.rank;
   const [rows, cols] = [t.shape[r - 2]!, t.shape[r - 1]!];
-  return rows > 1 && cols > 1 && t.strides[r - 2] === 1 && t.strides[r - 1] === rows;
+  return rows > 1 && cols > 1 && t.strides[r - 2] === 1 && t.strides[r - 1]! >= rows;
 }
 
 export function matmul(a: Tensor, b: Tensor): Tensor {
