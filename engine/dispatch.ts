@@ -71,7 +71,8 @@ export function apply<K extends OpName>(op: K, inputs: readonly Tensor[], attrs:
   }
   if (def.vjp && isGradEnabled() && anyRequiresGrad(inputs)) {
     out.requiresGrad = true;
-    out.node = { op, inputs: [...inputs], attrs };
+    // fixed-arity ops get fresh input arrays from their wrappers; a variadic op's may be the caller's own list
+    out.node = { op, inputs: def.arity === 'variadic' ? [...inputs] : inputs, attrs };
   }
   if (activeJvpLevels().length > 0) propagateTangents(def, inputs, out, attrs);
   return out;

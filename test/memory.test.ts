@@ -58,8 +58,24 @@ describe('memory', () => {
     expect(r.shape).toEqual([2, 3]);
     expect(Object.isFrozen(t.shape) && Object.isFrozen(t.strides) && Object.isFrozen(r.shape)).toBe(true);
     expect(() => (t.shape as number[]).push(1)).toThrow(TypeError);
-    expect(t.layout).toEqual({ shape: [2, 3], strides: [3, 1], offset: 0 });
+    const { shape: ls, strides, offset } = t.layout;
+    expect({ shape: ls, strides, offset }).toEqual({ shape: [2, 3], strides: [3, 1], offset: 0 });
     et.dispose([t, r]);
+  });
+
+  it("views freeze the layouts they build, never the caller's arrays (reshape, permute, slice, expand)", () => {
+    const t = et.zeros([2, 1, 3]);
+    const args = { reshape: [3, 2], axes: [2, 0, 1], starts: [0, 0, 1], ends: [2, 1, 3], expand: [4, 2, 5, 3] };
+    const views = [t.reshape(args.reshape), t.permute(args.axes), t.slice(args.starts, args.ends), t.expand(args.expand)];
+    for (const [name, a] of Object.entries(args)) expect(Object.isFrozen(a), name).toBe(false);
+    for (const v of views) expect(Object.isFrozen(v.shape) && Object.isFrozen(v.strides), JSON.stringify(v.shape)).toBe(true);
+    expect(views.map((v) => [v.shape, v.strides])).toEqual([
+      [[3, 2], [2, 1]],
+      [[3, 2, 1], [1, 3, 3]],
+      [[2, 1, 2], [3, 3, 1]],
+      [[4, 2, 5, 3], [0, 3, 0, 1]],
+    ]);
+    et.dispose([t, ...views]);
   });
 
   it('bytes are counted per backend', () => {
