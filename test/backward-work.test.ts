@@ -142,32 +142,13 @@ describe('backward work for slices', () => {
     expect(r.calls.pad ?? 0).toBe(0);
   });
 
-  it("attention scores q·kᵀ with k a slice of the projection: k's cotangent reaches the concat dense along hd, like q's and v's", () => {
-    // x [B=2, T=3, 3·H·hd = 12] (H = 2, hd = 2) as GptBlock splits it; kᵀ's rows (hd) are stride 1 and its columns
-    // (T) 3·H·hd = 12 apart, more than its 2 rows: a transposed view of a slice, not of dense data
-    const [B, T, H, hd] = [2, 3, 2, 2];
+  // x [B, T, 3·H·hd] as GptBlock splits it, at ragged sizes (B 2, T 5, H 2, hd 3): kᵀ's rows (hd) are stride 1 and its
+  // columns (T) 3·H·hd = 18 apart, more than its 3 rows: a transposed view of a slice, not of dense data.
+  // L = Σ C[b,h,i,j]·q_i·k_j + Σ v²: ∂L/∂q_i = Σ_j C_ij k_j, ∂L/∂k_j = Σ_i C_ij q_i, ∂L/∂v = 2v, summed by hand below.
+  const attention = (() => {
+    const [B, T, H, hd] = [2, 5, 2, 3];
     const xs = Array.from({ length: B * T * 3 * H * hd }, (_, i) => ((i * 7) % 11) / 4 - 1.2);
     const c = Array.from({ length: B * H * T * T }, (_, i) => ((i * 5) % 9) / 3 - 1);
-    const v = et.tensor(xs, { backend: 'cpu', dtype: 'f64', shape: [B, T, 3 * H * hd], requiresGrad: true });
-    const weights = et.tensor(c, { backend: 'cpu', dtype: 'f64', shape: [B, H, T, T] });
-    const layouts: { shape: readonly number[]; strides: readonly number[] }[][] = [];
-    counting(); // wraps the kernels first, so that afterEach restores the originals, not the wrapper below
-    const concat = kernels.concat!;
-    kernels.concat = (inputs: unknown, ...rest: unknown[]) => {
-      layouts.push((inputs as et.Tensor['kernelArg'][]).map((a) => ({ shape: a.layout.shape, strides: a.layout.strides })));
-      concat(inputs, ...rest);
-    };
-    let grad: number[];
-    try {
-      grad = backwardOf((z) => {
-        const heads = z.reshape([B, T, 3, H, hd]).permute([2, 0, 3, 1, 4]);
-        const [q, k, u] = [0, 1, 2].map((i) => heads.slice([i, 0, 0, 0, 0], [i + 1, B, H, T, hd]).reshape([B, H, T, hd]));
-        return q!.matmul(k!.transpose(-2, -1)).mul(weights).sum().add(u!.square().sum());
-      }, v).grad;
-    } finally {
-      kernels.concat = concat;
-    }
-    // L = Σ C[b,h,i,j]·q_i·k_j + Σ v²: ∂L/∂q_i = Σ_j C_ij k_j, ∂L/∂k_j = Σ_i C_ij q_i, ∂L/∂v = 2v
     const at = (b: number, t: number, part: number, h: number, e: number) => (((b * T + t) * 3 + part) * H + h) * hd + e;
     const expected = xs.map((x, i) => (Math.floor(i / (H * hd)) % 3 === 2 ? 2 * x : 0));
     for (let b = 0; b < B; b++) {
@@ -183,11 +164,43 @@ describe('backward work for slices', () => {
         }
       }
     }
-    grad.forEach((g, i) => expect(g, `x.grad[${i}]`).toBeCloseTo(expected[i]!, 12));
+    const input = (backend: et.BackendName, dtype: 'f32' | 'f64') => et.tensor(xs, { backend, dtype, shape: [B, T, 3 * H * hd], requiresGrad: true });
+    const loss = (weights: et.Tensor) => (z: et.Tensor) => {
+      const heads = z.reshape([B, T, 3, H, hd]).permute([2, 0, 3, 1, 4]);
+      const [q, k, u] = [0, 1, 2].map((i) => heads.slice([i, 0, 0, 0, 0], [i + 1, B, H, T, hd]).reshape([B, H, T, hd]));
+      return q!.matmul(k!.transpose(-2, -1)).mul(weights).sum().add(u!.square().sum());
+    };
+    const weights = (backend: et.BackendName, dtype: 'f32' | 'f64') => et.tensor(c, { backend, dtype, shape: [B, H, T, T] });
+    return { input, loss, weights, expected };
+  })();
+
+  it("attention scores q·kᵀ with k a slice of the projection: k's cotangent reaches the concat dense along hd, like q's and v's", () => {
+    const layouts: { shape: readonly number[]; strides: readonly number[] }[][] = [];
+    counting(); // wraps the kernels first, so that afterEach restores the originals, not the wrapper below
+    const concat = kernels.concat!;
+    kernels.concat = (inputs: unknown, ...rest: unknown[]) => {
+      layouts.push((inputs as et.Tensor['kernelArg'][]).map((a) => ({ shape: a.layout.shape, strides: a.layout.strides })));
+      concat(inputs, ...rest);
+    };
+    let grad: number[];
+    try {
+      grad = et.tidy(() => backwardOf(attention.loss(attention.weights('cpu', 'f64')), attention.input('cpu', 'f64')).grad);
+    } finally {
+      kernels.concat = concat;
+    }
+    grad.forEach((g, i) => expect(g, `x.grad[${i}]`).toBeCloseTo(attention.expected[i]!, 12));
     // one concat of the three pieces, each read along hd with stride 1: the product wrote k's
     // cotangent as dense [T, hd] rows (it was a [hd, T] product seen through a transpose, read element by element)
     expect(layouts).toHaveLength(1);
     for (const piece of layouts[0]!) expect(piece.strides[piece.strides.length - 1], JSON.stringify(piece)).toBe(1);
+  });
+
+  it.skipIf(!et.backendInfo().some((b) => b.name === 'native' && b.available))('the same attention gradient on native (f32) against the hand-written sums', () => {
+    et.tidy(() => {
+      const x = attention.input('native', 'f32');
+      const grad = Array.from((et.grad(attention.loss(attention.weights('native', 'f32')))(x) as et.Tensor).dataSync());
+      grad.forEach((g, i) => expect(Math.abs(g - attention.expected[i]!), `x.grad[${i}]: ${g} vs ${attention.expected[i]}`).toBeLessThan(1e-5 * (1 + Math.abs(attention.expected[i]!))));
+    });
   });
 
   it('the concat is recorded for a second derivative: the Hessian diagonal of Σ a² + Σ b³ over a split', () => {
