@@ -7,6 +7,14 @@ export function arg(name: string, fallback: string): string {
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
 }
 
+/** The positive integer after `--name`, or the fallback; anything else is an error naming the option. */
+export function countArg(name: string, fallback: number): number {
+  const raw = arg(name, String(fallback));
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`--${name} must be a positive integer, got '${raw}'`);
+  return n;
+}
+
 /** "64x784x256" → [64, 784, 256]. */
 export const dims = (s: string): number[] => s.split('x').map(Number);
 

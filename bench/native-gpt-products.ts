@@ -9,12 +9,12 @@
 import * as et from '../engine/index.js';
 import { nativeFmaPeak, nativeInfo, setNativeThreads } from '../engine/backends/native/index.js';
 import { quantileSorted } from '../src/bench/stats.js';
-import { arg } from './bench-args.js';
+import { countArg, useNativeBackend } from './bench-args.js';
 
-et.setBackend('native');
-const threads = Number(arg('threads', '1'));
+if (!useNativeBackend()) process.exit(0);
+const threads = countArg('threads', 1);
 setNativeThreads(threads);
-const rounds = Number(arg('rounds', '5'));
+const rounds = countArg('rounds', 5);
 
 interface Product {
   name: string;

@@ -10,12 +10,13 @@
 import * as et from '../engine/index.js';
 import { nativeInfo, setNativeThreads } from '../engine/backends/native/index.js';
 import { quantileSorted } from '../src/bench/stats.js';
-import { arg } from './bench-args.js';
+import { arg, countArg, useNativeBackend } from './bench-args.js';
 
-et.setBackend('native');
-if (arg('threads', '')) setNativeThreads(Number(arg('threads', '')));
+if (!useNativeBackend()) process.exit(0);
+if (arg('threads', '')) setNativeThreads(countArg('threads', 1));
 const sizes = arg('sizes', '1024,4096,65536,1048576').split(',').map(Number);
-const rounds = Number(arg('rounds', '3'));
+if (sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new RangeError(`--sizes must be positive integers, got '${arg('sizes', '')}'`);
+const rounds = countArg('rounds', 3);
 
 /** Nanoseconds per value of `kernel` over `calls` calls of f, each read back before the next. */
 async function nsPerValue(f: () => et.Tensor, kernel: string, n: number, calls: number): Promise<number> {
